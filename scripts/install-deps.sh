@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs RAPID's build and test dependencies from Debian 12 packages.
+# Idempotent and non-interactive; runs as root (uses sudo only when not root).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libtorch-dev          # model backend (CPU build of libtorch 1.13)
+  libmseed-dev          # miniSEED 2 decoding and encoding
+  nlohmann-json3-dev    # run.json, weight metadata JSON
+  libcli11-dev          # command-line parsing
+  libspdlog-dev         # logging to stderr
+  libgtest-dev libgmock-dev
+  libbenchmark-dev
+  libssl-dev            # SHA-256 of weight files (libcrypto)
+  python3               # compare_picks helper in tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,31 @@
+// rapid: Resource-Aware Parallel Inference Dispatcher for seismic phase pickers.
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"RAPID: runs deep-learning seismic phase pickers over miniSEED archives"};
+  app.set_version_flag("--version", RAPID_VERSION);
+  app.require_subcommand(1);
+  spdlog::set_pattern("%^%l%$: %v");
+  rapid::CommandAction run = rapid::AddRunCommand(&app);
+  rapid::CommandAction synth = rapid::AddSynthCommand(&app);
+  rapid::CommandAction models = rapid::AddModelsCommand(&app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 1;
+  }
+  try {
+    if (app.got_subcommand("run")) return run();
+    if (app.got_subcommand("synth")) return synth();
+    if (app.got_subcommand("models")) return models();
+  } catch (const std::exception& e) {
+    spdlog::error("internal error: {}", e.what());
+    return 3;
+  }
+  return 1;
+}

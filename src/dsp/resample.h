@@ -1,0 +1,29 @@
+// Resampling to a model's rate with SeisBench's rules (WaveformModel.resample):
+//  - rate equal to the target: unchanged;
+//  - rate an integer multiple of the target: 4-corner Butterworth low-pass at target/2,
+//    zero phase, then every k-th sample (start time unchanged);
+//  - otherwise: ObsPy's Trace.resample(no_filter=True): Hann-windowed frequency-domain
+//    resampling of the whole segment with linear interpolation of the spectrum.
+// Resampling acts on a whole continuous segment; callers resample each segment separately.
+// Thread safety: pure functions.
+#pragma once
+
+#include <vector>
+
+#include "core/status.h"
+
+namespace rapid {
+
+enum class ResampleMethod { kNone, kDecimate, kFourier };
+
+// Which rule applies for `rate_hz` → `target_hz`.
+ResampleMethod ChooseResampleMethod(double rate_hz, double target_hz);
+
+// Resamples `samples` (at rate_hz) to target_hz in place. The first output sample keeps the time
+// of the first input sample. InvalidArgument for non-positive rates; an empty input stays empty.
+Status ResampleSegment(double rate_hz, double target_hz, std::vector<double>* samples);
+
+// Output length of the Fourier method for n input samples (ObsPy: int(n / (rate / target))).
+int64_t FourierResampledLength(int64_t n, double rate_hz, double target_hz);
+
+}  // namespace rapid

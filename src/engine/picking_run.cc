@@ -1,0 +1,198 @@
+#include "engine/picking_run.h"
+
+#include <sched.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "engine/annotator.h"
+#include "engine/station_block.h"
+#include "io/mseed_reader.h"
+#include "io/segment_merge.h"
+#include "models/registry.h"
+#include "models/threads.h"
+#include "picking/picker.h"
+#include "sinks/picks_csv.h"
+#include "sinks/probability_writer.h"
+
+namespace rapid {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// "4O.AT01.00.HHZ__20241215T115800Z__…" → "4O.AT01.00"; empty when the name has no such prefix.
+std::string UnitFromFileName(const std::string& path) {
+  std::string name = fs::path(path).filename().string();
+  name = name.substr(0, name.find("__"));
+  size_t dots = static_cast<size_t>(std::count(name.begin(), name.end(), '.'));
+  if (dots < 3) return "";
+  return name.substr(0, name.rfind('.'));
+}
+
+// Drops the samples of `seg` outside [start, end] (either may be unset).
+void TrimToSelection(NanoTime start, NanoTime end, TraceSegment* seg) {
+  if (seg->samples.empty()) return;
+  int64_t n = static_cast<int64_t>(seg->samples.size());
+  int64_t first = 0, last = n;  // [first, last)
+  while (start != kUnsetTime && first < n && seg->SampleTimeAt(first) < start) ++first;
+  while (end != kUnsetTime && last > first && seg->SampleTimeAt(last - 1) > end) --last;
+  seg->samples.erase(seg->samples.begin() + last, seg->samples.end());
+  seg->samples.erase(seg->samples.begin(), seg->samples.begin() + first);
+  seg->start = SampleTime(seg->start, first, seg->rate_hz);
+}
+
+int64_t PeakRssBytes() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+}
+
+}  // namespace
+
+int64_t AvailableCores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
+}
+
+Status RunPicking(const RunOptions& opts, RunReport* report) {
+  const auto run_start = Clock::now();
+  report->rapid_version = RAPID_VERSION;
+  report->input = opts.input;
+
+  // Configuration: model, input, output folder — all checked before any work.
+  LoadedModel loaded;
+  RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &loaded));
+  const ModelSpec& spec = loaded.model->Spec();
+  report->model = loaded.name;
+  report->model_class = spec.class_name;
+  report->weights_path = loaded.weights_path;
+  report->weights_sha256 = loaded.weights_sha256;
+
+  std::vector<InputFile> files;
+  InputLayout detected = InputLayout::kFiles;
+  RAPID_RETURN_IF_ERROR(ScanInput(opts.input, opts.layout, &files, &detected));
+  report->layout = LayoutName(detected);
+  report->files_total = static_cast<int64_t>(files.size());
+
+  std::error_code ec;
+  fs::create_directories(opts.output_dir, ec);
+  if (ec || !fs::is_directory(opts.output_dir)) {
+    return Status::IOError(opts.output_dir + ": cannot create output folder");
+  }
+
+  RunPlan& plan = report->plan;
+  plan.cores_available = AvailableCores();
+  plan.intra_threads = opts.intra_threads > 0 ? opts.intra_threads : plan.cores_available;
+  plan.batch_size = opts.batch_size > 0 ? opts.batch_size : 64;
+  plan.source = (opts.intra_threads > 0 || opts.batch_size > 0) ? "flags" : "defaults";
+  plan.weight_bytes = loaded.model->WeightBytes();
+  SetIntraOpThreads(static_cast<int>(plan.intra_threads));
+
+  // Reader: decode every file; a bad file is an error of that file only.
+  auto t = Clock::now();
+  const ReaderOptions reader_opts;
+  std::vector<TraceSegment> pieces;
+  std::set<std::string> failed_units;
+  for (const InputFile& f : files) {
+    MseedFileContents contents;
+    Status s = ReadMseedFile(f.path, reader_opts, &contents);
+    const std::string unit = UnitFromFileName(f.path);
+    if (!s.ok()) {
+      report->errors.push_back({unit, f.path, s.message()});
+      report->files_failed += 1;
+      if (!unit.empty()) failed_units.insert(unit);
+      continue;
+    }
+    for (const std::string& p : contents.problems) report->errors.push_back({unit, f.path, p});
+    for (TraceSegment& seg : contents.segments) pieces.push_back(std::move(seg));
+  }
+  std::vector<std::string> merge_problems;
+  std::vector<TraceSegment> segments = MergeSegments(std::move(pieces), reader_opts, &merge_problems);
+  for (const std::string& p : merge_problems) report->errors.push_back({"", "", p});
+  if (opts.start != kUnsetTime || opts.end != kUnsetTime) {
+    for (TraceSegment& seg : segments) TrimToSelection(opts.start, opts.end, &seg);
+  }
+  report->stage_s["read"] = Since(t);
+
+  // Preprocess: one unit per instrument.
+  t = Clock::now();
+  std::vector<StationBlock> blocks;
+  std::set<std::string> units;
+  for (const std::vector<TraceSegment>& instrument : GroupByInstrument(std::move(segments))) {
+    const std::string unit = instrument.front().id.StationKey();
+    units.insert(unit);
+    std::vector<StationBlock> unit_blocks;
+    Status s = BuildStationBlocks(instrument, spec, &unit_blocks, &report->notes);
+    if (!s.ok()) {
+      report->errors.push_back({unit, "", s.message()});
+      failed_units.insert(unit);
+      continue;
+    }
+    for (StationBlock& b : unit_blocks) blocks.push_back(std::move(b));
+  }
+  report->stage_s["preprocess"] = Since(t);
+
+  // Windower, batcher, executor, stitcher.
+  AnnotateOptions annotate_opts;
+  annotate_opts.batch_size = plan.batch_size;
+  std::vector<Annotation> annotations;
+  AnnotateStats stats;
+  Status annotate_status = AnnotateBlocks(loaded.model.get(), blocks, annotate_opts, &annotations, &stats);
+  if (!annotate_status.ok()) {
+    for (const StationBlock& b : blocks) failed_units.insert(b.trace_id);
+    report->errors.push_back({"", "", annotate_status.message()});
+    annotations.clear();
+  }
+  report->stage_s["normalise"] = stats.normalise_s;
+  report->stage_s["forward"] = stats.forward_s;
+  report->stage_s["stitch"] = stats.stitch_s;
+  report->windows = stats.windows;
+  report->batches = stats.batches;
+  report->blocks = static_cast<int64_t>(blocks.size());
+
+  // Picker.
+  t = Clock::now();
+  std::vector<Pick> picks;
+  for (const Annotation& a : annotations) {
+    for (size_t l = 0; l < spec.labels.size(); ++l) {
+      const std::string& label = spec.labels[l];
+      if (label == spec.noise_label) continue;
+      auto th = spec.thresholds.find(label);
+      const double threshold = th == spec.thresholds.end() ? 0.3 : th->second;
+      std::vector<Pick> p = PickTrace(a.trace_id, label, a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()),
+                                      a.start, a.rate_hz, threshold);
+      picks.insert(picks.end(), p.begin(), p.end());
+    }
+  }
+  report->picks = static_cast<int64_t>(picks.size());
+  report->stage_s["pick"] = Since(t);
+
+  // Sinks.
+  t = Clock::now();
+  for (const std::string& u : failed_units) units.insert(u);
+  report->units_total = static_cast<int64_t>(units.size());
+  report->units_failed = static_cast<int64_t>(failed_units.size());
+  report->units_done = report->units_total - report->units_failed;
+  Status write_status = WritePicksCsv(opts.output_dir + "/picks.csv", picks, loaded.name);
+  if (write_status.ok() && opts.save_probabilities) {
+    write_status = WriteProbabilityTraces(opts.output_dir + "/probabilities", annotations, spec, nullptr);
+  }
+  if (!write_status.ok()) report->errors.push_back({"", "", write_status.message()});
+  report->stage_s["write"] = Since(t);
+  report->peak_rss_bytes = PeakRssBytes();
+  report->wall_s = Since(run_start);
+  RAPID_RETURN_IF_ERROR(WriteRunReport(opts.output_dir + "/run.json", *report));
+  return write_status;
+}
+
+}  // namespace rapid

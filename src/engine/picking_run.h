@@ -1,0 +1,39 @@
+// One `rapid run`: sources → reader → preprocess → windower/batcher/executor/stitcher → picker →
+// sinks, single process, one model instance (the parallel dispatcher builds on the same stages).
+// Thread safety: one call at a time per process (it sets the inference thread count).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/nano_time.h"
+#include "core/status.h"
+#include "io/input_scan.h"
+#include "sinks/run_report.h"
+
+namespace rapid {
+
+struct RunOptions {
+  std::string input;                       // file, directory, glob or chunk-layout root
+  InputLayout layout = InputLayout::kAuto;
+  std::string model = "phasenet";
+  std::string weights;                     // empty: the model's bundled weights
+  std::string output_dir;
+  bool save_probabilities = false;
+  NanoTime start = kUnsetTime;             // keep only samples at or after this time
+  NanoTime end = kUnsetTime;               // keep only samples at or before this time
+  // Performance settings (0 = choose): windows per forward call; threads per forward call.
+  int64_t batch_size = 0;
+  int64_t intra_threads = 0;
+};
+
+// Runs the whole job and writes picks.csv, run.json and (optionally) probabilities/ into
+// opts.output_dir. Non-OK: a configuration error found before any work (unknown model, bad
+// weights, missing input, unwritable output) — nothing is written. OK: the run finished; bad input
+// files and failed units are listed in report->errors (exit code 2 territory).
+Status RunPicking(const RunOptions& opts, RunReport* report);
+
+// Number of CPUs this process may run on (affinity mask).
+int64_t AvailableCores();
+
+}  // namespace rapid

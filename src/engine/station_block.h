@@ -1,0 +1,51 @@
+// Preprocess stage: turns the merged channel segments of one instrument into "blocks" — arrays
+// of the model's components at the model's rate over spans where data exist — with SeisBench's
+// annotate() semantics (resample each segment, then cut to the span all components cover).
+// Thread safety: pure functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/nano_time.h"
+#include "core/status.h"
+#include "io/trace.h"
+#include "models/model_spec.h"
+
+namespace rapid {
+
+// A continuous multi-component array at the model rate: row c holds component
+// spec.component_order[c]; all rows have `samples_per_channel` samples starting at `start`.
+struct StationBlock {
+  std::string trace_id;             // "NET.STA.LOC"
+  NanoTime start = kUnsetTime;
+  double rate_hz = 0.0;
+  int64_t channels = 0;
+  int64_t samples_per_channel = 0;
+  std::vector<double> samples;      // channels × samples_per_channel, row-major
+
+  const double* Row(int64_t c) const { return samples.data() + c * samples_per_channel; }
+};
+
+// Index of the model input channel a channel code feeds, or -1. The last character of the code is
+// mapped through `component_order`; 1 stands for N and 2 for E (and vice versa), as SeisBench's
+// flexible horizontal components do.
+int ComponentIndex(const std::string& channel_code, const std::string& component_order);
+
+// Groups segments by instrument: "NET.STA.LOC.XY" where XY are the band and instrument codes.
+// Segments of one instrument are returned together, sorted by channel and start time.
+std::vector<std::vector<TraceSegment>> GroupByInstrument(std::vector<TraceSegment> segments);
+
+// Builds the blocks of one instrument. `segments` are merged (continuous) segments of one
+// instrument at their native rates. Each segment is resampled to spec.rate_hz, then:
+//  - all components present: blocks are the spans every component covers (SeisBench strict
+//    mode: start = latest component start, each component trimmed to the nearest sample);
+//  - some component absent: it is zero-filled over the spans the present ones cover, and a note
+//    says so.
+// Channels whose code does not map to a component (e.g. a hydrophone HHH) are ignored with a
+// note. Blocks shorter than spec.in_samples are dropped with a note. Notes are human-readable
+// lines naming the channel or span. Errors: InvalidArgument if resampling fails.
+Status BuildStationBlocks(const std::vector<TraceSegment>& segments, const ModelSpec& spec,
+                          std::vector<StationBlock>* blocks, std::vector<std::string>* notes);
+
+}  // namespace rapid

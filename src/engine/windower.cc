@@ -1,0 +1,54 @@
+#include "engine/windower.h"
+
+#include <cmath>
+
+namespace rapid {
+
+std::vector<int64_t> WindowStarts(int64_t block_samples, int64_t in_samples, int64_t stride) {
+  std::vector<int64_t> starts;
+  for (int64_t s = 0; s + in_samples <= block_samples; s += stride) starts.push_back(s);
+  if (!starts.empty() && starts.back() + in_samples < block_samples) starts.push_back(block_samples - in_samples);
+  return starts;
+}
+
+void NormaliseWindow(const double* rows, int64_t row_stride, int64_t channels, int64_t start, int64_t in_samples,
+                     WindowNorm norm, float* out) {
+  constexpr double kEps = 1e-10;
+  double total_sq = 0.0;
+  for (int64_t c = 0; c < channels; ++c) {
+    const double* src = rows + c * row_stride + start;
+    float* dst = out + c * in_samples;
+    double sum = 0.0;
+    for (int64_t i = 0; i < in_samples; ++i) {
+      float v = static_cast<float>(src[i]);
+      if (!std::isfinite(v)) v = 0.0f;
+      dst[i] = v;
+      sum += v;
+    }
+    // SeisBench normalises float32 tensors: the mean is rounded to float32 before it is
+    // subtracted, which matters for windows with a large offset (raw counts).
+    const float mean = static_cast<float>(sum / static_cast<double>(in_samples));
+    double sq = 0.0;
+    float peak = 0.0f;
+    for (int64_t i = 0; i < in_samples; ++i) {
+      const float d = dst[i] - mean;
+      sq += static_cast<double>(d) * d;
+      peak = std::max(peak, std::abs(d));
+      dst[i] = d;
+    }
+    total_sq += sq;
+    if (norm == WindowNorm::kStdPerChannel || norm == WindowNorm::kPeakPerChannel) {
+      const float scale =
+          norm == WindowNorm::kStdPerChannel ? static_cast<float>(std::sqrt(sq / static_cast<double>(in_samples - 1))) : peak;
+      const float denom = scale + static_cast<float>(kEps);
+      for (int64_t i = 0; i < in_samples; ++i) dst[i] = dst[i] / denom;
+    }
+  }
+  if (norm == WindowNorm::kStdAllChannels) {
+    const float denom =
+        static_cast<float>(std::sqrt(total_sq / static_cast<double>(channels * in_samples - 1))) + static_cast<float>(kEps);
+    for (int64_t i = 0; i < channels * in_samples; ++i) out[i] = out[i] / denom;
+  }
+}
+
+}  // namespace rapid

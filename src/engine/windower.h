@@ -1,0 +1,27 @@
+// Windower stage: the window grid over a block and the per-window normalisation — the one
+// place where a window gets normalised.
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/model_spec.h"
+
+namespace rapid {
+
+// Window start offsets for a block of `block_samples`: 0, stride, 2·stride, … while the window
+// fits, plus one final window ending at the last sample when the grid does not reach it
+// (SeisBench's grid). Empty when block_samples < in_samples. REQUIRES: stride > 0.
+std::vector<int64_t> WindowStarts(int64_t block_samples, int64_t in_samples, int64_t stride);
+
+// Cuts the window starting at `start` from the `channels` rows of `rows` (row c at
+// rows + c·row_stride) and normalises it as SeisBench's annotate_batch_pre does on float32
+// tensors: samples are rounded to float32, each channel is demeaned, then divided by
+// (std + 1e-10) (unbiased std per channel or over all channels) or (max|x| + 1e-10), per
+// spec.norm. Writes channels × in_samples floats to `out`. Non-finite samples are treated as 0 so
+// a window never produces NaN.
+void NormaliseWindow(const double* rows, int64_t row_stride, int64_t channels, int64_t start, int64_t in_samples,
+                     WindowNorm norm, float* out);
+
+}  // namespace rapid

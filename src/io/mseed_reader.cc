@@ -1,0 +1,333 @@
+#include "io/mseed_reader.h"
+
+#include <libmseed.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+namespace rapid {
+namespace {
+
+constexpr int64_t kMinRecordBytes = 128;      // smallest miniSEED 2 record (2^7)
+constexpr int64_t kMaxRecordBytes = 1 << 20;  // largest record libmseed 2 accepts (2^20)
+constexpr int64_t kFixedHeaderBytes = 48;
+constexpr int64_t kScanStepBytes = 64;        // resync step through bytes that are not a record
+// Rates outside [kMinRateHz, kMaxRateHz] are corrupt headers for our purpose; the lower bound
+// also keeps a record's time span (<= 2^16 samples) far inside the int64 nanosecond range.
+constexpr double kMinRateHz = 1e-4;
+constexpr double kMaxRateHz = 1e6;
+// Record start times outside 1900-01-01 .. 2100-01-01 are corrupt (libmseed 2 hptime, us).
+constexpr int64_t kMinHptime = -2'208'988'800'000'000;
+constexpr int64_t kMaxHptime = 4'102'444'800'000'000;
+constexpr int64_t kNanosPerHptime = kNanosPerSecond / HPTMODULUS;
+
+// libmseed 2 logs through one process-wide hook; a thread-local sink lets concurrent readers keep
+// their messages apart. This is the only global state in the io module, forced by libmseed's API.
+thread_local std::vector<std::string>* t_log_sink = nullptr;
+
+void CaptureLogLine(char* message) {
+  if (t_log_sink == nullptr || message == nullptr) return;
+  std::string text(message);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  if (!text.empty()) t_log_sink->push_back(std::move(text));
+}
+
+void InstallLogHooks() {
+  static std::once_flag once;
+  std::call_once(once, [] { ms_loginit(&CaptureLogLine, nullptr, &CaptureLogLine, nullptr); });
+}
+
+struct MsRecordDeleter {
+  void operator()(MSRecord* msr) const { msr_free(&msr); }
+};
+using MsRecordPtr = std::unique_ptr<MSRecord, MsRecordDeleter>;
+
+struct FileCloser {
+  void operator()(FILE* f) const { std::fclose(f); }
+};
+
+bool IsPowerOfTwo(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
+
+std::string JoinMessages(const std::vector<std::string>& messages) {
+  std::string text;
+  for (const std::string& m : messages) text += (text.empty() ? "" : "; ") + m;
+  return text;
+}
+
+// Walks a buffer record by record, collecting one piece per waveform record and a problem per
+// thing it drops.
+class RecordWalker {
+ public:
+  RecordWalker(std::vector<char>* buffer, MseedFileContents* out, LibmseedLogCapture* log)
+      : buffer_(*buffer), out_(out), log_(log) {}
+
+  void Run() {
+    const int64_t size = static_cast<int64_t>(buffer_.size());
+    int64_t offset = 0;
+    while (offset < size) offset = Step(offset, size);
+    EndJunk(size);
+  }
+
+  std::vector<TraceSegment> TakePieces() { return std::move(pieces_); }
+  int64_t records_parsed() const { return records_parsed_; }
+  bool saw_header() const { return saw_header_; }
+
+ private:
+  // Handles whatever starts at `offset`; returns where to continue.
+  int64_t Step(int64_t offset, int64_t size) {
+    const int64_t remaining = size - offset;
+    char* record = buffer_.data() + offset;
+    const int window = static_cast<int>(std::min(remaining, kMaxRecordBytes));
+    int64_t reclen = remaining >= kMinRecordBytes ? ms_detect(record, window) : -1;
+    log_->TakeMessages();  // detection chatter is not a problem of its own
+    if (reclen < 0) {
+      if (remaining >= kFixedHeaderBytes && MS_ISVALIDHEADER(record)) {
+        EndJunk(offset);
+        Problem(offset, "truncated record (only " + std::to_string(remaining) + " bytes left)");
+        return size;
+      }
+      if (junk_start_ < 0) junk_start_ = offset;
+      return offset + std::min(remaining, kScanStepBytes);
+    }
+    EndJunk(offset);
+    saw_header_ = true;
+    if (reclen == 0) {  // no blockette 1000 and no following header to imply the length
+      if (last_reclen_ > 0 && last_reclen_ <= remaining) {
+        reclen = last_reclen_;
+      } else if (IsPowerOfTwo(remaining) && remaining >= kMinRecordBytes && remaining <= kMaxRecordBytes) {
+        reclen = remaining;  // the last record of the file
+      } else {
+        Problem(offset, "record length unknown (no blockette 1000), " + std::to_string(remaining) +
+                            " bytes skipped");
+        return size;
+      }
+    }
+    if (reclen < kMinRecordBytes || reclen > kMaxRecordBytes) {
+      Problem(offset, "record length " + std::to_string(reclen) + " out of range");
+      junk_start_ = offset + kScanStepBytes;  // keep scanning, reporting what follows as junk
+      return offset + kScanStepBytes;
+    }
+    if (reclen > remaining) {
+      Problem(offset, "truncated record (" + std::to_string(remaining) + " of " + std::to_string(reclen) +
+                          " bytes)");
+      // Keep scanning in case the length field itself was corrupt; the bytes up to the next
+      // record belong to this reported record, so they are not reported again.
+      junk_start_ = offset + kScanStepBytes;
+      junk_is_reported_ = true;
+      return offset + kScanStepBytes;
+    }
+    // Header first: libmseed 2 trusts the sample count when unpacking, so a corrupt count would
+    // make it read past the record. Only a record whose samples fit is unpacked.
+    std::string cause;
+    if (!Parse(record, reclen, /*unpack=*/false, &cause) || !SamplesFit(*msr_, &cause) ||
+        !Parse(record, reclen, /*unpack=*/true, &cause)) {
+      Problem(offset, cause);
+      return offset + reclen;
+    }
+    const std::string libmseed_says = JoinMessages(log_->TakeMessages());
+    ++records_parsed_;
+    last_reclen_ = reclen;
+    UseRecord(*msr_, offset, libmseed_says);
+    return offset + reclen;
+  }
+
+  // msr_parse into msr_; on failure *cause says why (with libmseed's own messages).
+  bool Parse(char* record, int64_t reclen, bool unpack, std::string* cause) {
+    MSRecord* raw = msr_.release();
+    const int rc = msr_parse(record, static_cast<int>(reclen), &raw, static_cast<int>(reclen), unpack ? 1 : 0, 0);
+    msr_.reset(raw);
+    if (rc == MS_NOERROR && msr_ != nullptr) return true;
+    const std::string libmseed_says = JoinMessages(log_->TakeMessages());
+    *cause = rc > 0 ? "truncated record" : ms_errorstr(rc);
+    if (!libmseed_says.empty()) *cause += " (libmseed: " + libmseed_says + ")";
+    return false;
+  }
+
+  // Whether the header's sample count fits in the record's data section for its encoding.
+  static bool SamplesFit(const MSRecord& msr, std::string* cause) {
+    if (msr.samplecnt <= 0) return true;
+    const int64_t data_offset = msr.fsdh != nullptr ? msr.fsdh->data_offset : 0;
+    if (data_offset < kFixedHeaderBytes || data_offset >= msr.reclen) {
+      *cause = "data offset " + std::to_string(data_offset) + " outside the record";
+      return false;
+    }
+    const int64_t payload_bytes = msr.reclen - data_offset;
+    int64_t capacity = -1;  // samples the payload can hold; -1: encoding unknown (libmseed rejects it)
+    switch (msr.encoding) {
+      case DE_ASCII: capacity = payload_bytes; break;
+      case DE_INT16: case DE_GEOSCOPE163: case DE_GEOSCOPE164: case DE_CDSN: case DE_SRO: case DE_DWWSSN:
+        capacity = payload_bytes / 2;
+        break;
+      case DE_GEOSCOPE24: capacity = payload_bytes / 3; break;
+      case DE_INT32: case DE_FLOAT32: capacity = payload_bytes / 4; break;
+      case DE_FLOAT64: capacity = payload_bytes / 8; break;
+      case DE_STEIM1: capacity = payload_bytes / 64 * 15 * 4; break;  // 15 data words of <= 4 samples
+      case DE_STEIM2: capacity = payload_bytes / 64 * 15 * 7; break;  // 15 data words of <= 7 samples
+      default: break;
+    }
+    if (capacity >= 0 && msr.samplecnt > capacity) {
+      *cause = "header claims " + std::to_string(msr.samplecnt) + " samples but the " +
+               std::to_string(payload_bytes) + "-byte data section holds at most " + std::to_string(capacity);
+      return false;
+    }
+    return true;
+  }
+
+  void UseRecord(const MSRecord& msr, int64_t offset, const std::string& libmseed_says) {
+    ChannelId id{msr.network, msr.station, msr.location, msr.channel};
+    const std::string where = id.ToString();
+    if (!libmseed_says.empty()) Note(offset, where + ": libmseed: " + libmseed_says);
+    if (msr.sampletype == 'a') {
+      Problem(offset, where + ": ASCII text record (" + std::to_string(msr.numsamples) +
+                          " characters), not a waveform; skipped");
+      return;
+    }
+    if (msr.numsamples <= 0 || msr.datasamples == nullptr) {
+      ++out_->records_skipped;  // nothing to drop
+      return;
+    }
+    const double rate_hz = msr_samprate(const_cast<MSRecord*>(&msr));
+    if (!(rate_hz >= kMinRateHz && rate_hz <= kMaxRateHz)) {  // also rejects NaN
+      char text[64];
+      std::snprintf(text, sizeof text, "%g", rate_hz);
+      Problem(offset, where + ": sample rate " + text + " Hz outside [1e-4, 1e6]; " +
+                          std::to_string(msr.numsamples) + " samples skipped");
+      return;
+    }
+    if (msr.starttime == HPTERROR || msr.starttime < kMinHptime || msr.starttime > kMaxHptime) {
+      Problem(offset, where + ": start time outside 1900-2100; record skipped");
+      return;
+    }
+    TraceSegment piece;
+    piece.id = std::move(id);
+    piece.start = static_cast<NanoTime>(msr.starttime) * kNanosPerHptime;
+    piece.rate_hz = rate_hz;
+    if (!CopySamples(msr, &piece.samples)) {
+      Problem(offset, where + ": unsupported sample type '" + std::string(1, msr.sampletype) + "'; skipped");
+      return;
+    }
+    const auto non_finite = std::count_if(piece.samples.begin(), piece.samples.end(),
+                                          [](double v) { return !std::isfinite(v); });
+    if (non_finite > 0) {
+      Problem(offset, where + ": " + std::to_string(non_finite) + " of " + std::to_string(piece.samples.size()) +
+                          " samples are NaN or infinite; record skipped");
+      return;
+    }
+    pieces_.push_back(std::move(piece));
+    ++out_->records_decoded;
+  }
+
+  static bool CopySamples(const MSRecord& msr, std::vector<double>* samples) {
+    const auto n = static_cast<size_t>(msr.numsamples);
+    switch (msr.sampletype) {
+      case 'i': {
+        const auto* v = static_cast<const int32_t*>(msr.datasamples);
+        samples->assign(v, v + n);
+        return true;
+      }
+      case 'f': {
+        const auto* v = static_cast<const float*>(msr.datasamples);
+        samples->assign(v, v + n);
+        return true;
+      }
+      case 'd': {
+        const auto* v = static_cast<const double*>(msr.datasamples);
+        samples->assign(v, v + n);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  // A dropped record: counted and reported.
+  void Problem(int64_t offset, const std::string& what) {
+    ++out_->records_skipped;
+    Note(offset, what);
+  }
+  void Note(int64_t offset, const std::string& what) {
+    out_->problems.push_back("record at byte " + std::to_string(offset) + ": " + what);
+  }
+
+  void EndJunk(int64_t end) {
+    const bool silent = junk_is_reported_;
+    junk_is_reported_ = false;
+    if (junk_start_ < 0 || end <= junk_start_ || silent) {
+      junk_start_ = -1;
+      return;
+    }
+    out_->problems.push_back("bytes " + std::to_string(junk_start_) + "-" + std::to_string(end - 1) + " (" +
+                             std::to_string(end - junk_start_) + " bytes): not miniSEED data, skipped");
+    junk_start_ = -1;
+  }
+
+  std::vector<char>& buffer_;
+  MseedFileContents* out_;
+  LibmseedLogCapture* log_;
+  MsRecordPtr msr_;  // reused across records, as libmseed intends
+  std::vector<TraceSegment> pieces_;
+  int64_t records_parsed_ = 0;
+  int64_t last_reclen_ = 0;
+  int64_t junk_start_ = -1;        // first byte of the current run of non-record bytes, or -1
+  bool junk_is_reported_ = false;  // the current run is the tail of a record already reported
+  bool saw_header_ = false;
+};
+
+// Decodes `buffer` (mutable: libmseed 2 takes char*).
+Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const ReaderOptions& opts,
+                    MseedFileContents* out) {
+  *out = MseedFileContents();
+  if (buffer->empty()) return Status::Corruption(name + ": empty file (0 bytes)");
+  LibmseedLogCapture log;
+  RecordWalker walker(buffer, out, &log);
+  walker.Run();
+  out->segments = MergeSegments(walker.TakePieces(), opts, &out->problems);
+  if (walker.records_parsed() > 0) return Status::OK();
+  if (!walker.saw_header()) {
+    return Status::Corruption(name + ": not miniSEED (no record header found in " +
+                              std::to_string(buffer->size()) + " bytes)");
+  }
+  return Status::Corruption(name + ": no decodable miniSEED record (" + JoinMessages(out->problems) + ")");
+}
+
+}  // namespace
+
+LibmseedLogCapture::LibmseedLogCapture() : previous_(t_log_sink) {
+  InstallLogHooks();
+  t_log_sink = &messages_;
+}
+
+LibmseedLogCapture::~LibmseedLogCapture() { t_log_sink = previous_; }
+
+std::vector<std::string> LibmseedLogCapture::TakeMessages() { return std::exchange(messages_, {}); }
+
+Status DecodeMseedBytes(std::string_view bytes, const std::string& source_name, const ReaderOptions& opts,
+                        MseedFileContents* out) {
+  std::vector<char> buffer(bytes.begin(), bytes.end());
+  return DecodeBuffer(&buffer, source_name, opts, out);
+}
+
+Status ReadMseedFile(const std::string& path, const ReaderOptions& opts, MseedFileContents* out) {
+  *out = MseedFileContents();
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) return Status::NotFound(path + ": no such file");
+  if (std::filesystem::is_directory(status)) return Status::InvalidArgument(path + ": is a directory, not a file");
+  std::unique_ptr<FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (file == nullptr) return Status::IOError(path + ": cannot open: " + std::strerror(errno));
+  std::vector<char> buffer;
+  char chunk[1 << 16];
+  size_t n;
+  while ((n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) buffer.insert(buffer.end(), chunk, chunk + n);
+  if (std::ferror(file.get())) return Status::IOError(path + ": read failed: " + std::strerror(errno));
+  return DecodeBuffer(&buffer, path, opts, out);
+}
+
+}  // namespace rapid

@@ -1,0 +1,65 @@
+// Decodes miniSEED 2 files (via libmseed 2) into continuous trace segments.
+// Thread safety: ReadMseedFile and DecodeMseedBytes may run concurrently on distinct inputs.
+// libmseed's own logging is captured (see LibmseedLogCapture): it never prints by itself.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "io/segment_merge.h"
+#include "io/trace.h"
+
+namespace rapid {
+
+// What one file decoded to. Owned by the caller; no libmseed state survives the call.
+struct MseedFileContents {
+  // Records of each channel joined by MergeSegments, sorted by (ChannelId, start).
+  std::vector<TraceSegment> segments;
+  // One human-readable message per thing dropped or doubtful, naming where it was, e.g.
+  // "record at byte 4096: truncated record (2206 of 4096 bytes)" or
+  // "bytes 0-20479 (20480 bytes): not miniSEED data, skipped".
+  std::vector<std::string> problems;
+  int64_t records_decoded = 0;  // waveform records whose samples are in `segments`
+  int64_t records_skipped = 0;  // records found but not used: broken, truncated, ASCII, NaN, bad rate, no samples
+};
+
+// Reads and decodes the miniSEED file at `path` into *out (which is overwritten).
+// Every record is decoded; sample types int/float32/float64 become double. Skipped and not used,
+// each with a problem: ASCII (log) records, records with NaN/Inf samples, records whose sample
+// rate is outside [1e-4, 1e6] Hz or not finite, records starting outside 1900-2100, records whose
+// header claims more samples than the record holds, records libmseed cannot decode, a truncated
+// record, and runs of bytes that are not miniSEED (e.g. full-SEED control headers). Records
+// without samples are counted as skipped without a problem. libmseed's warnings on a record it
+// did decode (e.g. a failed Steim integrity check) are added as problems; the record is kept.
+// OK: at least one miniSEED record parsed (even if it held no usable samples; see problems).
+// NotFound: no such file. IOError: unreadable (message has the OS reason).
+// Corruption: empty, not miniSEED, or no record decodable; the message names `path` and the cause.
+// On error *out holds what was gathered (problems explain the cause).
+Status ReadMseedFile(const std::string& path, const ReaderOptions& opts, MseedFileContents* out);
+
+// As ReadMseedFile, for miniSEED bytes already in memory; `source_name` names them in messages.
+Status DecodeMseedBytes(std::string_view bytes, const std::string& source_name, const ReaderOptions& opts,
+                        MseedFileContents* out);
+
+// Routes libmseed 2's log and diagnostic output produced on this thread, while the object lives,
+// into a message list instead of stdout/stderr. Messages printed on other threads or outside any
+// capture are dropped. Nestable: the innermost capture receives. For io/ code that calls libmseed.
+class LibmseedLogCapture {
+ public:
+  LibmseedLogCapture();
+  ~LibmseedLogCapture();
+  LibmseedLogCapture(const LibmseedLogCapture&) = delete;
+  LibmseedLogCapture& operator=(const LibmseedLogCapture&) = delete;
+
+  // Returns the messages captured so far (trailing newlines removed) and clears the list.
+  std::vector<std::string> TakeMessages();
+
+ private:
+  std::vector<std::string> messages_;
+  std::vector<std::string>* previous_;
+};
+
+}  // namespace rapid

@@ -1,0 +1,40 @@
+// What the pipeline needs to know about a picking model, and nothing about its internals.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rapid {
+
+// How overlapping window predictions are combined into one trace (NaN-ignoring).
+enum class Stacking { kAvg, kMax };
+
+// Per-window amplitude normalisation after demeaning each channel.
+enum class WindowNorm {
+  kStdPerChannel,    // PhaseNet "std": each channel / (its unbiased std + 1e-10)
+  kPeakPerChannel,   // PhaseNet "peak": each channel / (its max |x| + 1e-10)
+  kStdAllChannels,   // EQTransformer/EQCCT: one unbiased std over channels and time
+};
+
+struct ModelSpec {
+  std::string class_name;                 // SeisBench class, e.g. "PhaseNet" (annotation channel prefix)
+  std::string component_order = "ZNE";    // model input channel i takes component component_order[i]
+  std::vector<std::string> labels;        // output class order, e.g. {"N","P","S"}
+  std::string noise_label = "N";          // never picked
+  double rate_hz = 100.0;
+  int64_t in_samples = 3001;
+  int64_t overlap_samples = 1500;         // window stride = in_samples - overlap_samples
+  int64_t blinding_pre_samples = 0;       // ignored at each window's start when stacking
+  int64_t blinding_post_samples = 0;      // ignored at each window's end when stacking
+  Stacking stacking = Stacking::kAvg;
+  WindowNorm norm = WindowNorm::kStdPerChannel;
+  std::map<std::string, double> thresholds;  // label → trigger-on threshold (off = half)
+
+  int64_t StrideSamples() const { return in_samples - overlap_samples; }
+  int64_t Channels() const { return static_cast<int64_t>(component_order.size()); }
+  int64_t Labels() const { return static_cast<int64_t>(labels.size()); }
+};
+
+}  // namespace rapid

@@ -1,0 +1,24 @@
+// PhaseNet (Zhu & Beroza, 2019) with SeisBench's architecture and state_dict names
+// (`inc`, `in_bn`, `down_branch.<i>.<0..3>`, `up_branch.<i>.<0..3>`, `out`), so SeisBench
+// weight files load unchanged. Depth 5, kernel 7, stride 4, 8 root filters, batch-norm eps 1e-3.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "models/model.h"
+
+namespace rapid {
+
+// Builds PhaseNet for `spec` (Channels() inputs, Labels() classes) from `tensors`, strictly: a
+// missing, extra or mis-shaped key is an InvalidArgument/NotFound naming `source` and the key.
+// OK: *out owns the model (CPU, eval mode).
+Status BuildPhaseNet(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
+                     const ModelSpec& spec, std::unique_ptr<Model>* out);
+
+}  // namespace rapid

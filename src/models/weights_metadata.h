@@ -1,0 +1,24 @@
+// Weight metadata: the JSON SeisBench keeps next to each weight file (`model_args`,
+// `default_args`), applied to a model's default spec.
+// Thread safety: pure functions.
+#pragma once
+
+#include <string>
+
+#include "core/status.h"
+#include "models/model_spec.h"
+
+namespace rapid {
+
+// Applies the metadata in `json_text` to *spec:
+//   model_args.phases (labels, one character each), model_args.component_order,
+//   model_args.norm ("std" | "peak"), model_args.sampling_rate,
+//   default_args.<LABEL>_threshold, default_args.overlap, default_args.blinding [pre, post],
+//   default_args.stacking ("avg" | "max").
+// Unknown keys are ignored. InvalidArgument naming `source` and the key on a malformed value.
+Status ApplyWeightsMetadata(const std::string& json_text, const std::string& source, ModelSpec* spec);
+
+// The metadata file SeisBench pairs with a weight file: "x.pt" → "x.json", "x.pt.v2" → "x.json.v2".
+std::string MetadataPathFor(const std::string& weights_path);
+
+}  // namespace rapid

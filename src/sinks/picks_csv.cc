@@ -1,0 +1,25 @@
+#include "sinks/picks_csv.h"
+
+#include <cstdio>
+
+#include "core/atomic_file.h"
+
+namespace rapid {
+
+std::string FormatPicksCsv(std::vector<Pick> picks, const std::string& model_name) {
+  SortPicks(&picks);
+  std::string text = "trace_id,phase,peak_time,peak_value,start_time,end_time,model\n";
+  char value[32];
+  for (const Pick& p : picks) {
+    std::snprintf(value, sizeof value, "%.9g", static_cast<double>(p.peak_value));
+    text += p.trace_id + "," + p.phase + "," + FormatIsoMicros(p.peak_time) + "," + value + "," +
+            FormatIsoMicros(p.start_time) + "," + FormatIsoMicros(p.end_time) + "," + model_name + "\n";
+  }
+  return text;
+}
+
+Status WritePicksCsv(const std::string& path, const std::vector<Pick>& picks, const std::string& model_name) {
+  return WriteFileAtomically(path, FormatPicksCsv(picks, model_name));
+}
+
+}  // namespace rapid

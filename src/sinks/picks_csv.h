@@ -1,0 +1,20 @@
+// picks.csv (output format v1, see docs/output-formats.md):
+//   trace_id,phase,peak_time,peak_value,start_time,end_time,model
+// Times ISO-8601 UTC with microseconds; rows sorted by trace_id, phase, peak_time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "picking/picker.h"
+
+namespace rapid {
+
+// The whole file's text for `picks` (sorted here), each row tagged with `model_name`.
+std::string FormatPicksCsv(std::vector<Pick> picks, const std::string& model_name);
+
+// Writes FormatPicksCsv atomically to `path`. IOError naming the path on failure.
+Status WritePicksCsv(const std::string& path, const std::vector<Pick>& picks, const std::string& model_name);
+
+}  // namespace rapid

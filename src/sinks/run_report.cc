@@ -1,0 +1,49 @@
+#include "sinks/run_report.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+
+namespace rapid {
+
+std::string RunReportJson(const RunReport& r) {
+  nlohmann::ordered_json j;
+  j["format_version"] = 1;
+  j["rapid_version"] = r.rapid_version;
+  j["model"] = r.model;
+  j["model_class"] = r.model_class;
+  j["weights"] = r.weights_path;
+  j["weights_sha256"] = r.weights_sha256;
+  j["input"] = r.input;
+  j["layout"] = r.layout;
+  j["files_total"] = r.files_total;
+  j["files_failed"] = r.files_failed;
+  j["units_total"] = r.units_total;
+  j["units_done"] = r.units_done;
+  j["units_failed"] = r.units_failed;
+  j["blocks"] = r.blocks;
+  j["windows"] = r.windows;
+  j["batches"] = r.batches;
+  j["picks"] = r.picks;
+  j["wall_s"] = r.wall_s;
+  j["stage_s"] = r.stage_s;
+  j["peak_rss_bytes"] = r.peak_rss_bytes;
+  j["plan"] = {{"device", r.plan.device},
+               {"instances", r.plan.instances},
+               {"intra_threads", r.plan.intra_threads},
+               {"batch_size", r.plan.batch_size},
+               {"cores_available", r.plan.cores_available},
+               {"weight_bytes", r.plan.weight_bytes},
+               {"source", r.plan.source}};
+  nlohmann::ordered_json errors = nlohmann::ordered_json::array();
+  for (const RunError& e : r.errors) errors.push_back({{"unit", e.unit}, {"file", e.file}, {"message", e.message}});
+  j["errors"] = errors;
+  j["notes"] = r.notes;
+  return j.dump(2) + "\n";
+}
+
+Status WriteRunReport(const std::string& path, const RunReport& report) {
+  return WriteFileAtomically(path, RunReportJson(report));
+}
+
+}  // namespace rapid

@@ -1,0 +1,61 @@
+// run.json (output format v1, see docs/output-formats.md): what a run did, how long each stage
+// took, what the plan was, and every error with the unit and file it belongs to.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace rapid {
+
+struct RunError {
+  std::string unit;     // "NET.STA.LOC", or empty when the file could not be attributed
+  std::string file;     // input file, or empty
+  std::string message;
+};
+
+// What the planner chose and the measurements it used.
+struct RunPlan {
+  std::string device = "cpu";
+  int64_t instances = 1;
+  int64_t intra_threads = 1;
+  int64_t batch_size = 64;
+  int64_t cores_available = 1;
+  int64_t weight_bytes = 0;
+  std::string source = "defaults";  // "defaults" or "flags"
+};
+
+struct RunReport {
+  std::string rapid_version;
+  std::string model;
+  std::string model_class;
+  std::string weights_path;
+  std::string weights_sha256;
+  std::string input;
+  std::string layout;
+  int64_t files_total = 0;
+  int64_t files_failed = 0;
+  int64_t units_total = 0;
+  int64_t units_done = 0;
+  int64_t units_failed = 0;
+  int64_t blocks = 0;
+  int64_t windows = 0;
+  int64_t batches = 0;
+  int64_t picks = 0;
+  double wall_s = 0.0;
+  std::map<std::string, double> stage_s;  // read, preprocess, normalise, forward, stitch, pick, write
+  int64_t peak_rss_bytes = 0;
+  RunPlan plan;
+  std::vector<RunError> errors;
+  std::vector<std::string> notes;  // dropped channels, zero-filled components, short spans
+};
+
+std::string RunReportJson(const RunReport& report);
+
+// Writes RunReportJson atomically to `path`.
+Status WriteRunReport(const std::string& path, const RunReport& report);
+
+}  // namespace rapid
