@@ -100,6 +100,23 @@ TEST(MseedWriterTest, Steim2FirstSampleMayBeAnyInt32) {
   }
 }
 
+TEST(MseedWriterTest, SmallestRecordsAndFractionalRates) {
+  std::vector<double> samples(700);
+  for (int i = 0; i < 700; ++i) samples[i] = (i * i) % 1000;
+  for (double rate_hz : {1.0 / 3, 100.0 / 3, 0.1}) {
+    const TraceSegment seg = Segment({"XX", "T", "", "LHZ"}, kT0, rate_hz, samples);
+    std::string bytes;
+    ASSERT_TRUE(EncodeMseed({seg}, SampleEncoding::kSteim2, 128, &bytes).ok()) << rate_hz;
+    EXPECT_GT(bytes.size() / 128, 10u);
+    MseedFileContents back;
+    ASSERT_TRUE(DecodeMseedBytes(bytes, "memory", ReaderOptions(), &back).ok());
+    ASSERT_EQ(back.segments.size(), 1u) << rate_hz;
+    EXPECT_EQ(back.segments[0].rate_hz, rate_hz);
+    EXPECT_EQ(back.segments[0].start, kT0);
+    EXPECT_EQ(back.segments[0].samples, samples);
+  }
+}
+
 TEST(MseedWriterTest, Steim2RoundsToIntegers) {
   const TraceSegment seg = Segment({"XX", "T", "", "HHZ"}, kT0, 50.0, {1.4, -2.6, 2.5, 1e6 + 0.49});
   std::string bytes;
@@ -176,6 +193,10 @@ TEST(MseedWriterTest, RejectsWhatCannotBeWritten) {
   EXPECT_EQ(EncodeMseed({Segment(id, kT0, 100.0, {1})}, SampleEncoding::kSteim2, 1000, &bytes).code(),
             Status::Code::kInvalidArgument);
   EXPECT_EQ(EncodeMseed({Segment(id, kT0, 0.0, {1})}, SampleEncoding::kSteim2, 512, &bytes).code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(EncodeMseed({Segment(id, kT0, 12345.678, {1})}, SampleEncoding::kSteim2, 512, &bytes).code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(EncodeMseed({Segment(id, kUnsetTime, 100.0, {1})}, SampleEncoding::kSteim2, 512, &bytes).code(),
             Status::Code::kInvalidArgument);
   EXPECT_EQ(EncodeMseed({Segment({"XX", "TOOLONG", "", "HHZ"}, kT0, 100.0, {1})}, SampleEncoding::kSteim2, 512,
                         &bytes)

@@ -18,6 +18,7 @@ constexpr int kMinRecordBytes = 128;
 constexpr int kMaxRecordBytes = 1 << 20;
 constexpr int64_t kSteim2MaxDifference = (int64_t{1} << 29) - 1;  // 30-bit signed
 constexpr int32_t kMaxSequenceNumber = 999999;                     // six ASCII digits
+constexpr double kMaxRateError = 1e-9;                              // relative, for the stored rate
 
 struct MsRecordDeleter {
   void operator()(MSRecord* msr) const { msr_free(&msr); }
@@ -42,6 +43,13 @@ Status CheckSegment(const TraceSegment& seg) {
   if (seg.start == kUnsetTime) return Status::InvalidArgument(seg.id.ToString() + ": segment start is unset");
   if (!std::isfinite(seg.rate_hz) || seg.rate_hz <= 0) {
     return Status::InvalidArgument(seg.id.ToString() + ": sample rate must be finite and > 0");
+  }
+  // The header stores the rate as two int16 (factor, multiplier); refuse rather than approximate.
+  int16_t factor = 0, multiplier = 0;
+  if (ms_genfactmult(seg.rate_hz, &factor, &multiplier) != 0 ||
+      std::abs(ms_nomsamprate(factor, multiplier) / seg.rate_hz - 1.0) > kMaxRateError) {
+    return Status::InvalidArgument(seg.id.ToString() + ": sample rate " + std::to_string(seg.rate_hz) +
+                                   " Hz cannot be expressed as a miniSEED 2 factor/multiplier");
   }
   return Status::OK();
 }

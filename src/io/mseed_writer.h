@@ -20,7 +20,8 @@ enum class SampleEncoding {
 // Start times are rounded to the microsecond (miniSEED 2's resolution). Empty segments are skipped.
 // OK: *bytes (overwritten) holds the records.
 // InvalidArgument: record_length_bytes is not a power of two in [128, 1048576]; a segment has an
-// unset start, a rate that is not finite and > 0, codes longer than SEED allows (network 2,
+// unset start, a rate that is not finite and > 0 or that the header's int16 factor/multiplier
+// cannot express to 1e-9 (e.g. 12345.678 Hz; 100, 1/3 and 100/3 Hz are fine), codes longer than SEED allows (network 2,
 // station 5, location 2, channel 3); a sample is not finite; for kSteim2 a sample rounds outside
 // int32 or two neighbours differ by more than Steim2's 30 bits (use kFloat32); for kFloat32 a
 // sample overflows float. The message names the segment. Internal: libmseed refused to pack.

@@ -1,0 +1,122 @@
+// End to end through the `rapid` binary: the bundled demo, synthetic archives with planted
+// arrivals, bad input, configuration errors and exit codes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "core/nano_time.h"
+#include "synth/synth.h"
+#include "test_util.h"
+
+namespace rapid {
+namespace {
+
+using testing::ReadCsv;
+using testing::RunRapid;
+using testing::TempDir;
+
+TEST(CliTest, DemoRunsBundledSampleAndMatchesSeisBench) {
+  TempDir out;
+  std::string log;
+  ASSERT_EQ(RunRapid({"run", "--output", out.path()}, &log), 0) << log;
+  EXPECT_NE(log.find("10 picks"), std::string::npos) << log;
+  auto mine = ReadCsv(out.path() + "/picks.csv");
+  auto golden = ReadCsv(std::string(RAPID_TEST_DATA_DIR) + "/golden/annotate/texnet12_phasenet_original.csv");
+  ASSERT_EQ(mine.size(), golden.size());
+  for (size_t i = 1; i < mine.size(); ++i) EXPECT_EQ(mine[i][2], golden[i][2]);
+  EXPECT_TRUE(std::filesystem::exists(out.path() + "/run.json"));
+}
+
+TEST(CliTest, SynthArrivalsArePickedWithinTenthOfASecond) {
+  TempDir dir;
+  const std::string data = dir.path() + "/archive", out = dir.path() + "/out";
+  std::string log;
+  ASSERT_EQ(RunRapid({"synth", "--output", data, "--stations", "3", "--duration", "5m", "--rates", "100,200,250"},
+                     &log),
+            0)
+      << log;
+  ASSERT_EQ(RunRapid({"run", "--input", data, "--output", out}, &log), 0) << log;
+  auto truth = ReadCsv(data + "/arrivals.csv");
+  auto picks = ReadCsv(out + "/picks.csv");
+  ASSERT_GE(truth.size(), 25u);
+  size_t found = 0;
+  for (size_t i = 1; i < truth.size(); ++i) {
+    NanoTime t = *ParseIsoTime(truth[i][2]);
+    bool hit = false;
+    for (size_t j = 1; j < picks.size() && !hit; ++j) {
+      if (picks[j][0] != truth[i][0] || picks[j][1] != truth[i][1]) continue;
+      hit = std::llabs(*ParseIsoTime(picks[j][2]) - t) <= 100'000'000;
+    }
+    found += hit ? 1 : 0;
+    EXPECT_TRUE(hit) << truth[i][0] << " " << truth[i][1] << " " << truth[i][2];
+  }
+  // Few extra picks: at most one false pick per ten arrivals.
+  EXPECT_LE(picks.size() - 1, found + found / 10);
+}
+
+TEST(CliTest, SynthChunksHoldIdenticalSamplesInOverlaps) {
+  SynthOptions o;
+  o.stations = 2;
+  o.rates_hz = {250.0};
+  auto whole = SynthSamples(o, 1, 'N', 250.0, 0, 5000);
+  auto part = SynthSamples(o, 1, 'N', 250.0, 1234, 100);
+  for (size_t i = 0; i < part.size(); ++i) ASSERT_EQ(part[i], whole[1234 + i]);
+}
+
+TEST(CliTest, BadFileIsReportedAndOtherUnitsComplete) {
+  TempDir dir;
+  const std::string data = dir.path() + "/archive", out = dir.path() + "/out";
+  ASSERT_EQ(RunRapid({"synth", "--output", data, "--stations", "2", "--duration", "2m"}), 0);
+  // Truncate one station's Z file to a few bytes.
+  std::string victim;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(data)) {
+    if (e.path().filename().string().rfind("SY.S0002.00.HHZ", 0) == 0) victim = e.path().string();
+  }
+  ASSERT_FALSE(victim.empty());
+  std::filesystem::resize_file(victim, 20);
+  std::string log;
+  EXPECT_EQ(RunRapid({"run", "--input", data, "--output", out}, &log), 2) << log;
+  EXPECT_NE(log.find(victim), std::string::npos) << log;
+  std::string report = testing::ReadFileText(out + "/run.json");
+  EXPECT_NE(report.find(victim), std::string::npos);
+  auto picks = ReadCsv(out + "/picks.csv");
+  bool s1 = false;
+  for (const auto& row : picks) s1 = s1 || row[0] == "SY.S0001.00";
+  EXPECT_TRUE(s1) << "the healthy station was still picked";
+}
+
+TEST(CliTest, ConfigErrorsExitOneBeforeAnyWork) {
+  TempDir dir;
+  std::string log;
+  EXPECT_EQ(RunRapid({"run", "--model", "nosuchnet", "--output", dir.path() + "/a"}, &log), 1);
+  EXPECT_NE(log.find("unknown model"), std::string::npos) << log;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/a/picks.csv"));
+  EXPECT_EQ(RunRapid({"run", "--input", dir.path() + "/missing", "--output", dir.path() + "/b"}, &log), 1);
+  EXPECT_NE(log.find("missing"), std::string::npos) << log;
+  const std::string bad_weights = dir.path() + "/bad.pt";
+  std::ofstream(bad_weights) << "not a zip";
+  EXPECT_EQ(RunRapid({"run", "--weights", bad_weights, "--output", dir.path() + "/c"}, &log), 1);
+  EXPECT_NE(log.find("bad.pt"), std::string::npos) << log;
+  EXPECT_EQ(RunRapid({"run", "--no-such-flag"}, &log), 1);
+}
+
+TEST(CliTest, HelpListsEveryRunFlag) {
+  std::string log;
+  EXPECT_EQ(RunRapid({"run", "--help"}, &log), 0);
+  for (const char* flag : {"--input", "--layout", "--model", "--weights", "--start", "--end", "--output", "--format",
+                           "--save-probabilities", "--batch-size", "--intra-threads"}) {
+    EXPECT_NE(log.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(CliTest, ModelsListsPhaseNet) {
+  std::string log;
+  ASSERT_EQ(RunRapid({"models", "--json"}, &log), 0) << log;
+  EXPECT_NE(log.find("\"PhaseNet\""), std::string::npos) << log;
+  EXPECT_NE(log.find("\"in_samples\": 3001"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace rapid

@@ -1,0 +1,31 @@
+// Helpers shared by the tests: temporary folders, reading files, running the rapid binary.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rapid::testing {
+
+// A fresh empty folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFileText(const std::string& path);
+
+// Rows of a CSV file (header included), split on commas (no quoting).
+std::vector<std::vector<std::string>> ReadCsv(const std::string& path);
+
+// Runs the built `rapid` binary with `args` (shell-quoted here); returns its exit code and
+// stores its combined stdout+stderr in *output when not null.
+int RunRapid(const std::vector<std::string>& args, std::string* output = nullptr);
+
+}  // namespace rapid::testing

@@ -1,0 +1,105 @@
+// Windower grid, stitching (avg/max with blinding) and trigger picking, on hand-computed cases.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "engine/stitcher.h"
+#include "engine/windower.h"
+#include "picking/picker.h"
+
+namespace rapid {
+namespace {
+
+TEST(WindowerTest, SeisBenchGrid) {
+  EXPECT_TRUE(WindowStarts(3000, 3001, 1501).empty());
+  EXPECT_EQ(WindowStarts(3001, 3001, 1501), (std::vector<int64_t>{0}));
+  EXPECT_EQ(WindowStarts(4502, 3001, 1501), (std::vector<int64_t>{0, 1501}));
+  // 18002 samples: 0…12008 by 1501, then one more ending at the last sample.
+  std::vector<int64_t> s = WindowStarts(18002, 3001, 1501);
+  ASSERT_EQ(s.size(), 11u);
+  EXPECT_EQ(s[9], 13509);
+  EXPECT_EQ(s.back(), 18002 - 3001);
+}
+
+TEST(WindowerTest, NormalisesPerChannelAndGuardsConstantAndNan) {
+  const int64_t n = 5;
+  std::vector<double> rows = {1, 2, 3, 4, 5,            // mean 3, unbiased std sqrt(2.5)
+                              7, 7, 7, 7, 7,            // constant: all zeros, not NaN
+                              NAN, 1, -1, 1, -1};       // NaN treated as 0
+  std::vector<float> out(15);
+  NormaliseWindow(rows.data(), n, 3, 0, n, WindowNorm::kStdPerChannel, out.data());
+  EXPECT_NEAR(out[0], -2 / std::sqrt(2.5), 1e-6);
+  EXPECT_NEAR(out[4], 2 / std::sqrt(2.5), 1e-6);
+  for (int i = 5; i < 10; ++i) EXPECT_EQ(out[i], 0.0f);
+  for (int i = 10; i < 15; ++i) EXPECT_TRUE(std::isfinite(out[i]));
+  NormaliseWindow(rows.data(), n, 1, 0, n, WindowNorm::kPeakPerChannel, out.data());
+  EXPECT_NEAR(out[0], -1.0, 1e-6);
+  EXPECT_NEAR(out[4], 1.0, 1e-6);
+}
+
+ModelSpec TinySpec(Stacking stacking, int64_t pre, int64_t post) {
+  ModelSpec s;
+  s.labels = {"P"};
+  s.in_samples = 4;
+  s.overlap_samples = 2;
+  s.stacking = stacking;
+  s.blinding_pre_samples = pre;
+  s.blinding_post_samples = post;
+  return s;
+}
+
+TEST(StitcherTest, AveragesOverlaps) {
+  ModelSpec spec = TinySpec(Stacking::kAvg, 0, 0);
+  Stitcher st(spec, 6);
+  const float a[4] = {1, 1, 1, 1}, b[4] = {3, 3, 3, 3};
+  st.Add(2, b);  // order does not matter
+  st.Add(0, a);
+  auto t = st.Finish();
+  EXPECT_EQ(t[0], (std::vector<float>{1, 1, 2, 2, 3, 3}));
+}
+
+TEST(StitcherTest, MaxWithBlindingLeavesUncoveredNan) {
+  ModelSpec spec = TinySpec(Stacking::kMax, 1, 1);
+  Stitcher st(spec, 6);
+  const float a[4] = {9, 1, 5, 9}, b[4] = {9, 2, 4, 9};
+  st.Add(0, a);
+  st.Add(2, b);
+  auto t = st.Finish();
+  EXPECT_TRUE(std::isnan(t[0][0]));
+  EXPECT_EQ(t[0][1], 1.0f);
+  EXPECT_EQ(t[0][2], 5.0f);  // window a's sample 2 (blinded ends of b ignored)
+  EXPECT_EQ(t[0][3], 2.0f);
+  EXPECT_EQ(t[0][4], 4.0f);
+  EXPECT_TRUE(std::isnan(t[0][5]));
+  int64_t lead, trail;
+  NanMargins(t[0], &lead, &trail);
+  EXPECT_EQ(lead, 1);
+  EXPECT_EQ(trail, 1);
+}
+
+TEST(PickerTest, TriggersLikeObspyTriggerOnset) {
+  // on > 0.5, off > 0.25; the second excursion above 0.5 lies inside the first trigger.
+  const float x[] = {0.0f, 0.6f, 0.3f, 0.7f, 0.26f, 0.25f, 0.5f, 0.51f, 0.9f, 0.1f, 0.8f};
+  auto t = FindTriggers(x, 11, 0.5, 0.25);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].on, 1);
+  EXPECT_EQ(t[0].off, 4);   // 0.25 is not > 0.25
+  EXPECT_EQ(t[1].on, 7);    // 0.5 is not > 0.5
+  EXPECT_EQ(t[1].off, 8);
+  EXPECT_EQ(t[2].on, 10);   // still on at the end: off = last sample
+  EXPECT_EQ(t[2].off, 10);
+}
+
+TEST(PickerTest, PickTimesAndPeak) {
+  const float x[] = {0.0f, 0.4f, 0.8f, 0.8f, 0.2f, NAN};
+  const NanoTime start = 1'000'000'000'000'000'000LL;
+  auto picks = PickTrace("XX.STA.", "P", x, 6, start, 100.0, 0.3);
+  ASSERT_EQ(picks.size(), 1u);
+  EXPECT_EQ(picks[0].start_time, start + 10'000'000);
+  EXPECT_EQ(picks[0].peak_time, start + 20'000'000);  // first of equal maxima
+  EXPECT_EQ(picks[0].end_time, start + 40'000'000);   // 0.2 > 0.15
+  EXPECT_FLOAT_EQ(picks[0].peak_value, 0.8f);
+}
+
+}  // namespace
+}  // namespace rapid
