@@ -11,6 +11,7 @@
 #include <iterator>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace rapid {
@@ -273,6 +274,20 @@ TEST(MseedReaderTest, AbsurdSampleRateSkipsRecord) {
   EXPECT_TRUE(AnyContains(contents.problems, "sample rate 3e+06 Hz outside [1e-4, 1e6]")) << contents.problems[0];
 }
 
+// libmseed 2 trusts the header's sample count when unpacking; the reader must not.
+TEST(MseedReaderTest, SampleCountBeyondRecordIsRejected) {
+  std::string bytes = ReadBytes(Corpus("obspy/encoding/float32_Float32_bigEndian.mseed"));
+  const unsigned char count[2] = {0xEA, 0x60};  // 60000 samples, big-endian, bytes 30-31
+  bytes.replace(30, 2, reinterpret_cast<const char*>(count), 2);
+  MseedFileContents contents;
+  const Status status = DecodeMseedBytes(bytes, "count-test", ReaderOptions(), &contents);
+  EXPECT_EQ(status.code(), Status::Code::kCorruption);
+  EXPECT_EQ(status.message(),
+            "count-test: no decodable miniSEED record (record at byte 0: header claims 60000 samples but the "
+            "200-byte data section holds at most 50)");
+  EXPECT_EQ(contents.records_skipped, 1);
+}
+
 TEST(MseedReaderTest, TruncatedLastRecordReported) {
   const std::string bytes = ReadBytes(Corpus("obspy/test.mseed")).substr(0, 6000);
   MseedFileContents contents;
@@ -330,6 +345,48 @@ TEST(MseedReaderTest, DirectoryIsInvalidArgument) {
   MseedFileContents contents;
   const Status status = ReadMseedFile(RAPID_TEST_DATA_DIR, ReaderOptions(), &contents);
   EXPECT_EQ(status.code(), Status::Code::kInvalidArgument);
+}
+
+// steim2.mseed with the reverse integration constant Xn (frame 0, word 2; data at byte 128)
+// replaced: libmseed decodes the record but warns that its integrity check failed.
+std::string Steim2WithXn(int32_t xn) {
+  std::string bytes = ReadBytes(Corpus("obspy/steim2.mseed"));
+  for (int i = 0; i < 4; ++i) bytes[136 + i] = static_cast<char>((static_cast<uint32_t>(xn) >> (24 - 8 * i)) & 0xff);
+  return bytes;
+}
+
+TEST(MseedReaderTest, LibmseedWarningsBecomeProblems) {
+  MseedFileContents contents;
+  ASSERT_TRUE(DecodeMseedBytes(Steim2WithXn(1234), "xn", ReaderOptions(), &contents).ok());
+  ASSERT_EQ(contents.segments.size(), 1u);
+  EXPECT_EQ(contents.segments[0].samples.back(), 2863);  // the data itself is intact
+  ASSERT_EQ(contents.problems.size(), 1u);
+  EXPECT_NE(contents.problems[0].find("record at byte 0: NL.HGN.00.BHZ: libmseed: "), std::string::npos)
+      << contents.problems[0];
+  EXPECT_NE(contents.problems[0].find("Last sample=2863, Xn=1234"), std::string::npos) << contents.problems[0];
+}
+
+TEST(MseedReaderTest, ConcurrentReadsKeepTheirMessagesApart) {
+  constexpr int kThreads = 4;
+  std::vector<std::vector<std::string>> problems(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([t, &problems] {
+      const std::string bytes = Steim2WithXn(1000 + t);
+      for (int round = 0; round < 50; ++round) {
+        MseedFileContents contents;
+        if (!DecodeMseedBytes(bytes, "xn", ReaderOptions(), &contents).ok()) return;
+        problems[t].insert(problems[t].end(), contents.problems.begin(), contents.problems.end());
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(problems[t].size(), 50u) << t;
+    for (const std::string& p : problems[t]) {
+      EXPECT_NE(p.find("Xn=" + std::to_string(1000 + t)), std::string::npos) << p;
+    }
+  }
 }
 
 TEST(MseedReaderTest, LibmseedPrintsNothingOnBadInput) {

@@ -111,6 +111,23 @@ TEST(CliTest, HelpListsEveryRunFlag) {
   }
 }
 
+TEST(CliTest, GlobInputIgnoresHydrophoneAndReportsIt) {
+  TempDir out;
+  std::string log;
+  const std::string glob = std::string(RAPID_TEST_DATA_DIR) + "/mseed-corpus/seisbench-obs1/*";
+  ASSERT_EQ(RunRapid({"run", "--input", glob, "--output", out.path()}, &log), 0) << log;
+  std::string report = testing::ReadFileText(out.path() + "/run.json");
+  EXPECT_NE(report.find("ignored channel IQ.OBS1..HHH"), std::string::npos) << report;
+  EXPECT_NE(report.find("\"units_total\": 1"), std::string::npos) << report;
+  // 75 s at 50 Hz, Fourier-resampled to 100 Hz: the OBS event gives one P and one S.
+  auto picks = ReadCsv(out.path() + "/picks.csv");
+  ASSERT_EQ(picks.size(), 3u);
+  EXPECT_EQ(picks[1][0], "IQ.OBS1.");
+  EXPECT_EQ(picks[1][1], "P");
+  EXPECT_EQ(picks[2][1], "S");
+  EXPECT_LT(*ParseIsoTime(picks[1][2]), *ParseIsoTime(picks[2][2]));
+}
+
 TEST(CliTest, ModelsListsPhaseNet) {
   std::string log;
   ASSERT_EQ(RunRapid({"models", "--json"}, &log), 0) << log;

@@ -104,6 +104,11 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   std::vector<TraceSegment> pieces;
   std::set<std::string> failed_units;
   for (const InputFile& f : files) {
+    if (detected == InputLayout::kChunks && f.chunk_start == kUnsetTime) {
+      // E.g. arrivals.csv or a README beside the timechunk folders: not part of the layout.
+      report->notes.push_back(f.path + ": outside the timechunk folders, not read");
+      continue;
+    }
     MseedFileContents contents;
     Status s = ReadMseedFile(f.path, reader_opts, &contents);
     const std::string unit = UnitFromFileName(f.path);

@@ -28,8 +28,10 @@ constexpr int64_t kMinHptime = -2'208'988'800'000'000;
 constexpr int64_t kMaxHptime = 4'102'444'800'000'000;
 constexpr int64_t kNanosPerHptime = kNanosPerSecond / HPTMODULUS;
 
-// libmseed 2 logs through one process-wide hook; a thread-local sink lets concurrent readers keep
-// their messages apart. This is the only global state in the io module, forced by libmseed's API.
+// libmseed 2 logs through one process-wide hook and a static message buffer. The mutex serialises
+// libmseed calls; the thread-local sink hands each message to the session that caused it. This is
+// the only global state in the io module, forced by libmseed 2's API.
+std::recursive_mutex g_libmseed_mutex;
 thread_local std::vector<std::string>* t_log_sink = nullptr;
 
 void CaptureLogLine(char* message) {
@@ -65,8 +67,7 @@ std::string JoinMessages(const std::vector<std::string>& messages) {
 // thing it drops.
 class RecordWalker {
  public:
-  RecordWalker(std::vector<char>* buffer, MseedFileContents* out, LibmseedLogCapture* log)
-      : buffer_(*buffer), out_(out), log_(log) {}
+  RecordWalker(std::vector<char>* buffer, MseedFileContents* out) : buffer_(*buffer), out_(out) {}
 
   void Run() {
     const int64_t size = static_cast<int64_t>(buffer_.size());
@@ -85,8 +86,11 @@ class RecordWalker {
     const int64_t remaining = size - offset;
     char* record = buffer_.data() + offset;
     const int window = static_cast<int>(std::min(remaining, kMaxRecordBytes));
-    int64_t reclen = remaining >= kMinRecordBytes ? ms_detect(record, window) : -1;
-    log_->TakeMessages();  // detection chatter is not a problem of its own
+    int64_t reclen = -1;
+    if (remaining >= kMinRecordBytes) {
+      LibmseedSession session;  // detection chatter is not a problem of its own: dropped
+      reclen = ms_detect(record, window);
+    }
     if (reclen < 0) {
       if (remaining >= kFixedHeaderBytes && MS_ISVALIDHEADER(record)) {
         EndJunk(offset);
@@ -125,26 +129,34 @@ class RecordWalker {
     }
     // Header first: libmseed 2 trusts the sample count when unpacking, so a corrupt count would
     // make it read past the record. Only a record whose samples fit is unpacked.
-    std::string cause;
+    std::string cause, libmseed_says;
     if (!Parse(record, reclen, /*unpack=*/false, &cause) || !SamplesFit(*msr_, &cause) ||
-        !Parse(record, reclen, /*unpack=*/true, &cause)) {
+        !Parse(record, reclen, /*unpack=*/true, &cause, &libmseed_says)) {
       Problem(offset, cause);
       return offset + reclen;
     }
-    const std::string libmseed_says = JoinMessages(log_->TakeMessages());
     ++records_parsed_;
     last_reclen_ = reclen;
     UseRecord(*msr_, offset, libmseed_says);
     return offset + reclen;
   }
 
-  // msr_parse into msr_; on failure *cause says why (with libmseed's own messages).
-  bool Parse(char* record, int64_t reclen, bool unpack, std::string* cause) {
-    MSRecord* raw = msr_.release();
-    const int rc = msr_parse(record, static_cast<int>(reclen), &raw, static_cast<int>(reclen), unpack ? 1 : 0, 0);
-    msr_.reset(raw);
-    if (rc == MS_NOERROR && msr_ != nullptr) return true;
-    const std::string libmseed_says = JoinMessages(log_->TakeMessages());
+  // msr_parse into msr_. On failure *cause says why (with libmseed's messages); on success
+  // libmseed's warnings go to *warnings (when given).
+  bool Parse(char* record, int64_t reclen, bool unpack, std::string* cause, std::string* warnings = nullptr) {
+    int rc;
+    std::string libmseed_says;
+    {
+      LibmseedSession session;
+      MSRecord* raw = msr_.release();
+      rc = msr_parse(record, static_cast<int>(reclen), &raw, static_cast<int>(reclen), unpack ? 1 : 0, 0);
+      msr_.reset(raw);
+      libmseed_says = JoinMessages(session.TakeMessages());
+    }
+    if (rc == MS_NOERROR && msr_ != nullptr) {
+      if (warnings != nullptr) *warnings = std::move(libmseed_says);
+      return true;
+    }
     *cause = rc > 0 ? "truncated record" : ms_errorstr(rc);
     if (!libmseed_says.empty()) *cause += " (libmseed: " + libmseed_says + ")";
     return false;
@@ -270,7 +282,6 @@ class RecordWalker {
 
   std::vector<char>& buffer_;
   MseedFileContents* out_;
-  LibmseedLogCapture* log_;
   MsRecordPtr msr_;  // reused across records, as libmseed intends
   std::vector<TraceSegment> pieces_;
   int64_t records_parsed_ = 0;
@@ -285,8 +296,7 @@ Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const Re
                     MseedFileContents* out) {
   *out = MseedFileContents();
   if (buffer->empty()) return Status::Corruption(name + ": empty file (0 bytes)");
-  LibmseedLogCapture log;
-  RecordWalker walker(buffer, out, &log);
+  RecordWalker walker(buffer, out);
   walker.Run();
   out->segments = MergeSegments(walker.TakePieces(), opts, &out->problems);
   if (walker.records_parsed() > 0) return Status::OK();
@@ -294,19 +304,32 @@ Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const Re
     return Status::Corruption(name + ": not miniSEED (no record header found in " +
                               std::to_string(buffer->size()) + " bytes)");
   }
-  return Status::Corruption(name + ": no decodable miniSEED record (" + JoinMessages(out->problems) + ")");
+  // The first problems say why; a long list stays in out->problems.
+  constexpr size_t kProblemsInMessage = 3;
+  std::vector<std::string> first(out->problems.begin(),
+                                 out->problems.begin() + std::min(out->problems.size(), kProblemsInMessage));
+  std::string more;
+  if (out->problems.size() > kProblemsInMessage) {
+    more = "; and " + std::to_string(out->problems.size() - kProblemsInMessage) + " more";
+  }
+  return Status::Corruption(name + ": no decodable miniSEED record (" + JoinMessages(first) + more + ")");
 }
 
 }  // namespace
 
-LibmseedLogCapture::LibmseedLogCapture() : previous_(t_log_sink) {
+LibmseedSession::LibmseedSession() {
   InstallLogHooks();
+  g_libmseed_mutex.lock();
+  previous_ = t_log_sink;
   t_log_sink = &messages_;
 }
 
-LibmseedLogCapture::~LibmseedLogCapture() { t_log_sink = previous_; }
+LibmseedSession::~LibmseedSession() {
+  t_log_sink = previous_;
+  g_libmseed_mutex.unlock();
+}
 
-std::vector<std::string> LibmseedLogCapture::TakeMessages() { return std::exchange(messages_, {}); }
+std::vector<std::string> LibmseedSession::TakeMessages() { return std::exchange(messages_, {}); }
 
 Status DecodeMseedBytes(std::string_view bytes, const std::string& source_name, const ReaderOptions& opts,
                         MseedFileContents* out) {

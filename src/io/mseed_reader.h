@@ -1,6 +1,6 @@
 // Decodes miniSEED 2 files (via libmseed 2) into continuous trace segments.
 // Thread safety: ReadMseedFile and DecodeMseedBytes may run concurrently on distinct inputs.
-// libmseed's own logging is captured (see LibmseedLogCapture): it never prints by itself.
+// libmseed's own logging is captured (see LibmseedSession): it never prints by itself.
 #pragma once
 
 #include <cstdint>
@@ -44,15 +44,18 @@ Status ReadMseedFile(const std::string& path, const ReaderOptions& opts, MseedFi
 Status DecodeMseedBytes(std::string_view bytes, const std::string& source_name, const ReaderOptions& opts,
                         MseedFileContents* out);
 
-// Routes libmseed 2's log and diagnostic output produced on this thread, while the object lives,
-// into a message list instead of stdout/stderr. Messages printed on other threads or outside any
-// capture are dropped. Nestable: the innermost capture receives. For io/ code that calls libmseed.
-class LibmseedLogCapture {
+// Exclusive and quiet use of libmseed 2 by this thread while the object lives. libmseed 2 formats
+// every log message in one static buffer, so two threads whose calls log at the same time would
+// race; a session therefore holds a process-wide (recursive) mutex, and routes libmseed's log and
+// diagnostic output into TakeMessages() instead of stdout/stderr. Wrap every libmseed call that
+// may log in a session, and keep sessions short (one record) so readers on other threads proceed.
+// Nestable on one thread: the innermost session receives the messages.
+class LibmseedSession {
  public:
-  LibmseedLogCapture();
-  ~LibmseedLogCapture();
-  LibmseedLogCapture(const LibmseedLogCapture&) = delete;
-  LibmseedLogCapture& operator=(const LibmseedLogCapture&) = delete;
+  LibmseedSession();   // blocks while another thread holds a session
+  ~LibmseedSession();
+  LibmseedSession(const LibmseedSession&) = delete;
+  LibmseedSession& operator=(const LibmseedSession&) = delete;
 
   // Returns the messages captured so far (trailing newlines removed) and clears the list.
   std::vector<std::string> TakeMessages();

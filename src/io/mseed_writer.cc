@@ -46,7 +46,12 @@ Status CheckSegment(const TraceSegment& seg) {
   }
   // The header stores the rate as two int16 (factor, multiplier); refuse rather than approximate.
   int16_t factor = 0, multiplier = 0;
-  if (ms_genfactmult(seg.rate_hz, &factor, &multiplier) != 0 ||
+  int rc;
+  {
+    LibmseedSession session;
+    rc = ms_genfactmult(seg.rate_hz, &factor, &multiplier);
+  }
+  if (rc != 0 ||
       std::abs(ms_nomsamprate(factor, multiplier) / seg.rate_hz - 1.0) > kMaxRateError) {
     return Status::InvalidArgument(seg.id.ToString() + ": sample rate " + std::to_string(seg.rate_hz) +
                                    " Hz cannot be expressed as a miniSEED 2 factor/multiplier");
@@ -107,6 +112,14 @@ Status PackSegment(const TraceSegment& seg, SampleEncoding encoding, int record_
   std::vector<float> floats;
   MsRecordPtr msr(msr_init(nullptr));
   if (msr == nullptr) return Status::ResourceExhausted("libmseed could not allocate a record");
+  // The sample buffer belongs to `ints`/`floats`: keep msr_free away from it on every path.
+  struct ReleaseSamples {
+    MSRecord* msr;
+    ~ReleaseSamples() {
+      msr->datasamples = nullptr;
+      msr->numsamples = 0;
+    }
+  } release_samples{msr.get()};
   if (encoding == SampleEncoding::kSteim2) {
     RAPID_RETURN_IF_ERROR(ToSteim2Ints(seg, &ints));
     msr->datasamples = ints.data();
@@ -130,7 +143,7 @@ Status PackSegment(const TraceSegment& seg, SampleEncoding encoding, int record_
   msr->byteorder = 1;  // big-endian
   msr->sequence_number = *sequence;
 
-  LibmseedLogCapture log;
+  LibmseedSession session;
   // Without blockette 1001 miniSEED 2 keeps start times to 100 us only; with it, to 1 us.
   struct blkt_1001_s b1001 = {};
   if (msr_addblockette(msr.get(), reinterpret_cast<char*>(&b1001), sizeof b1001, 1001, 0) == nullptr) {
@@ -138,12 +151,9 @@ Status PackSegment(const TraceSegment& seg, SampleEncoding encoding, int record_
   }
   int64_t packed = 0;
   const int records = msr_pack(msr.get(), &AppendRecord, bytes, &packed, 1, 0);
-  // The sample buffer belongs to `ints`/`floats`: keep msr_free away from it.
-  msr->datasamples = nullptr;
-  msr->numsamples = 0;
   if (records < 0 || packed != static_cast<int64_t>(seg.samples.size())) {
     std::string said;
-    for (const std::string& m : log.TakeMessages()) said += (said.empty() ? "" : "; ") + m;
+    for (const std::string& m : session.TakeMessages()) said += (said.empty() ? "" : "; ") + m;
     return Status::Internal(seg.id.ToString() + ": libmseed packed " + std::to_string(packed) + " of " +
                             std::to_string(seg.samples.size()) + " samples" +
                             (said.empty() ? "" : " (libmseed: " + said + ")"));
@@ -165,7 +175,11 @@ Status EncodeMseed(const std::vector<TraceSegment>& segments, SampleEncoding enc
   }
   int32_t sequence = 1;
   for (const TraceSegment& seg : segments) {
-    RAPID_RETURN_IF_ERROR(PackSegment(seg, encoding, record_length_bytes, &sequence, bytes));
+    const Status status = PackSegment(seg, encoding, record_length_bytes, &sequence, bytes);
+    if (!status.ok()) {
+      bytes->clear();
+      return status;
+    }
   }
   return Status::OK();
 }

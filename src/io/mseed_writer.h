@@ -25,6 +25,7 @@ enum class SampleEncoding {
 // station 5, location 2, channel 3); a sample is not finite; for kSteim2 a sample rounds outside
 // int32 or two neighbours differ by more than Steim2's 30 bits (use kFloat32); for kFloat32 a
 // sample overflows float. The message names the segment. Internal: libmseed refused to pack.
+// On error *bytes is empty. Packing holds the LibmseedSession lock for one segment at a time.
 Status EncodeMseed(const std::vector<TraceSegment>& segments, SampleEncoding encoding, int record_length_bytes,
                    std::string* bytes);
 
