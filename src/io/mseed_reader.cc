@@ -346,6 +346,8 @@ Status ReadMseedFile(const std::string& path, const ReaderOptions& opts, MseedFi
   std::unique_ptr<FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
   if (file == nullptr) return Status::IOError(path + ": cannot open: " + std::strerror(errno));
   std::vector<char> buffer;
+  const auto size_bytes = std::filesystem::file_size(path, ec);
+  if (!ec) buffer.reserve(size_bytes);
   char chunk[1 << 16];
   size_t n;
   while ((n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) buffer.insert(buffer.end(), chunk, chunk + n);

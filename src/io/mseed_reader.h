@@ -1,5 +1,6 @@
 // Decodes miniSEED 2 files (via libmseed 2) into continuous trace segments.
-// Thread safety: ReadMseedFile and DecodeMseedBytes may run concurrently on distinct inputs.
+// Thread safety: ReadMseedFile and DecodeMseedBytes may run concurrently on distinct inputs; the
+// libmseed calls themselves are serialised one record at a time (see LibmseedSession).
 // libmseed's own logging is captured (see LibmseedSession): it never prints by itself.
 #pragma once
 
