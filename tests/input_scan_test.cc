@@ -162,11 +162,13 @@ TEST(InputScanTest, ForcedChunksWithoutChunkDirectoriesIsAnError) {
 }
 
 TEST(InputScanTest, LayoutNamesAndChunkNames) {
-  for (InputLayout layout : {InputLayout::kAuto, InputLayout::kChunks, InputLayout::kFiles}) {
+  for (InputLayout layout : {InputLayout::kAuto, InputLayout::kChunks, InputLayout::kFiles, InputLayout::kSds}) {
     EXPECT_EQ(ParseLayout(LayoutName(layout)), layout);
   }
   EXPECT_EQ(LayoutName(InputLayout::kChunks), "chunks");
-  EXPECT_FALSE(ParseLayout("sds").has_value());
+  EXPECT_EQ(LayoutName(InputLayout::kSds), "sds");
+  EXPECT_EQ(ParseLayout("sds"), InputLayout::kSds);
+  EXPECT_FALSE(ParseLayout("SDS").has_value());
   EXPECT_FALSE(ParseLayout("Chunks").has_value());
   NanoTime start, end;
   EXPECT_TRUE(ParseChunkDirName(kChunkName, &start, &end));

@@ -52,8 +52,8 @@ TEST(StitcherTest, AveragesOverlaps) {
   ModelSpec spec = TinySpec(Stacking::kAvg, 0, 0);
   Stitcher st(spec, 6);
   const float a[4] = {1, 1, 1, 1}, b[4] = {3, 3, 3, 3};
-  st.Add(2, b);  // order does not matter
-  st.Add(0, a);
+  st.Add(1, 2, b);  // order does not matter
+  st.Add(0, 0, a);
   auto t = st.Finish();
   EXPECT_EQ(t[0], (std::vector<float>{1, 1, 2, 2, 3, 3}));
 }
@@ -62,8 +62,8 @@ TEST(StitcherTest, MaxWithBlindingLeavesUncoveredNan) {
   ModelSpec spec = TinySpec(Stacking::kMax, 1, 1);
   Stitcher st(spec, 6);
   const float a[4] = {9, 1, 5, 9}, b[4] = {9, 2, 4, 9};
-  st.Add(0, a);
-  st.Add(2, b);
+  st.Add(0, 0, a);
+  st.Add(1, 2, b);
   auto t = st.Finish();
   EXPECT_TRUE(std::isnan(t[0][0]));
   EXPECT_EQ(t[0][1], 1.0f);

@@ -19,7 +19,7 @@ struct RunFlags {
   std::string input, layout = "auto", model = "phasenet", weights, output = "rapid-output", format = "csv";
   std::string start, end;
   bool save_probabilities = false;
-  int64_t batch_size = 0, intra_threads = 0;
+  int64_t batch_size = 0, intra_threads = 0, instances = 0;
   std::string progress = "auto";
 };
 
@@ -52,7 +52,7 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
   opts.input = demo ? BundledSampleDir() : flags.input;
   auto layout = ParseLayout(flags.layout);
   if (!layout) {
-    spdlog::error("--layout: unknown layout '{}' (auto, chunks, files)", flags.layout);
+    spdlog::error("--layout: unknown layout '{}' (auto, chunks, sds, files)", flags.layout);
     return 1;
   }
   opts.layout = *layout;
@@ -62,6 +62,7 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
   opts.save_probabilities = flags.save_probabilities;
   opts.batch_size = flags.batch_size;
   opts.intra_threads = flags.intra_threads;
+  opts.instances = flags.instances;
   if (flags.format != "csv") {
     spdlog::error("--format: only 'csv' is available in this version (asked for '{}')", flags.format);
     return 1;
@@ -115,7 +116,7 @@ CommandAction AddRunCommand(CLI::App* app) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* cmd = app->add_subcommand("run", "Pick phases in miniSEED data (no --input: the bundled real sample)");
   cmd->add_option("--input", flags->input, "miniSEED file, folder, glob, or timechunk-layout root");
-  cmd->add_option("--layout", flags->layout, "Input layout: auto, chunks or files")->capture_default_str();
+  cmd->add_option("--layout", flags->layout, "Input layout: auto, chunks, sds or files")->capture_default_str();
   cmd->add_option("--model", flags->model, "Model name (rapid models lists them)")->capture_default_str();
   cmd->add_option("--weights", flags->weights, "SeisBench weight file (.pt); its .json is read if present");
   cmd->add_option("--start", flags->start, "Ignore samples before this time (ISO-8601, UTC)");
@@ -127,7 +128,9 @@ CommandAction AddRunCommand(CLI::App* app) {
                 "Also write probability traces as float32 miniSEED under probabilities/");
   cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default 64)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default: available cores)")
+  cmd->add_option("--instances", flags->instances, "Model instances, one thread each (default: cores / intra-threads)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default 1)")
       ->check(CLI::PositiveNumber);
   return [flags, cmd] { return Run(*flags, *cmd); };
 }

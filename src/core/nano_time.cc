@@ -41,10 +41,10 @@ std::string FormatIsoMicros(NanoTime t) {
   int64_t frac = micros - secs * 1'000'000;
   int64_t days = FloorDiv(secs, 86400);
   int64_t sod = secs - days * 86400;
-  int64_t y;
+  int64_t y = 0;
   unsigned mo, d;
   CivilFromDays(days, &y, &mo, &d);
-  char buf[40];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(y), mo, d,
                 static_cast<long long>(sod / 3600), static_cast<long long>((sod / 60) % 60),
                 static_cast<long long>(sod % 60), static_cast<long long>(frac));
@@ -76,7 +76,7 @@ std::optional<NanoTime> Compose(int64_t y, int64_t mo, int64_t d, int64_t h, int
 
 std::optional<NanoTime> ParseIsoTime(std::string_view s) {
   size_t p = 0;
-  int64_t y, mo, d, h = 0, mi = 0, sec = 0, ns = 0;
+  int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ns = 0;
   if (!ReadInt(s, &p, 4, &y) || p >= s.size() || s[p++] != '-' || !ReadInt(s, &p, 2, &mo) || p >= s.size() ||
       s[p++] != '-' || !ReadInt(s, &p, 2, &d))
     return std::nullopt;
@@ -107,7 +107,7 @@ std::optional<NanoTime> ParseIsoTime(std::string_view s) {
 
 std::optional<NanoTime> ParseCompactTime(std::string_view s) {
   size_t p = 0;
-  int64_t y, mo, d, h, mi, sec;
+  int64_t y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   if (!ReadInt(s, &p, 4, &y) || !ReadInt(s, &p, 2, &mo) || !ReadInt(s, &p, 2, &d) || p >= s.size() ||
       s[p++] != 'T' || !ReadInt(s, &p, 2, &h) || !ReadInt(s, &p, 2, &mi) || !ReadInt(s, &p, 2, &sec))
     return std::nullopt;

@@ -1,11 +1,16 @@
 #include "engine/annotator.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cassert>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "engine/stitcher.h"
 #include "engine/windower.h"
+#include "models/threads.h"
 
 namespace rapid {
 
@@ -16,50 +21,99 @@ double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::d
 
 struct WindowRef {
   size_t block;
-  int64_t start;
+  int64_t index;  // position in the block's window grid
+  int64_t start;  // first sample
 };
+
+// Work shared by the instance threads. The window list and blocks are read-only; `next` hands out
+// batches; stitchers receive disjoint writes (see Stitcher).
+struct SharedWork {
+  SharedWork(const std::vector<StationBlock>& b, const std::vector<WindowRef>& w,
+             std::vector<std::unique_ptr<Stitcher>>& s)
+      : blocks(b), windows(w), stitchers(s) {}
+  const std::vector<StationBlock>& blocks;
+  const std::vector<WindowRef>& windows;
+  std::vector<std::unique_ptr<Stitcher>>& stitchers;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mu;
+  Status error;  // guarded by error_mu
+};
+
+void RunInstance(Model* model, const AnnotateOptions& opts, SharedWork* work, InstanceStats* mine,
+                 AnnotateStats* totals, std::mutex* totals_mu) {
+  SetIntraOpThreads(static_cast<int>(std::max<int64_t>(1, opts.intra_threads)));
+  const ModelSpec& spec = model->Spec();
+  const int64_t in = spec.in_samples, channels = spec.Channels(), labels = spec.Labels();
+  const size_t batch = static_cast<size_t>(std::max<int64_t>(1, opts.batch_size));
+  std::vector<float> input(batch * static_cast<size_t>(channels * in));
+  std::vector<float> output(batch * static_cast<size_t>(labels * in));
+  double normalise_s = 0, forward_s = 0, stitch_s = 0;
+  while (!work->failed.load()) {
+    const size_t first = work->next.fetch_add(batch);
+    if (first >= work->windows.size()) break;
+    const size_t count = std::min(batch, work->windows.size() - first);
+    auto t0 = Clock::now();
+    for (size_t i = 0; i < count; ++i) {
+      const WindowRef& w = work->windows[first + i];
+      const StationBlock& block = work->blocks[w.block];
+      NormaliseWindow(block.samples.data(), block.samples_per_channel, channels, w.start, in, spec.norm,
+                      input.data() + i * static_cast<size_t>(channels * in));
+    }
+    auto t1 = Clock::now();
+    Status s = model->Forward(input.data(), static_cast<int64_t>(count), output.data());
+    auto t2 = Clock::now();
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lock(work->error_mu);
+      if (!work->failed.exchange(true)) work->error = s;
+      break;
+    }
+    for (size_t i = 0; i < count; ++i) {
+      const WindowRef& w = work->windows[first + i];
+      work->stitchers[w.block]->Add(w.index, w.start, output.data() + i * static_cast<size_t>(labels * in));
+    }
+    auto t3 = Clock::now();
+    normalise_s += Seconds(t0, t1);
+    forward_s += Seconds(t1, t2);
+    stitch_s += Seconds(t2, t3);
+    mine->windows += static_cast<int64_t>(count);
+    mine->batches += 1;
+  }
+  mine->busy_s = normalise_s + forward_s + stitch_s;
+  std::lock_guard<std::mutex> lock(*totals_mu);
+  totals->normalise_s += normalise_s;
+  totals->forward_s += forward_s;
+  totals->stitch_s += stitch_s;
+}
 
 }  // namespace
 
-Status AnnotateBlocks(Model* model, const std::vector<StationBlock>& blocks, const AnnotateOptions& opts,
-                      std::vector<Annotation>* out, AnnotateStats* stats) {
-  const ModelSpec& spec = model->Spec();
-  const int64_t in = spec.in_samples;
-  const int64_t channels = spec.Channels();
-  const int64_t labels = spec.Labels();
-  const int64_t batch_size = std::max<int64_t>(1, opts.batch_size);
-
+Status AnnotateBlocks(const std::vector<Model*>& instances, const std::vector<StationBlock>& blocks,
+                      const AnnotateOptions& opts, std::vector<Annotation>* out, AnnotateStats* stats) {
+  assert(!instances.empty());
+  const auto start = Clock::now();
+  const ModelSpec& spec = instances.front()->Spec();
+  *stats = AnnotateStats();
   std::vector<WindowRef> windows;
   std::vector<std::unique_ptr<Stitcher>> stitchers;
   for (size_t b = 0; b < blocks.size(); ++b) {
     stitchers.push_back(std::make_unique<Stitcher>(spec, blocks[b].samples_per_channel));
-    for (int64_t s : WindowStarts(blocks[b].samples_per_channel, in, spec.StrideSamples())) windows.push_back({b, s});
+    const std::vector<int64_t> starts = WindowStarts(blocks[b].samples_per_channel, spec.in_samples, spec.StrideSamples());
+    for (size_t i = 0; i < starts.size(); ++i) windows.push_back({b, static_cast<int64_t>(i), starts[i]});
   }
 
-  std::vector<float> input(static_cast<size_t>(batch_size * channels * in));
-  std::vector<float> output(static_cast<size_t>(batch_size * labels * in));
-  for (size_t first = 0; first < windows.size(); first += static_cast<size_t>(batch_size)) {
-    const size_t count = std::min(windows.size() - first, static_cast<size_t>(batch_size));
-    auto t0 = Clock::now();
-    for (size_t i = 0; i < count; ++i) {
-      const WindowRef& w = windows[first + i];
-      const StationBlock& block = blocks[w.block];
-      NormaliseWindow(block.samples.data(), block.samples_per_channel, channels, w.start, in, spec.norm,
-                      input.data() + i * channels * in);
-    }
-    auto t1 = Clock::now();
-    RAPID_RETURN_IF_ERROR(model->Forward(input.data(), static_cast<int64_t>(count), output.data()));
-    auto t2 = Clock::now();
-    for (size_t i = 0; i < count; ++i) {
-      const WindowRef& w = windows[first + i];
-      stitchers[w.block]->Add(w.start, output.data() + i * labels * in);
-    }
-    auto t3 = Clock::now();
-    stats->normalise_s += Seconds(t0, t1);
-    stats->forward_s += Seconds(t1, t2);
-    stats->stitch_s += Seconds(t2, t3);
-    stats->windows += static_cast<int64_t>(count);
-    stats->batches += 1;
+  SharedWork work(blocks, windows, stitchers);
+  stats->instances.resize(instances.size());
+  std::mutex totals_mu;
+  std::vector<std::thread> threads;
+  for (size_t k = 0; k < instances.size(); ++k) {
+    threads.emplace_back(RunInstance, instances[k], std::cref(opts), &work, &stats->instances[k], stats, &totals_mu);
+  }
+  for (std::thread& t : threads) t.join();
+  if (work.failed.load()) return work.error;
+  for (const InstanceStats& s : stats->instances) {
+    stats->windows += s.windows;
+    stats->batches += s.batches;
   }
 
   out->clear();
@@ -77,6 +131,7 @@ Status AnnotateBlocks(Model* model, const std::vector<StationBlock>& blocks, con
     a.start = SampleTime(blocks[b].start, lead, a.rate_hz);
     out->push_back(std::move(a));
   }
+  stats->wall_s = Seconds(start, Clock::now());
   return Status::OK();
 }
 

@@ -22,9 +22,11 @@ struct RunOptions {
   bool save_probabilities = false;
   NanoTime start = kUnsetTime;             // keep only samples at or after this time
   NanoTime end = kUnsetTime;               // keep only samples at or before this time
-  // Performance settings (0 = choose): windows per forward call; threads per forward call.
-  int64_t batch_size = 0;
+  // Performance settings (0 = choose): model instances (one thread each), threads per forward
+  // call, windows per forward call.
+  int64_t instances = 0;
   int64_t intra_threads = 0;
+  int64_t batch_size = 0;
 };
 
 // Runs the whole job and writes picks.csv, run.json and (optionally) probabilities/ into

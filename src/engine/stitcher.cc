@@ -5,43 +5,53 @@
 
 namespace rapid {
 
+namespace {
+constexpr float kNan = std::numeric_limits<float>::quiet_NaN();
+}  // namespace
+
+int64_t Stitcher::Coverage(const ModelSpec& spec) {
+  return static_cast<int64_t>(
+      std::ceil(static_cast<double>(spec.in_samples) / static_cast<double>(spec.StrideSamples()) + 1.0));
+}
+
 Stitcher::Stitcher(const ModelSpec& spec, int64_t block_samples)
     : spec_(spec),
       block_samples_(block_samples),
-      acc_(static_cast<size_t>(spec.Labels() * block_samples),
-           spec.stacking == Stacking::kMax ? -std::numeric_limits<double>::infinity() : 0.0),
-      count_(static_cast<size_t>(block_samples), 0) {}
+      coverage_(Coverage(spec)),
+      slots_(static_cast<size_t>(coverage_ * spec.Labels() * block_samples), kNan) {}
 
-void Stitcher::Add(int64_t window_start, const float* prediction) {
+void Stitcher::Add(int64_t window_index, int64_t window_start, const float* prediction) {
   const int64_t in = spec_.in_samples;
   const int64_t from = spec_.blinding_pre_samples;
   const int64_t to = in - spec_.blinding_post_samples;
-  for (int64_t i = from; i < to; ++i) ++count_[static_cast<size_t>(window_start + i)];
+  const int64_t slot = window_index % coverage_;
   for (int64_t l = 0; l < spec_.Labels(); ++l) {
-    double* acc = acc_.data() + l * block_samples_ + window_start;
+    float* dst = slots_.data() + (slot * spec_.Labels() + l) * block_samples_ + window_start;
     const float* p = prediction + l * in;
-    if (spec_.stacking == Stacking::kAvg) {
-      for (int64_t i = from; i < to; ++i) acc[i] += p[i];
-    } else {
-      for (int64_t i = from; i < to; ++i) acc[i] = std::max(acc[i], static_cast<double>(p[i]));
-    }
+    for (int64_t i = from; i < to; ++i) dst[i] = p[i];
   }
-  ++windows_added_;
 }
 
 std::vector<std::vector<float>> Stitcher::Finish() const {
-  std::vector<std::vector<float>> traces(static_cast<size_t>(spec_.Labels()));
-  for (int64_t l = 0; l < spec_.Labels(); ++l) {
+  const int64_t labels = spec_.Labels();
+  std::vector<std::vector<float>> traces(static_cast<size_t>(labels));
+  for (int64_t l = 0; l < labels; ++l) {
     auto& t = traces[static_cast<size_t>(l)];
-    t.resize(static_cast<size_t>(block_samples_));
-    const double* acc = acc_.data() + l * block_samples_;
+    t.assign(static_cast<size_t>(block_samples_), kNan);
     for (int64_t i = 0; i < block_samples_; ++i) {
-      const int32_t n = count_[static_cast<size_t>(i)];
-      if (n == 0) {
-        t[static_cast<size_t>(i)] = std::numeric_limits<float>::quiet_NaN();
-      } else {
-        t[static_cast<size_t>(i)] = static_cast<float>(spec_.stacking == Stacking::kAvg ? acc[i] / n : acc[i]);
+      float acc = 0.0f;
+      int count = 0;
+      for (int64_t s = 0; s < coverage_; ++s) {
+        const float v = slots_[static_cast<size_t>((s * labels + l) * block_samples_ + i)];
+        if (std::isnan(v)) continue;
+        if (spec_.stacking == Stacking::kAvg) {
+          acc += v;
+        } else {
+          acc = count == 0 ? v : std::max(acc, v);
+        }
+        ++count;
       }
+      if (count > 0) t[static_cast<size_t>(i)] = spec_.stacking == Stacking::kAvg ? acc / static_cast<float>(count) : acc;
     }
   }
   return traces;

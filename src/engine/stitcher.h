@@ -1,6 +1,10 @@
 // Stitcher stage: combines the predictions of overlapping windows of one block into continuous
-// per-label probability traces (SeisBench's reassembly: blinding, then NaN-ignoring avg or max).
-// Thread safety: not thread-safe; one stitcher per block, fed by one thread.
+// per-label probability traces, exactly as SeisBench reassembles them: window i of the block's grid
+// goes to slot i mod coverage (coverage = ceil(in / stride + 1) windows can overlap one sample),
+// blinded samples are left out, and each sample is the NaN-ignoring mean (float32, slot order) or
+// max over the slots. Because every window has its own slot, the result does not depend on the
+// order in which windows arrive.
+// Thread safety: Add may be called concurrently for distinct windows; Finish after all Adds.
 #pragma once
 
 #include <cstdint>
@@ -12,26 +16,27 @@ namespace rapid {
 
 class Stitcher {
  public:
-  // A block of `block_samples` samples; windows of spec.in_samples, spec.Labels() labels.
+  // A block of `block_samples` samples on the grid WindowStarts(block_samples, …).
   // `spec` is borrowed and must outlive the stitcher.
   Stitcher(const ModelSpec& spec, int64_t block_samples);
 
-  // Adds the prediction of the window starting at `window_start`: labels × in_samples floats.
-  // Windows may arrive in any order. REQUIRES: window_start + in_samples <= block_samples.
-  void Add(int64_t window_start, const float* prediction);
+  // Adds the prediction (labels × in_samples floats) of window `window_index` of the block's grid,
+  // which starts at sample `window_start`. REQUIRES: window_start + in_samples <= block_samples;
+  // each window index is added once.
+  void Add(int64_t window_index, int64_t window_start, const float* prediction);
 
   // The stacked traces, label-major (labels × block_samples). Samples no window covered (after
   // blinding) are NaN.
   std::vector<std::vector<float>> Finish() const;
 
-  int64_t windows_added() const { return windows_added_; }
+  // Windows that can overlap one sample: SeisBench's int(ceil(in / stride + 1)).
+  static int64_t Coverage(const ModelSpec& spec);
 
  private:
   const ModelSpec& spec_;
   int64_t block_samples_;
-  std::vector<double> acc_;      // labels × block_samples: sum (avg) or running max (max)
-  std::vector<int32_t> count_;   // block_samples: windows covering each sample
-  int64_t windows_added_ = 0;
+  int64_t coverage_;
+  std::vector<float> slots_;  // coverage × labels × block_samples, NaN where a slot has no data
 };
 
 // Leading and trailing NaN count of a trace (SeisBench trims them from annotations).

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "io/sds_scan.h"
+
 namespace rapid {
 namespace {
 
@@ -87,11 +89,28 @@ bool ParseChunkDirName(std::string_view name, NanoTime* start, NanoTime* end) {
 
 Status ScanInput(const std::string& input, InputLayout layout, std::vector<InputFile>* files,
                  InputLayout* detected) {
+  ScanOptions opts;
+  opts.layout = layout;
+  return ScanInput(input, opts, files, detected, nullptr);
+}
+
+Status ScanInput(const std::string& input, const ScanOptions& opts, std::vector<InputFile>* files,
+                 InputLayout* detected, std::vector<std::string>* notes) {
   files->clear();
+  const InputLayout layout = opts.layout;
   std::vector<std::string> paths;
   std::error_code ec;
   const fs::file_status status = fs::status(input, ec);
   const bool is_directory = fs::is_directory(status);
+  // SDS is decided before listing anything, so a time selection never lists the whole archive.
+  const bool sds = layout == InputLayout::kSds ||
+                   (layout == InputLayout::kAuto && is_directory && !HasChunkChild(input) && IsSdsRoot(input));
+  if (sds) {
+    std::vector<std::string> dropped;
+    RAPID_RETURN_IF_ERROR(ScanSds(input, opts.start, opts.end, files, notes != nullptr ? notes : &dropped));
+    if (detected != nullptr) *detected = InputLayout::kSds;
+    return Status::OK();
+  }
   if (is_directory) {
     RAPID_RETURN_IF_ERROR(ListDirectory(input, &paths));
   } else if (fs::exists(status)) {
@@ -149,6 +168,7 @@ std::string LayoutName(InputLayout layout) {
     case InputLayout::kAuto: return "auto";
     case InputLayout::kChunks: return "chunks";
     case InputLayout::kFiles: return "files";
+    case InputLayout::kSds: return "sds";
   }
   return "auto";
 }
@@ -157,6 +177,7 @@ std::optional<InputLayout> ParseLayout(std::string_view name) {
   if (name == "auto") return InputLayout::kAuto;
   if (name == "chunks") return InputLayout::kChunks;
   if (name == "files") return InputLayout::kFiles;
+  if (name == "sds") return InputLayout::kSds;
   return std::nullopt;
 }
 

@@ -35,6 +35,12 @@ std::string RunReportJson(const RunReport& r) {
                {"cores_available", r.plan.cores_available},
                {"weight_bytes", r.plan.weight_bytes},
                {"source", r.plan.source}};
+  nlohmann::ordered_json instances = nlohmann::ordered_json::array();
+  for (const InstanceReport& i : r.instances) {
+    instances.push_back(
+        {{"windows", i.windows}, {"batches", i.batches}, {"busy_s", i.busy_s}, {"utilisation", i.utilisation}});
+  }
+  j["instances"] = instances;
   nlohmann::ordered_json errors = nlohmann::ordered_json::array();
   for (const RunError& e : r.errors) errors.push_back({{"unit", e.unit}, {"file", e.file}, {"message", e.message}});
   j["errors"] = errors;

@@ -28,6 +28,14 @@ struct RunPlan {
   std::string source = "defaults";  // "defaults" or "flags"
 };
 
+// What one model instance did during the run.
+struct InstanceReport {
+  int64_t windows = 0;
+  int64_t batches = 0;
+  double busy_s = 0.0;       // normalising, running the model, stitching
+  double utilisation = 0.0;  // busy_s / wall time of the annotate stage
+};
+
 struct RunReport {
   std::string rapid_version;
   std::string model;
@@ -46,9 +54,10 @@ struct RunReport {
   int64_t batches = 0;
   int64_t picks = 0;
   double wall_s = 0.0;
-  std::map<std::string, double> stage_s;  // read, preprocess, normalise, forward, stitch, pick, write
+  std::map<std::string, double> stage_s;  // read, preprocess, normalise/forward/stitch (summed over instances), annotate_wall, pick, write
   int64_t peak_rss_bytes = 0;
   RunPlan plan;
+  std::vector<InstanceReport> instances;
   std::vector<RunError> errors;
   std::vector<std::string> notes;  // dropped channels, zero-filled components, short spans
 };
