@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev
   libssl-dev            # SHA-256 of weight files (libcrypto)
   python3               # compare_picks helper in tests
+  libxml2-utils         # xmllint: QuakeML output validated and read back in tests
 )
 
 missing=()

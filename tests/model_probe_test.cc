@@ -20,7 +20,8 @@ constexpr int64_t kMiB = int64_t{1} << 20;
 // for batches above `fail_above_batch`.
 class FakeModel : public Model {
  public:
-  FakeModel(int64_t bytes_per_window, int64_t weight_bytes) : bytes_per_window_(bytes_per_window), weight_bytes_(weight_bytes) {
+  FakeModel(int64_t bytes_per_window, int64_t weight_bytes)
+      : bytes_per_window_(bytes_per_window), weight_bytes_(weight_bytes) {
     spec_.class_name = "Fake";
     spec_.labels = {"N", "P", "S"};
     spec_.in_samples = 100;
@@ -36,7 +37,9 @@ class FakeModel : public Model {
     for (int64_t i = 0; i < n; ++i) output[i] = 0.5f + 0.0f * input[i % (batch * spec_.Channels() * spec_.in_samples)];
     return Status::OK();
   }
-  Status ForwardLogits(const float* input, int64_t batch, float* output) override { return Forward(input, batch, output); }
+  Status ForwardLogits(const float* input, int64_t batch, float* output) override {
+    return Forward(input, batch, output);
+  }
   int64_t WeightBytes() const override { return weight_bytes_; }
 
   std::vector<int64_t> batches;
@@ -98,9 +101,9 @@ TEST(ModelProbeTest, RealPhaseNetHasPlausibleFootprint) {
   ModelMeasurement m;
   ASSERT_TRUE(MeasureModel(loaded.model.get(), 32, &m).ok());
   std::cout << "PhaseNet probe (batch 32): weights " << m.weight_bytes << " B, activations "
-            << m.activation_bytes_per_window << " B/window (raw growth " << m.measured_growth_bytes
-            << " B, clamped " << m.activation_clamped << "), " << m.forward_s_per_window * 1e3
-            << " ms/window, RSS before " << m.rss_before_bytes << " B\n";
+            << m.activation_bytes_per_window << " B/window (raw growth " << m.measured_growth_bytes << " B, clamped "
+            << m.activation_clamped << "), " << m.forward_s_per_window * 1e3 << " ms/window, RSS before "
+            << m.rss_before_bytes << " B\n";
   EXPECT_GT(m.weight_bytes, 1'000'000);  // ~1.08 MB of float32 parameters
   EXPECT_LT(m.weight_bytes, 1'200'000);
   EXPECT_EQ(m.window_input_bytes, 3 * 3001 * 4);

@@ -123,8 +123,8 @@ TEST(PlannerTest, ImpossibleRamBudgetSaysWhatIsNeeded) {
   ASSERT_EQ(s.code(), Status::Code::kResourceExhausted) << s.ToString();
   const std::string needed = FormatBytes(kBaseline + kReserved + kCpuBytesPerWindow);
   EXPECT_NE(s.message().find("cpu: 1 instance at batch 1 needs " + needed), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("budget is " + FormatBytes(in.options.max_ram_bytes) + " (--max-ram)"),
-            std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("budget is " + FormatBytes(in.options.max_ram_bytes) + " (--max-ram)"), std::string::npos)
+      << s.message();
   EXPECT_NE(s.message().find("activations 2.00 MiB"), std::string::npos) << s.message();
 
   // The default budget fails the same way when little memory is available.
@@ -265,10 +265,12 @@ TEST(PlannerTest, GpuTooSmallForOneWindowIsAClearError) {
   Plan p;
   const Status s = MakePlan(in, &p);
   ASSERT_EQ(s.code(), Status::Code::kResourceExhausted);
-  EXPECT_NE(s.message().find("cuda:1: 1 instance at batch 1 needs " + FormatBytes(kWeight + 20 * kMiB) +
-                             " of GPU memory"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("VRAM budget is " + FormatBytes(static_cast<int64_t>(0.8 * 16 * kMiB))),
-            std::string::npos) << s.message();
+  EXPECT_NE(
+      s.message().find("cuda:1: 1 instance at batch 1 needs " + FormatBytes(kWeight + 20 * kMiB) + " of GPU memory"),
+      std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("VRAM budget is " + FormatBytes(static_cast<int64_t>(0.8 * 16 * kMiB))), std::string::npos)
+      << s.message();
 }
 
 TEST(PlannerTest, CpuAndGpuTogetherLeaveCoresToFeedTheGpu) {

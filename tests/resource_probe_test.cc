@@ -1,3 +1,5 @@
+#include "dispatch/resource_probe.h"
+
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <sched.h>
@@ -5,8 +7,6 @@
 #include <cstring>
 #include <thread>
 #include <vector>
-
-#include "dispatch/resource_probe.h"
 
 namespace rapid {
 namespace {
@@ -55,8 +55,8 @@ TEST(ResourceProbeTest, ParsesMeminfo) {
   EXPECT_EQ(available, 24249660 * kKiB);
 
   // Pre-3.14 kernels: MemFree + Buffers + Cached.
-  ASSERT_TRUE(ParseMeminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 20 kB\nCached: 300 kB\n", &total,
-                           &available).ok());
+  ASSERT_TRUE(
+      ParseMeminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 20 kB\nCached: 300 kB\n", &total, &available).ok());
   EXPECT_EQ(total, 1000 * kKiB);
   EXPECT_EQ(available, 420 * kKiB);
 
@@ -65,8 +65,7 @@ TEST(ResourceProbeTest, ParsesMeminfo) {
 }
 
 TEST(ResourceProbeTest, ParsesProcSelfCgroup) {
-  const char* v1 =
-      "9:name=systemd:/\n4:memory:/process_api/ae31\n3:cpuset:/\n2:cpuacct,cpu:/docker/abc\n0::/\n";
+  const char* v1 = "9:name=systemd:/\n4:memory:/process_api/ae31\n3:cpuset:/\n2:cpuacct,cpu:/docker/abc\n0::/\n";
   EXPECT_EQ(ParseCgroupPath(v1, "memory"), "/process_api/ae31");
   EXPECT_EQ(ParseCgroupPath(v1, "cpu"), "/docker/abc");
   EXPECT_EQ(ParseCgroupPath(v1, "cpuset"), "/");

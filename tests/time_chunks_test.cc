@@ -80,7 +80,7 @@ TEST(TimeChunkTest, InvalidArgumentsAreRejected) {
   const NanoTime end = kStart + 120 * kMinuteNs;
   auto code = [&](NanoTime s, NanoTime e, int64_t c, int64_t o) {
     const Status status = PlanTimeChunks(s, e, c, o, &chunks);
-    EXPECT_EQ(chunks.empty(), !status.ok());
+    EXPECT_EQ(chunks.empty(), !status.ok()) << status.ToString() << " n=" << chunks.size();
     return status.code();
   };
   EXPECT_EQ(code(kStart, end, 0, 0), Status::Code::kInvalidArgument);

@@ -79,7 +79,8 @@ Status Validate(const PlanInputs& in) {
     if (d.kind == DeviceKind::kCuda && d.free_bytes <= 0) {
       return Status::InvalidArgument("planner: " + d.name + " reports no free memory");
     }
-    if (d.activation_bytes_per_window < 0) return Status::InvalidArgument("planner: negative activation bytes for " + d.name);
+    if (d.activation_bytes_per_window < 0)
+      return Status::InvalidArgument("planner: negative activation bytes for " + d.name);
   }
   if (cpus > 1) return Status::InvalidArgument("planner: the CPU device is listed more than once");
   const ModelFootprint& m = in.model;
@@ -149,8 +150,9 @@ class Planner {
         Reason("host RAM budget " + FormatBytes(host_budget_) + " from --max-ram");
       }
     } else {
-      host_budget_ = Add(in_.process_baseline_bytes,
-                         static_cast<int64_t>(o_.default_ram_fraction * static_cast<double>(in_.memory_available_bytes)));
+      host_budget_ =
+          Add(in_.process_baseline_bytes,
+              static_cast<int64_t>(o_.default_ram_fraction * static_cast<double>(in_.memory_available_bytes)));
       host_budget_source_ = "default " + Percent(o_.default_ram_fraction) + " of available memory; set --max-ram";
       Reason("host RAM budget " + FormatBytes(host_budget_) + " = held " + FormatBytes(in_.process_baseline_bytes) +
              " + " + Percent(o_.default_ram_fraction) + " of available " + FormatBytes(in_.memory_available_bytes));
@@ -193,13 +195,14 @@ class Planner {
 
   // ---- GPU ----
   Status PlanGpu(const DeviceMeasurement& d, DevicePlan* out) {
-    const int64_t act = d.activation_bytes_per_window > 0 ? d.activation_bytes_per_window
-                                                          : in_.model.activation_bytes_per_window;
+    const int64_t act =
+        d.activation_bytes_per_window > 0 ? d.activation_bytes_per_window : in_.model.activation_bytes_per_window;
     int64_t budget = 0;
     std::string source;
     if (o_.max_vram_bytes > 0) {
       budget = std::min(o_.max_vram_bytes, d.free_bytes);
-      source = budget < o_.max_vram_bytes ? "--max-vram lowered to the free " + FormatBytes(d.free_bytes) : "--max-vram";
+      source =
+          budget < o_.max_vram_bytes ? "--max-vram lowered to the free " + FormatBytes(d.free_bytes) : "--max-vram";
     } else {
       budget = static_cast<int64_t>(o_.default_vram_fraction * static_cast<double>(d.free_bytes));
       source = Percent(o_.default_vram_fraction) + " of free " + FormatBytes(d.free_bytes);
@@ -211,8 +214,7 @@ class Planner {
       return peak(instances, batch) <= budget && HostFits(MakeDevice(d, instances, 1, batch));
     };
 
-    const std::vector<int64_t> batches =
-        o_.batch_size > 0 ? std::vector<int64_t>{o_.batch_size} : o_.batch_ladder;
+    const std::vector<int64_t> batches = o_.batch_size > 0 ? std::vector<int64_t>{o_.batch_size} : o_.batch_ladder;
     const int64_t first_instances = o_.instances > 0 ? o_.instances : 1;
     for (int64_t batch : batches) {
       if (!fits(first_instances, batch)) continue;
@@ -223,24 +225,26 @@ class Planner {
       *out = MakeDevice(d, instances, 1, batch);
       out->device_budget_bytes = budget;
       out->device_peak_bytes = peak(instances, batch);
-      Reason(d.name + ": VRAM budget " + FormatBytes(budget) + " (" + source + "); activations " +
-             FormatBytes(act) + "/window" + (d.activation_bytes_per_window > 0 ? " measured on the device" : " (CPU measurement)"));
+      Reason(d.name + ": VRAM budget " + FormatBytes(budget) + " (" + source + "); activations " + FormatBytes(act) +
+             "/window" + (d.activation_bytes_per_window > 0 ? " measured on the device" : " (CPU measurement)"));
       std::string why = o_.batch_size > 0 ? "--batch-size" : "the largest ladder batch that fits";
-      std::string inst = o_.instances > 0 ? "--instances"
-                         : instances < o_.max_auto_gpu_instances
-                             ? "another would need " + FormatBytes(peak(instances + 1, batch)) + " of VRAM or more host RAM"
-                             : "the most planned per GPU; overlaps copies with compute";
+      std::string inst =
+          o_.instances > 0 ? "--instances"
+          : instances < o_.max_auto_gpu_instances
+              ? "another would need " + FormatBytes(peak(instances + 1, batch)) + " of VRAM or more host RAM"
+              : "the most planned per GPU; overlaps copies with compute";
       Reason(d.name + ": " + Shape(instances, batch) + " (batch: " + why + "; instances: " + inst + "), peak " +
              FormatBytes(out->device_peak_bytes) + " of VRAM");
       return Status::OK();
     }
     const int64_t batch = batches.back();
-    const std::string what = Shape(first_instances, batch) + (o_.batch_size > 0 || o_.instances > 0 ? " (as overridden)" : "");
+    const std::string what =
+        Shape(first_instances, batch) + (o_.batch_size > 0 || o_.instances > 0 ? " (as overridden)" : "");
     if (peak(first_instances, batch) > budget) {
-      return Status::ResourceExhausted(d.name + ": " + what + " needs " + FormatBytes(peak(first_instances, batch)) +
-                                       " of GPU memory (weights " + FormatBytes(in_.model.weight_bytes) +
-                                       " + activations " + FormatBytes(act) + "/window, per instance), but the VRAM budget is " +
-                                       FormatBytes(budget) + " (" + source + ")");
+      return Status::ResourceExhausted(
+          d.name + ": " + what + " needs " + FormatBytes(peak(first_instances, batch)) + " of GPU memory (weights " +
+          FormatBytes(in_.model.weight_bytes) + " + activations " + FormatBytes(act) +
+          "/window, per instance), but the VRAM budget is " + FormatBytes(budget) + " (" + source + ")");
     }
     return HostExhausted(MakeDevice(d, first_instances, 1, batch), what);
   }
@@ -250,8 +254,8 @@ class Planner {
     int64_t cores = in_.cores_available;
     if (gpus > 0) {
       cores = std::max<int64_t>(1, cores - o_.host_cores_per_gpu * gpus);
-      Reason("cpu: " + std::to_string(cores) + " of " + std::to_string(in_.cores_available) + " cores for CPU instances (" +
-             std::to_string(o_.host_cores_per_gpu) + " per GPU kept for feeding)");
+      Reason("cpu: " + std::to_string(cores) + " of " + std::to_string(in_.cores_available) +
+             " cores for CPU instances (" + std::to_string(o_.host_cores_per_gpu) + " per GPU kept for feeding)");
     }
     // Default split: one thread per instance up to max_auto_cpu_instances.
     int64_t start_instances = 0;
@@ -265,8 +269,9 @@ class Planner {
     } else {
       const int64_t threads = (cores + o_.max_auto_cpu_instances - 1) / o_.max_auto_cpu_instances;
       start_instances = cores / threads;
-      split_why = threads == 1 ? "one thread per instance scales best" : "instances capped at " +
-                  std::to_string(o_.max_auto_cpu_instances) + "; remaining cores become intra-op threads";
+      split_why = threads == 1 ? "one thread per instance scales best"
+                               : "instances capped at " + std::to_string(o_.max_auto_cpu_instances) +
+                                     "; remaining cores become intra-op threads";
     }
     auto threads_for = [&](int64_t instances) {
       return o_.intra_threads > 0 ? o_.intra_threads : std::max<int64_t>(1, cores / instances);
@@ -309,10 +314,10 @@ class Planner {
     const int64_t threads_used = out->instances * out->intra_threads;
     Reason("cpu: " + std::to_string(out->instances) + " instances × " + std::to_string(out->intra_threads) +
            " intra-op threads on " + std::to_string(cores) + " cores (" + split_why + ")" +
-           (out->instances < start_instances ? "; fewer instances than " + std::to_string(start_instances) +
-                                                  " because more did not fit the RAM budget at batch ≥ " +
-                                                  std::to_string(o_.cpu_min_batch_size)
-                                            : ""));
+           (out->instances < start_instances
+                ? "; fewer instances than " + std::to_string(start_instances) +
+                      " because more did not fit the RAM budget at batch ≥ " + std::to_string(o_.cpu_min_batch_size)
+                : ""));
     if (threads_used > cores) {
       Reason("cpu: warning: " + std::to_string(threads_used) + " threads on " + std::to_string(cores) +
              " cores (oversubscribed by the overrides; correct but slower)");
@@ -321,7 +326,7 @@ class Planner {
     if (o_.batch_size == 0) {
       const int64_t top = main_batches.empty() ? small_batches.front() : main_batches.front();
       batch_why = out->batch_size == top
-                      ? "the largest automatic CPU batch (cap " + std::to_string(o_.cpu_max_batch_size) + ")"
+                      ? "the largest automatic CPU batch, cap " + std::to_string(o_.cpu_max_batch_size)
                       : "larger batches do not fit the RAM budget";
     }
     Reason("cpu: batch " + std::to_string(out->batch_size) + " (" + batch_why + "); activations " +

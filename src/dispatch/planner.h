@@ -119,9 +119,9 @@ struct PlannerOptions {
 struct PlanInputs {
   std::vector<DeviceMeasurement> devices;  // at least one; at most one CPU device
   ModelFootprint model;
-  int64_t cores_available = 1;          // UsableCores(): min(affinity count, ceil(cgroup CPU quota))
-  int64_t memory_available_bytes = 0;   // UsableMemoryBytes(): min(MemAvailable, cgroup limit − usage)
-  int64_t process_baseline_bytes = 0;   // RSS now (CurrentRssBytes()), with the probe model loaded
+  int64_t cores_available = 1;         // UsableCores(): min(affinity count, ceil(cgroup CPU quota))
+  int64_t memory_available_bytes = 0;  // UsableMemoryBytes(): min(MemAvailable, cgroup limit − usage)
+  int64_t process_baseline_bytes = 0;  // RSS now (CurrentRssBytes()), with the probe model loaded
   PlannerOptions options;
 };
 
@@ -129,24 +129,24 @@ struct DevicePlan {
   std::string name;
   DeviceKind kind = DeviceKind::kCpu;
   int64_t instances = 0;
-  int64_t intra_threads = 0;         // CPU: intra-op threads per instance; GPU: 1 (its host thread)
-  int64_t batch_size = 0;            // windows per batch for this device's instances
-  int64_t in_flight_batches = 0;     // instances × in_flight_per_instance
-  int64_t device_budget_bytes = 0;   // GPU: VRAM budget; CPU: 0
-  int64_t device_peak_bytes = 0;     // GPU: expected peak VRAM; CPU: 0
-  int64_t host_bytes = 0;            // host bytes this device adds (extra weights, activations,
-                                     // in-flight buffers); queues are counted once, in Plan
+  int64_t intra_threads = 0;        // CPU: intra-op threads per instance; GPU: 1 (its host thread)
+  int64_t batch_size = 0;           // windows per batch for this device's instances
+  int64_t in_flight_batches = 0;    // instances × in_flight_per_instance
+  int64_t device_budget_bytes = 0;  // GPU: VRAM budget; CPU: 0
+  int64_t device_peak_bytes = 0;    // GPU: expected peak VRAM; CPU: 0
+  int64_t host_bytes = 0;           // host bytes this device adds (extra weights, activations,
+                                    // in-flight buffers); queues are counted once, in Plan
 };
 
 struct Plan {
-  std::vector<DevicePlan> devices;         // same order as PlanInputs::devices
-  int64_t cpu_cores_used = 0;              // Σ CPU instances × intra threads
-  int64_t in_flight_batches = 0;           // Σ devices
-  int64_t queue_capacity_bytes = 0;        // each of host_queue_count bounded host queues
+  std::vector<DevicePlan> devices;   // same order as PlanInputs::devices
+  int64_t cpu_cores_used = 0;        // Σ CPU instances × intra threads
+  int64_t in_flight_batches = 0;     // Σ devices
+  int64_t queue_capacity_bytes = 0;  // each of host_queue_count bounded host queues
   int64_t host_queue_count = 0;
-  int64_t host_budget_bytes = 0;           // the RAM budget planned against
-  int64_t expected_peak_host_bytes = 0;    // per the memory model above; ≤ host_budget_bytes
-  std::vector<std::string> reasons;        // one line per decision, for the log and run.json
+  int64_t host_budget_bytes = 0;         // the RAM budget planned against
+  int64_t expected_peak_host_bytes = 0;  // per the memory model above; ≤ host_budget_bytes
+  std::vector<std::string> reasons;      // one line per decision, for the log and run.json
 };
 
 // Derives the plan from measurements and budgets (rules in the file comment).

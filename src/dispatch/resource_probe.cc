@@ -280,11 +280,16 @@ Status ParseMeminfo(std::string_view text, int64_t* total_bytes, int64_t* availa
     std::optional<int64_t> kib = ParseInt(f[1]);
     if (!kib) continue;
     const int64_t bytes = *kib * 1024;  // "kB" in this file means KiB
-    if (f[0] == "MemTotal:") total = bytes;
-    else if (f[0] == "MemAvailable:") available = bytes;
-    else if (f[0] == "MemFree:") free = bytes;
-    else if (f[0] == "Buffers:") buffers = bytes;
-    else if (f[0] == "Cached:") cached = bytes;
+    if (f[0] == "MemTotal:")
+      total = bytes;
+    else if (f[0] == "MemAvailable:")
+      available = bytes;
+    else if (f[0] == "MemFree:")
+      free = bytes;
+    else if (f[0] == "Buffers:")
+      buffers = bytes;
+    else if (f[0] == "Cached:")
+      cached = bytes;
   }
   if (!total) return Status::Corruption("no MemTotal line");
   if (!available) {
@@ -342,7 +347,8 @@ Status ParseCpuList(std::string_view text, std::vector<int>* cpus) {
     const auto hi = dash == std::string_view::npos ? lo : ParseInt(item.substr(dash + 1));
     if (!lo || !hi || *lo < 0) return Status::InvalidArgument("bad CPU list item '" + shown + "'");
     if (*hi < *lo) return Status::InvalidArgument("reversed CPU range '" + shown + "'");
-    if (*hi > kMaxCpuId) return Status::InvalidArgument("CPU id above " + std::to_string(kMaxCpuId) + " in '" + shown + "'");
+    if (*hi > kMaxCpuId)
+      return Status::InvalidArgument("CPU id above " + std::to_string(kMaxCpuId) + " in '" + shown + "'");
     for (int64_t c = *lo; c <= *hi; ++c) cpus->push_back(static_cast<int>(c));
     start = comma + 1;
   }

@@ -17,19 +17,19 @@
 namespace rapid {
 
 struct MachineResources {
-  int64_t cores_affinity = 0;              // CPUs in this process's affinity mask (sched_getaffinity)
-  std::vector<int> affinity_cpus;          // their ids, ascending
-  double cpu_quota_cores = 0;              // cgroup CPU quota in cores (v2 cpu.max, v1 cfs quota/period),
-                                           // the smallest along the cgroup path; 0 = no quota
-  int64_t memory_total_bytes = 0;          // /proc/meminfo MemTotal
-  int64_t memory_available_bytes = 0;      // /proc/meminfo MemAvailable (the kernel's estimate of what
-                                           // can be allocated without swapping)
-  int64_t cgroup_memory_limit_bytes = 0;   // v2 memory.max / v1 memory.limit_in_bytes of the binding
-                                           // cgroup level (least headroom); 0 = no limit
-  int64_t cgroup_memory_usage_bytes = 0;   // that level's working set: usage minus inactive page cache
-                                           // (inactive_file), which the kernel reclaims before OOM —
-                                           // the same measure docker stats and the kubelet use
-  std::vector<std::string> notes;          // which files were read, fallbacks taken (for run.json)
+  int64_t cores_affinity = 0;             // CPUs in this process's affinity mask (sched_getaffinity)
+  std::vector<int> affinity_cpus;         // their ids, ascending
+  double cpu_quota_cores = 0;             // cgroup CPU quota in cores (v2 cpu.max, v1 cfs quota/period),
+                                          // the smallest along the cgroup path; 0 = no quota
+  int64_t memory_total_bytes = 0;         // /proc/meminfo MemTotal
+  int64_t memory_available_bytes = 0;     // /proc/meminfo MemAvailable (the kernel's estimate of what
+                                          // can be allocated without swapping)
+  int64_t cgroup_memory_limit_bytes = 0;  // v2 memory.max / v1 memory.limit_in_bytes of the binding
+                                          // cgroup level (least headroom); 0 = no limit
+  int64_t cgroup_memory_usage_bytes = 0;  // that level's working set: usage minus inactive page cache
+                                          // (inactive_file), which the kernel reclaims before OOM —
+                                          // the same measure docker stats and the kubelet use
+  std::vector<std::string> notes;         // which files were read, fallbacks taken (for run.json)
 };
 
 // Fills *out from /proc and /sys/fs/cgroup (v2 unified, else v1 cpu and memory controllers; the

@@ -1,0 +1,205 @@
+#include "sinks/eqcctpro_csv.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include "core/atomic_file.h"
+
+namespace rapid {
+namespace {
+
+constexpr char kHeader[] =
+    "file_name,network,station,instrument_type,station_lat,station_lon,station_elv,"
+    "p_arrival_time,p_probability,s_arrival_time,s_probability\r\n";
+
+struct TraceCodes {
+  std::string network, station, location;
+};
+
+// "NET.STA.LOC" -> codes; false when there are fewer than two dots or no station code.
+bool SplitTraceId(const std::string& trace_id, TraceCodes* out) {
+  size_t first = trace_id.find('.');
+  if (first == std::string::npos) return false;
+  size_t second = trace_id.find('.', first + 1);
+  if (second == std::string::npos || second == first + 1) return false;
+  out->network = trace_id.substr(0, first);
+  out->station = trace_id.substr(first + 1, second - first - 1);
+  out->location = trace_id.substr(second + 1);
+  return true;
+}
+
+// Python's csv.writer with QUOTE_MINIMAL: quote a field holding the delimiter, the quote character
+// or a line break, doubling inner quotes.
+std::string CsvField(const std::string& field) {
+  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
+  std::string quoted = "\"";
+  for (char c : field) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+// Python's str(datetime): "2024-12-15 11:59:03.120000", or "2024-12-15 11:59:03" when the
+// microseconds are zero. Rounds to the microsecond as FormatIsoMicros does.
+std::string PythonDateTime(NanoTime t) {
+  std::string iso = FormatIsoMicros(t);  // 2024-12-15T11:59:03.120000Z
+  iso.pop_back();                        // 'Z'
+  size_t t_pos = iso.find('T');
+  if (t_pos != std::string::npos) iso[t_pos] = ' ';
+  size_t dot = iso.rfind('.');
+  if (dot != std::string::npos && iso.compare(dot, std::string::npos, ".000000") == 0) iso.erase(dot);
+  return iso;
+}
+
+// str(numpy.round(numpy.float32(p), 3)): rounding in float32 arithmetic (half to even, as
+// numpy.rint), then the shortest fixed-notation text that reads back to the same float32.
+std::string PythonProbability(float p) {
+  float rounded = std::nearbyint(p * 1000.0f) / 1000.0f;
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, rounded, std::chars_format::fixed);
+  if (ec != std::errc()) return "nan";
+  std::string text(buf, end);
+  if (text == "nan" || text == "-nan" || text.find("inf") != std::string::npos) return text;
+  if (text.find('.') == std::string::npos) text += ".0";  // numpy prints 1.0, not 1
+  return text;
+}
+
+std::string OptionalNumber(const std::optional<double>& v) {
+  if (!v) return "";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *v);
+  return ec == std::errc() ? std::string(buf, end) : "";
+}
+
+// The data rows (no header) for one trace id's picks.
+std::string FormatRows(const std::vector<Pick>& station_picks, const EqcctproStationInfo& info, NanoTime chunk_start,
+                       NanoTime chunk_end) {
+  TraceCodes codes;
+  if (!SplitTraceId(info.trace_id, &codes)) codes.station = info.trace_id;
+  const std::string start = FormatEqcctproCompactTime(chunk_start);
+  const std::string end = FormatEqcctproCompactTime(chunk_end);
+  std::string file_name = codes.network + "." + codes.station + "." + codes.location;
+  if (info.file_channel.empty()) {
+    file_name += "__" + start + "__" + end;
+  } else {
+    file_name = codes.station + "/" + file_name + "." + info.file_channel + "__" + start + "__" + end + ".mseed";
+  }
+  const std::string station_fields = CsvField(file_name) + "," + CsvField(codes.network) + "," +
+                                     CsvField(codes.station) + "," + CsvField(info.instrument_type) + "," +
+                                     OptionalNumber(info.latitude_deg) + "," + OptionalNumber(info.longitude_deg) +
+                                     "," + OptionalNumber(info.elevation_m) + ",";
+
+  auto by_peak = [](const Pick* a, const Pick* b) { return a->peak_time < b->peak_time; };
+  std::vector<const Pick*> p_picks, s_picks;
+  for (const Pick& pick : station_picks) {
+    if (pick.phase == "P") p_picks.push_back(&pick);
+    if (pick.phase == "S") s_picks.push_back(&pick);
+  }
+  std::stable_sort(p_picks.begin(), p_picks.end(), by_peak);
+  std::stable_sort(s_picks.begin(), s_picks.end(), by_peak);
+
+  struct Row {
+    NanoTime first_time;
+    int order;  // 0: a row with a P, 1: an S-only row (after P rows at the same time)
+    const Pick* p;
+    const Pick* s;
+  };
+  std::vector<Row> rows;
+  std::vector<bool> s_used(s_picks.size(), false);
+  for (const Pick* p : p_picks) {
+    const Pick* partner = nullptr;
+    for (size_t j = 0; j < s_picks.size(); ++j) {
+      NanoTime s_minus_p = s_picks[j]->peak_time - p->peak_time;
+      if (s_minus_p > kEqcctproMaxSMinusP) break;  // sorted: no later S is closer
+      if (s_used[j] || s_minus_p < 0) continue;
+      s_used[j] = true;
+      partner = s_picks[j];
+      break;
+    }
+    rows.push_back({p->peak_time, 0, p, partner});
+  }
+  for (size_t j = 0; j < s_picks.size(); ++j) {
+    if (!s_used[j]) rows.push_back({s_picks[j]->peak_time, 1, nullptr, s_picks[j]});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return a.first_time != b.first_time ? a.first_time < b.first_time : a.order < b.order;
+  });
+
+  std::string text;
+  for (const Row& row : rows) {
+    text += station_fields;
+    if (row.p != nullptr) text += PythonDateTime(row.p->peak_time) + "," + PythonProbability(row.p->peak_value);
+    else text += ",";
+    text += ",";
+    if (row.s != nullptr) text += PythonDateTime(row.s->peak_time) + "," + PythonProbability(row.s->peak_value);
+    else text += ",";
+    text += "\r\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string FormatEqcctproCompactTime(NanoTime t) {
+  NanoTime whole_seconds = t / kNanosPerSecond * kNanosPerSecond;
+  if (whole_seconds > t) whole_seconds -= kNanosPerSecond;  // floor for times before 1970
+  std::string iso = FormatIsoMicros(whole_seconds);      // 2024-12-15T11:58:00.000000Z
+  std::string compact;
+  for (char c : iso.substr(0, iso.find('.'))) {
+    if (c != '-' && c != ':') compact += c;
+  }
+  return compact + "Z";
+}
+
+std::string FormatEqcctproCsv(const std::vector<Pick>& station_picks, const EqcctproStationInfo& info,
+                              NanoTime chunk_start, NanoTime chunk_end) {
+  return kHeader + FormatRows(station_picks, info, chunk_start, chunk_end);
+}
+
+Status WriteEqcctproOutputs(const std::string& dir, const std::vector<Pick>& picks,
+                            const std::map<std::string, std::string>& instrument_by_trace_id, NanoTime chunk_start,
+                            NanoTime chunk_end, const std::map<std::string, std::string>* file_channel_by_trace_id) {
+  // Validate everything before writing anything.
+  std::map<std::string, std::vector<std::string>> trace_ids_by_station;  // sorted both ways
+  for (const auto& [trace_id, instrument] : instrument_by_trace_id) {
+    TraceCodes codes;
+    if (!SplitTraceId(trace_id, &codes) || codes.station == "." || codes.station == ".." ||
+        codes.station.find('/') != std::string::npos) {
+      return Status::InvalidArgument("eqcctpro output: trace id '" + trace_id + "' is not NET.STA.LOC");
+    }
+    trace_ids_by_station[codes.station].push_back(trace_id);
+  }
+  std::map<std::string, std::vector<Pick>> picks_by_trace_id;
+  for (const Pick& pick : picks) {
+    if (instrument_by_trace_id.count(pick.trace_id) == 0) {
+      return Status::InvalidArgument("eqcctpro output: pick on '" + pick.trace_id +
+                                     "', which has no instrument code");
+    }
+    picks_by_trace_id[pick.trace_id].push_back(pick);
+  }
+
+  const std::string chunk_dir =
+      dir + "/" + FormatEqcctproCompactTime(chunk_start) + "_" + FormatEqcctproCompactTime(chunk_end);
+  static const std::vector<Pick> kNoPicks;
+  for (const auto& [station, trace_ids] : trace_ids_by_station) {
+    std::string text = kHeader;
+    for (const std::string& trace_id : trace_ids) {
+      EqcctproStationInfo info;
+      info.trace_id = trace_id;
+      info.instrument_type = instrument_by_trace_id.at(trace_id);
+      if (file_channel_by_trace_id != nullptr) {
+        auto it = file_channel_by_trace_id->find(trace_id);
+        if (it != file_channel_by_trace_id->end()) info.file_channel = it->second;
+      }
+      auto found = picks_by_trace_id.find(trace_id);
+      text += FormatRows(found != picks_by_trace_id.end() ? found->second : kNoPicks, info, chunk_start, chunk_end);
+    }
+    RAPID_RETURN_IF_ERROR(WriteFileAtomically(chunk_dir + "/" + station + "_outputs/X_prediction_results.csv", text));
+  }
+  return Status::OK();
+}
+
+}  // namespace rapid
