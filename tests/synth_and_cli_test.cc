@@ -106,7 +106,8 @@ TEST(CliTest, HelpListsEveryRunFlag) {
   std::string log;
   EXPECT_EQ(RunRapid({"run", "--help"}, &log), 0);
   for (const char* flag : {"--input", "--layout", "--model", "--weights", "--start", "--end", "--output", "--format",
-                           "--save-probabilities", "--batch-size", "--intra-threads"}) {
+                           "--save-probabilities", "--batch-size", "--intra-threads", "--instances", "--max-ram",
+                           "--cpus"}) {
     EXPECT_NE(log.find(flag), std::string::npos) << flag;
   }
 }
@@ -126,6 +127,39 @@ TEST(CliTest, GlobInputIgnoresHydrophoneAndReportsIt) {
   EXPECT_EQ(picks[1][1], "P");
   EXPECT_EQ(picks[2][1], "S");
   EXPECT_LT(*ParseIsoTime(picks[1][2]), *ParseIsoTime(picks[2][2]));
+}
+
+TEST(CliTest, WritesQuakeMlAndEqcctproBesidePicksCsv) {
+  TempDir out;
+  std::string log;
+  ASSERT_EQ(RunRapid({"run", "--output", out.path(), "--format", "csv,quakeml,eqcctpro"}, &log), 0) << log;
+  const std::string xml = testing::ReadFileText(out.path() + "/picks.xml");
+  size_t picks = 0;
+  for (size_t p = xml.find("<pick "); p != std::string::npos; p = xml.find("<pick ", p + 1)) ++picks;
+  EXPECT_EQ(picks, 10u);
+  EXPECT_NE(xml.find("2024-12-15T11:58:07.220000Z"), std::string::npos);
+  // One EQCCTPro file per station of the chunk; DG05 pairs its P at 07.22 with its S at 10.32.
+  const std::string chunk = out.path() + "/eqcctpro/20241215T115800Z_20241215T120100Z";
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(chunk)) files += e.is_directory() ? 1 : 0;
+  EXPECT_EQ(files, 12);
+  auto dg05 = ReadCsv(chunk + "/DG05_outputs/X_prediction_results.csv");
+  ASSERT_EQ(dg05.size(), 4u);  // header + 3 P rows (the S goes with the first)
+  EXPECT_EQ(dg05[1][7], "2024-12-15 11:58:07.220000");
+  EXPECT_EQ(dg05[1][9], "2024-12-15 11:58:10.320000");
+  EXPECT_EQ(RunRapid({"run", "--output", out.path() + "/x", "--format", "csv,shapefile"}, &log), 1);
+}
+
+TEST(CliTest, PlannerDecisionsAreInRunJsonAndImpossibleBudgetsStopEarly) {
+  TempDir out;
+  std::string log;
+  ASSERT_EQ(RunRapid({"run", "--output", out.path() + "/a", "--max-ram", "2G", "--cpus", "0"}, &log), 0) << log;
+  const std::string report = testing::ReadFileText(out.path() + "/a/run.json");
+  EXPECT_NE(report.find("\"source\": \"planner\""), std::string::npos) << report;
+  EXPECT_NE(report.find("\"activation_bytes_per_window\""), std::string::npos);
+  EXPECT_NE(report.find("\"cores_available\": 1"), std::string::npos) << report;
+  EXPECT_EQ(RunRapid({"run", "--output", out.path() + "/b", "--max-ram", "1M"}, &log), 1);
+  EXPECT_FALSE(std::filesystem::exists(out.path() + "/b"));  // nothing written, not even the folder
 }
 
 TEST(CliTest, ModelsListsPhaseNet) {

@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "cli/commands.h"
+#include "dispatch/resource_probe.h"
 #include "engine/picking_run.h"
 
 namespace rapid {
@@ -21,6 +23,7 @@ struct RunFlags {
   bool save_probabilities = false;
   int64_t batch_size = 0, intra_threads = 0, instances = 0;
   std::string progress = "auto";
+  std::string max_ram, cpus;
 };
 
 // Prints a short table of the picks for a person at a terminal.
@@ -63,9 +66,32 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
   opts.batch_size = flags.batch_size;
   opts.intra_threads = flags.intra_threads;
   opts.instances = flags.instances;
-  if (flags.format != "csv") {
-    spdlog::error("--format: only 'csv' is available in this version (asked for '{}')", flags.format);
-    return 1;
+  {
+    std::stringstream formats(flags.format);
+    for (std::string f; std::getline(formats, f, ',');) {
+      if (f == "csv") continue;
+      if (f == "quakeml") opts.write_quakeml = true;
+      else if (f == "eqcctpro") opts.write_eqcctpro = true;
+      else {
+        spdlog::error("--format: unknown format '{}' (csv, quakeml, eqcctpro)", f);
+        return 1;
+      }
+    }
+  }
+  if (!flags.max_ram.empty()) {
+    auto bytes = ParseByteSize(flags.max_ram);
+    if (!bytes || *bytes <= 0) {
+      spdlog::error("--max-ram: cannot read '{}' as a size (e.g. 4G, 512M)", flags.max_ram);
+      return 1;
+    }
+    opts.max_ram_bytes = *bytes;
+  }
+  if (!flags.cpus.empty()) {
+    Status s = ParseCpuList(flags.cpus, &opts.cpus);
+    if (!s.ok()) {
+      spdlog::error("--cpus: {}", s.message());
+      return 1;
+    }
   }
   for (auto [text, target, name] : {std::tuple{&flags.start, &opts.start, "--start"}, {&flags.end, &opts.end, "--end"}}) {
     if (text->empty()) continue;
@@ -123,14 +149,18 @@ CommandAction AddRunCommand(CLI::App* app) {
   cmd->add_option("--end", flags->end, "Ignore samples after this time (ISO-8601, UTC)");
   cmd->add_option("--output", flags->output, "Output folder (picks.csv, run.json, probabilities/)")
       ->capture_default_str();
-  cmd->add_option("--format", flags->format, "Pick formats (csv)")->capture_default_str();
+  cmd->add_option("--format", flags->format,
+                  "Pick formats, comma-separated: csv (always written), quakeml (picks.xml), eqcctpro")
+      ->capture_default_str();
+  cmd->add_option("--max-ram", flags->max_ram, "Host memory budget, e.g. 4G (default: 70% of available)");
+  cmd->add_option("--cpus", flags->cpus, "CPUs to run model instances on, e.g. 0-3 or 0,2 (pins threads)");
   cmd->add_flag("--save-probabilities", flags->save_probabilities,
                 "Also write probability traces as float32 miniSEED under probabilities/");
-  cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default 64)")
+  cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default: planner)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--instances", flags->instances, "Model instances, one thread each (default: cores / intra-threads)")
+  cmd->add_option("--instances", flags->instances, "Model instances, one thread each (default: planner)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default 1)")
+  cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default: planner)")
       ->check(CLI::PositiveNumber);
   return [flags, cmd] { return Run(*flags, *cmd); };
 }

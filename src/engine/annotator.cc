@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "dispatch/resource_probe.h"
 #include "engine/stitcher.h"
 #include "engine/windower.h"
 #include "models/threads.h"
@@ -40,9 +41,17 @@ struct SharedWork {
   Status error;  // guarded by error_mu
 };
 
-void RunInstance(Model* model, const AnnotateOptions& opts, SharedWork* work, InstanceStats* mine,
-                 AnnotateStats* totals, std::mutex* totals_mu) {
-  SetIntraOpThreads(static_cast<int>(std::max<int64_t>(1, opts.intra_threads)));
+void RunInstance(size_t instance_index, Model* model, const AnnotateOptions& opts, SharedWork* work,
+                 InstanceStats* mine, AnnotateStats* totals, std::mutex* totals_mu) {
+  const int64_t threads = std::max<int64_t>(1, opts.intra_threads);
+  if (!opts.cpus.empty()) {
+    std::vector<int> mine_cpus;
+    for (int64_t t = 0; t < threads; ++t) {
+      mine_cpus.push_back(opts.cpus[static_cast<size_t>(instance_index * threads + t) % opts.cpus.size()]);
+    }
+    (void)PinCurrentThread(mine_cpus);  // best effort: an unpinned instance still computes correctly
+  }
+  SetIntraOpThreads(static_cast<int>(threads));
   const ModelSpec& spec = model->Spec();
   const int64_t in = spec.in_samples, channels = spec.Channels(), labels = spec.Labels();
   const size_t batch = static_cast<size_t>(std::max<int64_t>(1, opts.batch_size));
@@ -102,12 +111,16 @@ Status AnnotateBlocks(const std::vector<Model*>& instances, const std::vector<St
     for (size_t i = 0; i < starts.size(); ++i) windows.push_back({b, static_cast<int64_t>(i), starts[i]});
   }
 
+  // A small job is split evenly: no instance idles while another runs one oversized batch.
+  AnnotateOptions effective = opts;
+  const int64_t per_instance = static_cast<int64_t>((windows.size() + instances.size() - 1) / instances.size());
+  effective.batch_size = std::max<int64_t>(1, std::min(opts.batch_size, per_instance));
   SharedWork work(blocks, windows, stitchers);
   stats->instances.resize(instances.size());
   std::mutex totals_mu;
   std::vector<std::thread> threads;
   for (size_t k = 0; k < instances.size(); ++k) {
-    threads.emplace_back(RunInstance, instances[k], std::cref(opts), &work, &stats->instances[k], stats, &totals_mu);
+    threads.emplace_back(RunInstance, k, instances[k], std::cref(effective), &work, &stats->instances[k], stats, &totals_mu);
   }
   for (std::thread& t : threads) t.join();
   if (work.failed.load()) return work.error;

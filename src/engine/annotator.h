@@ -18,11 +18,15 @@
 namespace rapid {
 
 struct AnnotateOptions {
-  // Windows per forward call. Larger batches amortise per-call overhead but hold more memory
+  // Windows per forward call (at most; a job smaller than instances × batch is split evenly).
+  // Larger batches amortise per-call overhead but hold more memory
   // (batch × (channels + labels) × in_samples × 4 bytes per instance).
   int64_t batch_size = 64;
   // Intra-op threads each instance's forward call may use (instances × threads ≈ cores).
   int64_t intra_threads = 1;
+  // CPUs to pin instance threads to: instance k runs on intra_threads CPUs taken round-robin from
+  // this list. Empty: not pinned.
+  std::vector<int> cpus;
 };
 
 // Continuous probability traces of one block, all labels sharing start and rate; leading and

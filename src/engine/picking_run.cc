@@ -1,8 +1,5 @@
 #include "engine/picking_run.h"
 
-#include <sched.h>
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -10,6 +7,9 @@
 #include <memory>
 #include <set>
 
+#include "dispatch/model_probe.h"
+#include "dispatch/planner.h"
+#include "dispatch/resource_probe.h"
 #include "engine/annotator.h"
 #include "engine/station_block.h"
 #include "io/mseed_reader.h"
@@ -17,7 +17,9 @@
 #include "models/registry.h"
 #include "models/threads.h"
 #include "picking/picker.h"
+#include "sinks/eqcctpro_csv.h"
 #include "sinks/picks_csv.h"
+#include "sinks/quakeml.h"
 #include "sinks/probability_writer.h"
 
 namespace rapid {
@@ -26,6 +28,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+
+// Windows in the start-up probe forward: large enough for a stable activation measurement
+// (batch 1 under-reports, see model_probe.h), small enough to cost ~0.1 s.
+constexpr int64_t kProbeBatch = 32;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -50,20 +56,74 @@ void TrimToSelection(NanoTime start, NanoTime end, TraceSegment* seg) {
   seg->start = SampleTime(seg->start, first, seg->rate_hz);
 }
 
-int64_t PeakRssBytes() {
-  struct rusage usage {};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+
+// Measures the machine and the model, then lets the planner choose instances, threads and batch.
+Status PlanRun(const RunOptions& opts, Model* model, RunPlan* plan) {
+  MachineResources machine;
+  RAPID_RETURN_IF_ERROR(ProbeMachine(&machine));
+  ModelMeasurement measured;
+  RAPID_RETURN_IF_ERROR(MeasureModel(model, kProbeBatch, &measured));
+  PlanInputs in;
+  in.devices.push_back(DeviceMeasurement{});
+  in.model = FootprintOf(measured);
+  in.cores_available = UsableCores(machine);
+  if (!opts.cpus.empty()) in.cores_available = std::min<int64_t>(in.cores_available, static_cast<int64_t>(opts.cpus.size()));
+  in.memory_available_bytes = UsableMemoryBytes(machine);
+  in.process_baseline_bytes = CurrentRssBytes();
+  in.options.max_ram_bytes = opts.max_ram_bytes;
+  in.options.instances = opts.instances;
+  in.options.intra_threads = opts.intra_threads;
+  in.options.batch_size = opts.batch_size;
+  Plan chosen;
+  RAPID_RETURN_IF_ERROR(MakePlan(in, &chosen));
+  const DevicePlan& cpu = chosen.devices.front();
+  plan->device = cpu.name;
+  plan->instances = cpu.instances;
+  plan->intra_threads = cpu.intra_threads;
+  plan->batch_size = cpu.batch_size;
+  plan->cores_available = in.cores_available;
+  plan->cpus = opts.cpus;
+  plan->weight_bytes = measured.weight_bytes;
+  plan->activation_bytes_per_window = measured.activation_bytes_per_window;
+  plan->probe_forward_s_per_window = measured.forward_s_per_window;
+  plan->memory_available_bytes = in.memory_available_bytes;
+  plan->host_budget_bytes = chosen.host_budget_bytes;
+  plan->expected_peak_host_bytes = chosen.expected_peak_host_bytes;
+  plan->queue_capacity_bytes = chosen.queue_capacity_bytes;
+  plan->reasons = chosen.reasons;
+  plan->source = (opts.instances > 0 || opts.intra_threads > 0 || opts.batch_size > 0) ? "flags" : "planner";
+  return Status::OK();
+}
+
+// Chunks of the input (timechunk folders), or one span covering every pick for other layouts.
+std::vector<std::pair<NanoTime, NanoTime>> OutputChunks(const std::vector<InputFile>& files,
+                                                        const std::vector<Pick>& picks) {
+  std::set<std::pair<NanoTime, NanoTime>> spans;
+  for (const InputFile& f : files) {
+    if (f.chunk_start != kUnsetTime) spans.insert({f.chunk_start, f.chunk_end});
+  }
+  if (spans.empty() && !picks.empty()) {
+    NanoTime lo = picks.front().peak_time, hi = lo;
+    for (const Pick& p : picks) lo = std::min(lo, p.start_time), hi = std::max(hi, p.end_time);
+    spans.insert({lo, hi});
+  }
+  return {spans.begin(), spans.end()};
+}
+
+// EQCCTPro processes chunks independently, so a pick in the overlap of two chunks is in both.
+Status WriteEqcctpro(const std::string& dir, const std::vector<InputFile>& files, const std::vector<Pick>& picks,
+                     const std::map<std::string, std::string>& instruments) {
+  for (const auto& [start, end] : OutputChunks(files, picks)) {
+    std::vector<Pick> in_chunk;
+    for (const Pick& p : picks) {
+      if (p.peak_time >= start && p.peak_time <= end) in_chunk.push_back(p);
+    }
+    RAPID_RETURN_IF_ERROR(WriteEqcctproOutputs(dir, in_chunk, instruments, start, end));
+  }
+  return Status::OK();
 }
 
 }  // namespace
-
-int64_t AvailableCores() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  return std::max(1, CPU_COUNT(&set));
-}
 
 Status RunPicking(const RunOptions& opts, RunReport* report) {
   const auto run_start = Clock::now();
@@ -89,21 +149,14 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   report->layout = LayoutName(detected);
   report->files_total = static_cast<int64_t>(files.size());
 
+  RAPID_RETURN_IF_ERROR(PlanRun(opts, loaded.model.get(), &report->plan));
   std::error_code ec;
   fs::create_directories(opts.output_dir, ec);
   if (ec || !fs::is_directory(opts.output_dir)) {
     return Status::IOError(opts.output_dir + ": cannot create output folder");
   }
 
-  RunPlan& plan = report->plan;
-  plan.cores_available = AvailableCores();
-  // Until the measured planner lands: one single-threaded instance per core (measured fastest for
-  // PhaseNet on 2 cores, see bench/), unless flags say otherwise.
-  plan.intra_threads = opts.intra_threads > 0 ? opts.intra_threads : 1;
-  plan.instances = opts.instances > 0 ? opts.instances : std::max<int64_t>(1, plan.cores_available / plan.intra_threads);
-  plan.batch_size = opts.batch_size > 0 ? opts.batch_size : 64;
-  plan.source = (opts.instances > 0 || opts.intra_threads > 0 || opts.batch_size > 0) ? "flags" : "defaults";
-  plan.weight_bytes = loaded.model->WeightBytes();
+  const RunPlan& plan = report->plan;
   std::vector<std::unique_ptr<Model>> extra_instances;
   std::vector<Model*> instances = {loaded.model.get()};
   for (int64_t k = 1; k < plan.instances; ++k) {
@@ -148,9 +201,11 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   t = Clock::now();
   std::vector<StationBlock> blocks;
   std::set<std::string> units;
+  std::map<std::string, std::string> instrument_by_unit;  // "NET.STA.LOC" → band+instrument code
   for (const std::vector<TraceSegment>& instrument : GroupByInstrument(std::move(segments))) {
     const std::string unit = instrument.front().id.StationKey();
     units.insert(unit);
+    instrument_by_unit.emplace(unit, instrument.front().id.channel.substr(0, 2));
     std::vector<StationBlock> unit_blocks;
     Status s = BuildStationBlocks(instrument, spec, &unit_blocks, &report->notes);
     if (!s.ok()) {
@@ -166,6 +221,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   AnnotateOptions annotate_opts;
   annotate_opts.batch_size = plan.batch_size;
   annotate_opts.intra_threads = plan.intra_threads;
+  annotate_opts.cpus = plan.cpus;
   std::vector<Annotation> annotations;
   AnnotateStats stats;
   Status annotate_status = AnnotateBlocks(instances, blocks, annotate_opts, &annotations, &stats);
@@ -209,6 +265,16 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   report->units_failed = static_cast<int64_t>(failed_units.size());
   report->units_done = report->units_total - report->units_failed;
   Status write_status = WritePicksCsv(opts.output_dir + "/picks.csv", picks, loaded.name);
+  if (write_status.ok() && opts.write_quakeml) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    QuakeMlOptions q;
+    q.instrument_by_trace_id = &instrument_by_unit;
+    write_status = WriteQuakeMl(opts.output_dir + "/picks.xml", picks, loaded.name,
+                                std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(), q);
+  }
+  if (write_status.ok() && opts.write_eqcctpro) {
+    write_status = WriteEqcctpro(opts.output_dir + "/eqcctpro", files, picks, instrument_by_unit);
+  }
   if (write_status.ok() && opts.save_probabilities) {
     write_status = WriteProbabilityTraces(opts.output_dir + "/probabilities", annotations, spec, nullptr);
   }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/nano_time.h"
 #include "core/status.h"
@@ -20,6 +21,10 @@ struct RunOptions {
   std::string weights;                     // empty: the model's bundled weights
   std::string output_dir;
   bool save_probabilities = false;
+  // Pick formats written besides picks.csv (which is always written): "quakeml" (picks.xml),
+  // "eqcctpro" (eqcctpro/<chunk>/<STA>_outputs/X_prediction_results.csv).
+  bool write_quakeml = false;
+  bool write_eqcctpro = false;
   NanoTime start = kUnsetTime;             // keep only samples at or after this time
   NanoTime end = kUnsetTime;               // keep only samples at or before this time
   // Performance settings (0 = choose): model instances (one thread each), threads per forward
@@ -27,6 +32,8 @@ struct RunOptions {
   int64_t instances = 0;
   int64_t intra_threads = 0;
   int64_t batch_size = 0;
+  int64_t max_ram_bytes = 0;   // 0: the planner's default share of available memory
+  std::vector<int> cpus;       // empty: any CPU this process may use; else pin instances to these
 };
 
 // Runs the whole job and writes picks.csv, run.json and (optionally) probabilities/ into
@@ -34,8 +41,5 @@ struct RunOptions {
 // weights, missing input, unwritable output) — nothing is written. OK: the run finished; bad input
 // files and failed units are listed in report->errors (exit code 2 territory).
 Status RunPicking(const RunOptions& opts, RunReport* report);
-
-// Number of CPUs this process may run on (affinity mask).
-int64_t AvailableCores();
 
 }  // namespace rapid

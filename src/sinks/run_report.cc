@@ -33,8 +33,16 @@ std::string RunReportJson(const RunReport& r) {
                {"intra_threads", r.plan.intra_threads},
                {"batch_size", r.plan.batch_size},
                {"cores_available", r.plan.cores_available},
+               {"cpus", r.plan.cpus},
                {"weight_bytes", r.plan.weight_bytes},
-               {"source", r.plan.source}};
+               {"activation_bytes_per_window", r.plan.activation_bytes_per_window},
+               {"probe_forward_s_per_window", r.plan.probe_forward_s_per_window},
+               {"memory_available_bytes", r.plan.memory_available_bytes},
+               {"host_budget_bytes", r.plan.host_budget_bytes},
+               {"expected_peak_host_bytes", r.plan.expected_peak_host_bytes},
+               {"queue_capacity_bytes", r.plan.queue_capacity_bytes},
+               {"source", r.plan.source},
+               {"reasons", r.plan.reasons}};
   nlohmann::ordered_json instances = nlohmann::ordered_json::array();
   for (const InstanceReport& i : r.instances) {
     instances.push_back(

@@ -25,7 +25,16 @@ struct RunPlan {
   int64_t batch_size = 64;
   int64_t cores_available = 1;
   int64_t weight_bytes = 0;
-  std::string source = "defaults";  // "defaults" or "flags"
+  std::string source = "defaults";  // "planner" or "flags"
+  std::vector<int> cpus;            // pinned CPUs (empty: not pinned)
+  // Measurements the planner used.
+  int64_t activation_bytes_per_window = 0;
+  double probe_forward_s_per_window = 0.0;
+  int64_t memory_available_bytes = 0;
+  int64_t host_budget_bytes = 0;
+  int64_t expected_peak_host_bytes = 0;
+  int64_t queue_capacity_bytes = 0;
+  std::vector<std::string> reasons;
 };
 
 // What one model instance did during the run.
