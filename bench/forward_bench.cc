@@ -1,0 +1,67 @@
+// Raw batched forward throughput of a model (no I/O, no preprocessing): the ceiling the pipeline is
+// measured against. Prints windows/s per (batch, intra-op threads[, benchmark threads]) as a counter.
+//   build/forward_bench [--benchmark_filter=...]   (RAPID_BENCH_MODEL=phasenet by default)
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "models/registry.h"
+#include "models/threads.h"
+
+namespace rapid {
+namespace {
+
+LoadedModel& SharedModel() {
+  static LoadedModel* m = [] {
+    auto* loaded = new LoadedModel();
+    const char* name = std::getenv("RAPID_BENCH_MODEL");
+    Status s = LoadModel(name != nullptr ? name : "phasenet", "", loaded);
+    if (!s.ok()) std::abort();
+    return loaded;
+  }();
+  return *m;
+}
+
+// One model instance per benchmark thread, as the executor runs them.
+LoadedModel& ThreadModel() {
+  thread_local LoadedModel* m = [] {
+    auto* loaded = new LoadedModel();
+    const char* name = std::getenv("RAPID_BENCH_MODEL");
+    if (!LoadModel(name != nullptr ? name : "phasenet", "", loaded).ok()) std::abort();
+    return loaded;
+  }();
+  return *m;
+}
+
+void BM_Forward(benchmark::State& state) {
+  const int64_t batch = state.range(0);
+  SetIntraOpThreads(static_cast<int>(state.range(1)));
+  Model* model = state.threads() == 1 ? SharedModel().model.get() : ThreadModel().model.get();
+  const ModelSpec& spec = model->Spec();
+  std::vector<float> input(static_cast<size_t>(batch * spec.Channels() * spec.in_samples));
+  std::vector<float> output(static_cast<size_t>(batch * spec.Labels() * spec.in_samples));
+  std::mt19937 rng(1);
+  std::normal_distribution<float> noise;
+  for (float& v : input) v = noise(rng);
+  for (auto _ : state) {
+    if (!model->Forward(input.data(), batch, output.data()).ok()) state.SkipWithError("forward failed");
+    benchmark::DoNotOptimize(output.data());
+  }
+  state.counters["windows_per_s"] = benchmark::Counter(static_cast<double>(batch * state.iterations()),
+                                                       benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Forward)
+    ->ArgNames({"batch", "threads"})
+    ->ArgsProduct({{1, 8, 32, 64, 128, 256}, {1, 2}})
+    ->UseRealTime()
+    ->MinTime(1.0);
+// Two instances × one intra-op thread each (the executor's default shape on two cores); the rate
+// counter sums both threads.
+BENCHMARK(BM_Forward)->ArgNames({"batch", "threads"})->ArgsProduct({{8, 16, 32}, {1}})->Threads(2)->UseRealTime()->MinTime(1.0);
+
+}  // namespace
+}  // namespace rapid
+
+BENCHMARK_MAIN();
