@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "engine/windower.h"
 #include "golden_file.h"
 #include "models/registry.h"
@@ -26,8 +28,11 @@ TEST(PhaseNetTest, ForwardMatchesSeisBenchGolden) {
   std::vector<float> probs(static_cast<size_t>(input.numel())), logits(probs.size());
   ASSERT_TRUE(m.model->Forward(input.data_ptr<float>(), 4, probs.data()).ok());
   ASSERT_TRUE(m.model->ForwardLogits(input.data_ptr<float>(), 4, logits.data()).ok());
-  EXPECT_LE(MaxAbsDiff(probs, golden.Tensor("output")), 1e-4);
-  EXPECT_LE(MaxAbsDiff(logits, golden.Tensor("output_logits")), 1e-3);
+  const float prob_diff = MaxAbsDiff(probs, golden.Tensor("output"));
+  const float logit_diff = MaxAbsDiff(logits, golden.Tensor("output_logits"));
+  std::printf("PhaseNet vs SeisBench golden: max |dprob| %.3g, max |dlogit| %.3g\n", prob_diff, logit_diff);
+  EXPECT_LE(prob_diff, 1e-4);
+  EXPECT_LE(logit_diff, 1e-3);
   // Window 0 is the RJOB event: P and S peaks where SeisBench puts them (models/README).
   const float* p = probs.data() + 1 * 3001;
   EXPECT_EQ(std::max_element(p, p + 3001) - p, 473);
@@ -47,12 +52,22 @@ TEST(PhaseNetTest, NormalisationMatchesSeisBench) {
   EXPECT_LE(MaxAbsDiff(out, expected), 1e-4);
 }
 
-TEST(PhaseNetTest, MisfittingWeightsNameTheKey) {
+TEST(PhaseNetTest, MisfittingWeightsNameTheKeyAndShape) {
   LoadedModel m;
-  // EQCCT weights are not PhaseNet's: the first key PhaseNet needs is missing.
-  Status s = LoadModel("phasenet", std::string(RAPID_TEST_DATA_DIR) + "/golden/forward/phasenet_original.pt", &m);
+  // A real SeisBench file of another architecture (PhaseNetLight: 1-sample input kernel).
+  Status s = LoadModel("phasenet", std::string(RAPID_TEST_DATA_DIR) + "/models/phasenetlight_ethz.pt.v2", &m);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("phasenetlight_ethz.pt.v2: weight 'inc.weight' has shape (8, 3, 1), the architecture "
+                             "needs (8, 3, 7)"),
+            std::string::npos)
+      << s.ToString();
+  // A state_dict without PhaseNet's keys.
+  s = LoadModel("phasenet", std::string(RAPID_TEST_DATA_DIR) + "/torch_save/plain_dict.pt", &m);
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("phasenet_original.pt"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("plain_dict.pt"), std::string::npos) << s.ToString();
+  // Not a weight file at all (a golden dict holding strings).
+  s = LoadModel("phasenet", std::string(RAPID_TEST_DATA_DIR) + "/golden/forward/phasenet_original.pt", &m);
+  EXPECT_FALSE(s.ok());
 }
 
 TEST(PhaseNetTest, UnknownModelIsAConfigError) {
