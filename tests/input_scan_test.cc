@@ -2,39 +2,19 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
+#include <algorithm>
 #include <string>
 #include <vector>
+
+#include "test_util.h"
 
 namespace rapid {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::TempDir;
 
 const std::string kTexnet = std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample";
 const std::string kChunkName = "20241215T115800Z_20241215T120100Z";
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / (std::string("rapid_scan_") + info->test_suite_name() + "_" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-  std::string Touch(const std::string& relative) const {
-    const fs::path p = path_ / relative;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << "x";
-    return p.string();
-  }
-
- private:
-  fs::path path_;
-};
 
 std::vector<std::string> Paths(const std::vector<InputFile>& files) {
   std::vector<std::string> paths;
@@ -127,7 +107,7 @@ TEST(InputScanTest, MissingInputsAreNotFound) {
   status = ScanInput(kTexnet + "/*/nothing*.mseed", InputLayout::kAuto, &files, &detected);
   EXPECT_EQ(status.code(), Status::Code::kNotFound);
   EXPECT_NE(status.message().find("nothing*.mseed"), std::string::npos);
-  ScratchDir dir;
+  TempDir dir;
   dir.Touch(".hidden");
   status = ScanInput(dir.path(), InputLayout::kAuto, &files, &detected);
   EXPECT_EQ(status.code(), Status::Code::kNotFound);
@@ -135,7 +115,7 @@ TEST(InputScanTest, MissingInputsAreNotFound) {
 }
 
 TEST(InputScanTest, HiddenEntriesSkippedStrayFilesKept) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string a = dir.Touch(kChunkName + "/AT01/a.mseed");
   const std::string b = dir.Touch("20241215T120000Z_20241215T120300Z/AT01/b.mseed");
   const std::string readme = dir.Touch("README");

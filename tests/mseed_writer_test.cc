@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -12,35 +11,14 @@
 
 #include "core/atomic_file.h"
 #include "io/mseed_reader.h"
+#include "test_util.h"
 
 namespace rapid {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::TempDir;
 
 const NanoTime kT0 = *ParseIsoTime("2024-12-15T11:58:00.001Z");
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / (std::string("rapid_writer_") + info->test_suite_name() + "_" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~ScratchDir() { fs::remove_all(path_); }
-  std::string Path(const std::string& name) const { return (path_ / name).string(); }
-  // Names of everything in the directory tree, relative, sorted.
-  std::vector<std::string> Listing() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::recursive_directory_iterator(path_)) names.push_back(fs::relative(e.path(), path_));
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
 
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -73,7 +51,7 @@ TEST(MseedWriterTest, Steim2RoundTripMultiRecord) {
                                         -1610612737, -2147483648, -1610612737, -1073741826, -536870915, -4};
   std::copy(extremes.begin(), extremes.end(), samples.begin() + 10);
   const TraceSegment seg = Segment({"4O", "AT01", "00", "HHZ"}, kT0, 100.0, samples);
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.Path("steim2.mseed");
   ASSERT_TRUE(WriteMseedFile(path, {seg}, SampleEncoding::kSteim2).ok());
   const std::string bytes = ReadBytes(path);
@@ -135,7 +113,7 @@ TEST(MseedWriterTest, Float32RoundTripSeveralSegments) {
   const NanoTime later = kT0 + 3600 * kNanosPerSecond;
   const std::vector<TraceSegment> segments = {Segment(p, kT0, 100.0, probs), Segment(p, later, 100.0, {0.25, 0.5}),
                                               Segment(s, kT0, 100.0, {-3.5, 0, 1e-3})};
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.Path("probs/4O.BP01..PhaseNet_P.mseed");  // parent created
   ASSERT_TRUE(WriteMseedFile(path, segments, SampleEncoding::kFloat32, 4096).ok());
   const MseedFileContents back = ReadBack(path);
@@ -205,7 +183,7 @@ TEST(MseedWriterTest, RejectsWhatCannotBeWritten) {
 }
 
 TEST(MseedWriterTest, FailedWriteLeavesNoFile) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.Path("out.mseed");
   const Status status =
       WriteMseedFile(path, {Segment({"XX", "T", "", "HHZ"}, kT0, 100.0, {0, 3e9})}, SampleEncoding::kSteim2);
@@ -215,7 +193,7 @@ TEST(MseedWriterTest, FailedWriteLeavesNoFile) {
 }
 
 TEST(AtomicFileTest, WritesReplacesAndLeavesNoTemporary) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.Path("a/b/c.txt");
   ASSERT_TRUE(WriteFileAtomically(path, "first").ok());
   EXPECT_EQ(ReadBytes(path), "first");
@@ -226,7 +204,7 @@ TEST(AtomicFileTest, WritesReplacesAndLeavesNoTemporary) {
 }
 
 TEST(AtomicFileTest, FailureReportsPathAndCleansUp) {
-  ScratchDir dir;
+  TempDir dir;
   ASSERT_TRUE(WriteFileAtomically(dir.Path("file"), "x").ok());
   // The parent "file" is not a directory.
   Status status = WriteFileAtomically(dir.Path("file/child"), "y");

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +22,26 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::Path(const std::string& relative) const {
+  return (std::filesystem::path(path_) / relative).string();
+}
+
+std::string TempDir::Touch(const std::string& relative) const {
+  const std::filesystem::path p = Path(relative);
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p) << "x";
+  return p.string();
+}
+
+std::vector<std::string> TempDir::Listing() const {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(path_)) {
+    names.push_back(std::filesystem::relative(e.path(), path_).string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 std::string ReadFileText(const std::string& path) {

@@ -14,6 +14,12 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }
+  // path() joined with `relative`; creates nothing.
+  std::string Path(const std::string& relative) const;
+  // Creates the file `relative` below path() (and its parent folders) holding "x"; returns Path(relative).
+  std::string Touch(const std::string& relative) const;
+  // Everything below path() (files and folders), as paths relative to it, sorted.
+  std::vector<std::string> Listing() const;
 
  private:
   std::string path_;
