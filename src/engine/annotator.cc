@@ -4,9 +4,6 @@
 #include <atomic>
 #include <cassert>
 #include <chrono>
-#include <memory>
-#include <mutex>
-#include <thread>
 
 #include "dispatch/resource_probe.h"
 #include "engine/stitcher.h"
@@ -16,136 +13,202 @@
 namespace rapid {
 
 namespace {
-
 using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+}  // namespace
 
-struct WindowRef {
-  size_t block;
-  int64_t index;  // position in the block's window grid
-  int64_t start;  // first sample
+// A submitted block with its window grid and stitcher. `remaining` counts windows not yet stitched.
+struct Annotator::Pending {
+  size_t number = 0;
+  StationBlock block;
+  std::vector<int64_t> starts;
+  std::unique_ptr<Stitcher> stitcher;
+  size_t next_window = 0;  // guarded by Annotator::mu_
+  std::atomic<int64_t> remaining{0};
+  int64_t bytes = 0;
 };
 
-// Work shared by the instance threads. The window list and blocks are read-only; `next` hands out
-// batches; stitchers receive disjoint writes (see Stitcher).
-struct SharedWork {
-  SharedWork(const std::vector<StationBlock>& b, const std::vector<WindowRef>& w,
-             std::vector<std::unique_ptr<Stitcher>>& s)
-      : blocks(b), windows(w), stitchers(s) {}
-  const std::vector<StationBlock>& blocks;
-  const std::vector<WindowRef>& windows;
-  std::vector<std::unique_ptr<Stitcher>>& stitchers;
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::mutex error_mu;
-  Status error;  // guarded by error_mu
+struct Annotator::Batch {
+  struct Ref {
+    std::shared_ptr<Pending> pending;
+    int64_t index;
+  };
+  std::vector<Ref> windows;
 };
 
-void RunInstance(size_t instance_index, Model* model, const AnnotateOptions& opts, SharedWork* work,
-                 InstanceStats* mine, AnnotateStats* totals, std::mutex* totals_mu) {
-  const int64_t threads = std::max<int64_t>(1, opts.intra_threads);
-  if (!opts.cpus.empty()) {
-    std::vector<int> mine_cpus;
+Annotator::Annotator(const std::vector<Model*>& instances, const AnnotateOptions& opts, DoneFn on_done)
+    : opts_(opts), spec_(instances.front()->Spec()), on_done_(std::move(on_done)), start_(Clock::now()) {
+  assert(!instances.empty());
+  stats_.instances.resize(instances.size());
+  for (size_t k = 0; k < instances.size(); ++k) threads_.emplace_back(&Annotator::RunInstance, this, k, instances[k]);
+}
+
+Annotator::~Annotator() { (void)Finish(); }
+
+bool Annotator::Submit(StationBlock block) {
+  auto p = std::make_shared<Pending>();
+  p->starts = WindowStarts(block.samples_per_channel, spec_.in_samples, spec_.StrideSamples());
+  p->remaining = static_cast<int64_t>(p->starts.size());
+  p->stitcher = std::make_unique<Stitcher>(spec_, block.samples_per_channel);
+  p->bytes = static_cast<int64_t>(block.samples.size() * sizeof(double)) +
+             Stitcher::Coverage(spec_) * spec_.Labels() * block.samples_per_channel * static_cast<int64_t>(sizeof(float));
+  p->block = std::move(block);
+  const auto wait_start = Clock::now();
+  std::unique_lock<std::mutex> lock(mu_);
+  auto fits = [&] {
+    return failed_ || bytes_in_flight_ == 0 || bytes_in_flight_ + p->bytes <= opts_.queue_capacity_bytes;
+  };
+  if (!fits()) {
+    producer_waiting_ = true;
+    work_cv_.notify_all();  // queued windows may now run as a short batch
+    space_cv_.wait(lock, fits);
+    producer_waiting_ = false;
+  }
+  stats_.producer_wait_s += Seconds(wait_start, Clock::now());
+  if (failed_) return false;
+  p->number = submitted_++;
+  bytes_in_flight_ += p->bytes;
+  stats_.queue_high_water_bytes = std::max(stats_.queue_high_water_bytes, bytes_in_flight_);
+  stats_.blocks += 1;
+  if (p->starts.empty()) {  // nothing to run: finish at once (outside the lock)
+    lock.unlock();
+    FinishBlock(p.get());
+    return true;
+  }
+  undispensed_windows_ += static_cast<int64_t>(p->starts.size());
+  queue_.push_back(std::move(p));
+  if (undispensed_windows_ >= std::max<int64_t>(1, opts_.batch_size)) work_cv_.notify_one();
+  return true;
+}
+
+bool Annotator::TakeBatch(Batch* batch) {
+  const int64_t size = std::max<int64_t>(1, opts_.batch_size);
+  batch->windows.clear();
+  std::unique_lock<std::mutex> lock(mu_);
+  // Only full batches until the producer is done: batch boundaries then depend on the submission
+  // order alone.
+  work_cv_.wait(lock, [&] {
+    return failed_ || undispensed_windows_ >= size || closed_ || (producer_waiting_ && undispensed_windows_ > 0);
+  });
+  if (failed_ || undispensed_windows_ == 0) return false;
+  while (static_cast<int64_t>(batch->windows.size()) < size && !queue_.empty()) {
+    Pending& front = *queue_.front();
+    batch->windows.push_back({queue_.front(), static_cast<int64_t>(front.next_window)});
+    if (++front.next_window == front.starts.size()) queue_.pop_front();
+  }
+  undispensed_windows_ -= static_cast<int64_t>(batch->windows.size());
+  if (undispensed_windows_ >= size || ((closed_ || producer_waiting_) && undispensed_windows_ > 0)) {
+    work_cv_.notify_one();
+  }
+  return true;
+}
+
+void Annotator::FinishBlock(Pending* p) {
+  Annotation a;
+  a.trace_id = p->block.trace_id;
+  a.rate_hz = p->block.rate_hz;
+  a.traces = p->stitcher->Finish();
+  int64_t lead = 0, trail = 0;
+  if (!a.traces.empty()) NanMargins(a.traces.front(), &lead, &trail);
+  for (auto& t : a.traces) {
+    t.erase(t.end() - trail, t.end());
+    t.erase(t.begin(), t.begin() + lead);
+  }
+  a.start = SampleTime(p->block.start, lead, a.rate_hz);
+  p->stitcher.reset();
+  p->block.samples = std::vector<double>();
+  {
+    std::lock_guard<std::mutex> lock(done_mu_);
+    on_done_(p->number, std::move(a));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  bytes_in_flight_ -= p->bytes;
+  space_cv_.notify_one();
+}
+
+void Annotator::RunInstance(size_t index, Model* model) {
+  const int64_t threads = std::max<int64_t>(1, opts_.intra_threads);
+  if (!opts_.cpus.empty()) {
+    std::vector<int> mine;
     for (int64_t t = 0; t < threads; ++t) {
-      mine_cpus.push_back(opts.cpus[static_cast<size_t>(instance_index * threads + t) % opts.cpus.size()]);
+      mine.push_back(opts_.cpus[static_cast<size_t>(static_cast<int64_t>(index) * threads + t) % opts_.cpus.size()]);
     }
-    (void)PinCurrentThread(mine_cpus);  // best effort: an unpinned instance still computes correctly
+    (void)PinCurrentThread(mine);  // best effort: an unpinned instance still computes correctly
   }
   SetIntraOpThreads(static_cast<int>(threads));
-  const ModelSpec& spec = model->Spec();
-  const int64_t in = spec.in_samples, channels = spec.Channels(), labels = spec.Labels();
-  const size_t batch = static_cast<size_t>(std::max<int64_t>(1, opts.batch_size));
-  std::vector<float> input(batch * static_cast<size_t>(channels * in));
-  std::vector<float> output(batch * static_cast<size_t>(labels * in));
+  const int64_t in = spec_.in_samples, channels = spec_.Channels(), labels = spec_.Labels();
+  const size_t size = static_cast<size_t>(std::max<int64_t>(1, opts_.batch_size));
+  std::vector<float> input(size * static_cast<size_t>(channels * in));
+  std::vector<float> output(size * static_cast<size_t>(labels * in));
+  InstanceStats mine;
   double normalise_s = 0, forward_s = 0, stitch_s = 0;
-  while (!work->failed.load()) {
-    const size_t first = work->next.fetch_add(batch);
-    if (first >= work->windows.size()) break;
-    const size_t count = std::min(batch, work->windows.size() - first);
+  Batch batch;
+  while (TakeBatch(&batch)) {
+    const size_t count = batch.windows.size();
     auto t0 = Clock::now();
     for (size_t i = 0; i < count; ++i) {
-      const WindowRef& w = work->windows[first + i];
-      const StationBlock& block = work->blocks[w.block];
-      NormaliseWindow(block.samples.data(), block.samples_per_channel, channels, w.start, in, spec.norm,
+      const Pending& p = *batch.windows[i].pending;
+      NormaliseWindow(p.block.samples.data(), p.block.samples_per_channel, channels,
+                      p.starts[static_cast<size_t>(batch.windows[i].index)], in, spec_.norm,
                       input.data() + i * static_cast<size_t>(channels * in));
     }
     auto t1 = Clock::now();
     Status s = model->Forward(input.data(), static_cast<int64_t>(count), output.data());
     auto t2 = Clock::now();
     if (!s.ok()) {
-      std::lock_guard<std::mutex> lock(work->error_mu);
-      if (!work->failed.exchange(true)) work->error = s;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!failed_) error_ = s;
+      failed_ = true;
+      work_cv_.notify_all();
+      space_cv_.notify_all();
       break;
     }
     for (size_t i = 0; i < count; ++i) {
-      const WindowRef& w = work->windows[first + i];
-      work->stitchers[w.block]->Add(w.index, w.start, output.data() + i * static_cast<size_t>(labels * in));
+      Pending& p = *batch.windows[i].pending;
+      const int64_t w = batch.windows[i].index;
+      p.stitcher->Add(w, p.starts[static_cast<size_t>(w)], output.data() + i * static_cast<size_t>(labels * in));
+      if (--p.remaining == 0) FinishBlock(&p);
     }
     auto t3 = Clock::now();
     normalise_s += Seconds(t0, t1);
     forward_s += Seconds(t1, t2);
     stitch_s += Seconds(t2, t3);
-    mine->windows += static_cast<int64_t>(count);
-    mine->batches += 1;
+    mine.windows += static_cast<int64_t>(count);
+    mine.batches += 1;
   }
-  mine->busy_s = normalise_s + forward_s + stitch_s;
-  std::lock_guard<std::mutex> lock(*totals_mu);
-  totals->normalise_s += normalise_s;
-  totals->forward_s += forward_s;
-  totals->stitch_s += stitch_s;
+  mine.busy_s = normalise_s + forward_s + stitch_s;
+  std::lock_guard<std::mutex> lock(done_mu_);
+  stats_.instances[index] = mine;
+  stats_.normalise_s += normalise_s;
+  stats_.forward_s += forward_s;
+  stats_.stitch_s += stitch_s;
+  stats_.windows += mine.windows;
+  stats_.batches += mine.batches;
 }
 
-}  // namespace
+Status Annotator::Finish() {
+  if (finished_) return error_;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+  }
+  work_cv_.notify_all();
+  for (std::thread& t : threads_) t.join();
+  finished_ = true;
+  stats_.wall_s = Seconds(start_, Clock::now());
+  return error_;
+}
 
-Status AnnotateBlocks(const std::vector<Model*>& instances, const std::vector<StationBlock>& blocks,
+Status AnnotateBlocks(const std::vector<Model*>& instances, std::vector<StationBlock> blocks,
                       const AnnotateOptions& opts, std::vector<Annotation>* out, AnnotateStats* stats) {
-  assert(!instances.empty());
-  const auto start = Clock::now();
-  const ModelSpec& spec = instances.front()->Spec();
-  *stats = AnnotateStats();
-  std::vector<WindowRef> windows;
-  std::vector<std::unique_ptr<Stitcher>> stitchers;
-  for (size_t b = 0; b < blocks.size(); ++b) {
-    stitchers.push_back(std::make_unique<Stitcher>(spec, blocks[b].samples_per_channel));
-    const std::vector<int64_t> starts = WindowStarts(blocks[b].samples_per_channel, spec.in_samples, spec.StrideSamples());
-    for (size_t i = 0; i < starts.size(); ++i) windows.push_back({b, static_cast<int64_t>(i), starts[i]});
+  out->assign(blocks.size(), Annotation());
+  Annotator annotator(instances, opts, [&](size_t n, Annotation&& a) { (*out)[n] = std::move(a); });
+  for (StationBlock& b : blocks) {
+    if (!annotator.Submit(std::move(b))) break;
   }
-
-  // A small job is split evenly: no instance idles while another runs one oversized batch.
-  AnnotateOptions effective = opts;
-  const int64_t per_instance = static_cast<int64_t>((windows.size() + instances.size() - 1) / instances.size());
-  effective.batch_size = std::max<int64_t>(1, std::min(opts.batch_size, per_instance));
-  SharedWork work(blocks, windows, stitchers);
-  stats->instances.resize(instances.size());
-  std::mutex totals_mu;
-  std::vector<std::thread> threads;
-  for (size_t k = 0; k < instances.size(); ++k) {
-    threads.emplace_back(RunInstance, k, instances[k], std::cref(effective), &work, &stats->instances[k], stats, &totals_mu);
-  }
-  for (std::thread& t : threads) t.join();
-  if (work.failed.load()) return work.error;
-  for (const InstanceStats& s : stats->instances) {
-    stats->windows += s.windows;
-    stats->batches += s.batches;
-  }
-
-  out->clear();
-  for (size_t b = 0; b < blocks.size(); ++b) {
-    Annotation a;
-    a.trace_id = blocks[b].trace_id;
-    a.rate_hz = blocks[b].rate_hz;
-    a.traces = stitchers[b]->Finish();
-    int64_t lead = 0, trail = 0;
-    if (!a.traces.empty()) NanMargins(a.traces.front(), &lead, &trail);
-    for (auto& t : a.traces) {
-      t.erase(t.end() - trail, t.end());
-      t.erase(t.begin(), t.begin() + lead);
-    }
-    a.start = SampleTime(blocks[b].start, lead, a.rate_hz);
-    out->push_back(std::move(a));
-  }
-  stats->wall_s = Seconds(start, Clock::now());
-  return Status::OK();
+  Status s = annotator.Finish();
+  *stats = annotator.stats();
+  return s;
 }
 
 }  // namespace rapid

@@ -1,13 +1,33 @@
-// Batcher + executor + stitcher over in-memory blocks: the windows of all blocks (from any number of
-// stations) form one work list; each model instance runs on its own thread, takes the next
-// `batch_size` windows (so a batch mixes stations), normalises them, runs the model, and scatters
-// the predictions to each block's stitcher. Stitching is order-independent (see Stitcher), so the
-// traces are identical for any instance count and batch size.
-// Thread safety: one call at a time per set of instances.
+// Batcher + executor + stitcher, streaming: a producer submits blocks (from any number of stations)
+// while model instances, each on its own thread, cut batches from the windows of the queued blocks
+// (so a batch mixes stations), normalise them, run the model and scatter the predictions to each
+// block's stitcher. When the last window of a block is stitched, the block is finished (traces
+// trimmed, handed to the caller) and its memory released.
+//
+// Memory: blocks count against `queue_capacity_bytes` (their samples and stitcher) from Submit until
+// they are finished; Submit waits while the next block would not fit (a block larger than the
+// capacity is admitted alone). So memory is bounded by the capacity, not by the number of stations.
+//
+// Determinism: batches are consecutive runs of `batch_size` windows of the submission order (only
+// the last batch may be short), whichever instance runs them, and stitching does not depend on
+// arrival order (see Stitcher). Output is therefore identical for any instance count and timing,
+// given the batch size and intra-op threads (which change how the kernels round). One exception:
+// when the producer waits for room while fewer than `batch_size` windows are queued, a short batch
+// is run so the queue can drain (a capacity smaller than a few blocks trades determinism of the
+// last float bits for bounded memory).
+//
+// Thread safety: Submit and Finish from one producer thread; `on_done` is called from instance
+// threads, one call at a time.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/nano_time.h"
@@ -18,8 +38,7 @@
 namespace rapid {
 
 struct AnnotateOptions {
-  // Windows per forward call (at most; a job smaller than instances × batch is split evenly).
-  // Larger batches amortise per-call overhead but hold more memory
+  // Windows per forward call. Larger batches amortise per-call overhead but hold more memory
   // (batch × (channels + labels) × in_samples × 4 bytes per instance).
   int64_t batch_size = 64;
   // Intra-op threads each instance's forward call may use (instances × threads ≈ cores).
@@ -27,6 +46,9 @@ struct AnnotateOptions {
   // CPUs to pin instance threads to: instance k runs on intra_threads CPUs taken round-robin from
   // this list. Empty: not pinned.
   std::vector<int> cpus;
+  // Bytes of blocks (samples + stitcher) submitted but not finished. Larger: more read-ahead, so
+  // instances never wait for the producer; smaller: less memory.
+  int64_t queue_capacity_bytes = int64_t{256} << 20;
 };
 
 // Continuous probability traces of one block, all labels sharing start and rate; leading and
@@ -45,19 +67,73 @@ struct InstanceStats {
 };
 
 struct AnnotateStats {
+  int64_t blocks = 0;
   int64_t windows = 0;
   int64_t batches = 0;
   double normalise_s = 0.0;  // summed over instances
   double forward_s = 0.0;
   double stitch_s = 0.0;
-  double wall_s = 0.0;
+  double wall_s = 0.0;        // from construction to the end of Finish
+  double producer_wait_s = 0.0;  // Submit waiting for room
+  int64_t queue_high_water_bytes = 0;
   std::vector<InstanceStats> instances;
 };
 
-// Annotates `blocks` with the model instances in `instances` (borrowed; all of one model, each used
-// by one thread). OK: one Annotation per block, in block order. The first model failure is
-// returned (the caller decides which units failed). `stats` is overwritten.
-Status AnnotateBlocks(const std::vector<Model*>& instances, const std::vector<StationBlock>& blocks,
+class Annotator {
+ public:
+  // Called once per finished block with the block's submission number (0, 1, …).
+  using DoneFn = std::function<void(size_t block_number, Annotation&&)>;
+
+  // `instances` are borrowed (all of one model; each used by one thread) and must outlive this.
+  Annotator(const std::vector<Model*>& instances, const AnnotateOptions& opts, DoneFn on_done);
+  ~Annotator();  // Finish() if it was not called
+  Annotator(const Annotator&) = delete;
+  Annotator& operator=(const Annotator&) = delete;
+
+  // Queues `block`; waits while it does not fit the capacity. Returns false (block dropped) once a
+  // model call has failed; Finish then returns the failure.
+  bool Submit(StationBlock block);
+
+  // No more blocks: waits until every submitted block is finished or a model call failed.
+  // OK, or the first model failure. Idempotent.
+  Status Finish();
+
+  // Valid after Finish.
+  const AnnotateStats& stats() const { return stats_; }
+
+ private:
+  struct Pending;
+  struct Batch;
+  void RunInstance(size_t index, Model* model);
+  bool TakeBatch(Batch* batch);  // false: no more work
+  void FinishBlock(Pending* p);
+
+  const AnnotateOptions opts_;
+  const ModelSpec& spec_;
+  DoneFn on_done_;
+  std::vector<std::thread> threads_;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;   // instances wait for windows
+  std::condition_variable space_cv_;  // the producer waits for room
+  // Guarded by mu_:
+  std::deque<std::shared_ptr<Pending>> queue_;  // blocks with windows not yet handed out
+  int64_t undispensed_windows_ = 0;
+  int64_t bytes_in_flight_ = 0;
+  bool closed_ = false;
+  bool failed_ = false;
+  bool producer_waiting_ = false;  // Submit is blocked on room: short batches allowed
+  Status error_;
+  size_t submitted_ = 0;
+
+  std::mutex done_mu_;  // serialises on_done_ and the stats merge
+  AnnotateStats stats_;
+  std::chrono::steady_clock::time_point start_;
+  bool finished_ = false;
+};
+
+// Convenience for a fixed set of blocks: OK: one Annotation per block, in block order.
+Status AnnotateBlocks(const std::vector<Model*>& instances, std::vector<StationBlock> blocks,
                       const AnnotateOptions& opts, std::vector<Annotation>* out, AnnotateStats* stats);
 
 }  // namespace rapid

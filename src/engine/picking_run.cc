@@ -38,15 +38,22 @@ constexpr int64_t kProbeBatch = 32;
 // 16 ≈ 900, 32 ≈ 450–700, 64 ≈ 640; small batches stay in cache. `rapid tune` will replace this.
 constexpr int64_t kCpuAutoBatchCap = 8;
 
+// Read-ahead for the block queue when the RAM budget allows it (one hour of a 100 Hz station is
+// ~22 MB of samples and stitcher slots).
+constexpr int64_t kMinBlockQueueBytes = int64_t{256} << 20;
+
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // "4O.AT01.00.HHZ__20241215T115800Z__…" → "4O.AT01.00"; empty when the name has no such prefix.
+// Files are read one unit at a time by this key; files whose names say nothing are read together.
 std::string UnitFromFileName(const std::string& path) {
+  // Timechunk layout "NET.STA.LOC.CHA__start__end.mseed", SDS "NET.STA.LOC.CHA.D.YEAR.DOY".
   std::string name = fs::path(path).filename().string();
   name = name.substr(0, name.find("__"));
-  size_t dots = static_cast<size_t>(std::count(name.begin(), name.end(), '.'));
-  if (dots < 3) return "";
-  return name.substr(0, name.rfind('.'));
+  size_t third = name.find('.');
+  for (int i = 0; i < 2 && third != std::string::npos; ++i) third = name.find('.', third + 1);
+  if (third == std::string::npos) return "";
+  return name.substr(0, third);
 }
 
 // Drops the samples of `seg` outside [start, end] (either may be unset).
@@ -172,85 +179,22 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     extra_instances.push_back(std::move(copy.model));
   }
 
-  // Reader: decode every file; a bad file is an error of that file only.
-  auto t = Clock::now();
-  const ReaderOptions reader_opts;
-  std::vector<TraceSegment> pieces;
-  std::set<std::string> failed_units;
-  for (const InputFile& f : files) {
-    if (detected == InputLayout::kChunks && f.chunk_start == kUnsetTime) {
-      // E.g. arrivals.csv or a README beside the timechunk folders: not part of the layout.
-      report->notes.push_back(f.path + ": outside the timechunk folders, not read");
-      continue;
-    }
-    MseedFileContents contents;
-    Status s = ReadMseedFile(f.path, reader_opts, &contents);
-    const std::string unit = UnitFromFileName(f.path);
-    if (!s.ok()) {
-      report->errors.push_back({unit, f.path, s.message()});
-      report->files_failed += 1;
-      if (!unit.empty()) failed_units.insert(unit);
-      continue;
-    }
-    for (const std::string& p : contents.problems) report->errors.push_back({unit, f.path, p});
-    for (TraceSegment& seg : contents.segments) pieces.push_back(std::move(seg));
-  }
-  std::vector<std::string> merge_problems;
-  std::vector<TraceSegment> segments = MergeSegments(std::move(pieces), reader_opts, &merge_problems);
-  for (const std::string& p : merge_problems) report->errors.push_back({"", "", p});
-  if (opts.start != kUnsetTime || opts.end != kUnsetTime) {
-    for (TraceSegment& seg : segments) TrimToSelection(opts.start, opts.end, &seg);
-  }
-  report->stage_s["read"] = Since(t);
-
-  // Preprocess: one unit per instrument.
-  t = Clock::now();
-  std::vector<StationBlock> blocks;
-  std::set<std::string> units;
-  std::map<std::string, std::string> instrument_by_unit;  // "NET.STA.LOC" → band+instrument code
-  for (const std::vector<TraceSegment>& instrument : GroupByInstrument(std::move(segments))) {
-    const std::string unit = instrument.front().id.StationKey();
-    units.insert(unit);
-    instrument_by_unit.emplace(unit, instrument.front().id.channel.substr(0, 2));
-    std::vector<StationBlock> unit_blocks;
-    Status s = BuildStationBlocks(instrument, spec, &unit_blocks, &report->notes);
-    if (!s.ok()) {
-      report->errors.push_back({unit, "", s.message()});
-      failed_units.insert(unit);
-      continue;
-    }
-    for (StationBlock& b : unit_blocks) blocks.push_back(std::move(b));
-  }
-  report->stage_s["preprocess"] = Since(t);
-
-  // Windower, batcher, executor, stitcher.
+  // Producer (this thread): one unit of files at a time — read, merge, preprocess, submit — while
+  // the model instances annotate what was submitted before. A bad file is an error of that file only.
   AnnotateOptions annotate_opts;
   annotate_opts.batch_size = plan.batch_size;
   annotate_opts.intra_threads = plan.intra_threads;
   annotate_opts.cpus = plan.cpus;
-  std::vector<Annotation> annotations;
-  AnnotateStats stats;
-  Status annotate_status = AnnotateBlocks(instances, blocks, annotate_opts, &annotations, &stats);
-  if (!annotate_status.ok()) {
-    for (const StationBlock& b : blocks) failed_units.insert(b.trace_id);
-    report->errors.push_back({"", "", annotate_status.message()});
-    annotations.clear();
-  }
-  report->stage_s["normalise"] = stats.normalise_s;
-  report->stage_s["forward"] = stats.forward_s;
-  report->stage_s["stitch"] = stats.stitch_s;
-  report->stage_s["annotate_wall"] = stats.wall_s;
-  for (const InstanceStats& i : stats.instances) {
-    report->instances.push_back({i.windows, i.batches, i.busy_s, stats.wall_s > 0 ? i.busy_s / stats.wall_s : 0.0});
-  }
-  report->windows = stats.windows;
-  report->batches = stats.batches;
-  report->blocks = static_cast<int64_t>(blocks.size());
-
-  // Picker.
-  t = Clock::now();
+  // Read-ahead of whole blocks: at least kMinBlockQueueBytes so the producer stays a few blocks
+  // ahead of the instances, within what the RAM budget leaves after the planned peak.
+  const int64_t budget_left = plan.host_budget_bytes - plan.expected_peak_host_bytes;
+  annotate_opts.queue_capacity_bytes =
+      std::max(plan.queue_capacity_bytes, std::min(kMinBlockQueueBytes, std::max<int64_t>(budget_left, 0)));
   std::vector<Pick> picks;
-  for (const Annotation& a : annotations) {
+  std::vector<std::pair<size_t, Annotation>> annotations;  // kept only for --save-probabilities
+  double pick_s = 0.0;
+  Annotator annotator(instances, annotate_opts, [&](size_t number, Annotation&& a) {
+    const auto t0 = Clock::now();
     for (size_t l = 0; l < spec.labels.size(); ++l) {
       const std::string& label = spec.labels[l];
       if (label == spec.noise_label) continue;
@@ -260,12 +204,94 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
                                       a.start, a.rate_hz, threshold);
       picks.insert(picks.end(), p.begin(), p.end());
     }
+    pick_s += Since(t0);
+    if (opts.save_probabilities) annotations.emplace_back(number, std::move(a));
+  });
+
+  const ReaderOptions reader_opts;
+  std::set<std::string> failed_units;
+  std::set<std::string> units;
+  std::map<std::string, std::string> instrument_by_unit;  // "NET.STA.LOC" → band+instrument code
+  std::map<std::string, std::vector<const InputFile*>> files_by_unit;
+  for (const InputFile& f : files) {
+    if (detected == InputLayout::kChunks && f.chunk_start == kUnsetTime) {
+      // E.g. arrivals.csv or a README beside the timechunk folders: not part of the layout.
+      report->notes.push_back(f.path + ": outside the timechunk folders, not read");
+      continue;
+    }
+    files_by_unit[UnitFromFileName(f.path)].push_back(&f);
   }
+  double read_s = 0.0, preprocess_s = 0.0;
+  bool annotator_failed = false;
+  for (const auto& [name_unit, unit_files] : files_by_unit) {
+    if (annotator_failed) break;
+    auto t = Clock::now();
+    std::vector<TraceSegment> pieces;
+    for (const InputFile* f : unit_files) {
+      MseedFileContents contents;
+      Status s = ReadMseedFile(f->path, reader_opts, &contents);
+      if (!s.ok()) {
+        report->errors.push_back({name_unit, f->path, s.message()});
+        report->files_failed += 1;
+        if (!name_unit.empty()) failed_units.insert(name_unit);
+        continue;
+      }
+      for (const std::string& p : contents.problems) report->errors.push_back({name_unit, f->path, p});
+      for (TraceSegment& seg : contents.segments) pieces.push_back(std::move(seg));
+    }
+    std::vector<std::string> merge_problems;
+    std::vector<TraceSegment> segments = MergeSegments(std::move(pieces), reader_opts, &merge_problems);
+    for (const std::string& p : merge_problems) report->errors.push_back({name_unit, "", p});
+    if (opts.start != kUnsetTime || opts.end != kUnsetTime) {
+      for (TraceSegment& seg : segments) TrimToSelection(opts.start, opts.end, &seg);
+    }
+    read_s += Since(t);
+
+    t = Clock::now();
+    for (const std::vector<TraceSegment>& instrument : GroupByInstrument(std::move(segments))) {
+      const std::string unit = instrument.front().id.StationKey();
+      units.insert(unit);
+      instrument_by_unit.emplace(unit, instrument.front().id.channel.substr(0, 2));
+      std::vector<StationBlock> unit_blocks;
+      Status s = BuildStationBlocks(instrument, spec, &unit_blocks, &report->notes);
+      if (!s.ok()) {
+        report->errors.push_back({unit, "", s.message()});
+        failed_units.insert(unit);
+        continue;
+      }
+      for (StationBlock& b : unit_blocks) {
+        if (!annotator.Submit(std::move(b))) annotator_failed = true;
+      }
+    }
+    preprocess_s += Since(t);
+  }
+  Status annotate_status = annotator.Finish();
+  const AnnotateStats& stats = annotator.stats();
+  if (!annotate_status.ok()) {
+    // Which blocks were lost is not tracked per unit yet: every unit counts as failed.
+    for (const std::string& u : units) failed_units.insert(u);
+    report->errors.push_back({"", "", annotate_status.message()});
+  }
+  report->stage_s["read"] = read_s;
+  report->stage_s["preprocess"] = preprocess_s - stats.producer_wait_s;
+  report->stage_s["producer_wait"] = stats.producer_wait_s;
+  report->stage_s["normalise"] = stats.normalise_s;
+  report->stage_s["forward"] = stats.forward_s;
+  report->stage_s["stitch"] = stats.stitch_s;
+  report->stage_s["annotate_wall"] = stats.wall_s;
+  report->stage_s["pick"] = pick_s;
+  report->queue_high_water_bytes = stats.queue_high_water_bytes;
+  for (const InstanceStats& i : stats.instances) {
+    report->instances.push_back({i.windows, i.batches, i.busy_s, stats.wall_s > 0 ? i.busy_s / stats.wall_s : 0.0});
+  }
+  report->windows = stats.windows;
+  report->batches = stats.batches;
+  report->blocks = stats.blocks;
+  std::sort(annotations.begin(), annotations.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   report->picks = static_cast<int64_t>(picks.size());
-  report->stage_s["pick"] = Since(t);
 
   // Sinks.
-  t = Clock::now();
+  auto t = Clock::now();
   for (const std::string& u : failed_units) units.insert(u);
   report->units_total = static_cast<int64_t>(units.size());
   report->units_failed = static_cast<int64_t>(failed_units.size());
@@ -282,7 +308,9 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     write_status = WriteEqcctpro(opts.output_dir + "/eqcctpro", files, picks, instrument_by_unit);
   }
   if (write_status.ok() && opts.save_probabilities) {
-    write_status = WriteProbabilityTraces(opts.output_dir + "/probabilities", annotations, spec, nullptr);
+    std::vector<Annotation> ordered;
+    for (auto& entry : annotations) ordered.push_back(std::move(entry.second));
+    write_status = WriteProbabilityTraces(opts.output_dir + "/probabilities", ordered, spec, nullptr);
   }
   if (!write_status.ok()) report->errors.push_back({"", "", write_status.message()});
   report->stage_s["write"] = Since(t);

@@ -28,6 +28,7 @@ std::string RunReportJson(const RunReport& r) {
   j["wall_s"] = r.wall_s;
   j["stage_s"] = r.stage_s;
   j["peak_rss_bytes"] = r.peak_rss_bytes;
+  j["queue_high_water_bytes"] = r.queue_high_water_bytes;
   j["plan"] = {{"device", r.plan.device},
                {"instances", r.plan.instances},
                {"intra_threads", r.plan.intra_threads},
