@@ -1,0 +1,119 @@
+// The streaming executor with a fake model: bounded memory, identical results for any capacity,
+// instance count and batch size, and a model failure that stops the run without hanging.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <random>
+
+#include "engine/annotator.h"
+#include "engine/stitcher.h"
+
+namespace rapid {
+namespace {
+
+// Output for label l at sample i: a deterministic function of that window's own input, so results
+// do not depend on batch size or composition.
+class FakeModel : public Model {
+ public:
+  explicit FakeModel(int64_t fail_on_call = -1) : fail_on_call_(fail_on_call) {
+    spec_.labels = {"N", "P", "S"};
+    spec_.in_samples = 100;
+    spec_.overlap_samples = 40;
+  }
+  const ModelSpec& Spec() const override { return spec_; }
+  Status Forward(const float* input, int64_t batch, float* output) override {
+    if (calls_++ == fail_on_call_) return Status::ResourceExhausted("fake out of memory");
+    const int64_t in = spec_.in_samples;
+    for (int64_t b = 0; b < batch; ++b) {
+      for (int64_t l = 0; l < 3; ++l) {
+        for (int64_t i = 0; i < in; ++i) {
+          output[(b * 3 + l) * in + i] = 1.0f / (1.0f + std::exp(-input[(b * 3 + l) * in + i]));
+        }
+      }
+    }
+    return Status::OK();
+  }
+  Status ForwardLogits(const float* input, int64_t batch, float* output) override { return Forward(input, batch, output); }
+  int64_t WeightBytes() const override { return 0; }
+
+ private:
+  ModelSpec spec_;
+  int64_t fail_on_call_;
+  std::atomic<int64_t> calls_{0};
+};
+
+std::vector<StationBlock> MakeBlocks(int count, int64_t samples) {
+  std::mt19937 rng(3);
+  std::normal_distribution<double> noise(0, 100);
+  std::vector<StationBlock> blocks;
+  for (int k = 0; k < count; ++k) {
+    StationBlock b;
+    b.trace_id = "XX.S" + std::to_string(k) + ".";
+    b.start = 1'000'000'000LL * k;
+    b.rate_hz = 100;
+    b.channels = 3;
+    b.samples_per_channel = samples + k;  // different grids, final windows
+    b.samples.resize(static_cast<size_t>(3 * b.samples_per_channel));
+    for (double& v : b.samples) v = noise(rng);
+    blocks.push_back(std::move(b));
+  }
+  return blocks;
+}
+
+int64_t BlockBytes(const ModelSpec& spec, const StationBlock& b) {
+  return static_cast<int64_t>(b.samples.size() * 8) + Stitcher::Coverage(spec) * 3 * b.samples_per_channel * 4;
+}
+
+TEST(AnnotatorTest, BoundedQueueGivesSameTracesAsUnbounded) {
+  FakeModel m1, m2, m3;
+  const auto blocks = MakeBlocks(40, 1000);
+  AnnotateOptions wide;
+  wide.batch_size = 16;
+  std::vector<Annotation> ref, small;
+  AnnotateStats ref_stats, small_stats;
+  ASSERT_TRUE(AnnotateBlocks({&m1}, blocks, wide, &ref, &ref_stats).ok());
+  AnnotateOptions tight;
+  tight.batch_size = 7;
+  tight.queue_capacity_bytes = 2 * BlockBytes(m1.Spec(), blocks.back());
+  ASSERT_TRUE(AnnotateBlocks({&m1, &m2, &m3}, blocks, tight, &small, &small_stats).ok());
+  EXPECT_EQ(ref_stats.windows, small_stats.windows);
+  EXPECT_EQ(ref_stats.blocks, 40);
+  EXPECT_LE(small_stats.queue_high_water_bytes, tight.queue_capacity_bytes);
+  EXPECT_GT(ref_stats.queue_high_water_bytes, 10 * tight.queue_capacity_bytes);  // unbounded took all
+  ASSERT_EQ(ref.size(), small.size());
+  for (size_t b = 0; b < ref.size(); ++b) {
+    EXPECT_EQ(ref[b].trace_id, small[b].trace_id);
+    EXPECT_EQ(ref[b].start, small[b].start);
+    EXPECT_EQ(ref[b].traces, small[b].traces) << b;
+  }
+}
+
+TEST(AnnotatorTest, BlockLargerThanCapacityRunsAlone) {
+  FakeModel m;
+  const auto blocks = MakeBlocks(3, 5000);
+  AnnotateOptions opts;
+  opts.batch_size = 8;
+  opts.queue_capacity_bytes = 1000;  // smaller than any block
+  std::vector<Annotation> out;
+  AnnotateStats stats;
+  ASSERT_TRUE(AnnotateBlocks({&m}, blocks, opts, &out, &stats).ok());
+  EXPECT_EQ(out.size(), 3u);
+  EXPECT_LE(stats.queue_high_water_bytes, BlockBytes(m.Spec(), blocks.back()));
+}
+
+TEST(AnnotatorTest, ModelFailureStopsTheRunWithoutHanging) {
+  FakeModel ok1, failing(/*fail_on_call=*/3);
+  const auto blocks = MakeBlocks(30, 2000);
+  AnnotateOptions opts;
+  opts.batch_size = 4;
+  opts.queue_capacity_bytes = BlockBytes(ok1.Spec(), blocks.back());
+  std::vector<Annotation> out;
+  AnnotateStats stats;
+  Status s = AnnotateBlocks({&ok1, &failing}, blocks, opts, &out, &stats);
+  EXPECT_EQ(s.code(), Status::Code::kResourceExhausted);
+  EXPECT_NE(s.message().find("fake out of memory"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rapid
