@@ -107,7 +107,7 @@ TEST(CliTest, HelpListsEveryRunFlag) {
   EXPECT_EQ(RunRapid({"run", "--help"}, &log), 0);
   for (const char* flag : {"--input", "--layout", "--model", "--weights", "--start", "--end", "--output", "--format",
                            "--save-probabilities", "--batch-size", "--intra-threads", "--instances", "--max-ram",
-                           "--cpus"}) {
+                           "--cpus", "--progress"}) {
     EXPECT_NE(log.find(flag), std::string::npos) << flag;
   }
 }
@@ -160,6 +160,23 @@ TEST(CliTest, PlannerDecisionsAreInRunJsonAndImpossibleBudgetsStopEarly) {
   EXPECT_NE(report.find("\"cores_available\": 1"), std::string::npos) << report;
   EXPECT_EQ(RunRapid({"run", "--output", out.path() + "/b", "--max-ram", "1M"}, &log), 1);
   EXPECT_FALSE(std::filesystem::exists(out.path() + "/b"));  // nothing written, not even the folder
+}
+
+TEST(CliTest, ProgressLinesAndQueueHighWater) {
+  TempDir out;
+  std::string log;
+  ASSERT_EQ(RunRapid({"run", "--output", out.path() + "/a"}, &log), 0) << log;
+  EXPECT_NE(log.find("units 12/12  windows 132"), std::string::npos) << log;  // not a terminal: log lines
+  ASSERT_EQ(RunRapid({"run", "--output", out.path() + "/b", "--progress", "off"}, &log), 0) << log;
+  EXPECT_EQ(log.find("units 12/12  windows"), std::string::npos) << log;
+  const std::string report = testing::ReadFileText(out.path() + "/b/run.json");
+  // 12 blocks of ~18000 samples: samples (3 × 8 B) + stitcher slots (3 × 3 × 4 B) per sample.
+  const size_t at = report.find("\"queue_high_water_bytes\": ");
+  ASSERT_NE(at, std::string::npos);
+  const long long high_water = std::atoll(report.c_str() + at + 26);
+  EXPECT_GT(high_water, 18000LL * 60);
+  EXPECT_LE(high_water, 12LL * 18002 * 60);
+  EXPECT_EQ(RunRapid({"run", "--output", out.path() + "/c", "--progress", "loud"}, &log), 1);
 }
 
 TEST(CliTest, ModelsListsPhaseNet) {

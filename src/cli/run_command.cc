@@ -63,6 +63,12 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
   opts.weights = flags.weights;
   opts.output_dir = flags.output;
   opts.save_probabilities = flags.save_probabilities;
+  if (flags.progress == "off") {
+    opts.progress = RunOptions::Progress::kOff;
+  } else if (flags.progress != "auto") {
+    spdlog::error("--progress: '{}' is not auto or off", flags.progress);
+    return 1;
+  }
   opts.batch_size = flags.batch_size;
   opts.intra_threads = flags.intra_threads;
   opts.instances = flags.instances;
@@ -156,6 +162,8 @@ CommandAction AddRunCommand(CLI::App* app) {
   cmd->add_option("--cpus", flags->cpus, "CPUs to run model instances on, e.g. 0-3 or 0,2 (pins threads)");
   cmd->add_flag("--save-probabilities", flags->save_probabilities,
                 "Also write probability traces as float32 miniSEED under probabilities/");
+  cmd->add_option("--progress", flags->progress, "Progress on stderr: auto (a line on a terminal, else every 10 s) or off")
+      ->capture_default_str();
   cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default: planner)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--instances", flags->instances, "Model instances, one thread each (default: planner)")

@@ -20,6 +20,8 @@
 // threads, one call at a time.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -101,6 +103,9 @@ class Annotator {
   // Valid after Finish.
   const AnnotateStats& stats() const { return stats_; }
 
+  // Windows stitched so far (any time; for progress reports).
+  int64_t windows_done() const { return windows_done_.load(std::memory_order_relaxed); }
+
  private:
   struct Pending;
   struct Batch;
@@ -126,6 +131,7 @@ class Annotator {
   Status error_;
   size_t submitted_ = 0;
 
+  std::atomic<int64_t> windows_done_{0};
   std::mutex done_mu_;  // serialises on_done_ and the stats merge
   AnnotateStats stats_;
   std::chrono::steady_clock::time_point start_;

@@ -1,6 +1,9 @@
 #include "engine/picking_run.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -136,6 +139,34 @@ Status WriteEqcctpro(const std::string& dir, const std::vector<InputFile>& files
   return Status::OK();
 }
 
+// Progress reports from the producer thread: units read, windows annotated, rate, ETA, RSS.
+class ProgressReporter {
+ public:
+  ProgressReporter(bool enabled, size_t units_total)
+      : enabled_(enabled), terminal_(isatty(STDERR_FILENO) != 0), units_total_(units_total), start_(Clock::now()) {}
+
+  void Update(size_t units_done, int64_t windows_done, bool final_line) {
+    if (!enabled_ || (units_done == 0 && !final_line)) return;
+    const double elapsed = Since(start_);
+    const double min_gap_s = terminal_ ? 0.2 : 10.0;
+    if (!final_line && elapsed - last_s_ < min_gap_s) return;
+    last_s_ = elapsed;
+    const double rate = elapsed > 0 ? static_cast<double>(windows_done) / elapsed : 0.0;
+    const double fraction = units_total_ > 0 ? static_cast<double>(units_done) / static_cast<double>(units_total_) : 1.0;
+    const double eta = fraction > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
+    std::fprintf(stderr, "%sunits %zu/%zu  windows %lld  %.0f windows/s  ETA %.0f s  RSS %lld MiB%s",
+                 terminal_ ? "\r" : "rapid: ", units_done, units_total_, static_cast<long long>(windows_done), rate,
+                 eta, static_cast<long long>(CurrentRssBytes() >> 20), terminal_ && !final_line ? "" : "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_, terminal_;
+  size_t units_total_;
+  Clock::time_point start_;
+  double last_s_ = -1e9;
+};
+
 }  // namespace
 
 Status RunPicking(const RunOptions& opts, RunReport* report) {
@@ -223,8 +254,11 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   }
   double read_s = 0.0, preprocess_s = 0.0;
   bool annotator_failed = false;
+  ProgressReporter progress(opts.progress != RunOptions::Progress::kOff, files_by_unit.size());
+  size_t units_read = 0;
   for (const auto& [name_unit, unit_files] : files_by_unit) {
     if (annotator_failed) break;
+    progress.Update(units_read++, annotator.windows_done(), false);
     auto t = Clock::now();
     std::vector<TraceSegment> pieces;
     for (const InputFile* f : unit_files) {
@@ -267,6 +301,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   }
   Status annotate_status = annotator.Finish();
   const AnnotateStats& stats = annotator.stats();
+  progress.Update(units_read, stats.windows, true);
   if (!annotate_status.ok()) {
     // Which blocks were lost is not tracked per unit yet: every unit counts as failed.
     for (const std::string& u : units) failed_units.insert(u);

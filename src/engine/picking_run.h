@@ -21,6 +21,9 @@ struct RunOptions {
   std::string weights;                     // empty: the model's bundled weights
   std::string output_dir;
   bool save_probabilities = false;
+  // Progress on stderr: kAuto = a self-updating line on a terminal, a log line every 10 s otherwise.
+  enum class Progress { kAuto, kOff };
+  Progress progress = Progress::kAuto;
   // Pick formats written besides picks.csv (which is always written): "quakeml" (picks.xml),
   // "eqcctpro" (eqcctpro/<chunk>/<STA>_outputs/X_prediction_results.csv).
   bool write_quakeml = false;
