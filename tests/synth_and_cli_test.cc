@@ -107,7 +107,7 @@ TEST(CliTest, HelpListsEveryRunFlag) {
   EXPECT_EQ(RunRapid({"run", "--help"}, &log), 0);
   for (const char* flag : {"--input", "--layout", "--model", "--weights", "--start", "--end", "--output", "--format",
                            "--save-probabilities", "--batch-size", "--intra-threads", "--instances", "--max-ram",
-                           "--cpus", "--progress"}) {
+                           "--cpus", "--progress", "--devices"}) {
     EXPECT_NE(log.find(flag), std::string::npos) << flag;
   }
 }
@@ -148,6 +148,8 @@ TEST(CliTest, WritesQuakeMlAndEqcctproBesidePicksCsv) {
   EXPECT_EQ(dg05[1][7], "2024-12-15 11:58:07.220000");
   EXPECT_EQ(dg05[1][9], "2024-12-15 11:58:10.320000");
   EXPECT_EQ(RunRapid({"run", "--output", out.path() + "/x", "--format", "csv,shapefile"}, &log), 1);
+  EXPECT_EQ(RunRapid({"run", "--output", out.path() + "/y", "--devices", "cuda:0"}, &log), 1);
+  EXPECT_NE(log.find("--devices cuda:0"), std::string::npos) << log;
 }
 
 TEST(CliTest, PlannerDecisionsAreInRunJsonAndImpossibleBudgetsStopEarly) {

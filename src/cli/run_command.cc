@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "dispatch/resource_probe.h"
 #include "engine/picking_run.h"
+#include "models/threads.h"
 
 namespace rapid {
 
@@ -23,7 +24,7 @@ struct RunFlags {
   bool save_probabilities = false;
   int64_t batch_size = 0, intra_threads = 0, instances = 0;
   std::string progress = "auto";
-  std::string max_ram, cpus;
+  std::string max_ram, cpus, devices = "cpu";
 };
 
 // Prints a short table of the picks for a person at a terminal.
@@ -83,6 +84,12 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
         return 1;
       }
     }
+  }
+  if (flags.devices != "cpu") {
+    // The executor runs CPU instances only so far; a CUDA libtorch alone is not enough.
+    spdlog::error("--devices {}: only 'cpu' is supported by this version (this libtorch sees {} CUDA device(s))",
+                  flags.devices, CudaDeviceCount());
+    return 1;
   }
   if (!flags.max_ram.empty()) {
     auto bytes = ParseByteSize(flags.max_ram);
@@ -159,6 +166,7 @@ CommandAction AddRunCommand(CLI::App* app) {
                   "Pick formats, comma-separated: csv (always written), quakeml (picks.xml), eqcctpro")
       ->capture_default_str();
   cmd->add_option("--max-ram", flags->max_ram, "Host memory budget, e.g. 4G (default: 70% of available)");
+  cmd->add_option("--devices", flags->devices, "Devices to run on: cpu (CUDA devices: not yet)")->capture_default_str();
   cmd->add_option("--cpus", flags->cpus, "CPUs to run model instances on, e.g. 0-3 or 0,2 (pins threads)");
   cmd->add_flag("--save-probabilities", flags->save_probabilities,
                 "Also write probability traces as float32 miniSEED under probabilities/");

@@ -1,4 +1,4 @@
-// Intra-op thread count of the inference library (process-wide).
+// Process-wide facts and settings of the inference library.
 #pragma once
 
 namespace rapid {
@@ -6,5 +6,8 @@ namespace rapid {
 // Sets the number of threads one forward call may use. REQUIRES: threads >= 1.
 void SetIntraOpThreads(int threads);
 int IntraOpThreads();
+
+// Number of CUDA devices the inference library can use (0 for a CPU-only libtorch such as Debian's).
+int CudaDeviceCount();
 
 }  // namespace rapid
