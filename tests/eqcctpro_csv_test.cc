@@ -17,14 +17,7 @@ using testing::TempDir;
 NanoTime T(const char* iso) { return *ParseIsoTime(iso); }
 
 Pick MakePick(const std::string& trace_id, const std::string& phase, const char* peak_iso, float value) {
-  Pick p;
-  p.trace_id = trace_id;
-  p.phase = phase;
-  p.peak_time = T(peak_iso);
-  p.start_time = p.peak_time - kNanosPerSecond / 10;
-  p.end_time = p.peak_time + kNanosPerSecond / 10;
-  p.peak_value = value;
-  return p;
+  return testing::MakePick(trace_id, phase, peak_iso, value, kNanosPerSecond / 10, kNanosPerSecond / 10);
 }
 
 const NanoTime kChunkStart = T("2024-12-15T11:58:00Z");

@@ -20,14 +20,7 @@ using testing::TempDir;
 NanoTime T(const char* iso) { return *ParseIsoTime(iso); }
 
 Pick MakePick(const std::string& trace_id, const std::string& phase, const char* peak_iso, float value) {
-  Pick p;
-  p.trace_id = trace_id;
-  p.phase = phase;
-  p.peak_time = T(peak_iso);
-  p.start_time = p.peak_time - kNanosPerSecond / 4;
-  p.end_time = p.peak_time + kNanosPerSecond / 2;
-  p.peak_value = value;
-  return p;
+  return testing::MakePick(trace_id, phase, peak_iso, value, kNanosPerSecond / 4, kNanosPerSecond / 2);
 }
 
 const NanoTime kCreation = T("2024-12-15T12:05:00.5Z");

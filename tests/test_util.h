@@ -1,8 +1,11 @@
 // Helpers shared by the tests: temporary folders, reading files, running the rapid binary.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
+
+#include "picking/picker.h"
 
 namespace rapid::testing {
 
@@ -33,5 +36,10 @@ std::vector<std::vector<std::string>> ReadCsv(const std::string& path);
 // Runs the built `rapid` binary with `args` (shell-quoted here); returns its exit code and
 // stores its combined stdout+stderr in *output when not null.
 int RunRapid(const std::vector<std::string>& args, std::string* output = nullptr);
+
+// A pick peaking at `peak_iso` (ISO-8601) whose trigger starts `on_before_ns` before the peak and
+// ends `off_after_ns` after it.
+Pick MakePick(const std::string& trace_id, const std::string& phase, const char* peak_iso, float value,
+              int64_t on_before_ns, int64_t off_after_ns);
 
 }  // namespace rapid::testing

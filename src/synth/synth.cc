@@ -73,7 +73,7 @@ std::string Compact(NanoTime t) {
 }  // namespace
 
 std::string SynthStationName(int64_t station) {
-  char buf[16];
+  char buf[32];
   std::snprintf(buf, sizeof buf, "S%04lld", static_cast<long long>(station + 1));
   return buf;
 }
