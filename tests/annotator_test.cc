@@ -55,14 +55,14 @@ std::vector<StationBlock> MakeBlocks(int count, int64_t samples) {
     b.channels = 3;
     b.samples_per_channel = samples + k;  // different grids, final windows
     b.samples.resize(static_cast<size_t>(3 * b.samples_per_channel));
-    for (double& v : b.samples) v = noise(rng);
+    for (float& v : b.samples) v = static_cast<float>(noise(rng));
     blocks.push_back(std::move(b));
   }
   return blocks;
 }
 
 int64_t BlockBytes(const ModelSpec& spec, const StationBlock& b) {
-  return static_cast<int64_t>(b.samples.size() * 8) + Stitcher::Coverage(spec) * 3 * b.samples_per_channel * 4;
+  return static_cast<int64_t>(b.samples.size() * 4) + Stitcher::Coverage(spec) * 3 * b.samples_per_channel * 4;
 }
 
 TEST(AnnotatorTest, BoundedQueueGivesSameTracesAsUnbounded) {

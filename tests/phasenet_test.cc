@@ -40,11 +40,11 @@ TEST(PhaseNetTest, ForwardMatchesSeisBenchGolden) {
 
 TEST(PhaseNetTest, NormalisationMatchesSeisBench) {
   GoldenFile golden = LoadGoldenFile(kGolden);
-  at::Tensor raw = golden.Tensor("raw").to(at::kDouble).contiguous();
+  at::Tensor raw = golden.Tensor("raw").contiguous();
   at::Tensor expected = golden.Tensor("input");
   std::vector<float> out(static_cast<size_t>(raw.numel()));
   for (int64_t w = 0; w < 4; ++w) {
-    NormaliseWindow(raw.data_ptr<double>() + w * 3 * 3001, 3001, 3, 0, 3001, WindowNorm::kStdPerChannel,
+    NormaliseWindow(raw.data_ptr<float>() + w * 3 * 3001, 3001, 3, 0, 3001, WindowNorm::kStdPerChannel,
                     out.data() + w * 3 * 3001);
   }
   // 3e-5 at most: torch sums float32 in its own order; the mean of a window with a large offset

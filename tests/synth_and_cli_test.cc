@@ -172,12 +172,12 @@ TEST(CliTest, ProgressLinesAndQueueHighWater) {
   ASSERT_EQ(RunRapid({"run", "--output", out.path() + "/b", "--progress", "off"}, &log), 0) << log;
   EXPECT_EQ(log.find("units 12/12  windows"), std::string::npos) << log;
   const std::string report = testing::ReadFileText(out.path() + "/b/run.json");
-  // 12 blocks of ~18000 samples: samples (3 × 8 B) + stitcher slots (3 × 3 × 4 B) per sample.
+  // 12 blocks of ~18000 samples: samples (3 × 4 B) + stitcher slots (3 × 3 × 4 B) per sample.
   const size_t at = report.find("\"queue_high_water_bytes\": ");
   ASSERT_NE(at, std::string::npos);
   const long long high_water = std::atoll(report.c_str() + at + 26);
-  EXPECT_GT(high_water, 18000LL * 60);
-  EXPECT_LE(high_water, 12LL * 18002 * 60);
+  EXPECT_GT(high_water, 18000LL * 48);
+  EXPECT_LE(high_water, 12LL * 18002 * 48);
   EXPECT_EQ(RunRapid({"run", "--output", out.path() + "/c", "--progress", "loud"}, &log), 1);
 }
 

@@ -23,7 +23,7 @@ TEST(WindowerTest, SeisBenchGrid) {
 
 TEST(WindowerTest, NormalisesPerChannelAndGuardsConstantAndNan) {
   const int64_t n = 5;
-  std::vector<double> rows = {1, 2, 3, 4, 5,            // mean 3, unbiased std sqrt(2.5)
+  std::vector<float> rows = {1, 2, 3, 4, 5,             // mean 3, unbiased std sqrt(2.5)
                               7, 7, 7, 7, 7,            // constant: all zeros, not NaN
                               NAN, 1, -1, 1, -1};       // NaN treated as 0
   std::vector<float> out(15);

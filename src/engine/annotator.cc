@@ -50,7 +50,7 @@ bool Annotator::Submit(StationBlock block) {
   p->starts = WindowStarts(block.samples_per_channel, spec_.in_samples, spec_.StrideSamples());
   p->remaining = static_cast<int64_t>(p->starts.size());
   p->stitcher = std::make_unique<Stitcher>(spec_, block.samples_per_channel);
-  p->bytes = static_cast<int64_t>(block.samples.size() * sizeof(double)) +
+  p->bytes = static_cast<int64_t>(block.samples.size() * sizeof(float)) +
              Stitcher::Coverage(spec_) * spec_.Labels() * block.samples_per_channel * static_cast<int64_t>(sizeof(float));
   p->block = std::move(block);
   const auto wait_start = Clock::now();
@@ -116,7 +116,7 @@ void Annotator::FinishBlock(Pending* p) {
   }
   a.start = SampleTime(p->block.start, lead, a.rate_hz);
   p->stitcher.reset();
-  p->block.samples = std::vector<double>();
+  p->block.samples = std::vector<float>();
   {
     std::lock_guard<std::mutex> lock(done_mu_);
     on_done_(p->number, std::move(a));

@@ -27,14 +27,15 @@ std::string InstrumentKey(const ChannelId& id) {
 
 // Copies the part of `piece` within [t0, t1] (nearest-sample trimming) into `row` from index 0,
 // returning how many samples the trimmed piece has.
-int64_t CopyTrimmed(const Piece& piece, NanoTime t0, NanoTime t1, double rate_hz, double* row, int64_t row_len) {
+int64_t CopyTrimmed(const Piece& piece, NanoTime t0, NanoTime t1, double rate_hz, float* row, int64_t row_len) {
   int64_t n = static_cast<int64_t>(piece.samples.size());
   int64_t first = std::max<int64_t>(0, RoundAway(static_cast<double>(t0 - piece.start) * rate_hz / 1e9));
   int64_t drop_end = std::max<int64_t>(0, RoundAway(static_cast<double>(piece.end - t1) * rate_hz / 1e9));
   int64_t last = n - drop_end;  // exclusive
   int64_t count = std::max<int64_t>(0, last - first);
   if (row != nullptr) {
-    std::copy_n(piece.samples.begin() + first, std::min(count, row_len), row);
+    const auto begin = piece.samples.begin() + first;
+    std::transform(begin, begin + std::min(count, row_len), row, [](double v) { return static_cast<float>(v); });
   }
   return count;
 }
@@ -141,7 +142,7 @@ Status BuildStationBlocks(const std::vector<TraceSegment>& segments, const Model
         block.rate_hz = rate;
         block.channels = channels;
         block.samples_per_channel = n;
-        block.samples.assign(static_cast<size_t>(channels * n), 0.0);
+        block.samples.assign(static_cast<size_t>(channels * n), 0.0f);
         for (int c : present) {
           const Piece& p = by_component[static_cast<size_t>(c)][cursor[static_cast<size_t>(c)]];
           CopyTrimmed(p, t0, t1, rate, block.samples.data() + c * n, n);

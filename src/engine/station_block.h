@@ -22,9 +22,11 @@ struct StationBlock {
   double rate_hz = 0.0;
   int64_t channels = 0;
   int64_t samples_per_channel = 0;
-  std::vector<double> samples;      // channels × samples_per_channel, row-major
+  // channels × samples_per_channel, row-major. float32: windows are normalised from float32 values
+  // (as SeisBench does on float32 tensors), so keeping doubles here would only double the memory.
+  std::vector<float> samples;
 
-  const double* Row(int64_t c) const { return samples.data() + c * samples_per_channel; }
+  const float* Row(int64_t c) const { return samples.data() + c * samples_per_channel; }
 };
 
 // Index of the model input channel a channel code feeds, or -1. The last character of the code is

@@ -11,16 +11,16 @@ std::vector<int64_t> WindowStarts(int64_t block_samples, int64_t in_samples, int
   return starts;
 }
 
-void NormaliseWindow(const double* rows, int64_t row_stride, int64_t channels, int64_t start, int64_t in_samples,
+void NormaliseWindow(const float* rows, int64_t row_stride, int64_t channels, int64_t start, int64_t in_samples,
                      WindowNorm norm, float* out) {
   constexpr double kEps = 1e-10;
   double total_sq = 0.0;
   for (int64_t c = 0; c < channels; ++c) {
-    const double* src = rows + c * row_stride + start;
+    const float* src = rows + c * row_stride + start;
     float* dst = out + c * in_samples;
     double sum = 0.0;
     for (int64_t i = 0; i < in_samples; ++i) {
-      float v = static_cast<float>(src[i]);
+      float v = src[i];
       if (!std::isfinite(v)) v = 0.0f;
       dst[i] = v;
       sum += v;

@@ -17,11 +17,11 @@ std::vector<int64_t> WindowStarts(int64_t block_samples, int64_t in_samples, int
 
 // Cuts the window starting at `start` from the `channels` rows of `rows` (row c at
 // rows + c·row_stride) and normalises it as SeisBench's annotate_batch_pre does on float32
-// tensors: samples are rounded to float32, each channel is demeaned, then divided by
+// tensors: each channel is demeaned, then divided by
 // (std + 1e-10) (unbiased std per channel or over all channels) or (max|x| + 1e-10), per
 // spec.norm. Writes channels × in_samples floats to `out`. Non-finite samples are treated as 0 so
 // a window never produces NaN.
-void NormaliseWindow(const double* rows, int64_t row_stride, int64_t channels, int64_t start, int64_t in_samples,
+void NormaliseWindow(const float* rows, int64_t row_stride, int64_t channels, int64_t start, int64_t in_samples,
                      WindowNorm norm, float* out);
 
 }  // namespace rapid
