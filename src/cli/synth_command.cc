@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "engine/time_chunks.h"
 #include "synth/synth.h"
 
 namespace rapid {
@@ -17,31 +18,20 @@ struct SynthFlags {
   uint64_t seed = 1;
 };
 
-// "90s", "10m", "2h", "1d" or plain seconds → seconds; -1 when malformed.
-int64_t ParseDurationS(const std::string& text) {
-  if (text.empty()) return -1;
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(text, &used);
-  } catch (...) {
-    return -1;
-  }
-  std::string unit = text.substr(used);
-  if (unit.empty() || unit == "s") return v;
-  if (unit == "m") return v * 60;
-  if (unit == "h") return v * 3600;
-  if (unit == "d") return v * 86400;
-  return -1;
+// Whole seconds of a duration such as "90s", "10m", "2h"; -1 when malformed or not whole seconds.
+int64_t DurationS(const std::string& text) {
+  auto ns = ParseDurationNs(text);
+  if (!ns || *ns < 0 || *ns % kNanosPerSecond != 0) return -1;
+  return *ns / kNanosPerSecond;
 }
 
 int Synth(const SynthFlags& f) {
   SynthOptions o;
   o.stations = f.stations;
   o.seed = f.seed;
-  o.duration_s = ParseDurationS(f.duration);
-  o.chunk_s = ParseDurationS(f.chunk);
-  o.overlap_s = ParseDurationS(f.overlap);
+  o.duration_s = DurationS(f.duration);
+  o.chunk_s = DurationS(f.chunk);
+  o.overlap_s = DurationS(f.overlap);
   if (o.duration_s <= 0 || o.chunk_s <= 0 || o.overlap_s < 0) {
     spdlog::error("synth: --duration, --chunk and --overlap take values like 90s, 10m, 2h");
     return 1;

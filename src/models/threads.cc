@@ -6,7 +6,6 @@
 namespace rapid {
 
 void SetIntraOpThreads(int threads) { at::set_num_threads(threads); }
-int IntraOpThreads() { return at::get_num_threads(); }
 
 int CudaDeviceCount() { return at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0; }
 
