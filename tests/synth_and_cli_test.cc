@@ -181,6 +181,44 @@ TEST(CliTest, ProgressLinesAndQueueHighWater) {
   EXPECT_EQ(RunRapid({"run", "--output", out.path() + "/c", "--progress", "loud"}, &log), 1);
 }
 
+TEST(CliTest, SdsArchiveGivesTheSamePicksAsTheTimechunkLayout) {
+  // The bundled minute rearranged as an SDS archive: YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY.
+  TempDir dir;
+  const std::string sds = dir.path() + "/sds";
+  int copied = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample")) {
+    if (!e.is_regular_file()) continue;
+    const std::string name = e.path().filename().string();  // NET.STA.LOC.CHA__start__end.mseed
+    const std::string id = name.substr(0, name.find("__"));
+    std::vector<std::string> f;
+    for (size_t a = 0, b; a <= id.size(); a = b + 1) {
+      b = id.find('.', a);
+      if (b == std::string::npos) b = id.size();
+      f.push_back(id.substr(a, b - a));
+    }
+    ASSERT_EQ(f.size(), 4u) << name;
+    const std::string folder = sds + "/2024/" + f[0] + "/" + f[1] + "/" + f[3] + ".D";
+    std::filesystem::create_directories(folder);
+    std::filesystem::copy_file(e.path(), folder + "/" + id + ".D.2024.350");
+    ++copied;
+  }
+  ASSERT_EQ(copied, 36);
+  std::string log;
+  ASSERT_EQ(RunRapid({"run", "--input", sds, "--output", dir.path() + "/out", "--start", "2024-12-15T00:00:00Z",
+                      "--end", "2024-12-15T23:59:59Z"},
+                     &log),
+            0)
+      << log;
+  EXPECT_NE(testing::ReadFileText(dir.path() + "/out/run.json").find("\"layout\": \"sds\""), std::string::npos);
+  auto mine = ReadCsv(dir.path() + "/out/picks.csv");
+  auto golden = ReadCsv(std::string(RAPID_TEST_DATA_DIR) + "/golden/annotate/texnet12_phasenet_original.csv");
+  ASSERT_EQ(mine.size(), golden.size());
+  for (size_t i = 1; i < mine.size(); ++i) {
+    EXPECT_EQ(mine[i][0], golden[i][0]);
+    EXPECT_EQ(mine[i][2], golden[i][2]);
+  }
+}
+
 TEST(CliTest, ModelsListsPhaseNet) {
   std::string log;
   ASSERT_EQ(RunRapid({"models", "--json"}, &log), 0) << log;
