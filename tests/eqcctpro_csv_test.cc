@@ -11,17 +11,16 @@
 namespace rapid {
 namespace {
 
+using testing::Iso;
 using testing::ReadFileText;
 using testing::TempDir;
-
-NanoTime T(const char* iso) { return *ParseIsoTime(iso); }
 
 Pick MakePick(const std::string& trace_id, const std::string& phase, const char* peak_iso, float value) {
   return testing::MakePick(trace_id, phase, peak_iso, value, kNanosPerSecond / 10, kNanosPerSecond / 10);
 }
 
-const NanoTime kChunkStart = T("2024-12-15T11:58:00Z");
-const NanoTime kChunkEnd = T("2024-12-15T12:01:00Z");
+const NanoTime kChunkStart = Iso("2024-12-15T11:58:00Z");
+const NanoTime kChunkEnd = Iso("2024-12-15T12:01:00Z");
 const std::string kHeader =
     "file_name,network,station,instrument_type,station_lat,station_lon,station_elv,"
     "p_arrival_time,p_probability,s_arrival_time,s_probability\r\n";
@@ -127,8 +126,8 @@ TEST(EqcctproCsvTest, FieldsWithCommasOrQuotesAreQuotedAsPythonCsvDoes) {
 }
 
 TEST(EqcctproCsvTest, CompactTimeTruncatesToTheSecond) {
-  EXPECT_EQ(FormatEqcctproCompactTime(T("2024-12-15T11:58:00.999Z")), "20241215T115800Z");
-  EXPECT_EQ(FormatEqcctproCompactTime(T("2024-12-15T11:58:00Z")), "20241215T115800Z");
+  EXPECT_EQ(FormatEqcctproCompactTime(Iso("2024-12-15T11:58:00.999Z")), "20241215T115800Z");
+  EXPECT_EQ(FormatEqcctproCompactTime(Iso("2024-12-15T11:58:00Z")), "20241215T115800Z");
   EXPECT_EQ(FormatEqcctproCompactTime(-kNanosPerSecond / 2), "19691231T235959Z");
 }
 

@@ -14,16 +14,15 @@
 namespace rapid {
 namespace {
 
+using testing::Iso;
 using testing::ReadFileText;
 using testing::TempDir;
-
-NanoTime T(const char* iso) { return *ParseIsoTime(iso); }
 
 Pick MakePick(const std::string& trace_id, const std::string& phase, const char* peak_iso, float value) {
   return testing::MakePick(trace_id, phase, peak_iso, value, kNanosPerSecond / 4, kNanosPerSecond / 2);
 }
 
-const NanoTime kCreation = T("2024-12-15T12:05:00.5Z");
+const NanoTime kCreation = Iso("2024-12-15T12:05:00.5Z");
 
 TEST(QuakeMlTest, FormatsPicksInsideOneContainerEvent) {
   std::vector<Pick> picks = {

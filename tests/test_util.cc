@@ -81,12 +81,14 @@ int RunRapid(const std::vector<std::string>& args, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+NanoTime Iso(const char* iso) { return *ParseIsoTime(iso); }
+
 Pick MakePick(const std::string& trace_id, const std::string& phase, const char* peak_iso, float value,
               int64_t on_before_ns, int64_t off_after_ns) {
   Pick p;
   p.trace_id = trace_id;
   p.phase = phase;
-  p.peak_time = *ParseIsoTime(peak_iso);
+  p.peak_time = Iso(peak_iso);
   p.start_time = p.peak_time - on_before_ns;
   p.end_time = p.peak_time + off_after_ns;
   p.peak_value = value;

@@ -37,6 +37,9 @@ std::vector<std::vector<std::string>> ReadCsv(const std::string& path);
 // stores its combined stdout+stderr in *output when not null.
 int RunRapid(const std::vector<std::string>& args, std::string* output = nullptr);
 
+// The time an ISO-8601 string names; REQUIRES: a valid time (tests pass literals).
+NanoTime Iso(const char* iso);
+
 // A pick peaking at `peak_iso` (ISO-8601) whose trigger starts `on_before_ns` before the peak and
 // ends `off_after_ns` after it.
 Pick MakePick(const std::string& trace_id, const std::string& phase, const char* peak_iso, float value,
