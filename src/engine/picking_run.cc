@@ -228,7 +228,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     const auto t0 = Clock::now();
     for (size_t l = 0; l < spec.labels.size(); ++l) {
       const std::string& label = spec.labels[l];
-      if (label == spec.noise_label) continue;
+      if (label == spec.noise_label || label == spec.detection_label) continue;
       auto th = spec.thresholds.find(label);
       const double threshold = th == spec.thresholds.end() ? 0.3 : th->second;
       std::vector<Pick> p = PickTrace(a.trace_id, label, a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()),

@@ -22,7 +22,10 @@ struct ModelSpec {
   std::string class_name;                 // SeisBench class, e.g. "PhaseNet" (annotation channel prefix)
   std::string component_order = "ZNE";    // model input channel i takes component component_order[i]
   std::vector<std::string> labels;        // output class order, e.g. {"N","P","S"}
-  std::string noise_label = "N";          // never picked
+  std::string noise_label = "N";          // never picked; empty when the model has none
+  // A label whose trace marks event presence (EQTransformer's "Detection"): triggered into
+  // detections (start, end, peak), not phase picks. Empty when the model has none.
+  std::string detection_label;
   double rate_hz = 100.0;
   int64_t in_samples = 3001;
   int64_t overlap_samples = 1500;         // window stride = in_samples - overlap_samples
