@@ -8,40 +8,12 @@
 
 #include "engine/annotator.h"
 #include "engine/stitcher.h"
+#include "fake_model.h"
 
 namespace rapid {
 namespace {
 
-// Output for label l at sample i: a deterministic function of that window's own input, so results
-// do not depend on batch size or composition.
-class FakeModel : public Model {
- public:
-  explicit FakeModel(int64_t fail_on_call = -1) : fail_on_call_(fail_on_call) {
-    spec_.labels = {"N", "P", "S"};
-    spec_.in_samples = 100;
-    spec_.overlap_samples = 40;
-  }
-  const ModelSpec& Spec() const override { return spec_; }
-  Status Forward(const float* input, int64_t batch, float* output) override {
-    if (calls_++ == fail_on_call_) return Status::ResourceExhausted("fake out of memory");
-    const int64_t in = spec_.in_samples;
-    for (int64_t b = 0; b < batch; ++b) {
-      for (int64_t l = 0; l < 3; ++l) {
-        for (int64_t i = 0; i < in; ++i) {
-          output[(b * 3 + l) * in + i] = 1.0f / (1.0f + std::exp(-input[(b * 3 + l) * in + i]));
-        }
-      }
-    }
-    return Status::OK();
-  }
-  Status ForwardLogits(const float* input, int64_t batch, float* output) override { return Forward(input, batch, output); }
-  int64_t WeightBytes() const override { return 0; }
-
- private:
-  ModelSpec spec_;
-  int64_t fail_on_call_;
-  std::atomic<int64_t> calls_{0};
-};
+using testing::FakeModel;
 
 std::vector<StationBlock> MakeBlocks(int count, int64_t samples) {
   std::mt19937 rng(3);

@@ -95,6 +95,19 @@ TEST(DispatchInvarianceTest, PicksDoNotDependOnChunking) {
   EXPECT_GT(std::count(whole.begin(), whole.end(), '\n'), 400);  // 2 stations × 120 events × P, S
   EXPECT_EQ(ten, whole);
   EXPECT_EQ(sixty, whole);
+  // --chunk/--overlap plans processing chunks over [--start, --end]: still the same picks; the
+  // eqcctpro output gets one folder per planned chunk.
+  const std::string out = dir.path() + "/out-planned";
+  EXPECT_EQ(RunPicks({"run", "--input", dir.path() + "/sixty", "--output", out, "--start", "2024-01-01T00:00:00Z",
+                      "--end", "2024-01-01T02:00:00Z", "--chunk", "10m", "--overlap", "2m", "--format", "eqcctpro"}),
+            whole);
+  int chunk_dirs = 0;
+  for (const auto& e : std::filesystem::directory_iterator(out + "/eqcctpro")) chunk_dirs += e.is_directory() ? 1 : 0;
+  EXPECT_EQ(chunk_dirs, 12);
+  EXPECT_TRUE(std::filesystem::is_directory(out + "/eqcctpro/20240101T005800Z_20240101T011000Z"));
+  std::string log;
+  EXPECT_EQ(RunRapid({"run", "--input", dir.path() + "/sixty", "--output", out + "2", "--chunk", "10m"}, &log), 1);
+  EXPECT_NE(log.find("--chunk needs --start and --end"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -77,5 +77,31 @@ TEST(PhaseNetTest, UnknownModelIsAConfigError) {
   EXPECT_NE(s.message().find("phasenet"), std::string::npos);
 }
 
+// The executor pads short batches so every call has the same batch size (engine/annotator.h); that
+// makes results independent of the batch's other windows only if a window's prediction does not
+// depend on its neighbours or its position in a batch of fixed size. Checked bit for bit.
+TEST(PhaseNetTest, PredictionDoesNotDependOnBatchNeighbours) {
+  GoldenFile golden = LoadGoldenFile(kGolden);
+  LoadedModel m;
+  ASSERT_TRUE(LoadModel("phasenet", std::string(RAPID_MODELS_DIR) + "/phasenet_original.pt", &m).ok());
+  at::Tensor input = golden.Tensor("input").contiguous();  // 4 windows
+  const int64_t window = 3 * 3001;
+  const float* w = input.data_ptr<float>();
+  // Batch A: windows 0 1 2 3 0 1 2 3; batch B: 3 0 zeros zeros 2 1 1 0.
+  const int order_a[8] = {0, 1, 2, 3, 0, 1, 2, 3}, order_b[8] = {3, 0, -1, -1, 2, 1, 1, 0};
+  std::vector<float> in_a(8 * window), in_b(8 * window, 0.0f), out_a(8 * window), out_b(8 * window);
+  for (int k = 0; k < 8; ++k) {
+    std::copy_n(w + order_a[k] * window, window, in_a.begin() + k * window);
+    if (order_b[k] >= 0) std::copy_n(w + order_b[k] * window, window, in_b.begin() + k * window);
+  }
+  ASSERT_TRUE(m.model->Forward(in_a.data(), 8, out_a.data()).ok());
+  ASSERT_TRUE(m.model->Forward(in_b.data(), 8, out_b.data()).ok());
+  for (int k = 0; k < 8; ++k) {
+    if (order_b[k] < 0) continue;
+    const auto a = out_a.begin() + order_b[k] * window, b = out_b.begin() + k * window;
+    EXPECT_TRUE(std::equal(a, a + window, b)) << "window " << order_b[k] << " at position " << k;
+  }
+}
+
 }  // namespace
 }  // namespace rapid

@@ -54,7 +54,7 @@ TEST(StitcherTest, AveragesOverlaps) {
   const float a[4] = {1, 1, 1, 1}, b[4] = {3, 3, 3, 3};
   st.Add(1, 2, b);  // order does not matter
   st.Add(0, 0, a);
-  auto t = st.Finish();
+  auto t = st.Finish(0, 6);
   EXPECT_EQ(t[0], (std::vector<float>{1, 1, 2, 2, 3, 3}));
 }
 
@@ -64,7 +64,7 @@ TEST(StitcherTest, MaxWithBlindingLeavesUncoveredNan) {
   const float a[4] = {9, 1, 5, 9}, b[4] = {9, 2, 4, 9};
   st.Add(0, 0, a);
   st.Add(1, 2, b);
-  auto t = st.Finish();
+  auto t = st.Finish(0, 6);
   EXPECT_TRUE(std::isnan(t[0][0]));
   EXPECT_EQ(t[0][1], 1.0f);
   EXPECT_EQ(t[0][2], 5.0f);  // window a's sample 2 (blinded ends of b ignored)
@@ -78,16 +78,44 @@ TEST(StitcherTest, MaxWithBlindingLeavesUncoveredNan) {
 }
 
 TEST(PickerTest, TriggersLikeObspyTriggerOnset) {
-  // on > 0.5, off > 0.25; the second excursion above 0.5 lies inside the first trigger.
+  // on > 0.5, off > 0.25; the second excursion above 0.5 lies inside the first trigger. At 1 Hz
+  // from time 0, a pick's times are its sample indices in seconds.
   const float x[] = {0.0f, 0.6f, 0.3f, 0.7f, 0.26f, 0.25f, 0.5f, 0.51f, 0.9f, 0.1f, 0.8f};
-  auto t = FindTriggers(x, 11, 0.5, 0.25);
-  ASSERT_EQ(t.size(), 3u);
-  EXPECT_EQ(t[0].on, 1);
-  EXPECT_EQ(t[0].off, 4);   // 0.25 is not > 0.25
-  EXPECT_EQ(t[1].on, 7);    // 0.5 is not > 0.5
-  EXPECT_EQ(t[1].off, 8);
-  EXPECT_EQ(t[2].on, 10);   // still on at the end: off = last sample
-  EXPECT_EQ(t[2].off, 10);
+  auto p = PickTrace("XX.STA.", "P", x, 11, 0, 1.0, 0.5);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].start_time, 1 * kNanosPerSecond);
+  EXPECT_EQ(p[0].end_time, 4 * kNanosPerSecond);    // 0.25 is not > 0.25
+  EXPECT_EQ(p[0].peak_time, 3 * kNanosPerSecond);
+  EXPECT_EQ(p[1].start_time, 7 * kNanosPerSecond);  // 0.5 is not > 0.5
+  EXPECT_EQ(p[1].end_time, 8 * kNanosPerSecond);
+  EXPECT_EQ(p[2].start_time, 10 * kNanosPerSecond);  // still on at the end: off = last sample
+  EXPECT_EQ(p[2].end_time, 10 * kNanosPerSecond);
+}
+
+// A trace fed in parts (the pieces of a long block) gives the picks of the whole trace, wherever
+// it is split — also inside a trigger.
+TEST(PickerTest, StreamInPartsEqualsWholeTrace) {
+  std::vector<float> x(400);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = 0.5f + 0.5f * std::sin(0.07f * static_cast<float>(i) * (1.0f + 0.002f * i));
+  const auto whole = PickTrace("XX.STA.", "S", x.data(), 400, 5 * kNanosPerSecond, 100.0, 0.7);
+  ASSERT_GT(whole.size(), 5u);
+  for (int64_t a = 1; a < 400; a += 13) {
+    for (int64_t b = a; b < 400; b += 57) {
+      PickStream s("XX.STA.", "S", 5 * kNanosPerSecond, 100.0, 0.7);
+      std::vector<Pick> parts;
+      s.Feed(x.data(), a, 0, &parts);
+      s.Feed(x.data() + a, b - a, a, &parts);
+      s.Feed(x.data() + b, 400 - b, b, &parts);
+      s.Close(&parts);
+      ASSERT_EQ(parts.size(), whole.size());
+      for (size_t k = 0; k < whole.size(); ++k) {
+        EXPECT_EQ(parts[k].start_time, whole[k].start_time);
+        EXPECT_EQ(parts[k].peak_time, whole[k].peak_time);
+        EXPECT_EQ(parts[k].end_time, whole[k].end_time);
+        EXPECT_EQ(parts[k].peak_value, whole[k].peak_value);
+      }
+    }
+  }
 }
 
 TEST(PickerTest, PickTimesAndPeak) {

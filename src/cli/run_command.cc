@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "dispatch/resource_probe.h"
 #include "engine/picking_run.h"
+#include "engine/time_chunks.h"
 #include "models/threads.h"
 
 namespace rapid {
@@ -20,7 +21,7 @@ namespace fs = std::filesystem;
 
 struct RunFlags {
   std::string input, layout = "auto", model = "phasenet", weights, output = "rapid-output", format = "csv";
-  std::string start, end;
+  std::string start, end, chunk, overlap;
   bool save_probabilities = false;
   int64_t batch_size = 0, intra_threads = 0, instances = 0;
   std::string progress = "auto";
@@ -115,6 +116,16 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
     }
     *target = *t;
   }
+  for (auto [text, target, name] :
+       {std::tuple{&flags.chunk, &opts.chunk_ns, "--chunk"}, {&flags.overlap, &opts.overlap_ns, "--overlap"}}) {
+    if (text->empty()) continue;
+    auto ns = ParseDurationNs(*text);
+    if (!ns) {
+      spdlog::error("{}: cannot read '{}' as a duration (e.g. 10m, 1h, 90s)", name, *text);
+      return 1;
+    }
+    *target = *ns;
+  }
   (void)cmd;
   RunReport report;
   Status s = RunPicking(opts, &report);
@@ -160,6 +171,10 @@ CommandAction AddRunCommand(CLI::App* app) {
   cmd->add_option("--weights", flags->weights, "SeisBench weight file (.pt); its .json is read if present");
   cmd->add_option("--start", flags->start, "Ignore samples before this time (ISO-8601, UTC)");
   cmd->add_option("--end", flags->end, "Ignore samples after this time (ISO-8601, UTC)");
+  cmd->add_option("--chunk", flags->chunk,
+                  "Process [--start, --end] in time chunks of this length, e.g. 10m (EQCCTPro semantics; picks "
+                  "do not depend on it; it sets the eqcctpro output's chunks)");
+  cmd->add_option("--overlap", flags->overlap, "Overlap of consecutive time chunks, e.g. 2m (with --chunk)");
   cmd->add_option("--output", flags->output, "Output folder (picks.csv, run.json, probabilities/)")
       ->capture_default_str();
   cmd->add_option("--format", flags->format,

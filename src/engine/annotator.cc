@@ -17,15 +17,22 @@ using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 }  // namespace
 
-// A submitted block with its window grid and stitcher. `remaining` counts windows not yet stitched.
+// A submitted block piece with its windows and stitcher. `remaining` counts windows not yet stitched.
 struct Annotator::Pending {
   size_t number = 0;
   StationBlock block;
   std::vector<int64_t> starts;
   std::unique_ptr<Stitcher> stitcher;
-  size_t next_window = 0;  // guarded by Annotator::mu_
   std::atomic<int64_t> remaining{0};
   int64_t bytes = 0;
+  // Guarded by Annotator::mu_:
+  size_t next_window = 0;
+  bool waits_for_previous = false;  // an earlier piece of the block is not finished yet
+  bool windows_done = false;
+  bool finished = false;
+  std::shared_ptr<Pending> next_piece;  // once submitted
+  std::vector<float> head;              // the previous piece's Tail, once it finished
+  std::vector<float> tail;              // this piece's Tail, until the next piece takes it
 };
 
 struct Annotator::Batch {
@@ -47,7 +54,11 @@ Annotator::~Annotator() { (void)Finish(); }
 
 bool Annotator::Submit(StationBlock block) {
   auto p = std::make_shared<Pending>();
-  p->starts = WindowStarts(block.samples_per_channel, spec_.in_samples, spec_.StrideSamples());
+  if (block.window_count >= 0) {
+    for (int64_t k = 0; k < block.window_count; ++k) p->starts.push_back(k * spec_.StrideSamples());
+  } else {
+    p->starts = WindowStarts(block.samples_per_channel, spec_.in_samples, spec_.StrideSamples());
+  }
   p->remaining = static_cast<int64_t>(p->starts.size());
   p->stitcher = std::make_unique<Stitcher>(spec_, block.samples_per_channel);
   p->bytes = static_cast<int64_t>(block.samples.size() * sizeof(float)) +
@@ -69,10 +80,22 @@ bool Annotator::Submit(StationBlock block) {
   p->number = submitted_++;
   bytes_in_flight_ += p->bytes;
   stats_.queue_high_water_bytes = std::max(stats_.queue_high_water_bytes, bytes_in_flight_);
-  stats_.blocks += 1;
+  if (p->block.last_piece) stats_.blocks += 1;
+  if (p->block.piece > 0) {
+    auto prev = open_blocks_.find(p->block.block_id);
+    assert(prev != open_blocks_.end() && "pieces of a block are submitted in order");
+    if (prev->second->finished) {
+      p->head = std::move(prev->second->tail);
+    } else {
+      p->waits_for_previous = true;
+      prev->second->next_piece = p;
+    }
+    open_blocks_.erase(prev);
+  }
+  if (!p->block.last_piece) open_blocks_[p->block.block_id] = p;
   if (p->starts.empty()) {  // nothing to run: finish at once (outside the lock)
     lock.unlock();
-    FinishBlock(p.get());
+    WindowsDone(p);
     return true;
   }
   undispensed_windows_ += static_cast<int64_t>(p->starts.size());
@@ -103,27 +126,57 @@ bool Annotator::TakeBatch(Batch* batch) {
   return true;
 }
 
-void Annotator::FinishBlock(Pending* p) {
+void Annotator::WindowsDone(std::shared_ptr<Pending> p) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    p->windows_done = true;
+    if (p->waits_for_previous) return;  // the previous piece finishes this one
+  }
+  while (p) {
+    FinishPiece(p.get());
+    std::lock_guard<std::mutex> lock(mu_);
+    p->finished = true;
+    bytes_in_flight_ -= p->bytes;
+    space_cv_.notify_one();
+    std::shared_ptr<Pending> next = std::move(p->next_piece);
+    if (next) {
+      next->head = std::move(p->tail);
+      next->waits_for_previous = false;
+    }
+    p.reset();
+    if (next && next->windows_done) p = std::move(next);
+  }
+}
+
+void Annotator::FinishPiece(Pending* p) {
+  const StationBlock& b = p->block;
+  if (!p->head.empty()) p->stitcher->MergeHead(p->head);
+  p->head = std::vector<float>();
+  // A piece before the last owns the samples up to its successor's first sample.
+  const int64_t owned = b.last_piece ? b.samples_per_channel : b.window_count * spec_.StrideSamples();
   Annotation a;
-  a.trace_id = p->block.trace_id;
-  a.rate_hz = p->block.rate_hz;
-  a.traces = p->stitcher->Finish();
+  a.trace_id = b.trace_id;
+  a.rate_hz = b.rate_hz;
+  a.block_id = b.block_id;
+  a.piece = b.piece;
+  a.last_piece = b.last_piece;
+  a.block_start = b.block_start == kUnsetTime ? b.start : b.block_start;
+  a.traces = p->stitcher->Finish(0, owned);
+  if (!b.last_piece) p->tail = p->stitcher->Tail(owned);
   int64_t lead = 0, trail = 0;
   if (!a.traces.empty()) NanMargins(a.traces.front(), &lead, &trail);
+  if (b.piece > 0) lead = 0;
+  if (!b.last_piece) trail = 0;
   for (auto& t : a.traces) {
     t.erase(t.end() - trail, t.end());
-    t.erase(t.begin(), t.begin() + lead);
+    t.erase(t.begin(), t.begin() + std::min<int64_t>(lead, static_cast<int64_t>(t.size())));
   }
-  a.start = SampleTime(p->block.start, lead, a.rate_hz);
+  a.offset = b.block_offset + lead;
+  a.start = SampleTime(a.block_start, a.offset, a.rate_hz);
   p->stitcher.reset();
   p->block.samples = std::vector<float>();
-  {
-    std::lock_guard<std::mutex> lock(done_mu_);
-    on_done_(p->number, std::move(a));
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  bytes_in_flight_ -= p->bytes;
-  space_cv_.notify_one();
+  std::lock_guard<std::mutex> lock(done_mu_);
+  on_done_(p->number, std::move(a));
 }
 
 void Annotator::RunInstance(size_t index, Model* model) {
@@ -152,8 +205,10 @@ void Annotator::RunInstance(size_t index, Model* model) {
                       p.starts[static_cast<size_t>(batch.windows[i].index)], in, spec_.norm,
                       input.data() + i * static_cast<size_t>(channels * in));
     }
+    // Pad a short batch: every call runs `size` windows, so no prediction depends on the batch.
+    std::fill(input.begin() + static_cast<std::ptrdiff_t>(count * static_cast<size_t>(channels * in)), input.end(), 0.0f);
     auto t1 = Clock::now();
-    Status s = model->Forward(input.data(), static_cast<int64_t>(count), output.data());
+    Status s = model->Forward(input.data(), static_cast<int64_t>(size), output.data());
     auto t2 = Clock::now();
     if (!s.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -166,8 +221,9 @@ void Annotator::RunInstance(size_t index, Model* model) {
     for (size_t i = 0; i < count; ++i) {
       Pending& p = *batch.windows[i].pending;
       const int64_t w = batch.windows[i].index;
-      p.stitcher->Add(w, p.starts[static_cast<size_t>(w)], output.data() + i * static_cast<size_t>(labels * in));
-      if (--p.remaining == 0) FinishBlock(&p);
+      p.stitcher->Add(p.block.first_window + w, p.starts[static_cast<size_t>(w)],
+                      output.data() + i * static_cast<size_t>(labels * in));
+      if (--p.remaining == 0) WindowsDone(batch.windows[i].pending);
     }
     auto t3 = Clock::now();
     normalise_s += Seconds(t0, t1);

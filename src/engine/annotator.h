@@ -8,13 +8,16 @@
 // they are finished; Submit waits while the next block would not fit (a block larger than the
 // capacity is admitted alone). So memory is bounded by the capacity, not by the number of stations.
 //
-// Determinism: batches are consecutive runs of `batch_size` windows of the submission order (only
-// the last batch may be short), whichever instance runs them, and stitching does not depend on
-// arrival order (see Stitcher). Output is therefore identical for any instance count and timing,
-// given the batch size and intra-op threads (which change how the kernels round). One exception:
-// when the producer waits for room while fewer than `batch_size` windows are queued, a short batch
-// is run so the queue can drain (a capacity smaller than a few blocks trades determinism of the
-// last float bits for bounded memory).
+// Pieces (engine/station_stream.h): the pieces of one block must be submitted in order; a piece is
+// finished only after the piece before it (it needs that piece's share of the shared samples), so
+// `on_done` sees the pieces of a block in time order.
+//
+// Determinism: every model call runs exactly `batch_size` windows (a short batch — the last one,
+// or one run early so a waiting producer gets room — is padded with zero windows), so a window's
+// prediction does not depend on which other windows share its batch (tests/annotator_test.cc
+// checks this), and stitching does not depend on arrival order (see Stitcher). Output is therefore
+// identical for any instance count, timing, submission interleaving or piece size, given the batch
+// size and intra-op threads (which change how the kernels round).
 //
 // Thread safety: Submit and Finish from one producer thread; `on_done` is called from instance
 // threads, one call at a time.
@@ -26,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,13 +57,19 @@ struct AnnotateOptions {
   int64_t queue_capacity_bytes = int64_t{256} << 20;
 };
 
-// Continuous probability traces of one block, all labels sharing start and rate; leading and
-// trailing samples no window covered (blinding) are trimmed.
+// Continuous probability traces of one block piece, all labels sharing start and rate. The pieces
+// of a block are consecutive: piece k+1's traces begin right after piece k's. Leading samples of
+// the first piece and trailing samples of the last that no window covered (blinding) are trimmed.
 struct Annotation {
   std::string trace_id;
-  NanoTime start = kUnsetTime;
+  NanoTime start = kUnsetTime;  // time of traces[l][0] = SampleTime(block_start, offset, rate_hz)
   double rate_hz = 0.0;
   std::vector<std::vector<float>> traces;  // one per spec.labels entry
+  uint64_t block_id = 0;
+  int64_t piece = 0;
+  bool last_piece = true;
+  NanoTime block_start = kUnsetTime;  // sample times are derived from it, never accumulated
+  int64_t offset = 0;                 // index of traces[l][0] in the block
 };
 
 struct InstanceStats {
@@ -83,7 +93,7 @@ struct AnnotateStats {
 
 class Annotator {
  public:
-  // Called once per finished block with the block's submission number (0, 1, …).
+  // Called once per finished block piece with its submission number (0, 1, …).
   using DoneFn = std::function<void(size_t block_number, Annotation&&)>;
 
   // `instances` are borrowed (all of one model; each used by one thread) and must outlive this.
@@ -111,7 +121,9 @@ class Annotator {
   struct Batch;
   void RunInstance(size_t index, Model* model);
   bool TakeBatch(Batch* batch);  // false: no more work
-  void FinishBlock(Pending* p);
+  // The piece's windows are all stitched: finishes it, and then its successors that were waiting.
+  void WindowsDone(std::shared_ptr<Pending> p);
+  void FinishPiece(Pending* p);
 
   const AnnotateOptions opts_;
   const ModelSpec& spec_;
@@ -130,6 +142,7 @@ class Annotator {
   bool producer_waiting_ = false;  // Submit is blocked on room: short batches allowed
   Status error_;
   size_t submitted_ = 0;
+  std::map<uint64_t, std::shared_ptr<Pending>> open_blocks_;  // block id → its latest piece, until the last
 
   std::atomic<int64_t> windows_done_{0};
   std::mutex done_mu_;  // serialises on_done_ and the stats merge

@@ -9,12 +9,15 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "dispatch/model_probe.h"
 #include "dispatch/planner.h"
 #include "dispatch/resource_probe.h"
 #include "engine/annotator.h"
 #include "engine/station_block.h"
+#include "engine/station_stream.h"
+#include "engine/time_chunks.h"
 #include "io/mseed_reader.h"
 #include "io/segment_merge.h"
 #include "models/registry.h"
@@ -111,11 +114,15 @@ Status PlanRun(const RunOptions& opts, Model* model, RunPlan* plan) {
   return Status::OK();
 }
 
-// Chunks of the input (timechunk folders), or one span covering every pick for other layouts.
-std::vector<std::pair<NanoTime, NanoTime>> OutputChunks(const std::vector<InputFile>& files,
+// The planned time chunks, else the chunks of the input (timechunk folders), else one span covering
+// every pick.
+std::vector<std::pair<NanoTime, NanoTime>> OutputChunks(const std::vector<TimeChunk>& planned,
+                                                        const std::vector<InputFile>& files,
                                                         const std::vector<Pick>& picks) {
   std::set<std::pair<NanoTime, NanoTime>> spans;
+  for (const TimeChunk& c : planned) spans.insert({c.start, c.end});
   for (const InputFile& f : files) {
+    if (!planned.empty()) break;
     if (f.chunk_start != kUnsetTime) spans.insert({f.chunk_start, f.chunk_end});
   }
   if (spans.empty() && !picks.empty()) {
@@ -127,9 +134,9 @@ std::vector<std::pair<NanoTime, NanoTime>> OutputChunks(const std::vector<InputF
 }
 
 // EQCCTPro processes chunks independently, so a pick in the overlap of two chunks is in both.
-Status WriteEqcctpro(const std::string& dir, const std::vector<InputFile>& files, const std::vector<Pick>& picks,
-                     const std::map<std::string, std::string>& instruments) {
-  for (const auto& [start, end] : OutputChunks(files, picks)) {
+Status WriteEqcctpro(const std::string& dir, const std::vector<TimeChunk>& planned, const std::vector<InputFile>& files,
+                     const std::vector<Pick>& picks, const std::map<std::string, std::string>& instruments) {
+  for (const auto& [start, end] : OutputChunks(planned, files, picks)) {
     std::vector<Pick> in_chunk;
     for (const Pick& p : picks) {
       if (p.peak_time >= start && p.peak_time <= end) in_chunk.push_back(p);
@@ -183,6 +190,19 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   report->weights_path = loaded.weights_path;
   report->weights_sha256 = loaded.weights_sha256;
 
+  std::vector<TimeChunk> time_chunks;
+  if (opts.chunk_ns > 0) {
+    if (opts.start == kUnsetTime || opts.end == kUnsetTime) {
+      return Status::InvalidArgument("--chunk needs --start and --end (the chunks are planned over that span)");
+    }
+    RAPID_RETURN_IF_ERROR(PlanTimeChunks(opts.start, opts.end, opts.chunk_ns, opts.overlap_ns, &time_chunks));
+    report->time_chunks = static_cast<int64_t>(time_chunks.size());
+    report->chunk_s = static_cast<double>(opts.chunk_ns) / kNanosPerSecond;
+    report->chunk_overlap_s = static_cast<double>(opts.overlap_ns) / kNanosPerSecond;
+  } else if (opts.overlap_ns > 0) {
+    return Status::InvalidArgument("--overlap needs --chunk");
+  }
+
   std::vector<InputFile> files;
   InputLayout detected = InputLayout::kFiles;
   ScanOptions scan;
@@ -224,17 +244,23 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   std::vector<Pick> picks;
   std::vector<std::pair<size_t, Annotation>> annotations;  // kept only for --save-probabilities
   double pick_s = 0.0;
+  std::map<uint64_t, std::vector<PickStream>> pickers;  // by block id, until its last piece
   Annotator annotator(instances, annotate_opts, [&](size_t number, Annotation&& a) {
     const auto t0 = Clock::now();
+    auto [it, fresh] = pickers.try_emplace(a.block_id);
+    if (fresh) {
+      for (const std::string& label : spec.labels) {
+        auto th = spec.thresholds.find(label);
+        it->second.emplace_back(a.trace_id, label, a.block_start, a.rate_hz, th == spec.thresholds.end() ? 0.3 : th->second);
+      }
+    }
     for (size_t l = 0; l < spec.labels.size(); ++l) {
       const std::string& label = spec.labels[l];
       if (label == spec.noise_label || label == spec.detection_label) continue;
-      auto th = spec.thresholds.find(label);
-      const double threshold = th == spec.thresholds.end() ? 0.3 : th->second;
-      std::vector<Pick> p = PickTrace(a.trace_id, label, a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()),
-                                      a.start, a.rate_hz, threshold);
-      picks.insert(picks.end(), p.begin(), p.end());
+      it->second[l].Feed(a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()), a.offset, &picks);
+      if (a.last_piece) it->second[l].Close(&picks);
     }
+    if (a.last_piece) pickers.erase(it);
     pick_s += Since(t0);
     if (opts.save_probabilities) annotations.emplace_back(number, std::move(a));
   });
@@ -256,46 +282,75 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   bool annotator_failed = false;
   ProgressReporter progress(opts.progress != RunOptions::Progress::kOff, files_by_unit.size());
   size_t units_read = 0;
-  for (const auto& [name_unit, unit_files] : files_by_unit) {
+  uint64_t streams_opened = 0;
+  const int64_t piece_windows = StationStream::DefaultPieceWindows(spec);
+  for (auto& [name_unit, unit_files] : files_by_unit) {
     if (annotator_failed) break;
     progress.Update(units_read++, annotator.windows_done(), false);
-    auto t = Clock::now();
-    std::vector<TraceSegment> pieces;
-    for (const InputFile* f : unit_files) {
-      MseedFileContents contents;
-      Status s = ReadMseedFile(f->path, reader_opts, &contents);
-      if (!s.ok()) {
-        report->errors.push_back({name_unit, f->path, s.message()});
-        report->files_failed += 1;
-        if (!name_unit.empty()) failed_units.insert(name_unit);
-        continue;
-      }
-      for (const std::string& p : contents.problems) report->errors.push_back({name_unit, f->path, p});
-      for (TraceSegment& seg : contents.segments) pieces.push_back(std::move(seg));
-    }
-    std::vector<std::string> merge_problems;
-    std::vector<TraceSegment> segments = MergeSegments(std::move(pieces), reader_opts, &merge_problems);
-    for (const std::string& p : merge_problems) report->errors.push_back({name_unit, "", p});
-    if (opts.start != kUnsetTime || opts.end != kUnsetTime) {
-      for (TraceSegment& seg : segments) TrimToSelection(opts.start, opts.end, &seg);
-    }
-    read_s += Since(t);
-
-    t = Clock::now();
-    for (const std::vector<TraceSegment>& instrument : GroupByInstrument(std::move(segments))) {
-      const std::string unit = instrument.front().id.StationKey();
-      units.insert(unit);
-      instrument_by_unit.emplace(unit, instrument.front().id.channel.substr(0, 2));
-      std::vector<StationBlock> unit_blocks;
-      Status s = BuildStationBlocks(instrument, spec, &unit_blocks, &report->notes);
-      if (!s.ok()) {
-        report->errors.push_back({unit, "", s.message()});
-        failed_units.insert(unit);
-        continue;
-      }
-      for (StationBlock& b : unit_blocks) {
+    // One stream per instrument, fed one time group of files at a time (a timechunk folder, an SDS
+    // day; files without a time of their own form one group), in time order.
+    std::sort(unit_files.begin(), unit_files.end(), [](const InputFile* a, const InputFile* b) {
+      return std::tie(a->chunk_start, a->path) < std::tie(b->chunk_start, b->path);
+    });
+    std::map<std::string, std::unique_ptr<StationStream>> streams;  // by instrument
+    auto submit = [&](std::vector<StationBlock>* pieces) {
+      for (StationBlock& b : *pieces) {
         if (!annotator.Submit(std::move(b))) annotator_failed = true;
       }
+      pieces->clear();
+    };
+    for (size_t g = 0; g < unit_files.size() && !annotator_failed;) {
+      size_t group_end = g;
+      while (group_end < unit_files.size() && unit_files[group_end]->chunk_start == unit_files[g]->chunk_start) ++group_end;
+      auto t = Clock::now();
+      std::vector<TraceSegment> pieces;
+      for (; g < group_end; ++g) {
+        const InputFile* f = unit_files[g];
+        MseedFileContents contents;
+        Status s = ReadMseedFile(f->path, reader_opts, &contents);
+        if (!s.ok()) {
+          report->errors.push_back({name_unit, f->path, s.message()});
+          report->files_failed += 1;
+          if (!name_unit.empty()) failed_units.insert(name_unit);
+          continue;
+        }
+        for (const std::string& p : contents.problems) report->errors.push_back({name_unit, f->path, p});
+        for (TraceSegment& seg : contents.segments) pieces.push_back(std::move(seg));
+      }
+      std::vector<std::string> merge_problems;
+      std::vector<TraceSegment> segments = MergeSegments(std::move(pieces), reader_opts, &merge_problems);
+      for (const std::string& p : merge_problems) report->errors.push_back({name_unit, "", p});
+      if (opts.start != kUnsetTime || opts.end != kUnsetTime) {
+        for (TraceSegment& seg : segments) TrimToSelection(opts.start, opts.end, &seg);
+      }
+      read_s += Since(t);
+
+      t = Clock::now();
+      for (std::vector<TraceSegment>& instrument : GroupByInstrument(std::move(segments))) {
+        const std::string unit = instrument.front().id.StationKey();
+        units.insert(unit);
+        instrument_by_unit.emplace(unit, instrument.front().id.channel.substr(0, 2));
+        auto& stream = streams[InstrumentKey(instrument.front().id)];
+        if (!stream) stream = std::make_unique<StationStream>(spec, piece_windows, streams_opened++ << 32);
+        std::vector<StationBlock> ready;
+        Status s = stream->Push(std::move(instrument), &ready, &report->notes);
+        if (!s.ok()) {
+          report->errors.push_back({unit, "", s.message()});
+          failed_units.insert(unit);
+        }
+        submit(&ready);
+      }
+      preprocess_s += Since(t);
+    }
+    const auto t = Clock::now();
+    for (auto& [key, stream] : streams) {
+      std::vector<StationBlock> ready;
+      Status s = stream->Close(&ready, &report->notes);
+      if (!s.ok()) {
+        report->errors.push_back({key, "", s.message()});
+        failed_units.insert(key.substr(0, key.rfind('.')));
+      }
+      submit(&ready);
     }
     preprocess_s += Since(t);
   }
@@ -340,7 +395,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
                                 std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(), q);
   }
   if (write_status.ok() && opts.write_eqcctpro) {
-    write_status = WriteEqcctpro(opts.output_dir + "/eqcctpro", files, picks, instrument_by_unit);
+    write_status = WriteEqcctpro(opts.output_dir + "/eqcctpro", time_chunks, files, picks, instrument_by_unit);
   }
   if (write_status.ok() && opts.save_probabilities) {
     std::vector<Annotation> ordered;

@@ -30,6 +30,11 @@ struct RunOptions {
   bool write_eqcctpro = false;
   NanoTime start = kUnsetTime;             // keep only samples at or after this time
   NanoTime end = kUnsetTime;               // keep only samples at or before this time
+  // --chunk/--overlap: time chunks over [start, end] (engine/time_chunks.h). Each station is still
+  // one continuous stream, so chunks never change a pick; they set the eqcctpro output's chunks.
+  // REQUIRES for chunk_ns > 0: start and end set.
+  int64_t chunk_ns = 0;
+  int64_t overlap_ns = 0;
   // Performance settings (0 = choose): model instances (one thread each), threads per forward
   // call, windows per forward call.
   int64_t instances = 0;

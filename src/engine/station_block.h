@@ -26,6 +26,18 @@ struct StationBlock {
   // (as SeisBench does on float32 tensors), so keeping doubles here would only double the memory.
   std::vector<float> samples;
 
+  // A block may be handed out in pieces cut on its window grid (engine/station_stream.h). A whole
+  // block is its own only piece (piece 0, last_piece, first_window 0, block_offset 0).
+  uint64_t block_id = 0;       // shared by the pieces of one block, distinct between blocks of a run
+  int64_t piece = 0;           // 0, 1, … in time order
+  bool last_piece = true;
+  int64_t first_window = 0;    // grid index (within the block) of this piece's first window
+  // Windows at 0, stride, …, (window_count − 1)·stride of this piece; -1 (the last piece): the
+  // window grid of the piece including its final end-aligned window (windower.h WindowStarts).
+  int64_t window_count = -1;
+  NanoTime block_start = kUnsetTime;  // time of the block's sample 0; kUnsetTime: `start`
+  int64_t block_offset = 0;           // index of this piece's sample 0 in the block
+
   const float* Row(int64_t c) const { return samples.data() + c * samples_per_channel; }
 };
 
@@ -33,6 +45,9 @@ struct StationBlock {
 // mapped through `component_order`; 1 stands for N and 2 for E (and vice versa), as SeisBench's
 // flexible horizontal components do.
 int ComponentIndex(const std::string& channel_code, const std::string& component_order);
+
+// "NET.STA.LOC.XY": the instrument a channel belongs to (XY: band and instrument codes).
+std::string InstrumentKey(const ChannelId& id);
 
 // Groups segments by instrument: "NET.STA.LOC.XY" where XY are the band and instrument codes.
 // Segments of one instrument are returned together, sorted by channel and start time.

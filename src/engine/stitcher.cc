@@ -1,5 +1,6 @@
 #include "engine/stitcher.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -32,13 +33,33 @@ void Stitcher::Add(int64_t window_index, int64_t window_start, const float* pred
   }
 }
 
-std::vector<std::vector<float>> Stitcher::Finish() const {
+std::vector<float> Stitcher::Tail(int64_t from) const {
+  const int64_t rows = coverage_ * spec_.Labels(), n = block_samples_ - from;
+  std::vector<float> tail(static_cast<size_t>(rows * n));
+  for (int64_t r = 0; r < rows; ++r) {
+    std::copy_n(slots_.begin() + r * block_samples_ + from, n, tail.begin() + r * n);
+  }
+  return tail;
+}
+
+void Stitcher::MergeHead(const std::vector<float>& tail) {
+  const int64_t rows = coverage_ * spec_.Labels(), n = static_cast<int64_t>(tail.size()) / rows;
+  // Two windows of one slot never share a sample, so at most one of the two values is set.
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < n && i < block_samples_; ++i) {
+      const float v = tail[static_cast<size_t>(r * n + i)];
+      if (!std::isnan(v)) slots_[static_cast<size_t>(r * block_samples_ + i)] = v;
+    }
+  }
+}
+
+std::vector<std::vector<float>> Stitcher::Finish(int64_t from, int64_t to) const {
   const int64_t labels = spec_.Labels();
   std::vector<std::vector<float>> traces(static_cast<size_t>(labels));
   for (int64_t l = 0; l < labels; ++l) {
     auto& t = traces[static_cast<size_t>(l)];
-    t.assign(static_cast<size_t>(block_samples_), kNan);
-    for (int64_t i = 0; i < block_samples_; ++i) {
+    t.assign(static_cast<size_t>(to - from), kNan);
+    for (int64_t i = from; i < to; ++i) {
       float acc = 0.0f;
       int count = 0;
       for (int64_t s = 0; s < coverage_; ++s) {
@@ -51,7 +72,7 @@ std::vector<std::vector<float>> Stitcher::Finish() const {
         }
         ++count;
       }
-      if (count > 0) t[static_cast<size_t>(i)] = spec_.stacking == Stacking::kAvg ? acc / static_cast<float>(count) : acc;
+      if (count > 0) t[static_cast<size_t>(i - from)] = spec_.stacking == Stacking::kAvg ? acc / static_cast<float>(count) : acc;
     }
   }
   return traces;

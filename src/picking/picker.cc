@@ -5,33 +5,49 @@
 
 namespace rapid {
 
-std::vector<Trigger> FindTriggers(const float* trace, int64_t n, double on_threshold, double off_threshold) {
-  std::vector<Trigger> triggers;
-  int64_t i = 0;
-  while (i < n) {
-    if (!(trace[i] > on_threshold)) {
-      ++i;
-      continue;
+PickStream::PickStream(std::string trace_id, std::string phase, NanoTime start, double rate_hz, double threshold)
+    : trace_id_(std::move(trace_id)),
+      phase_(std::move(phase)),
+      start_(start),
+      rate_hz_(rate_hz),
+      on_threshold_(threshold),
+      off_threshold_(threshold / 2.0) {}
+
+void PickStream::Emit(std::vector<Pick>* picks) {
+  picks->push_back({trace_id_, phase_, SampleTime(start_, on_index_, rate_hz_), SampleTime(start_, peak_index_, rate_hz_),
+                    SampleTime(start_, last_index_, rate_hz_), peak_value_});
+  on_ = false;
+}
+
+void PickStream::Feed(const float* trace, int64_t n, int64_t offset, std::vector<Pick>* picks) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = trace[i];
+    if (on_) {
+      if (v > off_threshold_) {
+        last_index_ = offset + i;
+        if (v > peak_value_) peak_index_ = offset + i, peak_value_ = v;
+        continue;
+      }
+      Emit(picks);  // this sample may start the next trigger
     }
-    int64_t off = i;
-    while (off + 1 < n && trace[off + 1] > off_threshold) ++off;
-    triggers.push_back({i, off});
-    i = off + 1;
+    if (v > on_threshold_) {
+      on_ = true;
+      on_index_ = peak_index_ = last_index_ = offset + i;
+      peak_value_ = v;
+    }
   }
-  return triggers;
+}
+
+void PickStream::Close(std::vector<Pick>* picks) {
+  if (on_) Emit(picks);
 }
 
 std::vector<Pick> PickTrace(const std::string& trace_id, const std::string& phase, const float* trace, int64_t n,
                             NanoTime start, double rate_hz, double threshold) {
   std::vector<Pick> picks;
-  for (const Trigger& t : FindTriggers(trace, n, threshold, threshold / 2.0)) {
-    int64_t peak = t.on;
-    for (int64_t i = t.on; i <= t.off; ++i) {
-      if (trace[i] > trace[peak]) peak = i;
-    }
-    picks.push_back({trace_id, phase, SampleTime(start, t.on, rate_hz), SampleTime(start, peak, rate_hz),
-                     SampleTime(start, t.off, rate_hz), trace[peak]});
-  }
+  PickStream stream(trace_id, phase, start, rate_hz, threshold);
+  stream.Feed(trace, n, 0, &picks);
+  stream.Close(&picks);
   return picks;
 }
 

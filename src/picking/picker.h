@@ -1,6 +1,6 @@
 // Picker stage: trigger on/off picking on a probability trace (ObsPy's trigger_onset as
 // SeisBench's picks_from_annotations uses it).
-// Thread safety: pure functions.
+// Thread safety: PickTrace is a pure function; a PickStream is used by one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -20,17 +20,32 @@ struct Pick {
   float peak_value = 0.0f;
 };
 
-// A trigger is [on, off] sample indices: `on` is the first sample of a run of samples strictly
-// above `on_threshold`; `off` is the last sample of the contiguous run strictly above
-// `off_threshold` that contains `on`. Runs above on_threshold inside an earlier trigger start no
-// new one. NaN samples are below every threshold.
-struct Trigger {
-  int64_t on, off;
-};
-std::vector<Trigger> FindTriggers(const float* trace, int64_t n, double on_threshold, double off_threshold);
+// Picks of one label's trace fed in consecutive parts (the pieces of a block, engine/annotator.h),
+// identical to picking the whole trace at once. A trigger starts at the first sample strictly above
+// `threshold` and ends at the last sample of the contiguous run strictly above threshold / 2 that
+// contains it; samples above the threshold inside a trigger start no new one; NaN is below every
+// threshold; a trigger still on when the trace ends closes at its last sample. One pick per
+// trigger; its peak is the first maximum within the trigger. Sample i of the trace lies at
+// SampleTime(start, i, rate_hz).
+class PickStream {
+ public:
+  PickStream(std::string trace_id, std::string phase, NanoTime start, double rate_hz, double threshold);
+  // Feeds samples [offset, offset + n) of the trace. REQUIRES: offset continues the previous part.
+  void Feed(const float* trace, int64_t n, int64_t offset, std::vector<Pick>* picks);
+  // The trace has ended.
+  void Close(std::vector<Pick>* picks);
 
-// Picks of one label's trace starting at `start` with rate `rate_hz`: one per trigger with
-// on = threshold, off = threshold / 2; the peak is the first maximum within [on, off].
+ private:
+  void Emit(std::vector<Pick>* picks);
+  std::string trace_id_, phase_;
+  NanoTime start_;
+  double rate_hz_, on_threshold_, off_threshold_;
+  bool on_ = false;
+  int64_t on_index_ = 0, peak_index_ = 0, last_index_ = 0;
+  float peak_value_ = 0.0f;
+};
+
+// PickStream over a whole trace starting at `start`.
 std::vector<Pick> PickTrace(const std::string& trace_id, const std::string& phase, const float* trace, int64_t n,
                             NanoTime start, double rate_hz, double threshold);
 

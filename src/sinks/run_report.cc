@@ -16,6 +16,9 @@ std::string RunReportJson(const RunReport& r) {
   j["weights_sha256"] = r.weights_sha256;
   j["input"] = r.input;
   j["layout"] = r.layout;
+  if (r.time_chunks > 0) {
+    j["time_chunks"] = {{"count", r.time_chunks}, {"chunk_s", r.chunk_s}, {"overlap_s", r.chunk_overlap_s}};
+  }
   j["files_total"] = r.files_total;
   j["files_failed"] = r.files_failed;
   j["units_total"] = r.units_total;

@@ -53,6 +53,11 @@ struct RunReport {
   std::string weights_sha256;
   std::string input;
   std::string layout;
+  // Time chunks of --chunk/--overlap (EQCCTPro semantics; they group the eqcctpro output and never
+  // change a pick). 0 when not chunked.
+  int64_t time_chunks = 0;
+  double chunk_s = 0.0;
+  double chunk_overlap_s = 0.0;
   int64_t files_total = 0;
   int64_t files_failed = 0;
   int64_t units_total = 0;

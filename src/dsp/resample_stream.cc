@@ -1,0 +1,83 @@
+#include "dsp/resample_stream.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rapid {
+
+namespace {
+
+bool IsWholeHz(double hz) { return hz >= 1.0 && std::floor(hz) == hz && hz < 1e7; }
+
+// Output samples of a whole segment of n input samples (what ResampleSegment returns).
+int64_t WholeOutputLength(ResampleMethod method, int64_t n, double rate_hz, double target_hz) {
+  switch (method) {
+    case ResampleMethod::kNone:
+      return n;
+    case ResampleMethod::kDecimate: {
+      const int64_t step = std::llround(rate_hz / target_hz);
+      return (n + step - 1) / step;
+    }
+    case ResampleMethod::kFourier:
+      return FourierResampledLength(n, rate_hz, target_hz);
+  }
+  return 0;
+}
+
+}  // namespace
+
+ResampleStream::ResampleStream(double rate_hz, double target_hz)
+    : rate_hz_(rate_hz), target_hz_(target_hz), method_(ChooseResampleMethod(rate_hz, target_hz)) {
+  // With whole-Hz rates, a boundary at a whole second of input is a whole output sample.
+  piecewise_ok_ = IsWholeHz(rate_hz) && IsWholeHz(target_hz);
+  piece_ = kPieceSeconds * static_cast<int64_t>(rate_hz);
+  margin_ = kMarginSeconds * static_cast<int64_t>(rate_hz);
+}
+
+void ResampleStream::Append(const double* samples, int64_t count) {
+  buffer_.insert(buffer_.end(), samples, samples + count);
+  appended_ += count;
+}
+
+Status ResampleStream::Drain(bool closed, std::vector<double>* out) {
+  if (method_ == ResampleMethod::kNone) {
+    out->insert(out->end(), buffer_.begin(), buffer_.end());
+    emitted_ += static_cast<int64_t>(buffer_.size());
+    buffer_from_ = appended_;
+    buffer_.clear();
+    return Status::OK();
+  }
+  const double out_per_in = target_hz_ / rate_hz_;
+  // Full pieces whose right margin has arrived.
+  while (piecewise_ok_ && appended_ >= (next_piece_ + 1) * piece_ + margin_) {
+    const int64_t from = std::max<int64_t>(0, next_piece_ * piece_ - margin_);
+    const int64_t to = (next_piece_ + 1) * piece_ + margin_;
+    std::vector<double> slice(buffer_.begin() + (from - buffer_from_), buffer_.begin() + (to - buffer_from_));
+    RAPID_RETURN_IF_ERROR(ResampleSegment(rate_hz_, target_hz_, &slice));
+    const int64_t skip = std::llround(static_cast<double>(next_piece_ * piece_ - from) * out_per_in);
+    const int64_t count = std::llround(static_cast<double>(piece_) * out_per_in);
+    out->insert(out->end(), slice.begin() + skip, slice.begin() + skip + count);
+    emitted_ += count;
+    ++next_piece_;
+    // Keep the left margin of the next piece.
+    const int64_t keep_from = next_piece_ * piece_ - margin_;
+    buffer_.erase(buffer_.begin(), buffer_.begin() + (keep_from - buffer_from_));
+    buffer_from_ = keep_from;
+  }
+  if (!closed) return Status::OK();
+  // The rest: the whole segment when no piece was cut (buffer_ holds all of it), else the last
+  // piece with its left margin.
+  std::vector<double> slice = std::move(buffer_);
+  buffer_.clear();
+  RAPID_RETURN_IF_ERROR(ResampleSegment(rate_hz_, target_hz_, &slice));
+  const int64_t skip =
+      next_piece_ == 0 ? 0 : std::llround(static_cast<double>(next_piece_ * piece_ - buffer_from_) * out_per_in);
+  const int64_t total = WholeOutputLength(method_, appended_, rate_hz_, target_hz_);
+  const int64_t count = std::clamp<int64_t>(total - emitted_, 0, std::max<int64_t>(0, static_cast<int64_t>(slice.size()) - skip));
+  out->insert(out->end(), slice.begin() + skip, slice.begin() + skip + count);
+  emitted_ += count;
+  buffer_from_ = appended_;
+  return Status::OK();
+}
+
+}  // namespace rapid

@@ -1,0 +1,51 @@
+// Resampling of one continuous segment that arrives in parts (streaming), with the rules of
+// resample.h. A segment that ends before reaching piece + margin samples is resampled whole, exactly
+// as ResampleSegment does (SeisBench parity). A longer one is resampled in pieces of kPieceSeconds
+// at fixed positions from the segment start, each computed with kMarginSeconds of extra input on
+// both sides and cut to its own span, so memory stays bounded and the output depends only on the
+// samples, never on how they were split into parts. Piecewise output differs from resampling the
+// whole segment at once only by the filters' far tails (decimation: < 1e-12 relative; Fourier:
+// see tests/resample_stream_test.cc for the measured bound).
+// Thread safety: one object per thread.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/status.h"
+#include "dsp/resample.h"
+
+namespace rapid {
+
+class ResampleStream {
+ public:
+  static constexpr int64_t kPieceSeconds = 600;
+  static constexpr int64_t kMarginSeconds = 60;
+
+  ResampleStream(double rate_hz, double target_hz);
+
+  // Appends the next samples of the segment.
+  void Append(const double* samples, int64_t count);
+
+  // Appends to *out the resampled samples that later input can no longer change; with `closed`
+  // (the segment has ended; no Append may follow) everything that remains. Output sample j of the
+  // segment lies at segment start + j / target_hz.
+  Status Drain(bool closed, std::vector<double>* out);
+
+  int64_t emitted() const { return emitted_; }    // output samples drained so far
+  int64_t appended() const { return appended_; }  // input samples appended so far
+  int64_t buffered() const { return static_cast<int64_t>(buffer_.size()); }
+
+ private:
+  double rate_hz_, target_hz_;
+  ResampleMethod method_;
+  bool piecewise_ok_;          // piece boundaries fall on whole output samples
+  int64_t piece_ = 0, margin_ = 0;  // in input samples
+  std::vector<double> buffer_;  // input samples [buffer_from_, appended_)
+  int64_t buffer_from_ = 0;
+  int64_t appended_ = 0;
+  int64_t next_piece_ = 0;      // pieces [0, next_piece_) drained
+  int64_t emitted_ = 0;
+};
+
+}  // namespace rapid

@@ -1,0 +1,87 @@
+// Preprocess stage, streaming: turns one instrument's channel data, arriving in time order in any
+// number of parts (time chunks, day files), into "block pieces" ready for the annotator, holding
+// only a bounded tail of data between parts. The result depends only on the samples, never on how
+// they were split into parts, so picks are identical whatever the chunking.
+//
+// Semantics (SeisBench annotate() with strict=True, as BuildStationBlocks documents): each channel
+// segment is resampled to the model rate (dsp/resample_stream.h); a block is a span all present
+// components cover, starting at the latest component start (each component trimmed to the nearest
+// sample) and as long as the trimmed component that ends first; the window grid starts at the block
+// start. A component that has no data when the first block opens is zero-filled (with a note).
+//
+// A block longer than `piece_windows` windows is handed out in pieces cut on its window grid:
+// piece k holds windows [k·W, (k+1)·W) (the last piece: every remaining grid window, including the
+// final end-aligned one) and the samples they read. Pieces of one block share `block_id` and are
+// numbered in time order; the annotator stitches them back into one continuous trace
+// (see StationBlock and Annotator).
+// Thread safety: one object per thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "dsp/resample_stream.h"
+#include "engine/station_block.h"
+#include "io/trace.h"
+#include "models/model_spec.h"
+
+namespace rapid {
+
+class StationStream {
+ public:
+  // Windows per piece when a block is cut (≈ 200 000 samples for PhaseNet: bounded memory, and a
+  // piece large enough that the per-piece cost is negligible).
+  static int64_t DefaultPieceWindows(const ModelSpec& spec);
+
+  // `spec` is borrowed. `piece_windows` <= 0: blocks are never cut. Block ids start at
+  // `first_block_id` (give each stream of a run a distinct range, e.g. unit index << 32).
+  StationStream(const ModelSpec& spec, int64_t piece_windows, uint64_t first_block_id);
+  ~StationStream();
+  StationStream(const StationStream&) = delete;
+  StationStream& operator=(const StationStream&) = delete;
+
+  // Adds the next part of this instrument's data: merged segments (io/segment_merge.h) of one or
+  // more channels, each later than what earlier parts delivered for that channel (samples at or
+  // before the last sample already received are dropped: they are the overlap of consecutive
+  // chunks). A segment that does not continue its channel's previous one within half a sample
+  // starts a new segment (a gap). Appends finished pieces to *pieces and human-readable notes to
+  // *notes. InvalidArgument when resampling fails.
+  Status Push(std::vector<TraceSegment> segments, std::vector<StationBlock>* pieces,
+              std::vector<std::string>* notes);
+
+  // No more data: hands out everything that remains.
+  Status Close(std::vector<StationBlock>* pieces, std::vector<std::string>* notes);
+
+  // Samples held between parts (native and model rate), for tests of the memory bound.
+  int64_t HeldSamples() const;
+
+ private:
+  struct Run;      // model-rate samples of one segment of one component
+  struct Channel;  // one channel's current segment and its resampler
+  struct Block;    // the block being cut
+
+  Status AddSegment(TraceSegment seg, std::vector<std::string>* notes);
+  Status CloseChannel(Channel* ch);
+  // Opens, cuts and closes blocks as far as the data received allow.
+  void Sweep(std::vector<StationBlock>* pieces, std::vector<std::string>* notes);
+  StationBlock CutPiece(int64_t from, int64_t length, int64_t windows, bool last);
+  void DropBefore(int64_t block_sample);
+
+  const ModelSpec& spec_;
+  const int64_t piece_windows_;
+  uint64_t next_block_id_;
+  std::string trace_id_;
+  std::map<std::string, std::unique_ptr<Channel>> channels_;  // by channel code
+  std::vector<std::deque<Run>> runs_;                         // by component index
+  std::vector<std::string> feeding_channel_;                  // channel code feeding each component
+  std::vector<int> present_;                                  // decided when the first block opens
+  bool present_decided_ = false;
+  std::unique_ptr<Block> block_;
+};
+
+}  // namespace rapid
