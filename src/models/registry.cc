@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "models/phasenet.h"
+#include "models/phasenetlight.h"
 #include "models/state_dict_reader.h"
 #include "models/weights_metadata.h"
 
@@ -51,11 +52,22 @@ ModelSpec PhaseNetSpec() {
   return s;
 }
 
+ModelSpec PhaseNetLightSpec() {
+  ModelSpec s = PhaseNetSpec();
+  s.class_name = "PhaseNetLight";
+  return s;
+}
+
 const std::vector<Entry>& Registry() {
   static const std::vector<Entry> entries = {
       {"phasenet", "phasenet_original.pt", PhaseNetSpec(),
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildPhaseNet(w[0].state.entries, w[0].path, spec, out);
+       }},
+      // SeisBench's PhaseNetLight weights are GPL-3.0 test data: none ship.
+      {"phasenetlight", "", PhaseNetLightSpec(),
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
+         return BuildPhaseNetLight(w[0].state.entries, w[0].path, spec, out);
        }},
   };
   return entries;
