@@ -9,6 +9,7 @@
 #include <functional>
 #include <sstream>
 
+#include "models/eqcct.h"
 #include "models/phasenet.h"
 #include "models/phasenetlight.h"
 #include "models/state_dict_reader.h"
@@ -58,6 +59,24 @@ ModelSpec PhaseNetLightSpec() {
   return s;
 }
 
+// EQCCT's P and S networks run as one model; SeisBench names their traces EQCCTP_P and EQCCTS_S,
+// RAPID names them EQCCT_P and EQCCT_S (one class per model).
+ModelSpec EqcctSpec() {
+  ModelSpec s;
+  s.class_name = "EQCCT";
+  s.component_order = "ENZ";
+  s.labels = {"P", "S"};
+  s.noise_label = "";
+  s.in_samples = 6000;
+  s.overlap_samples = 3000;
+  s.blinding_pre_samples = 500;
+  s.blinding_post_samples = 500;
+  s.stacking = Stacking::kMax;
+  s.norm = WindowNorm::kStdAllChannels;
+  s.thresholds = {{"P", 0.3}, {"S", 0.5}};
+  return s;
+}
+
 const std::vector<Entry>& Registry() {
   static const std::vector<Entry> entries = {
       {"phasenet", "phasenet_original.pt", PhaseNetSpec(),
@@ -69,6 +88,11 @@ const std::vector<Entry>& Registry() {
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildPhaseNetLight(w[0].state.entries, w[0].path, spec, out);
        }},
+      {"eqcct", "eqcct_p.pt,eqcct_s.pt", EqcctSpec(),
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
+         return BuildEqcct(w[0].state.entries, w[0].path, w[1].state.entries, w[1].path, spec, out);
+       },
+       /*weight_files=*/2},
   };
   return entries;
 }
