@@ -11,6 +11,26 @@ std::vector<int64_t> WindowStarts(int64_t block_samples, int64_t in_samples, int
   return starts;
 }
 
+namespace {
+
+// SeisBench's EQTransformer/EQCCT window taper: sample i of each end is scaled by
+// 0.5·(1 + cos(π + i·π/5)), i = 0..5, rounded to float32 as torch computes it.
+void TaperEnds(int64_t channels, int64_t in_samples, float* out) {
+  constexpr int kTaper = 6;
+  constexpr double kPi = 3.14159265358979323846;
+  float taper[kTaper];
+  for (int i = 0; i < kTaper; ++i) taper[i] = static_cast<float>(0.5 * (1.0 + std::cos(kPi + i * kPi / (kTaper - 1))));
+  for (int64_t c = 0; c < channels; ++c) {
+    float* row = out + c * in_samples;
+    for (int i = 0; i < kTaper; ++i) {
+      row[i] *= taper[i];
+      row[in_samples - 1 - i] *= taper[i];
+    }
+  }
+}
+
+}  // namespace
+
 void NormaliseWindow(const float* rows, int64_t row_stride, int64_t channels, int64_t start, int64_t in_samples,
                      WindowNorm norm, float* out) {
   constexpr double kEps = 1e-10;
@@ -48,6 +68,7 @@ void NormaliseWindow(const float* rows, int64_t row_stride, int64_t channels, in
     const float denom =
         static_cast<float>(std::sqrt(total_sq / static_cast<double>(channels * in_samples - 1))) + static_cast<float>(kEps);
     for (int64_t i = 0; i < channels * in_samples; ++i) out[i] = out[i] / denom;
+    TaperEnds(channels, in_samples, out);
   }
 }
 

@@ -15,7 +15,9 @@ enum class Stacking { kAvg, kMax };
 enum class WindowNorm {
   kStdPerChannel,    // PhaseNet "std": each channel / (its unbiased std + 1e-10)
   kPeakPerChannel,   // PhaseNet "peak": each channel / (its max |x| + 1e-10)
-  kStdAllChannels,   // EQTransformer/EQCCT: one unbiased std over channels and time
+  // EQTransformer/EQCCT "std": one unbiased std over channels and time, then both ends of every
+  // channel tapered over 6 samples by 0.5·(1 + cos(linspace(π, 2π, 6))) as SeisBench does.
+  kStdAllChannels,
 };
 
 struct ModelSpec {

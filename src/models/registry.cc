@@ -9,7 +9,9 @@
 #include <functional>
 #include <sstream>
 
+#include "models/eqcct.h"
 #include "models/phasenet.h"
+#include "models/phasenetlight.h"
 #include "models/state_dict_reader.h"
 #include "models/weights_metadata.h"
 
@@ -19,13 +21,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using Builder = std::function<Status(const StateDict&, const std::string&, const ModelSpec&, std::unique_ptr<Model>*)>;
+// One weight file of a model: its path (named in error messages) and its tensors.
+struct WeightFile {
+  std::string path;
+  StateDict state;
+};
+
+// Builds the model from its weight files, in the order the entry lists them.
+using Builder = std::function<Status(const std::vector<WeightFile>&, const ModelSpec&, std::unique_ptr<Model>*)>;
 
 struct Entry {
   std::string name;
-  std::string bundled_weights;  // file name inside BundledModelsDir()
-  ModelSpec spec;               // defaults before the weights' JSON
+  // Weight file names inside BundledModelsDir(), comma-separated, one per network in builder
+  // order; empty when no weights may ship with RAPID (then --weights is required).
+  std::string bundled_weights;
+  ModelSpec spec;  // defaults before the weights' JSON
   Builder build;
+  size_t weight_files = 1;  // networks the model runs, each from its own file
 };
 
 ModelSpec PhaseNetSpec() {
@@ -41,14 +53,90 @@ ModelSpec PhaseNetSpec() {
   return s;
 }
 
+ModelSpec PhaseNetLightSpec() {
+  ModelSpec s = PhaseNetSpec();
+  s.class_name = "PhaseNetLight";
+  return s;
+}
+
+// EQCCT's P and S networks run as one model; SeisBench names their traces EQCCTP_P and EQCCTS_S,
+// RAPID names them EQCCT_P and EQCCT_S (one class per model).
+ModelSpec EqcctSpec() {
+  ModelSpec s;
+  s.class_name = "EQCCT";
+  s.component_order = "ENZ";
+  s.labels = {"P", "S"};
+  s.noise_label = "";
+  s.in_samples = 6000;
+  s.overlap_samples = 3000;
+  s.blinding_pre_samples = 500;
+  s.blinding_post_samples = 500;
+  s.stacking = Stacking::kMax;
+  s.norm = WindowNorm::kStdAllChannels;
+  s.thresholds = {{"P", 0.3}, {"S", 0.5}};
+  return s;
+}
+
 const std::vector<Entry>& Registry() {
   static const std::vector<Entry> entries = {
       {"phasenet", "phasenet_original.pt", PhaseNetSpec(),
-       [](const StateDict& sd, const std::string& src, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildPhaseNet(sd.entries, src, spec, out);
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
+         return BuildPhaseNet(w[0].state.entries, w[0].path, spec, out);
        }},
+      // SeisBench's PhaseNetLight weights are GPL-3.0 test data: none ship.
+      {"phasenetlight", "", PhaseNetLightSpec(),
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
+         return BuildPhaseNetLight(w[0].state.entries, w[0].path, spec, out);
+       }},
+      {"eqcct", "eqcct_p.pt,eqcct_s.pt", EqcctSpec(),
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
+         return BuildEqcct(w[0].state.entries, w[0].path, w[1].state.entries, w[1].path, spec, out);
+       },
+       /*weight_files=*/2},
   };
   return entries;
+}
+
+// "a,b" → {"a", "b"}; "" → {}.
+std::vector<std::string> SplitCommas(const std::string& list) {
+  std::vector<std::string> parts;
+  if (list.empty()) return parts;
+  std::string::size_type begin = 0;
+  while (true) {
+    const std::string::size_type comma = list.find(',', begin);
+    parts.push_back(list.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin));
+    if (comma == std::string::npos) return parts;
+    begin = comma + 1;
+  }
+}
+
+std::string JoinCommas(const std::vector<std::string>& parts) {
+  std::string joined;
+  for (const std::string& p : parts) joined += (joined.empty() ? "" : ",") + p;
+  return joined;
+}
+
+// The weight files `weights_path` names for `entry` (its bundled files when empty).
+Status ResolveWeightPaths(const Entry& entry, const std::string& weights_path, std::vector<std::string>* paths) {
+  paths->clear();
+  if (weights_path.empty()) {
+    if (entry.bundled_weights.empty()) {
+      return Status::NotFound(entry.name + " has no bundled weights; pass --weights " +
+                              (entry.weight_files == 1 ? "FILE" : "FILE,FILE"));
+    }
+    for (const std::string& file : SplitCommas(entry.bundled_weights)) paths->push_back(BundledModelsDir() + "/" + file);
+  } else if (entry.weight_files == 1) {
+    paths->push_back(weights_path);  // a single file's name may contain commas
+  } else {
+    *paths = SplitCommas(weights_path);
+  }
+  if (paths->size() != entry.weight_files) {
+    const std::string n = std::to_string(entry.weight_files);
+    return Status::InvalidArgument(entry.name + " runs " + n + " networks and needs " + n +
+                                   " weight files, one per network in the model's order, comma-separated "
+                                   "(--weights FILE,FILE); got '" + weights_path + "'");
+  }
+  return Status::OK();
 }
 
 Status ReadText(const std::string& path, std::string* text) {
@@ -111,24 +199,30 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
   if (entry == nullptr) return Status::InvalidArgument("unknown model '" + name + "' (known: " + known + ")");
 
   out->name = name;
-  out->weights_path = weights_path.empty() ? BundledModelsDir() + "/" + entry->bundled_weights : weights_path;
-  std::error_code ec;
-  if (!fs::is_regular_file(out->weights_path, ec)) {
-    return Status::NotFound(out->weights_path + ": weight file not found");
-  }
+  std::vector<std::string> paths;
+  RAPID_RETURN_IF_ERROR(ResolveWeightPaths(*entry, weights_path, &paths));
+  out->weights_path = JoinCommas(paths);
   ModelSpec spec = entry->spec;
-  const std::string meta = MetadataPathFor(out->weights_path);
-  out->metadata_path.clear();
-  if (fs::is_regular_file(meta, ec)) {
-    std::string text;
-    RAPID_RETURN_IF_ERROR(ReadText(meta, &text));
-    RAPID_RETURN_IF_ERROR(ApplyWeightsMetadata(text, meta, &spec));
-    out->metadata_path = meta;
+  std::vector<std::string> metadata_paths, digests;
+  std::vector<WeightFile> files(paths.size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::error_code ec;
+    if (!fs::is_regular_file(paths[i], ec)) return Status::NotFound(paths[i] + ": weight file not found");
+    const std::string meta = MetadataPathFor(paths[i]);
+    if (fs::is_regular_file(meta, ec)) {
+      std::string text;
+      RAPID_RETURN_IF_ERROR(ReadText(meta, &text));
+      RAPID_RETURN_IF_ERROR(ApplyWeightsMetadata(text, meta, &spec));
+      metadata_paths.push_back(meta);
+    }
+    files[i].path = paths[i];
+    RAPID_RETURN_IF_ERROR(ReadStateDict(paths[i], &files[i].state));
+    digests.emplace_back();
+    RAPID_RETURN_IF_ERROR(Sha256File(paths[i], &digests.back()));
   }
-  StateDict state;
-  RAPID_RETURN_IF_ERROR(ReadStateDict(out->weights_path, &state));
-  RAPID_RETURN_IF_ERROR(entry->build(state, out->weights_path, spec, &out->model));
-  return Sha256File(out->weights_path, &out->weights_sha256);
+  out->metadata_path = JoinCommas(metadata_paths);
+  out->weights_sha256 = JoinCommas(digests);
+  return entry->build(files, spec, &out->model);
 }
 
 }  // namespace rapid
