@@ -1,0 +1,41 @@
+// --max-ram: a run over many stations with a small RAM budget completes inside it (the block queue
+// shrinks to what the budget leaves), and a budget too small for one model instance is a clear
+// configuration error before any work.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace rapid {
+namespace {
+
+using testing::ReadFileText;
+using testing::RunRapid;
+using testing::TempDir;
+
+TEST(MemoryBudgetTest, ManyStationsStayUnderASmallBudget) {
+  TempDir dir;
+  const std::string data = dir.path() + "/archive";
+  ASSERT_EQ(RunRapid({"synth", "--output", data, "--stations", "40", "--duration", "10m", "--rates", "100,200,250"}), 0);
+  std::string log;
+  ASSERT_EQ(RunRapid({"run", "--input", data, "--output", dir.path() + "/out", "--max-ram", "320M"}, &log), 0) << log;
+  const auto run = nlohmann::json::parse(ReadFileText(dir.path() + "/out/run.json"));
+  constexpr int64_t kBudget = int64_t{320} << 20;
+  EXPECT_EQ(run["units_done"], 40);
+  EXPECT_EQ(run["plan"]["host_budget_bytes"], kBudget);
+  EXPECT_LT(run["peak_rss_bytes"].get<int64_t>(), kBudget);
+  // Without the budget the queue alone may take 256 MiB; here it got what the budget left.
+  EXPECT_LE(run["queue_high_water_bytes"].get<int64_t>(), kBudget - run["plan"]["expected_peak_host_bytes"].get<int64_t>());
+}
+
+TEST(MemoryBudgetTest, BudgetBelowOneInstanceIsAConfigError) {
+  TempDir dir;
+  std::string log;
+  EXPECT_EQ(RunRapid({"run", "--output", dir.path() + "/out", "--max-ram", "50M"}, &log), 1);
+  EXPECT_NE(log.find("--max-ram"), std::string::npos) << log;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/out/picks.csv"));
+}
+
+}  // namespace
+}  // namespace rapid
