@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "engine/annotator.h"
 #include "engine/stitcher.h"
@@ -85,6 +86,30 @@ TEST(AnnotatorTest, ModelFailureStopsTheRunWithoutHanging) {
   Status s = AnnotateBlocks({&ok1, &failing}, blocks, opts, &out, &stats);
   EXPECT_EQ(s.code(), Status::Code::kResourceExhausted);
   EXPECT_NE(s.message().find("fake out of memory"), std::string::npos);
+}
+
+// With a maximum wait, windows that cannot fill a batch run after that wait instead of waiting for
+// more input, with the same result as in a full batch.
+TEST(AnnotatorTest, MaxBatchWaitRunsAShortBatchWithTheSameResult) {
+  FakeModel m;
+  const auto blocks = MakeBlocks(1, 250);  // 4 windows, batch 64
+  AnnotateOptions opts;
+  opts.batch_size = 64;
+  opts.max_batch_wait_ms = 20;
+  std::vector<Annotation> early;
+  Annotator annotator({&m}, opts, [&](size_t, Annotation&& a) { early.push_back(std::move(a)); });
+  ASSERT_TRUE(annotator.Submit(blocks[0]));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (annotator.windows_done() < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(annotator.windows_done(), 4);  // before Finish: the wait ran them
+  ASSERT_TRUE(annotator.Finish().ok());
+  std::vector<Annotation> ref;
+  AnnotateStats stats;
+  ASSERT_TRUE(AnnotateBlocks({&m}, blocks, AnnotateOptions(), &ref, &stats).ok());
+  ASSERT_EQ(early.size(), 1u);
+  EXPECT_EQ(early[0].traces, ref[0].traces);
 }
 
 }  // namespace

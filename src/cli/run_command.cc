@@ -23,7 +23,7 @@ struct RunFlags {
   std::string input, layout = "auto", model = "phasenet", weights, output = "rapid-output", format = "csv";
   std::string start, end, chunk, overlap;
   bool save_probabilities = false;
-  int64_t batch_size = 0, intra_threads = 0, instances = 0;
+  int64_t batch_size = 0, intra_threads = 0, instances = 0, batch_wait_ms = 0;
   std::string progress = "auto";
   std::string max_ram, cpus, devices = "cpu";
 };
@@ -72,6 +72,7 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
     return 1;
   }
   opts.batch_size = flags.batch_size;
+  opts.max_batch_wait_ms = flags.batch_wait_ms;
   opts.intra_threads = flags.intra_threads;
   opts.instances = flags.instances;
   {
@@ -187,6 +188,9 @@ CommandAction AddRunCommand(CLI::App* app) {
                 "Also write probability traces as float32 miniSEED under probabilities/");
   cmd->add_option("--progress", flags->progress, "Progress on stderr: auto (a line on a terminal, else every 10 s) or off")
       ->capture_default_str();
+  cmd->add_option("--batch-wait", flags->batch_wait_ms,
+                  "Longest wait (ms) for a batch to fill before running what is queued (default 0: full batches)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default: planner)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--instances", flags->instances, "Model instances, one thread each (default: planner)")

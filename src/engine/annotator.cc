@@ -108,12 +108,23 @@ bool Annotator::TakeBatch(Batch* batch) {
   const int64_t size = std::max<int64_t>(1, opts_.batch_size);
   batch->windows.clear();
   std::unique_lock<std::mutex> lock(mu_);
-  // Only full batches until the producer is done: batch boundaries then depend on the submission
-  // order alone.
-  work_cv_.wait(lock, [&] {
+  // A full batch, or a short one when the producer is done or waits for room, or (with a maximum
+  // wait) when the first queued window has waited that long. Short batches are padded, so their
+  // windows' predictions are the same as in full ones.
+  auto ready = [&] {
     return failed_ || undispensed_windows_ >= size || closed_ || (producer_waiting_ && undispensed_windows_ > 0);
-  });
-  if (failed_ || undispensed_windows_ == 0) return false;
+  };
+  while (true) {
+    if (opts_.max_batch_wait_ms > 0) {
+      work_cv_.wait(lock, [&] { return failed_ || closed_ || undispensed_windows_ > 0; });
+      work_cv_.wait_for(lock, std::chrono::milliseconds(opts_.max_batch_wait_ms), ready);
+    } else {
+      work_cv_.wait(lock, ready);
+    }
+    if (failed_) return false;
+    if (undispensed_windows_ > 0) break;
+    if (closed_) return false;
+  }
   while (static_cast<int64_t>(batch->windows.size()) < size && !queue_.empty()) {
     Pending& front = *queue_.front();
     batch->windows.push_back({queue_.front(), static_cast<int64_t>(front.next_window)});

@@ -55,6 +55,9 @@ struct AnnotateOptions {
   // Bytes of blocks (samples + stitcher) submitted but not finished. Larger: more read-ahead, so
   // instances never wait for the producer; smaller: less memory.
   int64_t queue_capacity_bytes = int64_t{256} << 20;
+  // Longest time (ms) an instance waits for a batch to fill once a window is queued; then it runs
+  // the windows it has. 0: wait for a full batch (best throughput when reading keeps ahead).
+  int64_t max_batch_wait_ms = 0;
 };
 
 // Continuous probability traces of one block piece, all labels sharing start and rate. The pieces

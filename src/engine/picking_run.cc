@@ -234,6 +234,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   // the model instances annotate what was submitted before. A bad file is an error of that file only.
   AnnotateOptions annotate_opts;
   annotate_opts.batch_size = plan.batch_size;
+  annotate_opts.max_batch_wait_ms = opts.max_batch_wait_ms;
   annotate_opts.intra_threads = plan.intra_threads;
   annotate_opts.cpus = plan.cpus;
   // Read-ahead of whole blocks: at least kMinBlockQueueBytes so the producer stays a few blocks

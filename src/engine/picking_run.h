@@ -40,6 +40,7 @@ struct RunOptions {
   int64_t instances = 0;
   int64_t intra_threads = 0;
   int64_t batch_size = 0;
+  int64_t max_batch_wait_ms = 0;  // see AnnotateOptions::max_batch_wait_ms
   int64_t max_ram_bytes = 0;   // 0: the planner's default share of available memory
   std::vector<int> cpus;       // empty: any CPU this process may use; else pin instances to these
 };
