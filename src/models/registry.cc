@@ -9,6 +9,7 @@
 #include <functional>
 #include <sstream>
 
+#include "models/eqtransformer.h"
 #include "models/phasenet.h"
 #include "models/state_dict_reader.h"
 #include "models/weights_metadata.h"
@@ -19,11 +20,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using Builder = std::function<Status(const StateDict&, const std::string&, const ModelSpec&, std::unique_ptr<Model>*)>;
+// What a builder gets: the weights, their file, their JSON (text and path; empty when there is
+// none) and the spec with the JSON already applied.
+struct BuildInput {
+  const StateDict& state;
+  const std::string& weights_path;
+  const std::string& metadata_json;
+  const std::string& metadata_path;
+  const ModelSpec& spec;
+};
+
+using Builder = std::function<Status(const BuildInput&, std::unique_ptr<Model>*)>;
 
 struct Entry {
   std::string name;
-  std::string bundled_weights;  // file name inside BundledModelsDir()
+  std::string bundled_weights;  // file name inside BundledModelsDir(); empty: none shipped
   ModelSpec spec;               // defaults before the weights' JSON
   Builder build;
 };
@@ -41,11 +52,34 @@ ModelSpec PhaseNetSpec() {
   return s;
 }
 
+// SeisBench's EQTransformer defaults (its default_args and _annotate_args).
+ModelSpec EqTransformerSpec() {
+  ModelSpec s;
+  s.class_name = "EQTransformer";
+  s.component_order = "ZNE";
+  s.labels = {"Detection", "P", "S"};
+  s.noise_label = "";
+  s.detection_label = "Detection";
+  s.in_samples = 6000;
+  s.overlap_samples = 3000;
+  s.blinding_pre_samples = 500;
+  s.blinding_post_samples = 500;
+  s.stacking = Stacking::kMax;
+  s.norm = WindowNorm::kStdAllChannels;
+  s.thresholds = {{"Detection", 0.3}, {"P", 0.1}, {"S", 0.1}};
+  return s;
+}
+
 const std::vector<Entry>& Registry() {
   static const std::vector<Entry> entries = {
       {"phasenet", "phasenet_original.pt", PhaseNetSpec(),
-       [](const StateDict& sd, const std::string& src, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildPhaseNet(sd.entries, src, spec, out);
+       [](const BuildInput& in, std::unique_ptr<Model>* out) {
+         return BuildPhaseNet(in.state.entries, in.weights_path, in.spec, out);
+       }},
+      {"eqtransformer", "", EqTransformerSpec(),
+       [](const BuildInput& in, std::unique_ptr<Model>* out) {
+         return BuildEqTransformer(in.state.entries, in.weights_path, in.metadata_json, in.metadata_path, in.spec,
+                                   out);
        }},
   };
   return entries;
@@ -110,6 +144,9 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
   }
   if (entry == nullptr) return Status::InvalidArgument("unknown model '" + name + "' (known: " + known + ")");
 
+  if (weights_path.empty() && entry->bundled_weights.empty()) {
+    return Status::InvalidArgument(name + " has no bundled weights; pass --weights FILE");
+  }
   out->name = name;
   out->weights_path = weights_path.empty() ? BundledModelsDir() + "/" + entry->bundled_weights : weights_path;
   std::error_code ec;
@@ -119,15 +156,16 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
   ModelSpec spec = entry->spec;
   const std::string meta = MetadataPathFor(out->weights_path);
   out->metadata_path.clear();
+  std::string meta_text;
   if (fs::is_regular_file(meta, ec)) {
-    std::string text;
-    RAPID_RETURN_IF_ERROR(ReadText(meta, &text));
-    RAPID_RETURN_IF_ERROR(ApplyWeightsMetadata(text, meta, &spec));
+    RAPID_RETURN_IF_ERROR(ReadText(meta, &meta_text));
+    RAPID_RETURN_IF_ERROR(ApplyWeightsMetadata(meta_text, meta, &spec));
     out->metadata_path = meta;
   }
   StateDict state;
   RAPID_RETURN_IF_ERROR(ReadStateDict(out->weights_path, &state));
-  RAPID_RETURN_IF_ERROR(entry->build(state, out->weights_path, spec, &out->model));
+  const BuildInput input{state, out->weights_path, meta_text, out->metadata_path, spec};
+  RAPID_RETURN_IF_ERROR(entry->build(input, &out->model));
   return Sha256File(out->weights_path, &out->weights_sha256);
 }
 

@@ -20,7 +20,7 @@ struct LoadedModel {
   std::unique_ptr<Model> model;
 };
 
-// Registry names, e.g. {"phasenet"}.
+// Registry names, e.g. {"phasenet", "eqtransformer"}.
 std::vector<std::string> KnownModels();
 
 // Folder of the weights shipped with RAPID: $RAPID_MODELS_DIR if set, else <exe>/../models,
@@ -29,8 +29,9 @@ std::string BundledModelsDir();
 
 // Loads model `name` with `weights_path`, or with its bundled weights when weights_path is
 // empty. The weights' JSON (if present next to them) is applied to the default spec.
-// InvalidArgument: unknown model name (listing the known ones) or weights that do not fit the
-// architecture (naming the key). NotFound: missing weight file. Corruption: unreadable weights.
+// InvalidArgument: unknown model name (listing the known ones), an empty weights_path for a model
+// that ships no weights (eqtransformer), or weights that do not fit the architecture (naming the
+// key). NotFound: missing weight file. Corruption: unreadable weights.
 Status LoadModel(const std::string& name, const std::string& weights_path, LoadedModel* out);
 
 // Hex SHA-256 of a file's bytes. IOError naming the path if it cannot be read.
