@@ -6,6 +6,9 @@
 #include <array>
 #include <cmath>
 
+// ReLUs run in place on the fresh output of the layer before them: every large temporary avoided
+// counts, since allocating (and first touching) memory is a large share of the forward time.
+
 namespace rapid::eqt {
 
 namespace {
@@ -195,7 +198,7 @@ Status TransformerBlock::Load(StrictParams* p, const std::string& prefix, int64_
 
 at::Tensor TransformerBlock::operator()(const at::Tensor& x) const {
   const at::Tensor y = norm1(x + attention(x));
-  const at::Tensor ff = at::linear(at::relu(at::linear(y.transpose(1, 2), lin1_w, lin1_b)), lin2_w, lin2_b);
+  const at::Tensor ff = at::linear(at::linear(y.transpose(1, 2), lin1_w, lin1_b).relu_(), lin2_w, lin2_b);
   return norm2(y + ff.transpose(1, 2));
 }
 
@@ -211,7 +214,7 @@ Status Encoder::Load(StrictParams* p, const std::string& prefix, int64_t in_chan
 
 at::Tensor Encoder::operator()(at::Tensor x) const {
   for (size_t i = 0; i < convs.size(); ++i) {
-    x = at::relu(convs[i](x, kKernels[i] / 2));
+    x = convs[i](x, kKernels[i] / 2).relu_();
     // ceil_mode pools the last odd sample alone: SeisBench pads it with -1e10 before pooling,
     // which after the ReLU gives the same maximum.
     x = at::max_pool1d(x, {2}, {2}, {0}, {1}, /*ceil_mode=*/true);
@@ -238,9 +241,9 @@ at::Tensor ResCnnStack::operator()(at::Tensor x) const {
     // Kernel 3: one zero each side. Kernel 2: one zero at the end only (TensorFlow "same").
     const bool pad_end = b.kernel == 2;
     const int64_t pad = pad_end ? 0 : 1;
-    at::Tensor y = at::relu(b.norm1(x));
+    at::Tensor y = b.norm1(x).relu_();
     if (pad_end) y = at::constant_pad_nd(y, {0, 1}, 0);
-    y = at::relu(b.norm2(b.conv1(y, pad)));
+    y = b.norm2(b.conv1(y, pad)).relu_();
     if (pad_end) y = at::constant_pad_nd(y, {0, 1}, 0);
     x = x + b.conv2(y, pad);
   }
@@ -298,7 +301,7 @@ at::Tensor Decoder::operator()(at::Tensor x) const {
     x = at::upsample_nearest1d(x, at::IntArrayRef(&upsampled, 1), 2.0);
     if (static_cast<int64_t>(i) == crop_both_stage) x = x.narrow(2, 1, x.size(2) - 2);
     else if (crop_last[i]) x = x.narrow(2, 0, x.size(2) - 1);
-    x = at::relu(convs[i](x, kKernels[stages - 1 - i] / 2));
+    x = convs[i](x, kKernels[stages - 1 - i] / 2).relu_();
   }
   return x;
 }
