@@ -1,6 +1,7 @@
 // Raw batched forward throughput of a model (no I/O, no preprocessing): the ceiling the pipeline is
 // measured against. Prints windows/s per (batch, intra-op threads[, benchmark threads]) as a counter.
-//   build/forward_bench [--benchmark_filter=...]   (RAPID_BENCH_MODEL=phasenet by default)
+//   build/forward_bench [--benchmark_filter=...]   (RAPID_BENCH_MODEL=phasenet by default;
+//   RAPID_BENCH_WEIGHTS=FILE for a model without bundled weights, e.g. eqtransformer)
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -13,12 +14,17 @@
 namespace rapid {
 namespace {
 
+// Loads RAPID_BENCH_MODEL with RAPID_BENCH_WEIGHTS (its bundled weights when unset); aborts on error.
+void LoadBenchModel(LoadedModel* loaded) {
+  const char* name = std::getenv("RAPID_BENCH_MODEL");
+  const char* weights = std::getenv("RAPID_BENCH_WEIGHTS");
+  if (!LoadModel(name != nullptr ? name : "phasenet", weights != nullptr ? weights : "", loaded).ok()) std::abort();
+}
+
 LoadedModel& SharedModel() {
   static LoadedModel* m = [] {
     auto* loaded = new LoadedModel();
-    const char* name = std::getenv("RAPID_BENCH_MODEL");
-    Status s = LoadModel(name != nullptr ? name : "phasenet", "", loaded);
-    if (!s.ok()) std::abort();
+    LoadBenchModel(loaded);
     return loaded;
   }();
   return *m;
@@ -28,8 +34,7 @@ LoadedModel& SharedModel() {
 LoadedModel& ThreadModel() {
   thread_local LoadedModel* m = [] {
     auto* loaded = new LoadedModel();
-    const char* name = std::getenv("RAPID_BENCH_MODEL");
-    if (!LoadModel(name != nullptr ? name : "phasenet", "", loaded).ok()) std::abort();
+    LoadBenchModel(loaded);
     return loaded;
   }();
   return *m;

@@ -24,6 +24,21 @@ TEST(WeightsMetadataTest, AppliesModelAndDefaultArgs) {
   EXPECT_EQ(spec.stacking, Stacking::kMax);
 }
 
+TEST(WeightsMetadataTest, DetectionLabelStaysFirstWithItsOwnThresholdKey) {
+  // SeisBench's EQTransformer JSON: phases exclude the detection output, whose threshold is
+  // "detection_threshold" rather than "Detection_threshold".
+  ModelSpec spec;
+  spec.detection_label = "Detection";
+  spec.labels = {"Detection", "P", "S"};
+  const std::string json = R"({"model_args": {"phases": "SP"},
+      "default_args": {"detection_threshold": 0.4, "P_threshold": 0.2, "S_threshold": 0.25}})";
+  ASSERT_TRUE(ApplyWeightsMetadata(json, "eqt.json", &spec).ok());
+  EXPECT_EQ(spec.labels, (std::vector<std::string>{"Detection", "S", "P"}));
+  EXPECT_DOUBLE_EQ(spec.thresholds["Detection"], 0.4);
+  EXPECT_DOUBLE_EQ(spec.thresholds["P"], 0.2);
+  EXPECT_DOUBLE_EQ(spec.thresholds["S"], 0.25);
+}
+
 TEST(WeightsMetadataTest, RejectsMalformedValuesNamingTheKey) {
   ModelSpec spec;
   Status s = ApplyWeightsMetadata(R"({"model_args": {"norm": "loud"}})", "w.json", &spec);

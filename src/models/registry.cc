@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "models/eqcct.h"
+#include "models/eqtransformer.h"
 #include "models/phasenet.h"
 #include "models/phasenetlight.h"
 #include "models/state_dict_reader.h"
@@ -21,13 +22,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One weight file of a model: its path (named in error messages) and its tensors.
+// One weight file of a model: its path (named in error messages), its tensors, and its JSON (text
+// and path; empty when there is none).
 struct WeightFile {
   std::string path;
   StateDict state;
+  std::string metadata_json;
+  std::string metadata_path;
 };
 
-// Builds the model from its weight files, in the order the entry lists them.
+// Builds the model from its weight files, in the order the entry lists them, and the spec with the
+// JSON already applied.
 using Builder = std::function<Status(const std::vector<WeightFile>&, const ModelSpec&, std::unique_ptr<Model>*)>;
 
 struct Entry {
@@ -77,11 +82,33 @@ ModelSpec EqcctSpec() {
   return s;
 }
 
+// SeisBench's EQTransformer defaults (its default_args and _annotate_args).
+ModelSpec EqTransformerSpec() {
+  ModelSpec s;
+  s.class_name = "EQTransformer";
+  s.component_order = "ZNE";
+  s.labels = {"Detection", "P", "S"};
+  s.noise_label = "";
+  s.detection_label = "Detection";
+  s.in_samples = 6000;
+  s.overlap_samples = 3000;
+  s.blinding_pre_samples = 500;
+  s.blinding_post_samples = 500;
+  s.stacking = Stacking::kMax;
+  s.norm = WindowNorm::kStdAllChannels;
+  s.thresholds = {{"Detection", 0.3}, {"P", 0.1}, {"S", 0.1}};
+  return s;
+}
+
 const std::vector<Entry>& Registry() {
   static const std::vector<Entry> entries = {
       {"phasenet", "phasenet_original.pt", PhaseNetSpec(),
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildPhaseNet(w[0].state.entries, w[0].path, spec, out);
+       }},
+      {"eqtransformer", "", EqTransformerSpec(),
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
+         return BuildEqTransformer(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
        }},
       // SeisBench's PhaseNetLight weights are GPL-3.0 test data: none ship.
       {"phasenetlight", "", PhaseNetLightSpec(),
@@ -214,6 +241,8 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
       RAPID_RETURN_IF_ERROR(ReadText(meta, &text));
       RAPID_RETURN_IF_ERROR(ApplyWeightsMetadata(text, meta, &spec));
       metadata_paths.push_back(meta);
+      files[i].metadata_json = std::move(text);
+      files[i].metadata_path = meta;
     }
     files[i].path = paths[i];
     RAPID_RETURN_IF_ERROR(ReadStateDict(paths[i], &files[i].state));

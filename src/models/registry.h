@@ -23,7 +23,7 @@ struct LoadedModel {
   std::unique_ptr<Model> model;
 };
 
-// Registry names, e.g. {"phasenet", "phasenetlight", "eqcct"}.
+// Registry names, e.g. {"phasenet", "phasenetlight", "eqcct", "eqtransformer"}.
 std::vector<std::string> KnownModels();
 
 // Folder of the weights shipped with RAPID: $RAPID_MODELS_DIR if set, else <exe>/../models,

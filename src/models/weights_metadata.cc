@@ -22,7 +22,9 @@ Status ApplyWeightsMetadata(const std::string& json_text, const std::string& sou
       const json& args = doc["model_args"];
       if (args.contains("phases")) {
         if (!args["phases"].is_string()) return Bad(source, "model_args.phases", "must be a string");
+        // A model with a detection output (EQTransformer) emits it before the phases.
         spec->labels.clear();
+        if (!spec->detection_label.empty()) spec->labels.push_back(spec->detection_label);
         for (char c : args["phases"].get<std::string>()) spec->labels.emplace_back(1, c);
       }
       if (args.contains("component_order")) {
@@ -47,7 +49,8 @@ Status ApplyWeightsMetadata(const std::string& json_text, const std::string& sou
     if (doc.contains("default_args")) {
       const json& args = doc["default_args"];
       for (const std::string& label : spec->labels) {
-        const std::string key = label + "_threshold";
+        // SeisBench names the detection trace's threshold "detection_threshold".
+        const std::string key = label == spec->detection_label ? "detection_threshold" : label + "_threshold";
         if (args.contains(key)) spec->thresholds[label] = args[key].get<double>();
       }
       if (args.contains("overlap")) {

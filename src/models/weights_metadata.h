@@ -11,9 +11,10 @@
 namespace rapid {
 
 // Applies the metadata in `json_text` to *spec:
-//   model_args.phases (labels, one character each), model_args.component_order,
-//   model_args.norm ("std" | "peak"), model_args.sampling_rate,
-//   default_args.<LABEL>_threshold, default_args.overlap, default_args.blinding [pre, post],
+//   model_args.phases (labels, one character each, after spec->detection_label if the model has
+//   one), model_args.component_order, model_args.norm ("std" | "peak"), model_args.sampling_rate,
+//   default_args.<LABEL>_threshold (detection_threshold for the detection label),
+//   default_args.overlap, default_args.blinding [pre, post],
 //   default_args.stacking ("avg" | "max").
 // Unknown keys are ignored. InvalidArgument naming `source` and the key on a malformed value.
 Status ApplyWeightsMetadata(const std::string& json_text, const std::string& source, ModelSpec* spec);

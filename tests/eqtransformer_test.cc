@@ -1,0 +1,337 @@
+// EQTransformer parity with SeisBench, both variants (default: 3 LSTM blocks; conservative
+// original: 2 blocks, hard-sigmoid gates): forward pass on the golden windows, normalisation,
+// how the variant is decided, strict weight loading, and the whole run on the TexNet minute.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <tuple>
+
+#include "core/nano_time.h"
+#include "engine/picking_run.h"
+#include "engine/windower.h"
+#include "golden_file.h"
+#include "io/mseed_reader.h"
+#include "models/eqtransformer.h"
+#include "models/registry.h"
+#include "models/state_dict_reader.h"
+#include "test_util.h"
+
+namespace rapid {
+namespace {
+
+const std::string kData = RAPID_TEST_DATA_DIR;
+const std::string kDefaultWeights = kData + "/models/eqtransformer_random.pt";
+const std::string kConservativeWeights = kData + "/models/eqtransformer_original_compatible_random.pt";
+constexpr int64_t kSamples = 6000;
+
+struct Variant {
+  const char* tag;  // golden file stem
+  std::string weights;
+};
+const Variant kDefault{"eqtransformer_random", kDefaultWeights};
+const Variant kConservative{"eqtransformer_original_compatible_random", kConservativeWeights};
+
+// max |mine[:, label, :] − expected| for a (batch, labels, samples) buffer and a (batch, samples) golden.
+float MaxAbsDiff(const std::vector<float>& mine, int64_t labels, int64_t label, const at::Tensor& expected) {
+  at::Tensor all = at::from_blob(const_cast<float*>(mine.data()), {expected.size(0), labels, kSamples}, at::kFloat);
+  return (all.select(1, label) - expected).abs().max().item<float>();
+}
+
+void CheckForward(const Variant& v) {
+  GoldenFile golden = LoadGoldenFile(kData + "/golden/forward/" + v.tag + ".pt");
+  LoadedModel m;
+  Status s = LoadModel("eqtransformer", v.weights, &m);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const ModelSpec& spec = m.model->Spec();
+  ASSERT_EQ(golden.StringList("labels"), spec.labels);
+  at::Tensor input = golden.Tensor("input").contiguous();
+  ASSERT_EQ(input.sizes(), (at::IntArrayRef{4, 3, kSamples}));
+  std::vector<float> probs(static_cast<size_t>(4 * spec.Labels() * kSamples)), logits(probs.size());
+  ASSERT_TRUE(m.model->Forward(input.data_ptr<float>(), 4, probs.data()).ok());
+  ASSERT_TRUE(m.model->ForwardLogits(input.data_ptr<float>(), 4, logits.data()).ok());
+  for (int64_t l = 0; l < spec.Labels(); ++l) {
+    const std::string& label = spec.labels[static_cast<size_t>(l)];
+    const float prob_diff = MaxAbsDiff(probs, spec.Labels(), l, golden.Tensor("output", label));
+    const float logit_diff = MaxAbsDiff(logits, spec.Labels(), l, golden.Tensor("output_logits", label));
+    std::printf("%s %-9s vs SeisBench golden: max |dprob| %.3g, max |dlogit| %.3g\n", v.tag, label.c_str(),
+                prob_diff, logit_diff);
+    EXPECT_LE(prob_diff, 1e-4) << label;
+    EXPECT_LE(logit_diff, 1e-4) << label;
+  }
+}
+
+TEST(EqTransformerTest, DefaultVariantForwardMatchesSeisBenchGolden) { CheckForward(kDefault); }
+
+TEST(EqTransformerTest, ConservativeVariantForwardMatchesSeisBenchGolden) { CheckForward(kConservative); }
+
+TEST(EqTransformerTest, SpecHasSeisBenchDefaults) {
+  LoadedModel m;
+  ASSERT_TRUE(LoadModel("eqtransformer", kDefaultWeights, &m).ok());
+  const ModelSpec& spec = m.model->Spec();
+  EXPECT_EQ(spec.class_name, "EQTransformer");
+  EXPECT_EQ(spec.component_order, "ZNE");
+  EXPECT_EQ(spec.labels, (std::vector<std::string>{"Detection", "P", "S"}));
+  EXPECT_EQ(spec.detection_label, "Detection");
+  EXPECT_EQ(spec.noise_label, "");
+  EXPECT_EQ(spec.in_samples, 6000);
+  EXPECT_EQ(spec.overlap_samples, 3000);
+  EXPECT_EQ(spec.blinding_pre_samples, 500);
+  EXPECT_EQ(spec.blinding_post_samples, 500);
+  EXPECT_EQ(spec.stacking, Stacking::kMax);
+  EXPECT_EQ(spec.norm, WindowNorm::kStdAllChannels);
+  EXPECT_DOUBLE_EQ(spec.thresholds.at("Detection"), 0.3);
+  EXPECT_DOUBLE_EQ(spec.thresholds.at("P"), 0.1);
+  EXPECT_DOUBLE_EQ(spec.thresholds.at("S"), 0.1);
+}
+
+// Whether NormaliseWindow applies SeisBench's EQTransformer taper (6 samples at each end of every
+// channel, the first scaled by 0) under kStdAllChannels. The windower is another branch's work
+// (models-a adds the taper); until it lands, the checks that need it are skipped, not weakened.
+bool WindowerTapers() {
+  std::vector<float> raw(3 * 16), out(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<float>(i % 7);
+  NormaliseWindow(raw.data(), 16, 3, 0, 16, WindowNorm::kStdAllChannels, out.data());
+  return out[0] == 0.0f;
+}
+constexpr const char* kNoTaper =
+    "NormaliseWindow does not taper kStdAllChannels windows yet (SeisBench's EQTransformer "
+    "annotate_window_pre does); without the taper the TexNet traces differ by up to 0.3";
+
+// The golden `input` is `raw` demeaned per channel, divided by one std over all channels, and then
+// tapered over 6 samples at each end (SeisBench's EQTransformer.annotate_window_pre).
+TEST(EqTransformerTest, NormalisationMatchesSeisBench) {
+  GoldenFile golden = LoadGoldenFile(kData + "/golden/forward/eqtransformer_random.pt");
+  at::Tensor raw = golden.Tensor("raw").contiguous();
+  at::Tensor expected = golden.Tensor("input");
+  std::vector<float> out(static_cast<size_t>(raw.numel()));
+  for (int64_t w = 0; w < 4; ++w) {
+    NormaliseWindow(raw.data_ptr<float>() + w * 3 * kSamples, kSamples, 3, 0, kSamples, WindowNorm::kStdAllChannels,
+                    out.data() + w * 3 * kSamples);
+  }
+  at::Tensor mine = at::from_blob(out.data(), {4, 3, kSamples}, at::kFloat);
+  const int64_t inner = kSamples - 12;
+  EXPECT_LE((mine.narrow(2, 6, inner) - expected.narrow(2, 6, inner)).abs().max().item<float>(), 1e-4);
+  if (!WindowerTapers()) GTEST_SKIP() << kNoTaper;
+  EXPECT_LE((mine - expected).abs().max().item<float>(), 1e-4);
+}
+
+using Compat = EqtArchitecture::Compat;
+
+TEST(EqTransformerTest, VariantIsDecidedFromTheKeys) {
+  StateDict state;
+  ASSERT_TRUE(ReadStateDict(kDefaultWeights, &state).ok());
+  EqtArchitecture arch;
+  ASSERT_TRUE(DecideEqtArchitecture(state.entries, "", "", &arch).ok());
+  EXPECT_EQ(arch.lstm_blocks, 3);
+  EXPECT_EQ(arch.original_compatible, Compat::kNone);
+
+  ASSERT_TRUE(ReadStateDict(kConservativeWeights, &state).ok());
+  ASSERT_TRUE(DecideEqtArchitecture(state.entries, "", "", &arch).ok());
+  EXPECT_EQ(arch.lstm_blocks, 2);
+  EXPECT_EQ(arch.original_compatible, Compat::kConservative);
+
+  // SeisBench's non-conservative original keeps torch LSTMs in the picking branches.
+  for (auto& [key, tensor] : state.entries) {
+    const std::string cell = ".cell_f.";
+    if (key.rfind("pick_lstms.", 0) == 0) key = key.replace(key.find(cell), cell.size(), ".") + "_l0";
+  }
+  ASSERT_TRUE(DecideEqtArchitecture(state.entries, "", "", &arch).ok());
+  EXPECT_EQ(arch.original_compatible, Compat::kNonConservative);
+  // That variant loads (the keys fit) and differs from the conservative one only in its gates.
+  LoadedModel conservative;
+  ASSERT_TRUE(LoadModel("eqtransformer", kConservativeWeights, &conservative).ok());
+  std::unique_ptr<Model> sigmoid_gates;
+  Status s = BuildEqTransformer(state.entries, "renamed.pt", "", "", conservative.model->Spec(), &sigmoid_gates);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  GoldenFile golden = LoadGoldenFile(kData + "/golden/forward/" + kConservative.tag + ".pt");
+  at::Tensor input = golden.Tensor("input").contiguous();
+  std::vector<float> a(static_cast<size_t>(4 * 3 * kSamples)), b(a.size());
+  ASSERT_TRUE(conservative.model->ForwardLogits(input.data_ptr<float>(), 4, a.data()).ok());
+  ASSERT_TRUE(sigmoid_gates->ForwardLogits(input.data_ptr<float>(), 4, b.data()).ok());
+  EXPECT_LE(MaxAbsDiff(a, 3, 0, golden.Tensor("output_logits", "Detection")), 1e-4);
+  EXPECT_GT(MaxAbsDiff(b, 3, 0, golden.Tensor("output_logits", "Detection")), 1e-2);
+}
+
+// Copies `weights` into `dir` next to a SeisBench-style JSON holding `json`; returns the copy's path.
+std::string WeightsWithJson(const testing::TempDir& dir, const std::string& weights, const std::string& json) {
+  const std::string copy = dir.Path("eqt.pt");
+  std::filesystem::copy_file(weights, copy);
+  std::ofstream(dir.Path("eqt.json")) << json;
+  return copy;
+}
+
+TEST(EqTransformerTest, JsonModelArgsChooseTheVariant) {
+  testing::TempDir dir;
+  const std::string weights = WeightsWithJson(
+      dir, kConservativeWeights,
+      R"({"model_args": {"lstm_blocks": 2, "original_compatible": "conservative", "phases": "PS"},
+          "default_args": {"detection_threshold": 0.5, "P_threshold": 0.2}})");
+  LoadedModel m;
+  Status s = LoadModel("eqtransformer", weights, &m);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(m.model->Spec().labels, (std::vector<std::string>{"Detection", "P", "S"}));
+  EXPECT_DOUBLE_EQ(m.model->Spec().thresholds.at("Detection"), 0.5);
+  EXPECT_DOUBLE_EQ(m.model->Spec().thresholds.at("P"), 0.2);
+}
+
+TEST(EqTransformerTest, MisfittingWeightsNameTheKeyAndShape) {
+  LoadedModel m;
+  // PhaseNet's real weights: none of EQTransformer's keys.
+  Status s = LoadModel("eqtransformer", std::string(RAPID_MODELS_DIR) + "/phasenet_original.pt", &m);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("phasenet_original.pt: weight 'encoder.convs.0.weight' is missing (needed with shape "
+                             "(8, 3, 11))"),
+            std::string::npos)
+      << s.ToString();
+  {
+    // Default-variant weights forced into the conservative architecture by their JSON.
+    testing::TempDir dir;
+    s = LoadModel("eqtransformer",
+                  WeightsWithJson(dir, kDefaultWeights, R"({"model_args": {"original_compatible": "conservative"}})"),
+                  &m);
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("weight 'bi_lstm_stack.members.0.lstm.cell_f.weight_ih' is missing (needed with "
+                               "shape (64, 64))"),
+              std::string::npos)
+        << s.ToString();
+  }
+  {
+    // One LSTM block fewer than the file holds: the extra block's keys are named.
+    testing::TempDir dir;
+    s = LoadModel("eqtransformer", WeightsWithJson(dir, kDefaultWeights, R"({"model_args": {"lstm_blocks": 2}})"),
+                  &m);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(s.message().find("not used by the architecture: bi_lstm_stack.members.2.lstm.weight_ih_l0"),
+              std::string::npos)
+        << s.ToString();
+  }
+  {
+    // Two input components: the first convolution's shape does not fit.
+    testing::TempDir dir;
+    const std::string json = R"({"model_args": {"component_order": "ZN"}})";
+    s = LoadModel("eqtransformer", WeightsWithJson(dir, kDefaultWeights, json), &m);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(s.message().find("weight 'encoder.convs.0.weight' has shape (8, 3, 11), the architecture needs "
+                               "(8, 2, 11)"),
+              std::string::npos)
+        << s.ToString();
+  }
+  {
+    // Another window length: the weights would fit, the windows would not be SeisBench's.
+    testing::TempDir dir;
+    s = LoadModel("eqtransformer", WeightsWithJson(dir, kDefaultWeights, R"({"model_args": {"in_samples": 3001}})"),
+                  &m);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(s.message().find("eqt.json: metadata 'model_args.in_samples' is 3001"), std::string::npos)
+        << s.ToString();
+  }
+  {
+    testing::TempDir dir;
+    s = LoadModel("eqtransformer",
+                  WeightsWithJson(dir, kDefaultWeights, R"({"model_args": {"original_compatible": "maybe"}})"), &m);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(s.message().find("eqt.json: metadata 'model_args.original_compatible'"), std::string::npos)
+        << s.ToString();
+  }
+}
+
+TEST(EqTransformerTest, NoBundledWeightsIsAClearConfigError) {
+  LoadedModel m;
+  Status s = LoadModel("eqtransformer", "", &m);
+  EXPECT_EQ(s.code(), Status::Code::kNotFound);
+  EXPECT_EQ(s.message(), "eqtransformer has no bundled weights; pass --weights FILE");
+}
+
+// The whole run on the bundled TexNet minute (12 stations, some resampled) against SeisBench's
+// annotate()/classify() with the same random weights.
+class EqTransformerRunTest : public ::testing::TestWithParam<Variant> {
+ protected:
+  void SetUp() override {
+    if (!WindowerTapers()) GTEST_SKIP() << kNoTaper;
+    out_ = std::make_unique<testing::TempDir>();
+    RunOptions opts;
+    opts.input = std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample";
+    opts.output_dir = out_->path();
+    opts.model = "eqtransformer";
+    opts.weights = GetParam().weights;
+    opts.save_probabilities = true;
+    opts.progress = RunOptions::Progress::kOff;
+    Status s = RunPicking(opts, &report_);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  std::string Golden(const std::string& suffix) const {
+    return kData + "/golden/annotate/texnet12_" + GetParam().tag + suffix;
+  }
+  std::unique_ptr<testing::TempDir> out_;
+  RunReport report_;
+};
+
+TEST_P(EqTransformerRunTest, PicksAndTracesEqualSeisBench) {
+  EXPECT_EQ(report_.units_done, 12);
+  EXPECT_TRUE(report_.errors.empty());
+
+  // The golden csv holds SeisBench's picks only (classify() returns its detections apart); RAPID
+  // does not write detections yet, so the Detection trace is compared below as a trace only.
+  // Both files sorted by trace, phase and start time (within a trace and phase, triggers do not
+  // overlap, so this is also peak-time order).
+  auto sorted_rows = [](std::vector<std::vector<std::string>> rows) {
+    rows.erase(rows.begin());
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return std::tie(a[0], a[1], a[4]) < std::tie(b[0], b[1], b[4]);
+    });
+    return rows;
+  };
+  const auto golden = sorted_rows(testing::ReadCsv(Golden(".csv")));
+  const auto mine = sorted_rows(testing::ReadCsv(out_->path() + "/picks.csv"));
+  ASSERT_FALSE(golden.empty());
+  ASSERT_EQ(mine.size(), golden.size());
+  int exact = 0;
+  for (size_t i = 0; i < golden.size(); ++i) {
+    const auto& g = golden[i];
+    const auto& r = mine[i];
+    SCOPED_TRACE(g[0] + " " + g[1] + " " + g[2]);
+    ASSERT_EQ(r[0], g[0]);
+    ASSERT_EQ(r[1], g[1]);
+    for (int col : {2, 4, 5}) {  // peak, start, end: within one sample
+      EXPECT_LE(std::llabs(testing::Iso(r[col].c_str()) - testing::Iso(g[col].c_str())), 10'000'000) << col;
+    }
+    EXPECT_NEAR(std::stod(r[3]), std::stod(g[3]), 1e-3);
+    exact += r[2] == g[2] && r[4] == g[4] && r[5] == g[5];
+  }
+  std::printf("%s: %d of %zu picks with identical peak, start and end times\n", GetParam().tag, exact,
+              golden.size());
+
+  auto traces = LoadAnnotationGolden(Golden("_annotations.pt"));
+  ASSERT_EQ(traces.size(), 36u);  // 12 stations × Detection, P, S
+  double worst = 0.0;
+  for (const auto& [key, trace] : traces) {
+    SCOPED_TRACE(key);
+    const std::string path = out_->path() + "/probabilities/" + key + ".mseed";
+    MseedFileContents contents;
+    ASSERT_TRUE(ReadMseedFile(path, ReaderOptions(), &contents).ok()) << path;
+    ASSERT_EQ(contents.segments.size(), 1u);
+    const TraceSegment& seg = contents.segments.front();
+    EXPECT_EQ(FormatIsoMicros(seg.start), trace.starttime);
+    ASSERT_EQ(seg.samples.size(), trace.data.size());
+    for (size_t i = 0; i < trace.data.size(); ++i) {
+      worst = std::max(worst, std::abs(seg.samples[i] - static_cast<double>(trace.data[i])));
+    }
+  }
+  std::printf("%s: max |probability difference| over 36 traces: %.3g\n", GetParam().tag, worst);
+  EXPECT_LE(worst, 1e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, EqTransformerRunTest, ::testing::Values(kDefault, kConservative),
+                         [](const ::testing::TestParamInfo<Variant>& info) {
+                           return std::string(info.param.tag) == kDefault.tag ? "Default" : "Conservative";
+                         });
+
+}  // namespace
+}  // namespace rapid
