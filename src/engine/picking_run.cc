@@ -245,6 +245,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   std::vector<Pick> picks;
   std::vector<std::pair<size_t, Annotation>> annotations;  // kept only for --save-probabilities
   double pick_s = 0.0;
+  std::vector<Pick> detections;  // triggers of spec.detection_label
   std::map<uint64_t, std::vector<PickStream>> pickers;  // by block id, until its last piece
   Annotator annotator(instances, annotate_opts, [&](size_t number, Annotation&& a) {
     const auto t0 = Clock::now();
@@ -257,9 +258,10 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     }
     for (size_t l = 0; l < spec.labels.size(); ++l) {
       const std::string& label = spec.labels[l];
-      if (label == spec.noise_label || label == spec.detection_label) continue;
-      it->second[l].Feed(a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()), a.offset, &picks);
-      if (a.last_piece) it->second[l].Close(&picks);
+      if (label == spec.noise_label) continue;
+      std::vector<Pick>* out = label == spec.detection_label ? &detections : &picks;
+      it->second[l].Feed(a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()), a.offset, out);
+      if (a.last_piece) it->second[l].Close(out);
     }
     if (a.last_piece) pickers.erase(it);
     pick_s += Since(t0);
@@ -380,6 +382,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   report->blocks = stats.blocks;
   std::sort(annotations.begin(), annotations.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   report->picks = static_cast<int64_t>(picks.size());
+  report->detections = static_cast<int64_t>(detections.size());
 
   // Sinks.
   auto t = Clock::now();
@@ -388,6 +391,9 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   report->units_failed = static_cast<int64_t>(failed_units.size());
   report->units_done = report->units_total - report->units_failed;
   Status write_status = WritePicksCsv(opts.output_dir + "/picks.csv", picks, loaded.name);
+  if (write_status.ok() && !spec.detection_label.empty()) {
+    write_status = WriteDetectionsCsv(opts.output_dir + "/detections.csv", detections, loaded.name);
+  }
   if (write_status.ok() && opts.write_quakeml) {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     QuakeMlOptions q;

@@ -28,6 +28,7 @@ std::string RunReportJson(const RunReport& r) {
   j["windows"] = r.windows;
   j["batches"] = r.batches;
   j["picks"] = r.picks;
+  j["detections"] = r.detections;
   j["wall_s"] = r.wall_s;
   j["stage_s"] = r.stage_s;
   j["peak_rss_bytes"] = r.peak_rss_bytes;

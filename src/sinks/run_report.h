@@ -67,6 +67,7 @@ struct RunReport {
   int64_t windows = 0;
   int64_t batches = 0;
   int64_t picks = 0;
+  int64_t detections = 0;  // rows of detections.csv (models with a detection trace)
   double wall_s = 0.0;
   int64_t queue_high_water_bytes = 0;  // blocks submitted but not yet annotated, at most
   std::map<std::string, double> stage_s;  // read, preprocess, normalise/forward/stitch (summed over instances), annotate_wall, pick, write
