@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "core/allocator.h"
 #include "models/registry.h"
 #include "models/threads.h"
 
@@ -69,4 +70,12 @@ BENCHMARK(BM_Forward)->ArgNames({"batch", "threads"})->ArgsProduct({{8, 16, 32},
 }  // namespace
 }  // namespace rapid
 
-BENCHMARK_MAIN();
+// As the rapid binary does, so raw and end-to-end figures are comparable.
+int main(int argc, char** argv) {
+  rapid::TuneAllocatorForLargeBuffers();
+  ::benchmark::Initialize(&argc, argv);
+  if (::benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  ::benchmark::RunSpecifiedBenchmarks();
+  ::benchmark::Shutdown();
+  return 0;
+}

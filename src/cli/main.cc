@@ -4,8 +4,10 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "core/allocator.h"
 
 int main(int argc, char** argv) {
+  rapid::TuneAllocatorForLargeBuffers();
   CLI::App app{"RAPID: runs deep-learning seismic phase pickers over miniSEED archives"};
   app.set_version_flag("--version", RAPID_VERSION);
   app.require_subcommand(1);
