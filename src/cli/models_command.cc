@@ -141,7 +141,7 @@ int ListModels(bool as_json) {
   std::vector<std::string> cached_lines;
   for (const ModelListing& m : models) {
     std::string labels, bundled;
-    for (const std::string& l : m.spec.labels) labels += l;
+    for (const std::string& l : m.spec.labels) labels += (labels.empty() ? "" : ",") + l;  // "Detection,P,S"
     for (const std::string& p : m.info.bundled_weights) bundled += (bundled.empty() ? "" : ",") + p;
     if (!m.error.empty()) {
       bundled = "not usable: " + m.error;
