@@ -168,7 +168,8 @@ CommandAction AddRunCommand(CLI::App* app) {
   CLI::App* cmd = app->add_subcommand("run", "Pick phases in miniSEED data (no --input: the bundled real sample)");
   cmd->add_option("--input", flags->input, "miniSEED file, folder, glob, or timechunk-layout root");
   cmd->add_option("--layout", flags->layout, "Input layout: auto, chunks, sds or files")->capture_default_str();
-  cmd->add_option("--model", flags->model, "Model name (rapid models lists them)")->capture_default_str();
+  cmd->add_option("--model", flags->model, "Model name (rapid models lists them); NAME:TAG loads SeisBench's cached weights of that tag, "
+                  "newest version ($SEISBENCH_CACHE_ROOT, else ~/.seisbench)")->capture_default_str();
   cmd->add_option("--weights", flags->weights, "SeisBench weight file (.pt); its .json is read if present");
   cmd->add_option("--start", flags->start, "Ignore samples before this time (ISO-8601, UTC)");
   cmd->add_option("--end", flags->end, "Ignore samples after this time (ISO-8601, UTC)");

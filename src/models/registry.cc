@@ -14,6 +14,7 @@
 #include "models/phasenet.h"
 #include "models/phasenetlight.h"
 #include "models/state_dict_reader.h"
+#include "models/weights_cache.h"
 #include "models/weights_metadata.h"
 
 namespace rapid {
@@ -41,6 +42,9 @@ struct Entry {
   // order; empty when no weights may ship with RAPID (then --weights is required).
   std::string bundled_weights;
   ModelSpec spec;  // defaults before the weights' JSON
+  // SeisBench cache folder of each network, comma-separated in builder order: the lower-case
+  // SeisBench class name (weights_cache.h).
+  std::string cache_folders;
   Builder build;
   size_t weight_files = 1;  // networks the model runs, each from its own file
 };
@@ -102,20 +106,21 @@ ModelSpec EqTransformerSpec() {
 
 const std::vector<Entry>& Registry() {
   static const std::vector<Entry> entries = {
-      {"phasenet", "phasenet_original.pt", PhaseNetSpec(),
+      {"phasenet", "phasenet_original.pt", PhaseNetSpec(), "phasenet",
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildPhaseNet(w[0].state.entries, w[0].path, spec, out);
        }},
-      {"eqtransformer", "", EqTransformerSpec(),
+      {"eqtransformer", "", EqTransformerSpec(), "eqtransformer",
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildEqTransformer(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
        }},
       // SeisBench's PhaseNetLight weights are GPL-3.0 test data: none ship.
-      {"phasenetlight", "", PhaseNetLightSpec(),
+      {"phasenetlight", "", PhaseNetLightSpec(), "phasenetlight",
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildPhaseNetLight(w[0].state.entries, w[0].path, spec, out);
        }},
-      {"eqcct", "eqcct_p.pt,eqcct_s.pt", EqcctSpec(),
+      // SeisBench keeps EQCCTP's weights in "eqcct" and EQCCTS's in "eqccts" (their _model_path).
+      {"eqcct", "eqcct_p.pt,eqcct_s.pt", EqcctSpec(), "eqcct,eqccts",
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildEqcct(w[0].state.entries, w[0].path, w[1].state.entries, w[1].path, spec, out);
        },
@@ -143,9 +148,46 @@ std::string JoinCommas(const std::vector<std::string>& parts) {
   return joined;
 }
 
-// The weight files `weights_path` names for `entry` (its bundled files when empty).
-Status ResolveWeightPaths(const Entry& entry, const std::string& weights_path, std::vector<std::string>* paths) {
+// The newest cached weights of `tag` for each of entry's networks, in builder order.
+// NotFound naming every pattern searched when any network lacks them.
+Status ResolveCachedWeights(const Entry& entry, const std::string& tag, std::vector<std::string>* paths) {
+  const std::string root = SeisBenchCacheRoot();
+  if (root.empty()) {
+    return Status::NotFound(entry.name + ":" + tag + ": no SeisBench cache root (set SEISBENCH_CACHE_ROOT or HOME)");
+  }
+  std::vector<std::string> patterns;
+  bool all_found = true;
+  for (const std::string& folder : SplitCommas(entry.cache_folders)) {
+    patterns.push_back(CachedWeightsPattern(root, folder, tag));
+    CachedWeights found;
+    if (FindCachedWeights(root, folder, tag, &found).ok()) {
+      paths->push_back(found.path);
+    } else {
+      all_found = false;
+    }
+  }
+  if (!all_found) {
+    return Status::NotFound(entry.name + ":" + tag + ": no SeisBench cached weights; searched " +
+                            JoinCommas(patterns));
+  }
+  return Status::OK();
+}
+
+// The weight files for `entry`: `weights_path` when given, else the cached weights of `tag` when
+// given, else the bundled files (LoadModel's order).
+Status ResolveWeightPaths(const Entry& entry, const std::string& tag, const std::string& weights_path,
+                          std::vector<std::string>* paths) {
   paths->clear();
+  if (!tag.empty()) {
+    const Status found = ResolveCachedWeights(entry, tag, paths);
+    // A tag with --weights is refused unless both name the same files: callers reload a model
+    // (one per instance) with LoadModel(name, out->weights_path).
+    if (!weights_path.empty() && (!found.ok() || weights_path != JoinCommas(*paths))) {
+      return Status::InvalidArgument(entry.name + ":" + tag + " names SeisBench's cached weights and --weights '" +
+                                     weights_path + "' names other files; give one of them");
+    }
+    return found;  // one file per network by construction
+  }
   if (weights_path.empty()) {
     if (entry.bundled_weights.empty()) {
       return Status::NotFound(entry.name + " has no bundled weights; pass --weights " +
@@ -216,18 +258,53 @@ Status Sha256File(const std::string& path, std::string* hex) {
   return Status::OK();
 }
 
+std::vector<ModelInfo> DescribeModels() {
+  std::vector<ModelInfo> infos;
+  for (const Entry& e : Registry()) {
+    ModelInfo info{e.name, e.spec, {}, SplitCommas(e.cache_folders)};
+    for (const std::string& file : SplitCommas(e.bundled_weights)) {
+      info.bundled_weights.push_back(BundledModelsDir() + "/" + file);
+    }
+    infos.push_back(std::move(info));
+  }
+  return infos;
+}
+
+Status ApplyMetadataBeside(const std::string& weights_path, ModelSpec* spec, std::string* metadata_path,
+                           std::string* json_text) {
+  const std::string meta = MetadataPathFor(weights_path);
+  std::error_code ec;
+  const bool present = fs::is_regular_file(meta, ec);
+  std::string text;
+  if (present) {
+    RAPID_RETURN_IF_ERROR(ReadText(meta, &text));
+    RAPID_RETURN_IF_ERROR(ApplyWeightsMetadata(text, meta, spec));
+  }
+  if (metadata_path != nullptr) *metadata_path = present ? meta : "";
+  if (json_text != nullptr) *json_text = std::move(text);
+  return Status::OK();
+}
+
 Status LoadModel(const std::string& name, const std::string& weights_path, LoadedModel* out) {
+  // "NAME:TAG" picks SeisBench's cached weights of that tag; registry names hold no ':'.
+  const std::string::size_type colon = name.find(':');
+  const std::string model_name = name.substr(0, colon);
+  const std::string tag = colon == std::string::npos ? "" : name.substr(colon + 1);
   const Entry* entry = nullptr;
   std::string known;
   for (const Entry& e : Registry()) {
-    if (e.name == name) entry = &e;
+    if (e.name == model_name) entry = &e;
     known += (known.empty() ? "" : ", ") + e.name;
   }
-  if (entry == nullptr) return Status::InvalidArgument("unknown model '" + name + "' (known: " + known + ")");
+  if (entry == nullptr) return Status::InvalidArgument("unknown model '" + model_name + "' (known: " + known + ")");
+  if (colon != std::string::npos && tag.empty()) {
+    return Status::InvalidArgument("model '" + name + "': empty weights tag (NAME:TAG, e.g. " + model_name +
+                                   ":original)");
+  }
 
-  out->name = name;
+  out->name = model_name;
   std::vector<std::string> paths;
-  RAPID_RETURN_IF_ERROR(ResolveWeightPaths(*entry, weights_path, &paths));
+  RAPID_RETURN_IF_ERROR(ResolveWeightPaths(*entry, tag, weights_path, &paths));
   out->weights_path = JoinCommas(paths);
   ModelSpec spec = entry->spec;
   std::vector<std::string> metadata_paths, digests;
@@ -235,15 +312,8 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
   for (size_t i = 0; i < paths.size(); ++i) {
     std::error_code ec;
     if (!fs::is_regular_file(paths[i], ec)) return Status::NotFound(paths[i] + ": weight file not found");
-    const std::string meta = MetadataPathFor(paths[i]);
-    if (fs::is_regular_file(meta, ec)) {
-      std::string text;
-      RAPID_RETURN_IF_ERROR(ReadText(meta, &text));
-      RAPID_RETURN_IF_ERROR(ApplyWeightsMetadata(text, meta, &spec));
-      metadata_paths.push_back(meta);
-      files[i].metadata_json = std::move(text);
-      files[i].metadata_path = meta;
-    }
+    RAPID_RETURN_IF_ERROR(ApplyMetadataBeside(paths[i], &spec, &files[i].metadata_path, &files[i].metadata_json));
+    if (!files[i].metadata_path.empty()) metadata_paths.push_back(files[i].metadata_path);
     files[i].path = paths[i];
     RAPID_RETURN_IF_ERROR(ReadStateDict(paths[i], &files[i].state));
     digests.emplace_back();

@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "models/model.h"
+#include "models/model_spec.h"
 
 namespace rapid {
 
@@ -30,15 +31,38 @@ std::vector<std::string> KnownModels();
 // else <source tree>/models.
 std::string BundledModelsDir();
 
-// Loads model `name` with `weights_path`, or with its bundled weights when weights_path is
-// empty. The weights' JSON (if present next to them) is applied to the default spec, file by file.
-// `weights_path` is one file, or for a model of several networks one file per network,
-// comma-separated in the model's order (eqcct: "P.pt,S.pt").
-// InvalidArgument: unknown model name (listing the known ones), the wrong number of files, or
-// weights that do not fit the architecture (naming the file and the key). NotFound: a missing
-// weight file, or no weights_path for a model that ships no weights (saying to pass --weights).
-// Corruption: unreadable weights.
+// A registry entry as `rapid models` shows it; describing one reads no weights.
+struct ModelInfo {
+  std::string name;                          // registry name, e.g. "phasenet"
+  ModelSpec spec;                            // defaults, before any weights' JSON
+  std::vector<std::string> bundled_weights;  // paths of the shipped files, one per network; empty if none ship
+  std::vector<std::string> cache_folders;    // SeisBench cache folder per network, e.g. {"eqcct", "eqccts"}
+};
+
+// Every registry entry, in KnownModels() order.
+std::vector<ModelInfo> DescribeModels();
+
+// Loads model `name` ("NAME" or "NAME:TAG") with `weights_path`. The weights are, in this order:
+//   1. `weights_path` when not empty: one file, or for a model of several networks one file per
+//      network, comma-separated in the model's order (eqcct: "P.pt,S.pt");
+//   2. with ":TAG", SeisBench's cached weights of that tag, the highest version in each network's
+//      folder (weights_cache.h; root $SEISBENCH_CACHE_ROOT, else ~/.seisbench);
+//   3. else the bundled weights.
+// The weights' JSON (if present next to them) is applied to the default spec, file by file.
+// out->name is the registry name without the tag.
+// InvalidArgument: unknown model name (listing the known ones), an empty tag, a tag together with a
+// weights_path that is not what the tag resolves to (so LoadModel(name, out->weights_path) loads the
+// same model again), the wrong number of files, or weights that do not fit the architecture (naming
+// the file and the key). NotFound: a missing weight file, a tag not in the cache (naming every
+// pattern searched), or neither weights_path nor tag for a model that ships no weights (saying to
+// pass --weights). Corruption: unreadable weights.
 Status LoadModel(const std::string& name, const std::string& weights_path, LoadedModel* out);
+
+// Applies the JSON SeisBench keeps beside `weights_path` (MetadataPathFor) to *spec, if it exists.
+// OK: *metadata_path is its path and *json_text its text (both nullable), or both are empty when
+// there is none. IOError: unreadable JSON; InvalidArgument: malformed metadata (naming the file).
+Status ApplyMetadataBeside(const std::string& weights_path, ModelSpec* spec, std::string* metadata_path,
+                           std::string* json_text);
 
 // Hex SHA-256 of a file's bytes. IOError naming the path if it cannot be read.
 Status Sha256File(const std::string& path, std::string* hex);
