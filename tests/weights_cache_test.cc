@@ -106,10 +106,11 @@ TEST(WeightsCacheTest, TagLoadsTheHighestVersionWithItsJson) {
   EXPECT_EQ(m.model->Spec().component_order, "ENZ");  // from the JSON, over PhaseNet's ZNE default
   EXPECT_DOUBLE_EQ(m.model->Spec().thresholds.at("P"), 0.3);  // v3's JSON, not v1's 0.9
 
-  // Reloading with the resolved path (one instance per thread) is the same model, not a conflict.
+  // Another instance loads from what was resolved (as the run does): the same model.
   LoadedModel again;
-  ASSERT_TRUE(LoadModel("phasenet:original", m.weights_path, &again).ok());
+  ASSERT_TRUE(LoadModel(m.name, m.weights_path, &again).ok());
   EXPECT_EQ(again.weights_sha256, kBundledSha256);
+  EXPECT_EQ(again.metadata_path, m.metadata_path);
 }
 
 TEST(WeightsCacheTest, MissingTagIsNotFoundNamingEveryPatternSearched) {

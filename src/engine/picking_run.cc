@@ -225,7 +225,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   std::vector<Model*> instances = {loaded.model.get()};
   for (int64_t k = 1; k < plan.instances; ++k) {
     LoadedModel copy;
-    RAPID_RETURN_IF_ERROR(LoadModel(opts.model, loaded.weights_path, &copy));
+    RAPID_RETURN_IF_ERROR(LoadModel(loaded.name, loaded.weights_path, &copy));  // the files resolved above
     instances.push_back(copy.model.get());
     extra_instances.push_back(std::move(copy.model));
   }

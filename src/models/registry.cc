@@ -179,14 +179,11 @@ Status ResolveWeightPaths(const Entry& entry, const std::string& tag, const std:
                           std::vector<std::string>* paths) {
   paths->clear();
   if (!tag.empty()) {
-    const Status found = ResolveCachedWeights(entry, tag, paths);
-    // A tag with --weights is refused unless both name the same files: callers reload a model
-    // (one per instance) with LoadModel(name, out->weights_path).
-    if (!weights_path.empty() && (!found.ok() || weights_path != JoinCommas(*paths))) {
+    if (!weights_path.empty()) {
       return Status::InvalidArgument(entry.name + ":" + tag + " names SeisBench's cached weights and --weights '" +
-                                     weights_path + "' names other files; give one of them");
+                                     weights_path + "' names files too; give one of them");
     }
-    return found;  // one file per network by construction
+    return ResolveCachedWeights(entry, tag, paths);  // one file per network by construction
   }
   if (weights_path.empty()) {
     if (entry.bundled_weights.empty()) {
