@@ -1,13 +1,12 @@
 #include "models/eqcct.h"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include <array>
 #include <cmath>
-#include <cstring>
 
 #include "models/strict_params.h"
+#include "models/torch_model.h"
 
 namespace rapid {
 
@@ -47,21 +46,14 @@ struct LayerNorm {
 
 // Convolution (kernel 11, "same") + batch norm.
 struct ConvBn {
-  at::Tensor weight, bias, bn_weight, bn_bias, bn_mean, bn_var;
-  Status Load(StrictParams* p, const std::string& conv, const std::string& bn, int64_t out_ch, int64_t in_ch) {
+  at::Tensor weight, bias;
+  BatchNorm bn;
+  Status Load(StrictParams* p, const std::string& conv, const std::string& bn_prefix, int64_t out_ch, int64_t in_ch) {
     RAPID_RETURN_IF_ERROR(p->Take(conv + ".weight", {out_ch, in_ch, kConvKernel}, &weight));
     RAPID_RETURN_IF_ERROR(p->Take(conv + ".bias", {out_ch}, &bias));
-    RAPID_RETURN_IF_ERROR(p->Take(bn + ".weight", {out_ch}, &bn_weight));
-    RAPID_RETURN_IF_ERROR(p->Take(bn + ".bias", {out_ch}, &bn_bias));
-    RAPID_RETURN_IF_ERROR(p->Take(bn + ".running_mean", {out_ch}, &bn_mean));
-    RAPID_RETURN_IF_ERROR(p->Take(bn + ".running_var", {out_ch}, &bn_var));
-    p->Ignore(bn + ".num_batches_tracked");
-    return Status::OK();
+    return bn.Load(p, bn_prefix, out_ch, kBatchNormEps);
   }
-  at::Tensor operator()(const at::Tensor& x) const {
-    at::Tensor y = at::conv1d(x, weight, bias, 1, kConvKernel / 2);
-    return at::batch_norm(y, bn_weight, bn_bias, bn_mean, bn_var, /*training=*/false, 0.0, kBatchNormEps, false);
-  }
+  at::Tensor operator()(const at::Tensor& x) const { return bn(at::conv1d(x, weight, bias, 1, kConvKernel / 2)); }
 };
 
 // SeisBench's ConvF1Block on (batch, channels, length): two width-keeping conv+BN+GELU layers
@@ -180,9 +172,9 @@ class Network {
   at::Tensor head_weight_, head_bias_;
 };
 
-class EqcctModel : public Model {
+class EqcctModel : public TorchModel {
  public:
-  explicit EqcctModel(ModelSpec spec) : spec_(std::move(spec)) {}
+  explicit EqcctModel(ModelSpec spec) : TorchModel(std::move(spec), OutputActivation::kSigmoid) {}
 
   Status Load(const std::vector<std::pair<std::string, at::Tensor>>& p_tensors, const std::string& p_source,
               const std::vector<std::pair<std::string, at::Tensor>>& s_tensors, const std::string& s_source) {
@@ -198,42 +190,18 @@ class EqcctModel : public Model {
     if (spec_.norm != WindowNorm::kStdAllChannels) {
       return Status::InvalidArgument(sources + ": EQCCT runs only with norm \"std\" (one std over all components)");
     }
-    weight_bytes_ = 0;
-    for (const auto* tensors : {&p_tensors, &s_tensors}) {
-      for (const auto& entry : *tensors) weight_bytes_ += entry.second.numel() * 4;
-    }
+    CountWeights(p_tensors);
+    CountWeights(s_tensors);
     return Status::OK();
   }
 
-  const ModelSpec& Spec() const override { return spec_; }
-  int64_t WeightBytes() const override { return weight_bytes_; }
-
-  Status Forward(const float* input, int64_t batch, float* output) override {
-    return RunInto(input, batch, output, /*sigmoid=*/true);
-  }
-  Status ForwardLogits(const float* input, int64_t batch, float* output) override {
-    return RunInto(input, batch, output, /*sigmoid=*/false);
-  }
-
  private:
-  Status RunInto(const float* input, int64_t batch, float* output, bool sigmoid) {
-    try {
-      c10::InferenceMode guard;
-      at::Tensor x = at::from_blob(const_cast<float*>(input), {batch, kChannels, kSamples}, at::kFloat);
-      at::Tensor y = at::stack({p_net_.Logits(x), s_net_.Logits(x)}, 1);  // batch × {P, S} × samples
-      if (sigmoid) y = at::sigmoid(y);
-      y = y.contiguous();
-      std::memcpy(output, y.data_ptr<float>(), static_cast<size_t>(y.numel()) * sizeof(float));
-      return Status::OK();
-    } catch (const std::exception& e) {
-      return Status::Internal(std::string("EQCCT forward failed: ") + e.what());
-    }
+  at::Tensor Logits(const at::Tensor& x) const override {
+    return at::stack({p_net_.Logits(x), s_net_.Logits(x)}, 1);  // batch × {P, S} × samples
   }
 
-  ModelSpec spec_;
   Network p_net_{/*with_extra_convs=*/false};
   Network s_net_{/*with_extra_convs=*/true};
-  int64_t weight_bytes_ = 0;
 };
 
 }  // namespace

@@ -1,13 +1,13 @@
 #include "models/eqtransformer.h"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
 
 #include <set>
 
 #include "models/eqtransformer_layers.h"
 #include "models/strict_params.h"
+#include "models/torch_model.h"
 
 namespace rapid {
 
@@ -30,9 +30,9 @@ bool HasKeyWithPrefix(const std::set<std::string>& keys, const std::string& pref
   return it != keys.end() && it->compare(0, prefix.size(), prefix) == 0;
 }
 
-class EqTransformerModel : public Model {
+class EqTransformerModel : public TorchModel {
  public:
-  explicit EqTransformerModel(ModelSpec spec) : spec_(std::move(spec)) {}
+  explicit EqTransformerModel(ModelSpec spec) : TorchModel(std::move(spec), OutputActivation::kSigmoid) {}
 
   Status Load(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
               const EqtArchitecture& arch) {
@@ -66,19 +66,8 @@ class EqTransformerModel : public Model {
       RAPID_RETURN_IF_ERROR(b.conv.Load(&p, "pick_convs." + n, 1, kDecoderOutChannels, kOutKernel));
     }
     RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
-    weight_bytes_ = 0;
-    for (const auto& entry : tensors) weight_bytes_ += entry.second.numel() * 4;
+    CountWeights(tensors);
     return Status::OK();
-  }
-
-  const ModelSpec& Spec() const override { return spec_; }
-  int64_t WeightBytes() const override { return weight_bytes_; }
-
-  Status Forward(const float* input, int64_t batch, float* output) override {
-    return RunInto(input, batch, output, /*sigmoid=*/true);
-  }
-  Status ForwardLogits(const float* input, int64_t batch, float* output) override {
-    return RunInto(input, batch, output, /*sigmoid=*/false);
   }
 
  private:
@@ -89,29 +78,15 @@ class EqTransformerModel : public Model {
     eqt::Conv conv;
   };
 
-  Status RunInto(const float* input, int64_t batch, float* output, bool sigmoid) {
-    try {
-      c10::InferenceMode guard;
-      const int64_t n = spec_.in_samples;
-      at::Tensor x = at::from_blob(const_cast<float*>(input), {batch, spec_.Channels(), n}, at::kFloat);
-      at::Tensor out = at::from_blob(output, {batch, spec_.Labels(), n}, at::kFloat);
-      x = transformer_d_(transformer_d0_(bi_lstm_(res_cnn_(encoder_(x)))));
-      const int64_t pad = kOutKernel / 2;
-      auto emit = [&](int64_t label, const at::Tensor& scores) {
-        out.narrow(1, label, 1).copy_(sigmoid ? at::sigmoid(scores) : scores);
-      };
-      emit(0, conv_d_(decoder_d_(x), pad));
-      for (size_t i = 0; i < picks_.size(); ++i) {
-        const PickBranch& b = picks_[i];
-        emit(static_cast<int64_t>(i) + 1, b.conv(b.decoder(b.attention(b.lstm(x))), pad));
-      }
-      return Status::OK();
-    } catch (const std::exception& e) {
-      return Status::Internal(std::string("EQTransformer forward failed: ") + e.what());
-    }
+  // Detection first, then one trace per phase, each (batch, 1, samples).
+  at::Tensor Logits(const at::Tensor& input) const override {
+    const at::Tensor x = transformer_d_(transformer_d0_(bi_lstm_(res_cnn_(encoder_(input)))));
+    const int64_t pad = kOutKernel / 2;
+    std::vector<at::Tensor> scores = {conv_d_(decoder_d_(x), pad)};
+    for (const PickBranch& b : picks_) scores.push_back(b.conv(b.decoder(b.attention(b.lstm(x))), pad));
+    return at::cat(scores, 1);
   }
 
-  ModelSpec spec_;
   eqt::Encoder encoder_;
   eqt::ResCnnStack res_cnn_;
   eqt::BiLstmStack bi_lstm_;
@@ -119,7 +94,6 @@ class EqTransformerModel : public Model {
   eqt::Decoder decoder_d_;
   eqt::Conv conv_d_;
   std::vector<PickBranch> picks_;
-  int64_t weight_bytes_ = 0;
 };
 
 // model_args.original_compatible: false | true | "conservative" | "non-conservative".

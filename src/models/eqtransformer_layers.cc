@@ -48,19 +48,6 @@ Status Conv::Load(StrictParams* p, const std::string& prefix, int64_t out, int64
 
 at::Tensor Conv::operator()(const at::Tensor& x, int64_t pad) const { return at::conv1d(x, weight, bias, 1, pad); }
 
-Status BatchNorm::Load(StrictParams* p, const std::string& prefix, int64_t channels) {
-  RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {channels}, &weight));
-  RAPID_RETURN_IF_ERROR(p->Take(prefix + ".bias", {channels}, &bias));
-  RAPID_RETURN_IF_ERROR(p->Take(prefix + ".running_mean", {channels}, &mean));
-  RAPID_RETURN_IF_ERROR(p->Take(prefix + ".running_var", {channels}, &var));
-  p->Ignore(prefix + ".num_batches_tracked");
-  return Status::OK();
-}
-
-at::Tensor BatchNorm::operator()(const at::Tensor& x) const {
-  return at::batch_norm(x, weight, bias, mean, var, /*training=*/false, 0.0, kBatchNormEps, false);
-}
-
 Status Lstm::Load(StrictParams* p, const std::string& prefix, LstmKeys keys, int64_t in, int64_t hidden,
                   bool bidirectional, GateActivation gate) {
   hidden_ = hidden;
@@ -228,9 +215,9 @@ Status ResCnnStack::Load(StrictParams* p, const std::string& prefix) {
     const std::string pre = Index(prefix, "members", i);
     Block& b = blocks[i];
     b.kernel = kResCnnKernels[i];
-    RAPID_RETURN_IF_ERROR(b.norm1.Load(p, pre + ".norm1", kResCnnFilters));
+    RAPID_RETURN_IF_ERROR(b.norm1.Load(p, pre + ".norm1", kResCnnFilters, kBatchNormEps));
     RAPID_RETURN_IF_ERROR(b.conv1.Load(p, pre + ".conv1", kResCnnFilters, kResCnnFilters, b.kernel));
-    RAPID_RETURN_IF_ERROR(b.norm2.Load(p, pre + ".norm2", kResCnnFilters));
+    RAPID_RETURN_IF_ERROR(b.norm2.Load(p, pre + ".norm2", kResCnnFilters, kBatchNormEps));
     RAPID_RETURN_IF_ERROR(b.conv2.Load(p, pre + ".conv2", kResCnnFilters, kResCnnFilters, b.kernel));
   }
   return Status::OK();
@@ -258,7 +245,7 @@ Status BiLstmStack::Load(StrictParams* p, const std::string& prefix, int blocks_
     const int64_t in = i == 0 ? kFilters.back() : kLstmHidden;
     RAPID_RETURN_IF_ERROR(blocks[i].lstm.Load(p, pre + ".lstm", keys, in, kLstmHidden, /*bidirectional=*/true, gate));
     RAPID_RETURN_IF_ERROR(blocks[i].conv.Load(p, pre + ".conv", kLstmHidden, 2 * kLstmHidden, 1));
-    RAPID_RETURN_IF_ERROR(blocks[i].norm.Load(p, pre + ".norm", kLstmHidden));
+    RAPID_RETURN_IF_ERROR(blocks[i].norm.Load(p, pre + ".norm", kLstmHidden, kBatchNormEps));
   }
   return Status::OK();
 }

@@ -13,6 +13,7 @@
 
 #include "core/status.h"
 #include "models/strict_params.h"
+#include "models/torch_model.h"
 
 namespace rapid::eqt {
 
@@ -22,13 +23,6 @@ struct Conv {
   Status Load(StrictParams* p, const std::string& prefix, int64_t out, int64_t in, int64_t kernel);
   // Symmetric zero padding of `pad` samples at each end.
   at::Tensor operator()(const at::Tensor& x, int64_t pad) const;
-};
-
-// BatchNorm1d with SeisBench's eps 1e-3 (TensorFlow's default, kept for the converted weights).
-struct BatchNorm {
-  at::Tensor weight, bias, mean, var;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t channels);
-  at::Tensor operator()(const at::Tensor& x) const;
 };
 
 // LSTM gate non-linearity: torch's LSTM and the non-conservative original use the logistic

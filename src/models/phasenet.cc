@@ -1,12 +1,11 @@
 #include "models/phasenet.h"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include <array>
-#include <cstring>
 
 #include "models/strict_params.h"
+#include "models/torch_model.h"
 
 namespace rapid {
 
@@ -17,21 +16,6 @@ constexpr int64_t kKernel = 7;
 constexpr int64_t kStride = 4;
 constexpr int64_t kRootFilters = 8;
 constexpr double kBatchNormEps = 1e-3;
-
-struct BatchNorm {
-  at::Tensor weight, bias, mean, var;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t channels) {
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {channels}, &weight));
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".bias", {channels}, &bias));
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".running_mean", {channels}, &mean));
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".running_var", {channels}, &var));
-    p->Ignore(prefix + ".num_batches_tracked");
-    return Status::OK();
-  }
-  at::Tensor operator()(const at::Tensor& x) const {
-    return at::batch_norm(x, weight, bias, mean, var, /*training=*/false, 0.0, kBatchNormEps, false);
-  }
-};
 
 // Stage i of the encoder: conv (same) + BN, then (except the deepest) a strided conv + BN.
 struct DownStage {
@@ -45,26 +29,26 @@ struct UpStage {
   BatchNorm bn1, bn2;
 };
 
-class PhaseNetModel : public Model {
+class PhaseNetModel : public TorchModel {
  public:
-  explicit PhaseNetModel(ModelSpec spec) : spec_(std::move(spec)) {}
+  explicit PhaseNetModel(ModelSpec spec) : TorchModel(std::move(spec), OutputActivation::kSoftmaxOverLabels) {}
 
   Status Load(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source) {
     StrictParams p(tensors, source);
     const int64_t in_ch = spec_.Channels();
     RAPID_RETURN_IF_ERROR(p.Take("inc.weight", {kRootFilters, in_ch, kKernel}, &inc_w_));
     RAPID_RETURN_IF_ERROR(p.Take("inc.bias", {kRootFilters}, &inc_b_));
-    RAPID_RETURN_IF_ERROR(in_bn_.Load(&p, "in_bn", kRootFilters));
+    RAPID_RETURN_IF_ERROR(in_bn_.Load(&p, "in_bn", kRootFilters, kBatchNormEps));
     int64_t last = kRootFilters;
     for (int i = 0; i < kDepth; ++i) {
       const int64_t filters = kRootFilters << i;
       const std::string pre = "down_branch." + std::to_string(i) + ".";
       DownStage& s = down_[i];
       RAPID_RETURN_IF_ERROR(p.Take(pre + "0.weight", {filters, last, kKernel}, &s.conv_same));
-      RAPID_RETURN_IF_ERROR(s.bn1.Load(&p, pre + "1", filters));
+      RAPID_RETURN_IF_ERROR(s.bn1.Load(&p, pre + "1", filters, kBatchNormEps));
       if (i < kDepth - 1) {
         RAPID_RETURN_IF_ERROR(p.Take(pre + "2.weight", {filters, filters, kKernel}, &s.conv_down));
-        RAPID_RETURN_IF_ERROR(s.bn2.Load(&p, pre + "3", filters));
+        RAPID_RETURN_IF_ERROR(s.bn2.Load(&p, pre + "3", filters, kBatchNormEps));
       }
       last = filters;
     }
@@ -73,45 +57,21 @@ class PhaseNetModel : public Model {
       const std::string pre = "up_branch." + std::to_string(i) + ".";
       UpStage& s = up_[i];
       RAPID_RETURN_IF_ERROR(p.Take(pre + "0.weight", {last, filters, kKernel}, &s.conv_up));
-      RAPID_RETURN_IF_ERROR(s.bn1.Load(&p, pre + "1", filters));
+      RAPID_RETURN_IF_ERROR(s.bn1.Load(&p, pre + "1", filters, kBatchNormEps));
       RAPID_RETURN_IF_ERROR(p.Take(pre + "2.weight", {filters, 2 * filters, kKernel}, &s.conv_same));
-      RAPID_RETURN_IF_ERROR(s.bn2.Load(&p, pre + "3", filters));
+      RAPID_RETURN_IF_ERROR(s.bn2.Load(&p, pre + "3", filters, kBatchNormEps));
       last = filters;
     }
     RAPID_RETURN_IF_ERROR(p.Take("out.weight", {spec_.Labels(), last, 1}, &out_w_));
     RAPID_RETURN_IF_ERROR(p.Take("out.bias", {spec_.Labels()}, &out_b_));
     RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
-    weight_bytes_ = 0;
-    for (const auto& entry : tensors) weight_bytes_ += entry.second.numel() * 4;
+    CountWeights(tensors);
     return Status::OK();
   }
 
-  const ModelSpec& Spec() const override { return spec_; }
-  int64_t WeightBytes() const override { return weight_bytes_; }
-
-  Status Forward(const float* input, int64_t batch, float* output) override {
-    return RunInto(input, batch, output, /*softmax=*/true);
-  }
-  Status ForwardLogits(const float* input, int64_t batch, float* output) override {
-    return RunInto(input, batch, output, /*softmax=*/false);
-  }
-
  private:
-  Status RunInto(const float* input, int64_t batch, float* output, bool softmax) {
-    try {
-      c10::InferenceMode guard;
-      at::Tensor x = at::from_blob(const_cast<float*>(input), {batch, spec_.Channels(), spec_.in_samples}, at::kFloat);
-      at::Tensor y = Logits(x);
-      if (softmax) y = at::softmax(y, 1);
-      y = y.contiguous();
-      std::memcpy(output, y.data_ptr<float>(), static_cast<size_t>(y.numel()) * sizeof(float));
-      return Status::OK();
-    } catch (const std::exception& e) {
-      return Status::Internal(std::string("PhaseNet forward failed: ") + e.what());
-    }
-  }
-
-  at::Tensor Logits(at::Tensor x) const {
+  at::Tensor Logits(const at::Tensor& input) const override {
+    at::Tensor x = input;
     const int64_t same_pad = kKernel / 2;
     x = at::relu(in_bn_(at::conv1d(x, inc_w_, inc_b_, 1, same_pad)));
     std::array<at::Tensor, kDepth - 1> skips;
@@ -141,12 +101,10 @@ class PhaseNetModel : public Model {
     return at::conv1d(x, out_w_, out_b_);
   }
 
-  ModelSpec spec_;
   at::Tensor inc_w_, inc_b_, out_w_, out_b_;
   BatchNorm in_bn_;
   std::array<DownStage, kDepth> down_;
   std::array<UpStage, kDepth - 1> up_;
-  int64_t weight_bytes_ = 0;
 };
 
 }  // namespace

@@ -1,12 +1,11 @@
 #include "models/phasenetlight.h"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
 
 #include <array>
-#include <cstring>
 
 #include "models/strict_params.h"
+#include "models/torch_model.h"
 
 namespace rapid {
 
@@ -19,21 +18,6 @@ constexpr int64_t kInFilters = 8;
 constexpr std::array<int64_t, kLevels> kFilters = {11, 16, 22, 32};
 constexpr double kBatchNormEps = 1e-5;
 
-struct BatchNorm {
-  at::Tensor weight, bias, mean, var;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t channels) {
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {channels}, &weight));
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".bias", {channels}, &bias));
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".running_mean", {channels}, &mean));
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".running_var", {channels}, &var));
-    p->Ignore(prefix + ".num_batches_tracked");
-    return Status::OK();
-  }
-  at::Tensor operator()(const at::Tensor& x) const {
-    return at::batch_norm(x, weight, bias, mean, var, /*training=*/false, 0.0, kBatchNormEps, false);
-  }
-};
-
 struct Conv {
   at::Tensor weight, bias;
 };
@@ -45,21 +29,22 @@ struct Conv {
 constexpr std::array<int64_t, kLevels> kUpPadding = {2, 2, 2, 3};
 constexpr std::array<int64_t, kLevels> kUpOutputPadding = {0, 1, 0, 0};
 
-class PhaseNetLightModel : public Model {
+class PhaseNetLightModel : public TorchModel {
  public:
-  explicit PhaseNetLightModel(ModelSpec spec) : spec_(std::move(spec)) {}
+  explicit PhaseNetLightModel(ModelSpec spec)
+      : TorchModel(std::move(spec), OutputActivation::kSoftmaxOverLabels) {}
 
   Status Load(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source) {
     StrictParams p(tensors, source);
     RAPID_RETURN_IF_ERROR(p.Take("inc.weight", {kInFilters, spec_.Channels(), 1}, &inc_.weight));
     RAPID_RETURN_IF_ERROR(p.Take("inc.bias", {kInFilters}, &inc_.bias));
-    RAPID_RETURN_IF_ERROR(in_bn_.Load(&p, "in_bn", kInFilters));
+    RAPID_RETURN_IF_ERROR(in_bn_.Load(&p, "in_bn", kInFilters, kBatchNormEps));
     int64_t last = kInFilters;
     for (int i = 0; i < kLevels; ++i) {
       const std::string n = std::to_string(i + 1);
       RAPID_RETURN_IF_ERROR(p.Take("conv" + n + ".conv.weight", {kFilters[i], last, kKernel}, &down_[i].weight));
       RAPID_RETURN_IF_ERROR(p.Take("conv" + n + ".conv.bias", {kFilters[i]}, &down_[i].bias));
-      RAPID_RETURN_IF_ERROR(bn_down_[i].Load(&p, "bnd" + n, kFilters[i]));
+      RAPID_RETURN_IF_ERROR(bn_down_[i].Load(&p, "bnd" + n, kFilters[i], kBatchNormEps));
       last = kFilters[i];
     }
     // Decoder level i reads the previous level's output (concatenated with its skip, except at
@@ -70,42 +55,17 @@ class PhaseNetLightModel : public Model {
       const int64_t in_filters = i == 0 ? kFilters[kLevels - 1] : 2 * kFilters[kLevels - 1 - i];
       RAPID_RETURN_IF_ERROR(p.Take("up" + n + ".weight", {in_filters, out_filters, kKernel}, &up_[i].weight));
       RAPID_RETURN_IF_ERROR(p.Take("up" + n + ".bias", {out_filters}, &up_[i].bias));
-      RAPID_RETURN_IF_ERROR(bn_up_[i].Load(&p, "bnu" + n, out_filters));
+      RAPID_RETURN_IF_ERROR(bn_up_[i].Load(&p, "bnu" + n, out_filters, kBatchNormEps));
     }
     RAPID_RETURN_IF_ERROR(p.Take("out.weight", {2 * kInFilters, spec_.Labels(), 1}, &out_.weight));
     RAPID_RETURN_IF_ERROR(p.Take("out.bias", {spec_.Labels()}, &out_.bias));
     RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
-    weight_bytes_ = 0;
-    for (const auto& entry : tensors) weight_bytes_ += entry.second.numel() * 4;
+    CountWeights(tensors);
     return Status::OK();
   }
 
-  const ModelSpec& Spec() const override { return spec_; }
-  int64_t WeightBytes() const override { return weight_bytes_; }
-
-  Status Forward(const float* input, int64_t batch, float* output) override {
-    return RunInto(input, batch, output, /*softmax=*/true);
-  }
-  Status ForwardLogits(const float* input, int64_t batch, float* output) override {
-    return RunInto(input, batch, output, /*softmax=*/false);
-  }
-
  private:
-  Status RunInto(const float* input, int64_t batch, float* output, bool softmax) {
-    try {
-      c10::InferenceMode guard;
-      at::Tensor x = at::from_blob(const_cast<float*>(input), {batch, spec_.Channels(), spec_.in_samples}, at::kFloat);
-      at::Tensor y = Logits(x);
-      if (softmax) y = at::softmax(y, 1);
-      y = y.contiguous();
-      std::memcpy(output, y.data_ptr<float>(), static_cast<size_t>(y.numel()) * sizeof(float));
-      return Status::OK();
-    } catch (const std::exception& e) {
-      return Status::Internal(std::string("PhaseNetLight forward failed: ") + e.what());
-    }
-  }
-
-  at::Tensor Logits(const at::Tensor& input) const {
+  at::Tensor Logits(const at::Tensor& input) const override {
     std::array<at::Tensor, kLevels + 1> skips;  // skips[0] = input level, skips[i] = encoder level i
     skips[0] = at::relu(in_bn_(at::conv1d(input, inc_.weight, inc_.bias)));
     for (int i = 0; i < kLevels; ++i) {
@@ -121,12 +81,10 @@ class PhaseNetLightModel : public Model {
     return at::conv_transpose1d(x, out_.weight, out_.bias);
   }
 
-  ModelSpec spec_;
   Conv inc_, out_;
   BatchNorm in_bn_;
   std::array<Conv, kLevels> down_, up_;
   std::array<BatchNorm, kLevels> bn_down_, bn_up_;
-  int64_t weight_bytes_ = 0;
 };
 
 }  // namespace

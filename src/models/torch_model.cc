@@ -1,0 +1,42 @@
+#include "models/torch_model.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <cstring>
+#include <exception>
+
+namespace rapid {
+
+void TorchModel::CountWeights(const NamedTensors& tensors) {
+  for (const auto& entry : tensors) weight_bytes_ += entry.second.numel() * static_cast<int64_t>(sizeof(float));
+}
+
+Status TorchModel::Run(const float* input, int64_t batch, float* output, bool probabilities) const {
+  try {
+    c10::InferenceMode guard;
+    at::Tensor x = at::from_blob(const_cast<float*>(input), {batch, spec_.Channels(), spec_.in_samples}, at::kFloat);
+    at::Tensor y = Logits(x);
+    if (probabilities) y = activation_ == OutputActivation::kSoftmaxOverLabels ? at::softmax(y, 1) : at::sigmoid(y);
+    y = y.contiguous();
+    std::memcpy(output, y.data_ptr<float>(), static_cast<size_t>(y.numel()) * sizeof(float));
+    return Status::OK();
+  } catch (const std::exception& e) {
+    return Status::Internal(spec_.class_name + " forward failed: " + e.what());
+  }
+}
+
+Status BatchNorm::Load(StrictParams* p, const std::string& prefix, int64_t channels, double epsilon) {
+  eps = epsilon;
+  RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {channels}, &weight));
+  RAPID_RETURN_IF_ERROR(p->Take(prefix + ".bias", {channels}, &bias));
+  RAPID_RETURN_IF_ERROR(p->Take(prefix + ".running_mean", {channels}, &mean));
+  RAPID_RETURN_IF_ERROR(p->Take(prefix + ".running_var", {channels}, &var));
+  p->Ignore(prefix + ".num_batches_tracked");
+  return Status::OK();
+}
+
+at::Tensor BatchNorm::operator()(const at::Tensor& x) const {
+  return at::batch_norm(x, weight, bias, mean, var, /*training=*/false, 0.0, eps, false);
+}
+
+}  // namespace rapid

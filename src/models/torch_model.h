@@ -1,0 +1,63 @@
+// What the libtorch models share: the Model interface over a Logits function (one place that turns
+// caller buffers into tensors, runs without autograd, applies the output activation and turns
+// exceptions into Status), and the inference-only batch norm every SeisBench picker uses.
+// Thread safety: as Model.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/model.h"
+#include "models/strict_params.h"
+
+namespace rapid {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// How a model's scores become probabilities.
+enum class OutputActivation {
+  kSoftmaxOverLabels,  // PhaseNet, PhaseNetLight: the labels of one sample sum to 1
+  kSigmoid,            // EQTransformer, EQCCT: each label on its own
+};
+
+class TorchModel : public Model {
+ public:
+  const ModelSpec& Spec() const final { return spec_; }
+  int64_t WeightBytes() const final { return weight_bytes_; }
+  Status Forward(const float* input, int64_t batch, float* output) final { return Run(input, batch, output, true); }
+  Status ForwardLogits(const float* input, int64_t batch, float* output) final {
+    return Run(input, batch, output, false);
+  }
+
+ protected:
+  TorchModel(ModelSpec spec, OutputActivation activation) : spec_(std::move(spec)), activation_(activation) {}
+
+  // Scores (batch × Labels × in_samples) of normalised windows x (batch × Channels × in_samples).
+  // Runs in inference mode; may throw (caught by Forward).
+  virtual at::Tensor Logits(const at::Tensor& x) const = 0;
+
+  // Adds the bytes of `tensors` (float32) to WeightBytes().
+  void CountWeights(const NamedTensors& tensors);
+
+  ModelSpec spec_;
+
+ private:
+  Status Run(const float* input, int64_t batch, float* output, bool probabilities) const;
+
+  OutputActivation activation_;
+  int64_t weight_bytes_ = 0;
+};
+
+// BatchNorm1d in inference mode with the running statistics of `prefix` (SeisBench's key names:
+// .weight, .bias, .running_mean, .running_var; .num_batches_tracked is ignored).
+struct BatchNorm {
+  at::Tensor weight, bias, mean, var;
+  double eps = 1e-3;
+  Status Load(StrictParams* p, const std::string& prefix, int64_t channels, double epsilon);
+  at::Tensor operator()(const at::Tensor& x) const;
+};
+
+}  // namespace rapid
