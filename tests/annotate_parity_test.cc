@@ -9,7 +9,7 @@
 
 #include "engine/picking_run.h"
 #include "golden_file.h"
-#include "io/mseed_reader.h"
+#include "probability_parity.h"
 #include "test_util.h"
 
 namespace rapid {
@@ -72,23 +72,11 @@ TEST_F(AnnotateParityTest, PicksEqualSeisBench) {
 }
 
 TEST_F(AnnotateParityTest, ProbabilityTracesEqualSeisBench) {
-  auto golden = LoadAnnotationGolden(kGoldenDir + "/texnet12_phasenet_original_annotations.pt");
-  ASSERT_EQ(golden.size(), 36u);
-  double worst = 0.0;
-  for (const auto& [key, trace] : golden) {
-    SCOPED_TRACE(key);
-    const std::string path = out_->path() + "/probabilities/" + key + ".mseed";
-    MseedFileContents contents;
-    ASSERT_TRUE(ReadMseedFile(path, ReaderOptions(), &contents).ok()) << path;
-    ASSERT_EQ(contents.segments.size(), 1u);
-    const TraceSegment& seg = contents.segments.front();
-    EXPECT_EQ(FormatIsoMicros(seg.start), trace.starttime);
-    EXPECT_EQ(seg.rate_hz, trace.sampling_rate);
-    ASSERT_EQ(seg.samples.size(), trace.data.size());
-    for (size_t i = 0; i < trace.data.size(); ++i) {
-      worst = std::max(worst, std::abs(seg.samples[i] - static_cast<double>(trace.data[i])));
-    }
-  }
+  size_t traces = 0;
+  const double worst = testing::MaxProbabilityDifference(kGoldenDir + "/texnet12_phasenet_original_annotations.pt",
+                                                         out_->path() + "/probabilities", "PhaseNet", "PhaseNet",
+                                                         &traces);
+  EXPECT_EQ(traces, 36u);
   EXPECT_LE(worst, 1e-3);
   RecordProperty("max_abs_probability_difference", std::to_string(worst));
   std::printf("max |probability difference| over 36 traces: %.3g\n", worst);

@@ -17,8 +17,8 @@
 #include "engine/picking_run.h"
 #include "engine/windower.h"
 #include "golden_file.h"
+#include "probability_parity.h"
 #include "picking/picker.h"
-#include "io/mseed_reader.h"
 #include "models/eqtransformer.h"
 #include "models/registry.h"
 #include "models/state_dict_reader.h"
@@ -293,20 +293,10 @@ TEST_P(EqTransformerRunTest, PicksAndTracesEqualSeisBench) {
 
   auto traces = LoadAnnotationGolden(Golden("_annotations.pt"));
   ASSERT_EQ(traces.size(), 36u);  // 12 stations × Detection, P, S
-  double worst = 0.0;
-  for (const auto& [key, trace] : traces) {
-    SCOPED_TRACE(key);
-    const std::string path = out_->path() + "/probabilities/" + key + ".mseed";
-    MseedFileContents contents;
-    ASSERT_TRUE(ReadMseedFile(path, ReaderOptions(), &contents).ok()) << path;
-    ASSERT_EQ(contents.segments.size(), 1u);
-    const TraceSegment& seg = contents.segments.front();
-    EXPECT_EQ(FormatIsoMicros(seg.start), trace.starttime);
-    ASSERT_EQ(seg.samples.size(), trace.data.size());
-    for (size_t i = 0; i < trace.data.size(); ++i) {
-      worst = std::max(worst, std::abs(seg.samples[i] - static_cast<double>(trace.data[i])));
-    }
-  }
+  size_t compared = 0;
+  const double worst = testing::MaxProbabilityDifference(Golden("_annotations.pt"), out_->path() + "/probabilities",
+                                                         "EQTransformer", "EQTransformer", &compared);
+  EXPECT_EQ(compared, 36u);
   std::printf("%s: max |probability difference| over 36 traces: %.3g\n", GetParam().tag, worst);
   EXPECT_LE(worst, 1e-3);
 
