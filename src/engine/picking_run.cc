@@ -39,14 +39,16 @@ using Clock = std::chrono::steady_clock;
 // (batch 1 under-reports, see model_probe.h), small enough to cost ~0.1 s.
 constexpr int64_t kProbeBatch = 32;
 
-// Largest automatic CPU batch for this pipeline. Measured on the 2-core dev machine with PhaseNet
-// (20 synthetic stations × 10 min, 2 instances × 1 thread, best of 3): batch 8 ≈ 1000 windows/s,
-// 16 ≈ 900, 32 ≈ 450–700, 64 ≈ 640; small batches stay in cache. `rapid tune` will replace this.
+// Largest automatic CPU batch for this pipeline. Measured end to end on the 2-core dev machine
+// with PhaseNet (50 synthetic stations × 1 h, 2 instances × 1 thread, OpenBLAS): batch 8 ≈ 2160
+// windows/s, 16 ≈ 2130, 32 ≈ 2140; smaller batches hold less memory. `rapid tune` will replace this.
 constexpr int64_t kCpuAutoBatchCap = 8;
 
-// Read-ahead for the block queue when the RAM budget allows it (one hour of a 100 Hz station is
-// ~22 MB of samples and stitcher slots).
-constexpr int64_t kMinBlockQueueBytes = int64_t{256} << 20;
+// Read-ahead for the block queue when the RAM budget allows it: a PhaseNet piece (~200 000 samples)
+// is ~12 MB of samples and stitcher slots, so this keeps ~5 pieces queued — enough that the
+// instances do not wait for reading (measured: the same windows/s as 256 MiB on 50 stations × 1 h),
+// and small enough that a short run and a long one reach the same peak memory.
+constexpr int64_t kMinBlockQueueBytes = int64_t{64} << 20;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
