@@ -53,7 +53,11 @@ TEST(AnnotatorTest, BoundedQueueGivesSameTracesAsUnbounded) {
   EXPECT_EQ(ref_stats.windows, small_stats.windows);
   EXPECT_EQ(ref_stats.blocks, 40);
   EXPECT_LE(small_stats.queue_high_water_bytes, tight.queue_capacity_bytes);
-  EXPECT_GT(ref_stats.queue_high_water_bytes, 10 * tight.queue_capacity_bytes);  // unbounded took all
+  // The bound mattered: all blocks together are far larger than the capacity. (How many the
+  // unbounded run held at once depends on timing, so it is not asserted.)
+  int64_t total_bytes = 0;
+  for (const StationBlock& b : blocks) total_bytes += BlockBytes(m1.Spec(), b);
+  EXPECT_GT(total_bytes, 10 * tight.queue_capacity_bytes);
   ASSERT_EQ(ref.size(), small.size());
   for (size_t b = 0; b < ref.size(); ++b) {
     EXPECT_EQ(ref[b].trace_id, small[b].trace_id);
