@@ -18,6 +18,8 @@ enum class WindowNorm {
   // EQTransformer/EQCCT "std": one unbiased std over channels and time, then both ends of every
   // channel tapered over 6 samples by 0.5·(1 + cos(linspace(π, 2π, 6))) as SeisBench does.
   kStdAllChannels,
+  // Demean only: the model scales the window itself (GPD divides by its peak inside forward).
+  kDemeanOnly,
 };
 
 struct ModelSpec {
