@@ -47,7 +47,7 @@ void BM_Forward(benchmark::State& state) {
   Model* model = state.threads() == 1 ? SharedModel().model.get() : ThreadModel().model.get();
   const ModelSpec& spec = model->Spec();
   std::vector<float> input(static_cast<size_t>(batch * spec.Channels() * spec.in_samples));
-  std::vector<float> output(static_cast<size_t>(batch * spec.Labels() * spec.in_samples));
+  std::vector<float> output(static_cast<size_t>(batch * spec.Labels() * spec.OutSamples()));
   std::mt19937 rng(1);
   std::normal_distribution<float> noise;
   for (float& v : input) v = noise(rng);

@@ -33,7 +33,7 @@ class FakeModel : public Model {
     std::vector<char> scratch(static_cast<size_t>(bytes_per_window_ * batch));
     if (!scratch.empty()) std::memset(scratch.data(), 1, scratch.size());
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    const int64_t n = batch * spec_.Labels() * spec_.in_samples;
+    const int64_t n = batch * spec_.Labels() * spec_.OutSamples();
     for (int64_t i = 0; i < n; ++i) output[i] = 0.5f + 0.0f * input[i % (batch * spec_.Channels() * spec_.in_samples)];
     return Status::OK();
   }

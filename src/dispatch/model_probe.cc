@@ -70,11 +70,11 @@ Status MeasureModel(Model* model, int64_t probe_batch, ModelMeasurement* out) {
   m.probe_batch = probe_batch;
   m.weight_bytes = model->WeightBytes();
   m.window_input_bytes = spec.Channels() * spec.in_samples * static_cast<int64_t>(sizeof(float));
-  m.window_output_bytes = spec.Labels() * spec.in_samples * static_cast<int64_t>(sizeof(float));
+  m.window_output_bytes = spec.Labels() * spec.OutSamples() * static_cast<int64_t>(sizeof(float));
 
   // Buffers first, touched (FillNoise, assign), so their pages are in RSS before measuring.
   std::vector<float> input(static_cast<size_t>(probe_batch * spec.Channels() * spec.in_samples));
-  std::vector<float> output(static_cast<size_t>(probe_batch * spec.Labels() * spec.in_samples), 0.0f);
+  std::vector<float> output(static_cast<size_t>(probe_batch * spec.Labels() * spec.OutSamples()), 0.0f);
   FillNoise(&input);
 
   RAPID_RETURN_IF_ERROR(model->Forward(input.data(), 1, output.data()));  // warm-up

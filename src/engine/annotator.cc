@@ -201,9 +201,10 @@ void Annotator::RunInstance(size_t index, Model* model) {
   }
   SetIntraOpThreads(static_cast<int>(threads));
   const int64_t in = spec_.in_samples, channels = spec_.Channels(), labels = spec_.Labels();
+  const int64_t out_samples = spec_.OutSamples();
   const size_t size = static_cast<size_t>(std::max<int64_t>(1, opts_.batch_size));
   std::vector<float> input(size * static_cast<size_t>(channels * in));
-  std::vector<float> output(size * static_cast<size_t>(labels * in));
+  std::vector<float> output(size * static_cast<size_t>(labels * out_samples));
   InstanceStats mine;
   double normalise_s = 0, forward_s = 0, stitch_s = 0;
   Batch batch;
@@ -233,7 +234,7 @@ void Annotator::RunInstance(size_t index, Model* model) {
       Pending& p = *batch.windows[i].pending;
       const int64_t w = batch.windows[i].index;
       p.stitcher->Add(p.block.first_window + w, p.starts[static_cast<size_t>(w)],
-                      output.data() + i * static_cast<size_t>(labels * in));
+                      output.data() + i * static_cast<size_t>(labels * out_samples));
       if (--p.remaining == 0) WindowsDone(batch.windows[i].pending);
     }
     auto t3 = Clock::now();

@@ -19,7 +19,8 @@ std::vector<int64_t> WindowStarts(int64_t block_samples, int64_t in_samples, int
 // rows + c·row_stride) and normalises it as SeisBench's annotate_batch_pre does on float32
 // tensors: each channel is demeaned, then divided by
 // (std + 1e-10) (unbiased std per channel or over all channels) or (max|x| + 1e-10), per
-// spec.norm; kStdAllChannels then tapers the first and last 6 samples of each channel.
+// spec.norm (kDemeanOnly: not divided); kStdAllChannels then tapers the first and last 6 samples
+// of each channel.
 // Writes channels × in_samples floats to `out`. Non-finite samples are treated as 0 so a window
 // never produces NaN. REQUIRES: in_samples >= 12 for kStdAllChannels.
 void NormaliseWindow(const float* rows, int64_t row_stride, int64_t channels, int64_t start, int64_t in_samples,

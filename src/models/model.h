@@ -18,7 +18,7 @@ class Model {
   virtual const ModelSpec& Spec() const = 0;
 
   // input: batch × Spec().Channels() × Spec().in_samples float32, row-major, already normalised.
-  // output: batch × Spec().Labels() × Spec().in_samples float32 probabilities (caller-owned,
+  // output: batch × Spec().Labels() × Spec().OutSamples() float32 probabilities (caller-owned,
   // preallocated). A failure inside the model (e.g. out of memory) is returned, never thrown.
   virtual Status Forward(const float* input, int64_t batch, float* output) = 0;
 

@@ -18,6 +18,8 @@ enum class WindowNorm {
   // EQTransformer/EQCCT "std": one unbiased std over channels and time, then both ends of every
   // channel tapered over 6 samples by 0.5·(1 + cos(linspace(π, 2π, 6))) as SeisBench does.
   kStdAllChannels,
+  // Demean only: the model scales the window itself (GPD divides by its peak inside forward).
+  kDemeanOnly,
 };
 
 struct ModelSpec {
@@ -31,6 +33,9 @@ struct ModelSpec {
   double rate_hz = 100.0;
   int64_t in_samples = 3001;
   int64_t overlap_samples = 1500;         // window stride = in_samples - overlap_samples
+  // Output samples per window and label: 0 means in_samples (array models: PhaseNet, EQTransformer…,
+  // one probability per input sample); 1 for point models (GPD: one probability vector per window).
+  int64_t out_samples = 0;
   int64_t blinding_pre_samples = 0;       // ignored at each window's start when stacking
   int64_t blinding_post_samples = 0;      // ignored at each window's end when stacking
   Stacking stacking = Stacking::kAvg;
@@ -40,6 +45,7 @@ struct ModelSpec {
   int64_t StrideSamples() const { return in_samples - overlap_samples; }
   int64_t Channels() const { return static_cast<int64_t>(component_order.size()); }
   int64_t Labels() const { return static_cast<int64_t>(labels.size()); }
+  int64_t OutSamples() const { return out_samples == 0 ? in_samples : out_samples; }
 };
 
 }  // namespace rapid

@@ -11,6 +11,7 @@
 
 #include "models/eqcct.h"
 #include "models/eqtransformer.h"
+#include "models/gpd.h"
 #include "models/phasenet.h"
 #include "models/phasenetlight.h"
 #include "models/state_dict_reader.h"
@@ -104,6 +105,26 @@ ModelSpec EqTransformerSpec() {
   return s;
 }
 
+// SeisBench's GPD defaults: 400-sample windows every 10 samples (default_args stride 10), one output
+// per window. Without `phases` SeisBench names the classes by index (traces GPD_0…GPD_2) and picks all
+// of them; RAPID uses the same names, and the weights' JSON `phases` (real GPD weights: "PSN")
+// replaces them, N then being the unpicked noise class. Every class triggers at 0.7
+// (SeisBench's "*_threshold"), listed for both namings.
+ModelSpec GpdSpec() {
+  ModelSpec s;
+  s.class_name = "GPD";
+  s.component_order = "ZNE";
+  s.labels = {"0", "1", "2"};
+  s.noise_label = "N";
+  s.in_samples = 400;
+  s.overlap_samples = 390;
+  s.out_samples = 1;
+  s.stacking = Stacking::kAvg;
+  s.norm = WindowNorm::kDemeanOnly;
+  s.thresholds = {{"0", 0.7}, {"1", 0.7}, {"2", 0.7}, {"P", 0.7}, {"S", 0.7}};
+  return s;
+}
+
 const std::vector<Entry>& Registry() {
   static const std::vector<Entry> entries = {
       {"phasenet", "phasenet_original.pt", PhaseNetSpec(), "phasenet",
@@ -125,6 +146,11 @@ const std::vector<Entry>& Registry() {
          return BuildEqcct(w[0].state.entries, w[0].path, w[1].state.entries, w[1].path, spec, out);
        },
        /*weight_files=*/2},
+      // No GPD weights ship: the parity tests use seeded random ones (tests/data/models).
+      {"gpd", "", GpdSpec(), "gpd",
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
+         return BuildGpd(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
+       }},
   };
   return entries;
 }

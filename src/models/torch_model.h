@@ -19,7 +19,7 @@ using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 // How a model's scores become probabilities.
 enum class OutputActivation {
-  kSoftmaxOverLabels,  // PhaseNet, PhaseNetLight: the labels of one sample sum to 1
+  kSoftmaxOverLabels,  // PhaseNet, PhaseNetLight, GPD: the labels of one sample sum to 1
   kSigmoid,            // EQTransformer, EQCCT: each label on its own
 };
 
@@ -35,7 +35,8 @@ class TorchModel : public Model {
  protected:
   TorchModel(ModelSpec spec, OutputActivation activation) : spec_(std::move(spec)), activation_(activation) {}
 
-  // Scores (batch × Labels × in_samples) of normalised windows x (batch × Channels × in_samples).
+  // Scores (batch × Labels × OutSamples; a point model may return batch × Labels, the same values)
+  // of normalised windows x (batch × Channels × in_samples).
   // Runs in inference mode; may throw (caught by Forward).
   virtual at::Tensor Logits(const at::Tensor& x) const = 0;
 

@@ -1,0 +1,35 @@
+// GPD (Ross et al., 2018) with SeisBench's architecture and state_dict names (`conv1`…`conv4`,
+// `bn1`…`bn6`, `fc1`…`fc3`), so SeisBench weight files load unchanged. A point model: each
+// 400-sample window gives one score per label (spec.out_samples = 1), which SeisBench stamps at the
+// window's sample 200 (its pred_sample).
+//
+// As in SeisBench's forward, the network itself divides each window by its peak |x| over all
+// channels and time (+ 1e-10); the pipeline only demeans (WindowNorm::kDemeanOnly).
+//
+// The weights' JSON `model_args.original_compatible` (true: weights converted from the Keras
+// original) flattens the last feature map time-major instead of channel-major before fc1; the two
+// layouts have the same shapes, so only the JSON can tell them apart (default false).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "models/model.h"
+
+namespace rapid {
+
+// Builds GPD for `spec` (Channels() inputs, Labels() classes, in_samples 400) from `tensors`,
+// strictly: a missing, extra or mis-shaped key is an InvalidArgument/NotFound naming `source` and the
+// key. `metadata_json` is the weights' JSON text (empty when there is none); a malformed
+// `model_args.original_compatible` is an InvalidArgument naming `metadata_source`.
+// OK: *out owns the model (CPU).
+Status BuildGpd(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
+                const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
+                std::unique_ptr<Model>* out);
+
+}  // namespace rapid
