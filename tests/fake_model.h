@@ -1,6 +1,7 @@
 // A stand-in model for executor tests: three labels, 100-sample windows at stride 60, and an
 // output that is a pure function of each window's own input, so results do not depend on batch
-// size or composition. Can fail on a chosen call.
+// size or composition: sigmoid of each input sample, or for a point model (out_samples 1) sigmoid
+// of each channel's mean. Can fail on a chosen call.
 #pragma once
 
 #include <atomic>
@@ -12,10 +13,11 @@ namespace rapid::testing {
 
 class FakeModel : public Model {
  public:
-  explicit FakeModel(int64_t fail_on_call = -1) : fail_on_call_(fail_on_call) {
+  explicit FakeModel(int64_t fail_on_call = -1, int64_t out_samples = 0) : fail_on_call_(fail_on_call) {
     spec_.labels = {"N", "P", "S"};
     spec_.in_samples = 100;
     spec_.overlap_samples = 40;
+    spec_.out_samples = out_samples;
   }
   const ModelSpec& Spec() const override { return spec_; }
   Status Forward(const float* input, int64_t batch, float* output) override {
@@ -23,9 +25,14 @@ class FakeModel : public Model {
     const int64_t in = spec_.in_samples;
     for (int64_t b = 0; b < batch; ++b) {
       for (int64_t l = 0; l < 3; ++l) {
-        for (int64_t i = 0; i < in; ++i) {
-          output[(b * 3 + l) * in + i] = 1.0f / (1.0f + std::exp(-input[(b * 3 + l) * in + i]));
+        const float* x = input + (b * 3 + l) * in;
+        if (spec_.PointOutput()) {
+          float sum = 0.0f;
+          for (int64_t i = 0; i < in; ++i) sum += x[i];
+          output[b * 3 + l] = 1.0f / (1.0f + std::exp(-sum / static_cast<float>(in)));
+          continue;
         }
+        for (int64_t i = 0; i < in; ++i) output[(b * 3 + l) * in + i] = 1.0f / (1.0f + std::exp(-x[i]));
       }
     }
     return Status::OK();

@@ -1,17 +1,21 @@
 // GPD parity with SeisBench: forward pass (probabilities and logits) on the golden windows, the
 // demean-only window normalisation, the original_compatible flattening, strict weight loading, and
-// the clear refusal of point models by `rapid run`.
+// `rapid run` against SeisBench's annotate()/classify() (point-model stitching and picking).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <tuple>
 #include <filesystem>
 
+#include "engine/picking_run.h"
 #include "engine/windower.h"
 #include "golden_file.h"
 #include "models/gpd.h"
 #include "models/registry.h"
 #include "models/state_dict_reader.h"
+#include "probability_parity.h"
 #include "test_util.h"
 
 namespace rapid {
@@ -138,15 +142,61 @@ TEST(GpdTest, NoBundledWeightsIsAClearConfigError) {
   EXPECT_EQ(s.message(), "gpd has no bundled weights; pass --weights FILE");
 }
 
-// The stitcher and picker handle array outputs only: `rapid run` refuses GPD before any work.
-TEST(GpdTest, RunRefusesPointModels) {
-  testing::TempDir dir;
-  std::string log;
-  EXPECT_EQ(testing::RunRapid({"run", "--model", "gpd", "--weights", kWeights, "--output", dir.Path("out")}, &log), 1);
-  EXPECT_NE(log.find("gpd: point models (one output per window) are not supported by rapid run yet"),
-            std::string::npos)
-      << log;
-  EXPECT_FALSE(std::filesystem::exists(dir.Path("out/picks.csv")));
+// The whole run on the bundled TexNet minute (12 stations, some resampled) against SeisBench's
+// annotate()/classify() with the same random weights: 10 Hz traces of one vector per window
+// (stride 10), stamped at the window centres, and the picks of all three classes.
+TEST(GpdTest, RunEqualsSeisBenchAnnotateAndClassify) {
+  testing::TempDir out;
+  RunOptions opts;
+  opts.input = std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample";
+  opts.output_dir = out.path();
+  opts.model = "gpd";
+  opts.weights = kWeights;
+  opts.save_probabilities = true;
+  opts.progress = RunOptions::Progress::kOff;
+  RunReport report;
+  Status s = RunPicking(opts, &report);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(report.units_done, 12);
+  EXPECT_TRUE(report.errors.empty());
+  // 12 stations × 18002 samples: windows at 0, 10, …, 17600 (no end-aligned window).
+  EXPECT_EQ(report.windows, 12 * 1761);
+
+  const std::string golden = std::string(RAPID_TEST_DATA_DIR) + "/golden/annotate/texnet12_gpd_random";
+  size_t compared = 0;
+  const double worst = testing::MaxProbabilityDifference(golden + "_annotations.pt", out.Path("probabilities"), "GPD",
+                                                         "GPD", &compared);
+  EXPECT_EQ(compared, 36u);  // 12 stations × classes 0, 1, 2
+  std::printf("GPD: max |probability difference| over 36 traces: %.3g\n", worst);
+  EXPECT_LE(worst, 1e-3);
+
+  // Picks: rows sorted by trace, phase and start (within a trace and phase triggers do not
+  // overlap). Times within one output sample (0.1 s), peak values within 1e-3.
+  auto sorted_rows = [](std::vector<std::vector<std::string>> rows) {
+    rows.erase(rows.begin());
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return std::tie(a[0], a[1], a[4]) < std::tie(b[0], b[1], b[4]); });
+    return rows;
+  };
+  const auto expected = sorted_rows(testing::ReadCsv(golden + ".csv"));
+  const auto mine = sorted_rows(testing::ReadCsv(out.Path("picks.csv")));
+  ASSERT_EQ(expected.size(), 1667u);
+  ASSERT_EQ(mine.size(), expected.size());
+  int exact = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const auto& g = expected[i];
+    const auto& r = mine[i];
+    SCOPED_TRACE(g[0] + " " + g[1] + " " + g[2]);
+    ASSERT_EQ(r[0], g[0]);
+    ASSERT_EQ(r[1], g[1]);
+    for (int col : {2, 4, 5}) {
+      EXPECT_LE(std::llabs(testing::Iso(r[col].c_str()) - testing::Iso(g[col].c_str())), 100'000'000) << col;
+    }
+    EXPECT_NEAR(std::stod(r[3]), std::stod(g[3]), 1e-3);
+    exact += r[2] == g[2] && r[4] == g[4] && r[5] == g[5];
+  }
+  std::printf("GPD: %d of %zu picks with identical peak, start and end times\n", exact, expected.size());
+  EXPECT_GE(exact, static_cast<int>(expected.size()) * 99 / 100);
 }
 
 }  // namespace

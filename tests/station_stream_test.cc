@@ -140,8 +140,7 @@ std::vector<std::vector<TraceSegment>> Chunks(const std::vector<TraceSegment>& s
 }
 
 std::vector<StationBlock> Feed(const std::vector<std::vector<TraceSegment>>& parts, int64_t piece_windows,
-                               int64_t* max_held) {
-  const ModelSpec spec = TestSpec();
+                               int64_t* max_held, const ModelSpec& spec = TestSpec()) {
   StationStream stream(spec, piece_windows, 0);
   std::vector<StationBlock> pieces;
   std::vector<std::string> notes;
@@ -176,22 +175,42 @@ TEST(StationStreamTest, ChunkedFeedGivesTheSamePiecesAsOneFeed) {
   }
 }
 
-TEST(StationStreamTest, StitchedPiecesEqualTheWholeBlocks) {
-  FakeModel m1, m2, m3;
+// Array models (pieces share samples) and point models (pieces own disjoint windows).
+class StitchedPiecesTest : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(StitchedPiecesTest, EqualTheWholeBlocks) {
+  const int64_t out_samples = GetParam();
+  FakeModel m1(-1, out_samples), m2(-1, out_samples), m3(-1, out_samples);
+  const ModelSpec& spec = m1.Spec();
   const auto segs = Instrument(100.0);
   std::vector<StationBlock> whole;
   std::vector<std::string> notes;
-  ASSERT_TRUE(BuildStationBlocks(segs, TestSpec(), &whole, &notes).ok());
+  ASSERT_TRUE(BuildStationBlocks(segs, spec, &whole, &notes).ok());
   ASSERT_EQ(whole.size(), 2u);  // the gap splits the data
+  std::vector<int64_t> block_samples;
+  std::vector<NanoTime> block_starts;
+  for (const StationBlock& b : whole) {
+    block_samples.push_back(b.samples_per_channel);
+    block_starts.push_back(b.start);
+  }
   std::vector<Annotation> ref, parts;
   AnnotateStats stats;
   AnnotateOptions opts;
   opts.batch_size = 5;
   ASSERT_TRUE(AnnotateBlocks({&m1}, whole, opts, &ref, &stats).ok());
-  ASSERT_TRUE(AnnotateBlocks({&m1, &m2, &m3}, Feed(Chunks(segs, 30, 5), 7, nullptr), opts, &parts, &stats).ok());
+  ASSERT_TRUE(
+      AnnotateBlocks({&m1, &m2, &m3}, Feed(Chunks(segs, 30, 5), 7, nullptr, spec), opts, &parts, &stats).ok());
   EXPECT_EQ(stats.blocks, 2);
   size_t p = 0;
-  for (const Annotation& w : ref) {
+  for (size_t k = 0; k < ref.size(); ++k) {
+    const Annotation& w = ref[k];
+    if (spec.PointOutput()) {
+      // One sample per window of the grid (no end-aligned window), from the first window's centre,
+      // at rate / stride.
+      EXPECT_EQ(static_cast<int64_t>(w.traces.front().size()), (block_samples[k] - 100) / 60 + 1);
+      EXPECT_EQ(w.start, SampleTime(block_starts[k], 50, 100.0));
+      EXPECT_DOUBLE_EQ(w.rate_hz, 100.0 / 60.0);
+    }
     std::vector<std::vector<float>> joined(w.traces.size());
     ASSERT_EQ(parts[p].piece, 0);
     EXPECT_EQ(parts[p].start, w.start);
@@ -199,7 +218,7 @@ TEST(StationStreamTest, StitchedPiecesEqualTheWholeBlocks) {
     while (true) {
       const Annotation& a = parts[p++];
       EXPECT_EQ(a.offset, next_offset);
-      EXPECT_EQ(a.start, SampleTime(a.block_start, a.offset, a.rate_hz));
+      EXPECT_EQ(a.start, SampleTime(w.block_start, a.offset, w.rate_hz));
       next_offset += static_cast<int64_t>(a.traces.front().size());
       for (size_t l = 0; l < a.traces.size(); ++l) joined[l].insert(joined[l].end(), a.traces[l].begin(), a.traces[l].end());
       if (a.last_piece) break;
@@ -208,6 +227,11 @@ TEST(StationStreamTest, StitchedPiecesEqualTheWholeBlocks) {
   }
   EXPECT_EQ(p, parts.size());
 }
+
+INSTANTIATE_TEST_SUITE_P(Outputs, StitchedPiecesTest, ::testing::Values(0, 1),
+                         [](const ::testing::TestParamInfo<int64_t>& info) {
+                           return info.param == 0 ? std::string("Array") : std::string("Point");
+                         });
 
 }  // namespace
 }  // namespace rapid

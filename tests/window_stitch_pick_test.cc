@@ -10,15 +10,34 @@
 namespace rapid {
 namespace {
 
+ModelSpec GridSpec(int64_t in, int64_t stride, int64_t out_samples) {
+  ModelSpec spec;
+  spec.in_samples = in;
+  spec.overlap_samples = in - stride;
+  spec.out_samples = out_samples;
+  return spec;
+}
+
 TEST(WindowerTest, SeisBenchGrid) {
-  EXPECT_TRUE(WindowStarts(3000, 3001, 1501).empty());
-  EXPECT_EQ(WindowStarts(3001, 3001, 1501), (std::vector<int64_t>{0}));
-  EXPECT_EQ(WindowStarts(4502, 3001, 1501), (std::vector<int64_t>{0, 1501}));
+  const ModelSpec spec = GridSpec(3001, 1501, 0);
+  EXPECT_TRUE(WindowStarts(3000, spec).empty());
+  EXPECT_EQ(WindowStarts(3001, spec), (std::vector<int64_t>{0}));
+  EXPECT_EQ(WindowStarts(4502, spec), (std::vector<int64_t>{0, 1501}));
   // 18002 samples: 0…12008 by 1501, then one more ending at the last sample.
-  std::vector<int64_t> s = WindowStarts(18002, 3001, 1501);
+  std::vector<int64_t> s = WindowStarts(18002, spec);
   ASSERT_EQ(s.size(), 11u);
   EXPECT_EQ(s[9], 13509);
   EXPECT_EQ(s.back(), 18002 - 3001);
+}
+
+TEST(WindowerTest, PointModelGridHasNoEndAlignedWindow) {
+  // SeisBench's point annotation: np.arange(0, n - in + 1, stride), nothing after it.
+  const ModelSpec spec = GridSpec(400, 10, 1);
+  EXPECT_TRUE(WindowStarts(399, spec).empty());
+  EXPECT_EQ(WindowStarts(415, spec), (std::vector<int64_t>{0, 10}));
+  std::vector<int64_t> s = WindowStarts(18002, spec);
+  ASSERT_EQ(s.size(), 1761u);  // (18002 − 400) / 10 + 1
+  EXPECT_EQ(s.back(), 17600);
 }
 
 TEST(WindowerTest, NormalisesPerChannelAndGuardsConstantAndNan) {

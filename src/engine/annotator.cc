@@ -57,12 +57,14 @@ bool Annotator::Submit(StationBlock block) {
   if (block.window_count >= 0) {
     for (int64_t k = 0; k < block.window_count; ++k) p->starts.push_back(k * spec_.StrideSamples());
   } else {
-    p->starts = WindowStarts(block.samples_per_channel, spec_.in_samples, spec_.StrideSamples());
+    p->starts = WindowStarts(block.samples_per_channel, spec_);
   }
   p->remaining = static_cast<int64_t>(p->starts.size());
-  p->stitcher = std::make_unique<Stitcher>(spec_, block.samples_per_channel);
+  const int64_t out_samples =
+      spec_.PointOutput() ? static_cast<int64_t>(p->starts.size()) : block.samples_per_channel;
+  p->stitcher = std::make_unique<Stitcher>(spec_, out_samples);
   p->bytes = static_cast<int64_t>(block.samples.size() * sizeof(float)) +
-             Stitcher::Coverage(spec_) * spec_.Labels() * block.samples_per_channel * static_cast<int64_t>(sizeof(float));
+             Stitcher::Coverage(spec_) * spec_.Labels() * out_samples * static_cast<int64_t>(sizeof(float));
   p->block = std::move(block);
   const auto wait_start = Clock::now();
   std::unique_lock<std::mutex> lock(mu_);
@@ -163,15 +165,20 @@ void Annotator::FinishPiece(Pending* p) {
   const StationBlock& b = p->block;
   if (!p->head.empty()) p->stitcher->MergeHead(p->head);
   p->head = std::vector<float>();
-  // A piece before the last owns the samples up to its successor's first sample.
-  const int64_t owned = b.last_piece ? b.samples_per_channel : b.window_count * spec_.StrideSamples();
+  // A piece before the last owns the samples up to its successor's first sample (point models:
+  // one sample per window, none shared).
+  const bool point = spec_.PointOutput();
+  const int64_t owned = point ? static_cast<int64_t>(p->starts.size())
+                        : b.last_piece ? b.samples_per_channel
+                                       : b.window_count * spec_.StrideSamples();
+  const NanoTime block_start = b.block_start == kUnsetTime ? b.start : b.block_start;
   Annotation a;
   a.trace_id = b.trace_id;
-  a.rate_hz = b.rate_hz;
+  a.rate_hz = point ? b.rate_hz / static_cast<double>(spec_.StrideSamples()) : b.rate_hz;
   a.block_id = b.block_id;
   a.piece = b.piece;
   a.last_piece = b.last_piece;
-  a.block_start = b.block_start == kUnsetTime ? b.start : b.block_start;
+  a.block_start = point ? SampleTime(block_start, spec_.in_samples / 2, b.rate_hz) : block_start;
   a.traces = p->stitcher->Finish(0, owned);
   if (!b.last_piece) p->tail = p->stitcher->Tail(owned);
   int64_t lead = 0, trail = 0;
@@ -182,7 +189,7 @@ void Annotator::FinishPiece(Pending* p) {
     t.erase(t.end() - trail, t.end());
     t.erase(t.begin(), t.begin() + std::min<int64_t>(lead, static_cast<int64_t>(t.size())));
   }
-  a.offset = b.block_offset + lead;
+  a.offset = (point ? b.first_window : b.block_offset) + lead;
   a.start = SampleTime(a.block_start, a.offset, a.rate_hz);
   p->stitcher.reset();
   p->block.samples = std::vector<float>();
@@ -233,7 +240,7 @@ void Annotator::RunInstance(size_t index, Model* model) {
     for (size_t i = 0; i < count; ++i) {
       Pending& p = *batch.windows[i].pending;
       const int64_t w = batch.windows[i].index;
-      p.stitcher->Add(p.block.first_window + w, p.starts[static_cast<size_t>(w)],
+      p.stitcher->Add(p.block.first_window + w, spec_.PointOutput() ? w : p.starts[static_cast<size_t>(w)],
                       output.data() + i * static_cast<size_t>(labels * out_samples));
       if (--p.remaining == 0) WindowsDone(batch.windows[i].pending);
     }

@@ -60,7 +60,8 @@ struct AnnotateOptions {
   int64_t max_batch_wait_ms = 0;
 };
 
-// Continuous probability traces of one block piece, all labels sharing start and rate. The pieces
+// Continuous probability traces of one block piece, all labels sharing start and rate (the model
+// rate; a point model's rate / stride, its samples stamped at window centres). The pieces
 // of a block are consecutive: piece k+1's traces begin right after piece k's. Leading samples of
 // the first piece and trailing samples of the last that no window covered (blinding) are trimmed.
 struct Annotation {
@@ -71,8 +72,8 @@ struct Annotation {
   uint64_t block_id = 0;
   int64_t piece = 0;
   bool last_piece = true;
-  NanoTime block_start = kUnsetTime;  // sample times are derived from it, never accumulated
-  int64_t offset = 0;                 // index of traces[l][0] in the block
+  NanoTime block_start = kUnsetTime;  // time of the block's output sample 0; sample times are derived from it
+  int64_t offset = 0;                 // index of traces[l][0] in the block's output
 };
 
 struct InstanceStats {

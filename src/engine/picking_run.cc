@@ -187,12 +187,6 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   LoadedModel loaded;
   RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &loaded));
   const ModelSpec& spec = loaded.model->Spec();
-  // The stitcher and picker assume one output sample per input sample; refuse point models (GPD)
-  // rather than stitch their per-window vectors as if they were traces.
-  if (spec.OutSamples() != spec.in_samples) {
-    return Status::InvalidArgument(loaded.name +
-                                   ": point models (one output per window) are not supported by rapid run yet");
-  }
   report->model = loaded.name;
   report->model_class = spec.class_name;
   report->weights_path = loaded.weights_path;

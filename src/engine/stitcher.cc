@@ -11,33 +11,34 @@ constexpr float kNan = std::numeric_limits<float>::quiet_NaN();
 }  // namespace
 
 int64_t Stitcher::Coverage(const ModelSpec& spec) {
+  if (spec.PointOutput()) return 1;
   return static_cast<int64_t>(
       std::ceil(static_cast<double>(spec.in_samples) / static_cast<double>(spec.StrideSamples()) + 1.0));
 }
 
-Stitcher::Stitcher(const ModelSpec& spec, int64_t block_samples)
+Stitcher::Stitcher(const ModelSpec& spec, int64_t out_samples)
     : spec_(spec),
-      block_samples_(block_samples),
+      out_samples_(out_samples),
       coverage_(Coverage(spec)),
-      slots_(static_cast<size_t>(coverage_ * spec.Labels() * block_samples), kNan) {}
+      slots_(static_cast<size_t>(coverage_ * spec.Labels() * out_samples), kNan) {}
 
-void Stitcher::Add(int64_t window_index, int64_t window_start, const float* prediction) {
-  const int64_t in = spec_.in_samples;
-  const int64_t from = spec_.blinding_pre_samples;
-  const int64_t to = in - spec_.blinding_post_samples;
+void Stitcher::Add(int64_t window_index, int64_t out_start, const float* prediction) {
+  const int64_t n = spec_.OutSamples();
+  const int64_t from = spec_.PointOutput() ? 0 : spec_.blinding_pre_samples;
+  const int64_t to = spec_.PointOutput() ? n : n - spec_.blinding_post_samples;
   const int64_t slot = window_index % coverage_;
   for (int64_t l = 0; l < spec_.Labels(); ++l) {
-    float* dst = slots_.data() + (slot * spec_.Labels() + l) * block_samples_ + window_start;
-    const float* p = prediction + l * in;
+    float* dst = slots_.data() + (slot * spec_.Labels() + l) * out_samples_ + out_start;
+    const float* p = prediction + l * n;
     for (int64_t i = from; i < to; ++i) dst[i] = p[i];
   }
 }
 
 std::vector<float> Stitcher::Tail(int64_t from) const {
-  const int64_t rows = coverage_ * spec_.Labels(), n = block_samples_ - from;
+  const int64_t rows = coverage_ * spec_.Labels(), n = out_samples_ - from;
   std::vector<float> tail(static_cast<size_t>(rows * n));
   for (int64_t r = 0; r < rows; ++r) {
-    std::copy_n(slots_.begin() + r * block_samples_ + from, n, tail.begin() + r * n);
+    std::copy_n(slots_.begin() + r * out_samples_ + from, n, tail.begin() + r * n);
   }
   return tail;
 }
@@ -46,9 +47,9 @@ void Stitcher::MergeHead(const std::vector<float>& tail) {
   const int64_t rows = coverage_ * spec_.Labels(), n = static_cast<int64_t>(tail.size()) / rows;
   // Two windows of one slot never share a sample, so at most one of the two values is set.
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t i = 0; i < n && i < block_samples_; ++i) {
+    for (int64_t i = 0; i < n && i < out_samples_; ++i) {
       const float v = tail[static_cast<size_t>(r * n + i)];
-      if (!std::isnan(v)) slots_[static_cast<size_t>(r * block_samples_ + i)] = v;
+      if (!std::isnan(v)) slots_[static_cast<size_t>(r * out_samples_ + i)] = v;
     }
   }
 }
@@ -63,7 +64,7 @@ std::vector<std::vector<float>> Stitcher::Finish(int64_t from, int64_t to) const
       float acc = 0.0f;
       int count = 0;
       for (int64_t s = 0; s < coverage_; ++s) {
-        const float v = slots_[static_cast<size_t>((s * labels + l) * block_samples_ + i)];
+        const float v = slots_[static_cast<size_t>((s * labels + l) * out_samples_ + i)];
         if (std::isnan(v)) continue;
         if (spec_.stacking == Stacking::kAvg) {
           acc += v;

@@ -4,6 +4,7 @@
 // blinded samples are left out, and each sample is the NaN-ignoring mean (float32, slot order) or
 // max over the slots. Because every window has its own slot, the result does not depend on the
 // order in which windows arrive.
+// Point models (ModelSpec::PointOutput) have one slot: output sample k is window k's prediction.
 // A long block may be stitched in pieces (engine/station_stream.h): each piece's stitcher takes the
 // slots of the samples it shares with the previous piece (Tail → MergeHead), so a piece's samples
 // end up with exactly the values the whole block's stitcher would give them.
@@ -19,16 +20,19 @@ namespace rapid {
 
 class Stitcher {
  public:
-  // A block (or piece of a block) of `block_samples` samples. `spec` is borrowed and must outlive
-  // the stitcher.
-  Stitcher(const ModelSpec& spec, int64_t block_samples);
+  // Output traces of `out_samples` samples for a block (or piece of a block): its sample count for
+  // array models, its window count for point models. `spec` is borrowed and must outlive the
+  // stitcher.
+  Stitcher(const ModelSpec& spec, int64_t out_samples);
 
-  // Adds the prediction (labels × in_samples floats) of the window with grid index `window_index`
-  // (counted from the block's first window) starting at sample `window_start` of this piece.
-  // REQUIRES: window_start + in_samples <= block_samples; each window index is added once.
-  void Add(int64_t window_index, int64_t window_start, const float* prediction);
+  // Adds the prediction (labels × spec.OutSamples() floats) of the window with grid index
+  // `window_index` (counted from the block's first window) whose output begins at sample
+  // `out_start` of this piece's traces (array models: the window's first input sample; point
+  // models: the window's index within the piece).
+  // REQUIRES: out_start + spec.OutSamples() <= out_samples; each window index is added once.
+  void Add(int64_t window_index, int64_t out_start, const float* prediction);
 
-  // The slots of samples [from, block_samples), for the next piece, which begins at `from`.
+  // The slots of samples [from, out_samples), for the next piece, which begins at `from`.
   std::vector<float> Tail(int64_t from) const;
   // Merges a previous piece's Tail into this piece's first samples.
   void MergeHead(const std::vector<float>& tail);
@@ -37,14 +41,14 @@ class Stitcher {
   // covered (after blinding) are NaN.
   std::vector<std::vector<float>> Finish(int64_t from, int64_t to) const;
 
-  // Windows that can overlap one sample: SeisBench's int(ceil(in / stride + 1)).
+  // Windows that can overlap one sample: SeisBench's int(ceil(in / stride + 1)); 1 for point models.
   static int64_t Coverage(const ModelSpec& spec);
 
  private:
   const ModelSpec& spec_;
-  int64_t block_samples_;
+  int64_t out_samples_;
   int64_t coverage_;
-  std::vector<float> slots_;  // coverage × labels × block_samples, NaN where a slot has no data
+  std::vector<float> slots_;  // coverage × labels × out_samples, NaN where a slot has no data
 };
 
 // Leading and trailing NaN count of a trace (SeisBench trims them from annotations).

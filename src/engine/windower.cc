@@ -4,10 +4,11 @@
 
 namespace rapid {
 
-std::vector<int64_t> WindowStarts(int64_t block_samples, int64_t in_samples, int64_t stride) {
+std::vector<int64_t> WindowStarts(int64_t block_samples, const ModelSpec& spec) {
+  const int64_t in = spec.in_samples, stride = spec.StrideSamples();
   std::vector<int64_t> starts;
-  for (int64_t s = 0; s + in_samples <= block_samples; s += stride) starts.push_back(s);
-  if (!starts.empty() && starts.back() + in_samples < block_samples) starts.push_back(block_samples - in_samples);
+  for (int64_t s = 0; s + in <= block_samples; s += stride) starts.push_back(s);
+  if (!spec.PointOutput() && !starts.empty() && starts.back() + in < block_samples) starts.push_back(block_samples - in);
   return starts;
 }
 

@@ -11,9 +11,10 @@
 namespace rapid {
 
 // Window start offsets for a block of `block_samples`: 0, stride, 2·stride, … while the window
-// fits, plus one final window ending at the last sample when the grid does not reach it
-// (SeisBench's grid). Empty when block_samples < in_samples. REQUIRES: stride > 0.
-std::vector<int64_t> WindowStarts(int64_t block_samples, int64_t in_samples, int64_t stride);
+// fits, plus — for array models, not point models (ModelSpec::PointOutput) — one final window
+// ending at the last sample when the grid does not reach it (SeisBench's grids). Empty when
+// block_samples < in_samples. REQUIRES: spec.StrideSamples() > 0.
+std::vector<int64_t> WindowStarts(int64_t block_samples, const ModelSpec& spec);
 
 // Cuts the window starting at `start` from the `channels` rows of `rows` (row c at
 // rows + c·row_stride) and normalises it as SeisBench's annotate_batch_pre does on float32

@@ -46,6 +46,11 @@ struct ModelSpec {
   int64_t Channels() const { return static_cast<int64_t>(component_order.size()); }
   int64_t Labels() const { return static_cast<int64_t>(labels.size()); }
   int64_t OutSamples() const { return out_samples == 0 ? in_samples : out_samples; }
+  // Point models (one output per window): window k of a block is stamped at its centre sample,
+  // k·stride + in_samples / 2 (SeisBench's pred_sample), so their traces run at rate_hz / stride
+  // from in_samples / 2 samples after the block start, and the window grid has no final
+  // end-aligned window (SeisBench's point annotation).
+  bool PointOutput() const { return OutSamples() == 1; }
 };
 
 }  // namespace rapid
