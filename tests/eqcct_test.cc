@@ -37,7 +37,7 @@ TEST(EqcctTest, BundledWeightsGiveSeisBenchSettings) {
   EXPECT_EQ(spec.blinding_pre_samples, 500);
   EXPECT_EQ(spec.blinding_post_samples, 500);
   EXPECT_EQ(spec.stacking, Stacking::kMax);
-  EXPECT_EQ(spec.norm, WindowNorm::kStdAllChannels);
+  EXPECT_EQ(spec.norm, WindowNorm::kStdAllChannelsTapered);
   EXPECT_DOUBLE_EQ(spec.thresholds.at("P"), 0.3);
   EXPECT_DOUBLE_EQ(spec.thresholds.at("S"), 0.5);
   EXPECT_EQ(m.weights_path, kModels + "/eqcct_p.pt," + kModels + "/eqcct_s.pt");
@@ -89,7 +89,7 @@ TEST(EqcctTest, TaperedStdNormalisationMatchesSeisBench) {
   at::Tensor expected = golden.Tensor("input");
   std::vector<float> out(static_cast<size_t>(raw.numel()));
   for (int64_t w = 0; w < 4; ++w) {
-    NormaliseWindow(raw.data_ptr<float>() + w * 3 * kSamples, kSamples, 3, 0, kSamples, WindowNorm::kStdAllChannels,
+    NormaliseWindow(raw.data_ptr<float>() + w * 3 * kSamples, kSamples, 3, 0, kSamples, WindowNorm::kStdAllChannelsTapered,
                     out.data() + w * 3 * kSamples);
   }
   at::Tensor mine = at::from_blob(out.data(), expected.sizes(), at::kFloat);
@@ -106,7 +106,7 @@ TEST(EqcctTest, TaperFactorsAreSeisBenchs) {
   const int64_t n = 20;
   std::vector<float> rows(static_cast<size_t>(n)), out(rows.size());
   for (int64_t i = 0; i < n; ++i) rows[static_cast<size_t>(i)] = i % 2 ? 1.0f : -1.0f;
-  NormaliseWindow(rows.data(), n, 1, 0, n, WindowNorm::kStdAllChannels, out.data());
+  NormaliseWindow(rows.data(), n, 1, 0, n, WindowNorm::kStdAllChannelsTapered, out.data());
   const double scale = 1.0 / std::sqrt(n / (n - 1.0));
   const double taper[6] = {0.0, 0.0954915, 0.3454915, 0.6545085, 0.9045085, 1.0};  // SUMMARY.txt
   for (int i = 0; i < 6; ++i) {

@@ -86,7 +86,7 @@ TEST(EqTransformerTest, SpecHasSeisBenchDefaults) {
   EXPECT_EQ(spec.blinding_pre_samples, 500);
   EXPECT_EQ(spec.blinding_post_samples, 500);
   EXPECT_EQ(spec.stacking, Stacking::kMax);
-  EXPECT_EQ(spec.norm, WindowNorm::kStdAllChannels);
+  EXPECT_EQ(spec.norm, WindowNorm::kStdAllChannelsTapered);
   EXPECT_DOUBLE_EQ(spec.thresholds.at("Detection"), 0.3);
   EXPECT_DOUBLE_EQ(spec.thresholds.at("P"), 0.1);
   EXPECT_DOUBLE_EQ(spec.thresholds.at("S"), 0.1);
@@ -100,7 +100,7 @@ TEST(EqTransformerTest, NormalisationMatchesSeisBench) {
   at::Tensor expected = golden.Tensor("input");
   std::vector<float> out(static_cast<size_t>(raw.numel()));
   for (int64_t w = 0; w < 4; ++w) {
-    NormaliseWindow(raw.data_ptr<float>() + w * 3 * kSamples, kSamples, 3, 0, kSamples, WindowNorm::kStdAllChannels,
+    NormaliseWindow(raw.data_ptr<float>() + w * 3 * kSamples, kSamples, 3, 0, kSamples, WindowNorm::kStdAllChannelsTapered,
                     out.data() + w * 3 * kSamples);
   }
   at::Tensor mine = at::from_blob(out.data(), {4, 3, kSamples}, at::kFloat);

@@ -1,7 +1,8 @@
 // A stand-in model for executor tests: three labels, 100-sample windows at stride 60, and an
 // output that is a pure function of each window's own input, so results do not depend on batch
-// size or composition: sigmoid of each input sample, or for a point model (out_samples 1) sigmoid
-// of each channel's mean. Can fail on a chosen call.
+// size or composition: sigmoid of each input sample (with out_samples < in_samples: of every
+// in/out-th), or for a point model (out_samples 1) sigmoid of each channel's mean. Can fail on a
+// chosen call.
 #pragma once
 
 #include <atomic>
@@ -32,7 +33,8 @@ class FakeModel : public Model {
           output[b * 3 + l] = 1.0f / (1.0f + std::exp(-sum / static_cast<float>(in)));
           continue;
         }
-        for (int64_t i = 0; i < in; ++i) output[(b * 3 + l) * in + i] = 1.0f / (1.0f + std::exp(-x[i]));
+        const int64_t out = spec_.OutSamples();  // < in: output j reads input sample j · in / out
+        for (int64_t j = 0; j < out; ++j) output[(b * 3 + l) * out + j] = 1.0f / (1.0f + std::exp(-x[j * in / out]));
       }
     }
     return Status::OK();

@@ -2,8 +2,9 @@
 // shrinks to what the budget leaves), and a budget too small for one model instance is a clear
 // configuration error before any work.
 #include <gtest/gtest.h>
-
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 #include "test_util.h"
 
@@ -25,8 +26,13 @@ TEST(MemoryBudgetTest, ManyStationsStayUnderASmallBudget) {
   EXPECT_EQ(run["units_done"], 40);
   EXPECT_EQ(run["plan"]["host_budget_bytes"], kBudget);
   EXPECT_LT(run["peak_rss_bytes"].get<int64_t>(), kBudget);
-  // Without the budget the queue alone may take 256 MiB; here it got what the budget left.
-  EXPECT_LE(run["queue_high_water_bytes"].get<int64_t>(), kBudget - run["plan"]["expected_peak_host_bytes"].get<int64_t>());
+  // Without the budget the queue alone may take 64 MiB; here it got what the budget left after the
+  // planned peak (which the start-up probe measures, so it varies with load), or one block: a block
+  // is always admitted when nothing else is queued. One block here: 10 min at 100 Hz, 3 components
+  // plus PhaseNet's stitcher (3 slots × 3 labels), float32.
+  constexpr int64_t kOneBlockBytes = (3 + 3 * 3) * 60000 * 4;
+  const int64_t left = kBudget - run["plan"]["expected_peak_host_bytes"].get<int64_t>();
+  EXPECT_LE(run["queue_high_water_bytes"].get<int64_t>(), std::max(left, kOneBlockBytes));
 }
 
 TEST(MemoryBudgetTest, BudgetBelowOneInstanceIsAConfigError) {

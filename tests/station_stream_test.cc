@@ -175,7 +175,8 @@ TEST(StationStreamTest, ChunkedFeedGivesTheSamePiecesAsOneFeed) {
   }
 }
 
-// Array models (pieces share samples) and point models (pieces own disjoint windows).
+// Array models (pieces share samples, also with fewer outputs than inputs) and point models
+// (pieces own disjoint windows).
 class StitchedPiecesTest : public ::testing::TestWithParam<int64_t> {};
 
 TEST_P(StitchedPiecesTest, EqualTheWholeBlocks) {
@@ -204,6 +205,14 @@ TEST_P(StitchedPiecesTest, EqualTheWholeBlocks) {
   size_t p = 0;
   for (size_t k = 0; k < ref.size(); ++k) {
     const Annotation& w = ref[k];
+    if (out_samples == 7) {
+      // SeisBench's rule: int(s · 7 / 100) for the window at input sample s, int(ceil(n · 0.07)) long,
+      // less the trailing samples no window reached.
+      EXPECT_DOUBLE_EQ(w.rate_hz, 7.0);
+      EXPECT_EQ(w.start, block_starts[k]);
+      const int64_t last_start = block_samples[k] - 100;
+      EXPECT_EQ(static_cast<int64_t>(w.traces.front().size()), static_cast<int64_t>(last_start * 0.07) + 7);
+    }
     if (spec.PointOutput()) {
       // One sample per window of the grid (no end-aligned window), from the first window's centre,
       // at rate / stride.
@@ -228,9 +237,12 @@ TEST_P(StitchedPiecesTest, EqualTheWholeBlocks) {
   EXPECT_EQ(p, parts.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Outputs, StitchedPiecesTest, ::testing::Values(0, 1),
+// 0: one output per input sample; 7: seven per 100-sample window (as CRED's 19 per 3000); 1: point.
+INSTANTIATE_TEST_SUITE_P(Outputs, StitchedPiecesTest, ::testing::Values(0, 7, 1),
                          [](const ::testing::TestParamInfo<int64_t>& info) {
-                           return info.param == 0 ? std::string("Array") : std::string("Point");
+                           return info.param == 0 ? std::string("Array")
+                                  : info.param == 1 ? std::string("Point")
+                                                    : std::string("SubSampled");
                          });
 
 }  // namespace

@@ -14,6 +14,24 @@ namespace rapid {
 
 namespace {
 using Clock = std::chrono::steady_clock;
+
+// Index in the block's output trace of the first output of piece `b`'s window `w`, which starts at
+// input sample `start` of the piece (point models: the window's grid index).
+int64_t WindowOutput(const ModelSpec& spec, const StationBlock& b, int64_t w, int64_t start) {
+  return spec.PointOutput() ? b.first_window + w : spec.OutputIndex(b.block_offset + start);
+}
+
+// Output samples of piece `b` whose windows start at `starts`, from its first window's output: up
+// to the end of the block's trace for the last piece, else up to the end of its last window's.
+int64_t PieceOutputSamples(const ModelSpec& spec, const StationBlock& b, const std::vector<int64_t>& starts) {
+  const int64_t first = WindowOutput(spec, b, 0, 0);
+  if (spec.PointOutput()) return static_cast<int64_t>(starts.size());
+  if (b.last_piece) return spec.OutputLength(b.block_offset + b.samples_per_channel) - first;
+  if (starts.empty()) return 0;
+  const int64_t last = static_cast<int64_t>(starts.size()) - 1;
+  return WindowOutput(spec, b, last, starts.back()) + spec.OutSamples() - first;
+}
+
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 }  // namespace
 
@@ -23,6 +41,7 @@ struct Annotator::Pending {
   StationBlock block;
   std::vector<int64_t> starts;
   std::unique_ptr<Stitcher> stitcher;
+  int64_t out_offset = 0;  // index of the stitcher's sample 0 in the block's output trace
   std::atomic<int64_t> remaining{0};
   int64_t bytes = 0;
   // Guarded by Annotator::mu_:
@@ -60,8 +79,8 @@ bool Annotator::Submit(StationBlock block) {
     p->starts = WindowStarts(block.samples_per_channel, spec_);
   }
   p->remaining = static_cast<int64_t>(p->starts.size());
-  const int64_t out_samples =
-      spec_.PointOutput() ? static_cast<int64_t>(p->starts.size()) : block.samples_per_channel;
+  p->out_offset = WindowOutput(spec_, block, 0, 0);
+  const int64_t out_samples = PieceOutputSamples(spec_, block, p->starts);
   p->stitcher = std::make_unique<Stitcher>(spec_, out_samples);
   p->bytes = static_cast<int64_t>(block.samples.size() * sizeof(float)) +
              Stitcher::Coverage(spec_) * spec_.Labels() * out_samples * static_cast<int64_t>(sizeof(float));
@@ -165,16 +184,17 @@ void Annotator::FinishPiece(Pending* p) {
   const StationBlock& b = p->block;
   if (!p->head.empty()) p->stitcher->MergeHead(p->head);
   p->head = std::vector<float>();
-  // A piece before the last owns the samples up to its successor's first sample (point models:
-  // one sample per window, none shared).
+  // A piece before the last owns the output samples up to its successor's first one (point
+  // models: one sample per window, none shared).
   const bool point = spec_.PointOutput();
-  const int64_t owned = point ? static_cast<int64_t>(p->starts.size())
-                        : b.last_piece ? b.samples_per_channel
-                                       : b.window_count * spec_.StrideSamples();
+  const int64_t owned = b.last_piece ? PieceOutputSamples(spec_, b, p->starts)
+                        : point      ? b.window_count
+                                     : spec_.OutputIndex(b.block_offset + b.window_count * spec_.StrideSamples()) -
+                                      p->out_offset;
   const NanoTime block_start = b.block_start == kUnsetTime ? b.start : b.block_start;
   Annotation a;
   a.trace_id = b.trace_id;
-  a.rate_hz = point ? b.rate_hz / static_cast<double>(spec_.StrideSamples()) : b.rate_hz;
+  a.rate_hz = point ? b.rate_hz / static_cast<double>(spec_.StrideSamples()) : b.rate_hz * spec_.OutputFactor();
   a.block_id = b.block_id;
   a.piece = b.piece;
   a.last_piece = b.last_piece;
@@ -189,7 +209,7 @@ void Annotator::FinishPiece(Pending* p) {
     t.erase(t.end() - trail, t.end());
     t.erase(t.begin(), t.begin() + std::min<int64_t>(lead, static_cast<int64_t>(t.size())));
   }
-  a.offset = (point ? b.first_window : b.block_offset) + lead;
+  a.offset = p->out_offset + lead;
   a.start = SampleTime(a.block_start, a.offset, a.rate_hz);
   p->stitcher.reset();
   p->block.samples = std::vector<float>();
@@ -240,7 +260,8 @@ void Annotator::RunInstance(size_t index, Model* model) {
     for (size_t i = 0; i < count; ++i) {
       Pending& p = *batch.windows[i].pending;
       const int64_t w = batch.windows[i].index;
-      p.stitcher->Add(p.block.first_window + w, spec_.PointOutput() ? w : p.starts[static_cast<size_t>(w)],
+      p.stitcher->Add(p.block.first_window + w,
+                      WindowOutput(spec_, p.block, w, p.starts[static_cast<size_t>(w)]) - p.out_offset,
                       output.data() + i * static_cast<size_t>(labels * out_samples));
       if (--p.remaining == 0) WindowsDone(batch.windows[i].pending);
     }

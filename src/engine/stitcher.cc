@@ -25,7 +25,9 @@ Stitcher::Stitcher(const ModelSpec& spec, int64_t out_samples)
 void Stitcher::Add(int64_t window_index, int64_t out_start, const float* prediction) {
   const int64_t n = spec_.OutSamples();
   const int64_t from = spec_.PointOutput() ? 0 : spec_.blinding_pre_samples;
-  const int64_t to = spec_.PointOutput() ? n : n - spec_.blinding_post_samples;
+  // Clipped at the trace's end: a model with fewer outputs than inputs maps windows by a rounded
+  // factor (ModelSpec::OutputIndex), so the end-aligned window may reach one sample past it.
+  const int64_t to = std::min(spec_.PointOutput() ? n : n - spec_.blinding_post_samples, out_samples_ - out_start);
   const int64_t slot = window_index % coverage_;
   for (int64_t l = 0; l < spec_.Labels(); ++l) {
     float* dst = slots_.data() + (slot * spec_.Labels() + l) * out_samples_ + out_start;

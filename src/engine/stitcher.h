@@ -29,7 +29,7 @@ class Stitcher {
   // `window_index` (counted from the block's first window) whose output begins at sample
   // `out_start` of this piece's traces (array models: the window's first input sample; point
   // models: the window's index within the piece).
-  // REQUIRES: out_start + spec.OutSamples() <= out_samples; each window index is added once.
+  // Outputs past the end of the trace are dropped. REQUIRES: each window index is added once.
   void Add(int64_t window_index, int64_t out_start, const float* prediction);
 
   // The slots of samples [from, out_samples), for the next piece, which begins at `from`.

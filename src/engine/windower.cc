@@ -65,12 +65,12 @@ void NormaliseWindow(const float* rows, int64_t row_stride, int64_t channels, in
       for (int64_t i = 0; i < in_samples; ++i) dst[i] = dst[i] / denom;
     }
   }
-  if (norm == WindowNorm::kStdAllChannels) {
+  if (norm == WindowNorm::kStdAllChannels || norm == WindowNorm::kStdAllChannelsTapered) {
     const float denom =
         static_cast<float>(std::sqrt(total_sq / static_cast<double>(channels * in_samples - 1))) + static_cast<float>(kEps);
     for (int64_t i = 0; i < channels * in_samples; ++i) out[i] = out[i] / denom;
-    TaperEnds(channels, in_samples, out);
   }
+  if (norm == WindowNorm::kStdAllChannelsTapered) TaperEnds(channels, in_samples, out);
 }
 
 }  // namespace rapid

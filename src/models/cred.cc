@@ -1,13 +1,11 @@
 #include "models/cred.h"
 
 #include <ATen/ATen.h>
-#include <c10/core/InferenceMode.h>
-
-#include <exception>
 
 #include "models/eqtransformer_layers.h"
 #include "models/strict_params.h"
 #include "models/torch_model.h"
+#include "models/weights_metadata.h"
 
 namespace rapid {
 
@@ -15,7 +13,6 @@ namespace {
 
 constexpr double kBatchNormEps = 1e-3;
 constexpr int64_t kInChannels = 3;
-constexpr int64_t kTimeFrames = 76, kFrequencies = 41;
 // Two stride-2 convolutions: 76 × 41 → 38 × 21 → 19 × 11, 16 filters → 19 steps of 11·16 features.
 constexpr int64_t kSteps = 19, kLstmIn = 11 * 16;
 constexpr int64_t kLstmHidden = 64;
@@ -55,9 +52,19 @@ struct Dense {
   }
 };
 
-class Cred : public CredNetwork {
+constexpr int64_t kInSamples = 3000;
+constexpr int64_t kFftSize = 80, kHop = 40;
+constexpr double kSpectrogramScale = 0.025;
+
+class Cred : public TorchModel {
  public:
-  Status Load(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source) {
+  explicit Cred(ModelSpec spec) : TorchModel(std::move(spec), OutputActivation::kSigmoid) {}
+
+  Status Load(const NamedTensors& tensors, const std::string& source) {
+    if (spec_.Channels() != kInChannels || spec_.in_samples != kInSamples || spec_.Labels() != 1 ||
+        spec_.OutSamples() != kSteps) {
+      return Status::InvalidArgument(source + ": CRED takes 3 components of 3000 samples and gives 1 label at 19 steps");
+    }
     StrictParams p(tensors, source);
     RAPID_RETURN_IF_ERROR(conv1_.Load(&p, "conv1", 8, kInChannels, 9));
     RAPID_RETURN_IF_ERROR(block1_.Load(&p, "cnn_block1", 8, 7));
@@ -73,38 +80,30 @@ class Cred : public CredNetwork {
     RAPID_RETURN_IF_ERROR(fc1_.Load(&p, "fc1", kLstmHidden, kLstmHidden));
     RAPID_RETURN_IF_ERROR(norm2_.Load(&p, "norm2", kLstmHidden, kBatchNormEps));
     RAPID_RETURN_IF_ERROR(fc2_.Load(&p, "fc2", 1, kLstmHidden));
-    return p.CheckAllUsed();
-  }
-
-  Status Detection(const at::Tensor& spectrogram, bool logits, at::Tensor* out) const override {
-    if (spectrogram.dim() != 4 || spectrogram.size(1) != kInChannels || spectrogram.size(2) != kTimeFrames ||
-        spectrogram.size(3) != kFrequencies) {
-      return Status::InvalidArgument("CRED needs a (batch, 3, 76, 41) spectrogram");
-    }
-    try {
-      c10::InferenceMode guard;
-      at::Tensor x = at::relu(conv1_(spectrogram, 2));
-      x = block1_(x) + x;
-      x = at::relu(conv2_(x, 2));
-      x = block2_(x) + x;
-      // (batch, filters, steps, frequencies) → features of one step ordered frequency-major, as
-      // SeisBench's permute(0, 2, 3, 1) + reshape; the LSTMs take (batch, features, steps).
-      const int64_t batch = x.size(0);
-      x = x.permute({0, 2, 3, 1}).reshape({batch, kSteps, kLstmIn}).transpose(1, 2);
-      const at::Tensor first = lstm0_(x);
-      x = lstm1_(first) + first;
-      x = norm1_(lstm_(x));  // (batch, 64, steps); dropout is inactive at inference
-      x = at::relu(at::linear(x.transpose(1, 2), fc1_.weight, fc1_.bias));
-      x = norm2_(x.transpose(1, 2)).transpose(1, 2);
-      x = at::linear(x, fc2_.weight, fc2_.bias);
-      *out = (logits ? x : at::sigmoid(x)).contiguous();
-      return Status::OK();
-    } catch (const std::exception& e) {
-      return Status::Internal(std::string("CRED forward failed: ") + e.what());
-    }
+    RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
+    CountWeights(tensors);
+    return Status::OK();
   }
 
  private:
+  // batch × 1 × 19 detection scores of normalised windows (batch × 3 × 3000).
+  at::Tensor Logits(const at::Tensor& windows) const override {
+    at::Tensor x = at::relu(conv1_(CredSpectrogram(windows), 2));
+    x = block1_(x) + x;
+    x = at::relu(conv2_(x, 2));
+    x = block2_(x) + x;
+    // (batch, filters, steps, frequencies) → features of one step ordered frequency-major, as
+    // SeisBench's permute(0, 2, 3, 1) + reshape; the LSTMs take (batch, features, steps).
+    const int64_t batch = x.size(0);
+    x = x.permute({0, 2, 3, 1}).reshape({batch, kSteps, kLstmIn}).transpose(1, 2);
+    const at::Tensor first = lstm0_(x);
+    x = lstm1_(first) + first;
+    x = norm1_(lstm_(x));  // (batch, 64, steps); dropout is inactive at inference
+    x = at::relu(at::linear(x.transpose(1, 2), fc1_.weight, fc1_.bias));
+    x = norm2_(x.transpose(1, 2)).transpose(1, 2);
+    return at::linear(x, fc2_.weight, fc2_.bias).transpose(1, 2);  // (batch, 1, steps)
+  }
+
   Conv2d conv1_, conv2_;
   CnnBlock block1_, block2_;
   eqt::Lstm lstm0_, lstm1_, lstm_;
@@ -114,11 +113,28 @@ class Cred : public CredNetwork {
 
 }  // namespace
 
-Status BuildCredNetwork(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-                        std::unique_ptr<CredNetwork>* out) {
-  auto network = std::make_unique<Cred>();
-  RAPID_RETURN_IF_ERROR(network->Load(tensors, source));
-  *out = std::move(network);
+at::Tensor CredSpectrogram(const at::Tensor& windows) {
+  const int64_t batch = windows.size(0), channels = windows.size(1);
+  const at::Tensor hann = at::hann_window(kFftSize, /*periodic=*/true, at::TensorOptions().dtype(at::kFloat));
+  // (batch·channels, 41 frequencies, 76 frames), complex.
+  const at::Tensor z = at::stft(windows.reshape({batch * channels, windows.size(2)}), kFftSize, kHop, kFftSize, hann,
+                                /*center=*/true, "constant", /*normalized=*/false, /*onesided=*/true,
+                                /*return_complex=*/true);
+  const at::Tensor magnitude = at::abs(z * kSpectrogramScale);
+  return magnitude.reshape({batch, channels, magnitude.size(1), magnitude.size(2)}).transpose(2, 3).contiguous();
+}
+
+Status BuildCred(const NamedTensors& tensors, const std::string& source, const std::string& metadata_json,
+                 const std::string& metadata_source, const ModelSpec& spec, std::unique_ptr<Model>* out) {
+  bool original_compatible = false;
+  RAPID_RETURN_IF_ERROR(ReadOriginalCompatible(metadata_json, metadata_source, &original_compatible));
+  if (original_compatible) {
+    return Status::InvalidArgument(metadata_source + ": CRED's original_compatible variant (Keras-converted weights) "
+                                   "is not supported, only SeisBench's default");
+  }
+  auto model = std::make_unique<Cred>(spec);
+  RAPID_RETURN_IF_ERROR(model->Load(tensors, source));
+  *out = std::move(model);
   return Status::OK();
 }
 

@@ -1,12 +1,12 @@
 // CRED (Mousavi et al., 2019) with SeisBench's architecture and state_dict names (`conv1`,
 // `cnn_block1`, `conv2`, `cnn_block2`, `lstm_block.lstms.<0,1>`, `lstm`, `norm1`, `fc1`, `norm2`,
-// `fc2`), default variant (original_compatible=False) only.
+// `fc2`), default variant (original_compatible=False) only: a detection model.
 //
-// Only the network: it takes SeisBench's STFT magnitude spectrogram, batch × 3 × 76 time frames ×
-// 41 frequencies (scipy stft, nperseg 80, of a 3000-sample window demeaned and divided by its std),
-// and returns the detection probability of 19 time steps, batch × 19 × 1. The waveform → spectrogram
-// front end and the registry entry (a Model over waveform windows) are not implemented yet.
-// Thread safety: Detection may be called from one thread at a time.
+// Input: windows of 3000 samples normalised by the pipeline (WindowNorm::kStdAllChannels). The
+// model's front end turns them into SeisBench's STFT magnitude spectrogram (CredSpectrogram); the
+// network returns the detection probability at 19 time steps per window (spec.out_samples 19),
+// which the pipeline places at int(s · 19 / 3000) of the block's output trace (ModelSpec::OutputIndex).
+// Thread safety: as Model.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -17,21 +17,21 @@
 #include <vector>
 
 #include "core/status.h"
+#include "models/model.h"
 
 namespace rapid {
 
-class CredNetwork {
- public:
-  virtual ~CredNetwork() = default;
-  // spectrogram: float32 (batch, 3, 76, 41) on the CPU. OK: *out is (batch, 19, 1), detection
-  // probabilities, or the pre-sigmoid scores when `logits`. InvalidArgument on another shape;
-  // Internal when libtorch fails.
-  virtual Status Detection(const at::Tensor& spectrogram, bool logits, at::Tensor* out) const = 0;
-};
+// SeisBench's CRED front end: per channel 0.025 · |STFT| (n_fft 80, hop 40, periodic Hann window
+// of 80, centred frames zero-padded, not normalised), as (batch, 3, 76 frames, 41 frequencies).
+// `windows`: float32 (batch, 3, 3000), already normalised. Throws on another shape (libtorch).
+at::Tensor CredSpectrogram(const at::Tensor& windows);
 
-// Builds the network from `tensors`, strictly: a missing, extra or mis-shaped key is an
-// InvalidArgument/NotFound naming `source` and the key. OK: *out owns the network (CPU).
-Status BuildCredNetwork(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-                        std::unique_ptr<CredNetwork>* out);
+// Builds CRED for `spec` (3 channels, in_samples 3000, one label, out_samples 19) from `tensors`,
+// strictly: a missing, extra or mis-shaped key is an InvalidArgument/NotFound naming `source` and
+// the key; a weights JSON declaring `model_args.original_compatible` true is an InvalidArgument
+// naming `metadata_source` (that variant is not implemented). OK: *out owns the model (CPU).
+Status BuildCred(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
+                 const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
+                 std::unique_ptr<Model>* out);
 
 }  // namespace rapid

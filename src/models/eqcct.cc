@@ -187,7 +187,7 @@ class EqcctModel : public TorchModel {
       return Status::InvalidArgument(sources + ": EQCCT needs 3 components, 6000 samples and labels P,S");
     }
     // SeisBench tapers EQCCT's windows whatever the norm; RAPID has the taper only with "std".
-    if (spec_.norm != WindowNorm::kStdAllChannels) {
+    if (spec_.norm != WindowNorm::kStdAllChannelsTapered) {
       return Status::InvalidArgument(sources + ": EQCCT runs only with norm \"std\" (one std over all components)");
     }
     CountWeights(p_tensors);

@@ -29,7 +29,7 @@ namespace rapid {
 // the S network's (`s_tensors`, from `s_source`), strictly: a missing, extra or mis-shaped key is an
 // InvalidArgument/NotFound naming the file and the key. A spec the networks cannot serve (not 3
 // components, not 6000 samples, labels other than exactly {"P", "S"}, or a normalisation other than
-// WindowNorm::kStdAllChannels, the only tapered one) is an InvalidArgument.
+// WindowNorm::kStdAllChannelsTapered, the only tapered one) is an InvalidArgument.
 // OK: *out owns the model (CPU, eval mode).
 Status BuildEqcct(const std::vector<std::pair<std::string, at::Tensor>>& p_tensors, const std::string& p_source,
                   const std::vector<std::pair<std::string, at::Tensor>>& s_tensors, const std::string& s_source,

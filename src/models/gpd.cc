@@ -1,12 +1,12 @@
 #include "models/gpd.h"
 
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
 
 #include <array>
 
 #include "models/strict_params.h"
 #include "models/torch_model.h"
+#include "models/weights_metadata.h"
 
 namespace rapid {
 
@@ -95,23 +95,6 @@ class GpdModel : public TorchModel {
   Dense fc1_, fc2_, fc3_;
   BatchNorm bn5_, bn6_;
 };
-
-// model_args.original_compatible from the weights' JSON; false when absent.
-Status ReadOriginalCompatible(const std::string& metadata_json, const std::string& source, bool* out) {
-  *out = false;
-  if (metadata_json.empty()) return Status::OK();
-  const nlohmann::json doc = nlohmann::json::parse(metadata_json, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return Status::InvalidArgument(source + ": not a JSON object");
-  if (!doc.contains("model_args") || !doc["model_args"].is_object()) return Status::OK();
-  const nlohmann::json& args = doc["model_args"];
-  if (!args.contains("original_compatible")) return Status::OK();
-  if (!args["original_compatible"].is_boolean()) {
-    return Status::InvalidArgument(source + ": metadata 'model_args.original_compatible' must be true or false, not " +
-                                   args["original_compatible"].dump());
-  }
-  *out = args["original_compatible"].get<bool>();
-  return Status::OK();
-}
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 // What the pipeline needs to know about a picking model, and nothing about its internals.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -15,9 +16,11 @@ enum class Stacking { kAvg, kMax };
 enum class WindowNorm {
   kStdPerChannel,    // PhaseNet "std": each channel / (its unbiased std + 1e-10)
   kPeakPerChannel,   // PhaseNet "peak": each channel / (its max |x| + 1e-10)
-  // EQTransformer/EQCCT "std": one unbiased std over channels and time, then both ends of every
-  // channel tapered over 6 samples by 0.5·(1 + cos(linspace(π, 2π, 6))) as SeisBench does.
+  // CRED: one unbiased std over channels and time (+ 1e-10).
   kStdAllChannels,
+  // EQTransformer/EQCCT "std": kStdAllChannels, then both ends of every channel tapered over 6
+  // samples by 0.5·(1 + cos(linspace(π, 2π, 6))) as SeisBench does.
+  kStdAllChannelsTapered,
   // Demean only: the model scales the window itself (GPD divides by its peak inside forward).
   kDemeanOnly,
 };
@@ -46,6 +49,18 @@ struct ModelSpec {
   int64_t Channels() const { return static_cast<int64_t>(component_order.size()); }
   int64_t Labels() const { return static_cast<int64_t>(labels.size()); }
   int64_t OutSamples() const { return out_samples == 0 ? in_samples : out_samples; }
+  // Array models: the window starting at input sample s fills output samples
+  // [OutputIndex(s), OutputIndex(s) + OutSamples()) of a trace at OutputRateHz(); both are the
+  // identity for models with one output per input sample. A model with fewer outputs than inputs
+  // (CRED: 19 per 3000-sample window) is mapped as SeisBench maps it: int(s · out / in) in double.
+  double OutputFactor() const { return static_cast<double>(OutSamples()) / static_cast<double>(in_samples); }
+  int64_t OutputIndex(int64_t input_sample) const {
+    return static_cast<int64_t>(static_cast<double>(input_sample) * OutputFactor());
+  }
+  // Output samples of a block of `input_samples` (SeisBench's int(ceil(n · out / in))).
+  int64_t OutputLength(int64_t input_samples) const {
+    return static_cast<int64_t>(std::ceil(static_cast<double>(input_samples) * OutputFactor()));
+  }
   // Point models (one output per window): window k of a block is stamped at its centre sample,
   // k·stride + in_samples / 2 (SeisBench's pred_sample), so their traces run at rate_hz / stride
   // from in_samples / 2 samples after the block start, and the window grid has no final

@@ -9,6 +9,7 @@
 #include <functional>
 #include <sstream>
 
+#include "models/cred.h"
 #include "models/eqcct.h"
 #include "models/eqtransformer.h"
 #include "models/gpd.h"
@@ -82,7 +83,7 @@ ModelSpec EqcctSpec() {
   s.blinding_pre_samples = 500;
   s.blinding_post_samples = 500;
   s.stacking = Stacking::kMax;
-  s.norm = WindowNorm::kStdAllChannels;
+  s.norm = WindowNorm::kStdAllChannelsTapered;
   s.thresholds = {{"P", 0.3}, {"S", 0.5}};
   return s;
 }
@@ -100,7 +101,7 @@ ModelSpec EqTransformerSpec() {
   s.blinding_pre_samples = 500;
   s.blinding_post_samples = 500;
   s.stacking = Stacking::kMax;
-  s.norm = WindowNorm::kStdAllChannels;
+  s.norm = WindowNorm::kStdAllChannelsTapered;
   s.thresholds = {{"Detection", 0.3}, {"P", 0.1}, {"S", 0.1}};
   return s;
 }
@@ -122,6 +123,25 @@ ModelSpec GpdSpec() {
   s.stacking = Stacking::kAvg;
   s.norm = WindowNorm::kDemeanOnly;
   s.thresholds = {{"0", 0.7}, {"1", 0.7}, {"2", 0.7}, {"P", 0.7}, {"S", 0.7}};
+  return s;
+}
+
+// SeisBench's CRED: 3000-sample windows at 100 Hz with overlap 1500, demeaned and divided by one
+// std over all channels, one Detection trace of 19 steps per window (0.633 Hz after stitching),
+// detection threshold 0.5.
+ModelSpec CredSpec() {
+  ModelSpec s;
+  s.class_name = "CRED";
+  s.component_order = "ZNE";
+  s.labels = {"Detection"};
+  s.noise_label = "";
+  s.detection_label = "Detection";
+  s.in_samples = 3000;
+  s.overlap_samples = 1500;
+  s.out_samples = 19;
+  s.stacking = Stacking::kAvg;
+  s.norm = WindowNorm::kStdAllChannels;
+  s.thresholds = {{"Detection", 0.5}};
   return s;
 }
 
@@ -150,6 +170,11 @@ const std::vector<Entry>& Registry() {
       {"gpd", "", GpdSpec(), "gpd",
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildGpd(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
+       }},
+      // No CRED weights ship: the parity tests use seeded random ones (tests/data/models).
+      {"cred", "", CredSpec(), "cred",
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
+         return BuildCred(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
        }},
   };
   return entries;

@@ -83,4 +83,20 @@ std::string MetadataPathFor(const std::string& weights_path) {
   return weights_path.substr(0, pos) + ".json" + weights_path.substr(pos + 3);
 }
 
+Status ReadOriginalCompatible(const std::string& json_text, const std::string& source, bool* out) {
+  *out = false;
+  if (json_text.empty()) return Status::OK();
+  const json doc = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return Status::InvalidArgument(source + ": not a JSON object");
+  if (!doc.contains("model_args") || !doc["model_args"].is_object()) return Status::OK();
+  const json& args = doc["model_args"];
+  if (!args.contains("original_compatible")) return Status::OK();
+  if (!args["original_compatible"].is_boolean()) {
+    return Status::InvalidArgument(source + ": metadata 'model_args.original_compatible' must be true or false, not " +
+                                   args["original_compatible"].dump());
+  }
+  *out = args["original_compatible"].get<bool>();
+  return Status::OK();
+}
+
 }  // namespace rapid

@@ -19,6 +19,10 @@ namespace rapid {
 // Unknown keys are ignored. InvalidArgument naming `source` and the key on a malformed value.
 Status ApplyWeightsMetadata(const std::string& json_text, const std::string& source, ModelSpec* spec);
 
+// `model_args.original_compatible` of the JSON in `json_text` (Keras-converted weights), false when
+// the text is empty or the key absent. InvalidArgument naming `source` when it is not a boolean.
+Status ReadOriginalCompatible(const std::string& json_text, const std::string& source, bool* out);
+
 // The metadata file SeisBench pairs with a weight file: "x.pt" → "x.json", "x.pt.v2" → "x.json.v2".
 std::string MetadataPathFor(const std::string& weights_path);
 

@@ -1,0 +1,181 @@
+// Per model: MFLOP per window (counted, not estimated), raw forward windows/s at the best batch on
+// one intra-op thread, and the GFLOP/s that implies against this machine's best one-thread
+// OpenBLAS GEMM rate, so the fraction of peak can be read off. That GEMM rate is a practical, not a
+// theoretical, peak: libtorch's convolution kernels (oneDNN) can beat it.
+//   build/model_flops_bench [seconds per measurement, default 2]
+// FLOPs are counted by a libtorch RecordFunction observer on the GEMM-like operators every model's
+// work reduces to: aten::convolution (incl. transposed) and aten::addmm / mm / bmm, at 2 FLOP per
+// multiply-add. Elementwise work (activations, batch norm, softmax, the STFT) is not counted; it
+// is a few percent of these models' arithmetic.
+#include <ATen/ATen.h>
+#include <ATen/record_function.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/allocator.h"
+#include "models/registry.h"
+#include "models/threads.h"
+
+namespace rapid {
+namespace {
+
+std::atomic<double> g_flops{0.0};
+std::atomic<bool> g_counting{false};
+
+int64_t Numel(const c10::IntArrayRef& sizes, size_t from) {
+  int64_t n = 1;
+  for (size_t i = from; i < sizes.size(); ++i) n *= sizes[i];
+  return n;
+}
+
+// aten::convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)
+double ConvolutionFlops(c10::ArrayRef<const c10::IValue> in) {
+  if (in.size() < 9 || !in[0].isTensor() || !in[1].isTensor()) return 0.0;
+  const auto x = in[0].toTensor().sizes();
+  const auto w = in[1].toTensor().sizes();
+  const auto stride = in[3].toIntVector(), padding = in[4].toIntVector(), dilation = in[5].toIntVector();
+  const bool transposed = in[6].toBool();
+  const int64_t groups = in[8].toInt();
+  const int64_t kernel = Numel(w, 2);
+  if (transposed) {  // every input position scatters a kernel into Cout/groups outputs
+    const int64_t cout = w[1] * groups;
+    return 2.0 * static_cast<double>(x[0]) * static_cast<double>(Numel(x, 1)) * static_cast<double>(cout / groups) *
+           static_cast<double>(kernel);
+  }
+  int64_t out_positions = 1;
+  for (size_t d = 2; d < x.size(); ++d) {
+    const int64_t k = w[d];
+    const int64_t extent = x[d] + 2 * padding[d - 2] - dilation[d - 2] * (k - 1) - 1;
+    out_positions *= extent / stride[d - 2] + 1;
+  }
+  return 2.0 * static_cast<double>(x[0]) * static_cast<double>(w[0]) * static_cast<double>(out_positions) *
+         static_cast<double>(w[1]) * static_cast<double>(kernel);
+}
+
+std::unique_ptr<at::ObserverContext> CountFlops(const at::RecordFunction& fn) {
+  if (!g_counting.load()) return nullptr;
+  const std::string name = fn.name();
+  const auto in = fn.inputs();
+  double flops = 0.0;
+  if (name == "aten::convolution") {
+    flops = ConvolutionFlops(in);
+  } else if (name == "aten::addmm" && in.size() >= 3) {  // (bias, a, b)
+    const auto a = in[1].toTensor().sizes(), b = in[2].toTensor().sizes();
+    flops = 2.0 * static_cast<double>(a[0]) * static_cast<double>(a[1]) * static_cast<double>(b[1]);
+  } else if (name == "aten::mm" && in.size() >= 2) {
+    const auto a = in[0].toTensor().sizes(), b = in[1].toTensor().sizes();
+    flops = 2.0 * static_cast<double>(a[0]) * static_cast<double>(a[1]) * static_cast<double>(b[1]);
+  } else if (name == "aten::bmm" && in.size() >= 2) {
+    const auto a = in[0].toTensor().sizes(), b = in[1].toTensor().sizes();
+    flops = 2.0 * static_cast<double>(a[0]) * static_cast<double>(a[1]) * static_cast<double>(a[2]) *
+            static_cast<double>(b[2]);
+  }
+  if (flops > 0.0) g_flops.fetch_add(flops);
+  return nullptr;
+}
+
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Windows/s of `model` at `batch` over about `seconds`.
+double WindowsPerSecond(Model* model, int64_t batch, double seconds) {
+  const ModelSpec& spec = model->Spec();
+  std::vector<float> input(static_cast<size_t>(batch * spec.Channels() * spec.in_samples));
+  std::vector<float> output(static_cast<size_t>(batch * spec.Labels() * spec.OutSamples()));
+  std::mt19937 rng(1);
+  std::normal_distribution<float> noise;
+  for (float& v : input) v = noise(rng);
+  if (!model->Forward(input.data(), batch, output.data()).ok()) return 0.0;  // warm-up
+  const auto t0 = std::chrono::steady_clock::now();
+  int64_t windows = 0;
+  while (Seconds(t0) < seconds) {
+    if (!model->Forward(input.data(), batch, output.data()).ok()) return 0.0;
+    windows += batch;
+  }
+  return static_cast<double>(windows) / Seconds(t0);
+}
+
+// Best one-thread float32 GEMM rate over square sizes 256…2048: the measured practical peak.
+double GemmPeakGflops(double seconds) {
+  double best = 0.0;
+  for (int64_t n : {256, 512, 1024, 2048}) {
+    const at::Tensor a = at::randn({n, n}), b = at::randn({n, n});
+    at::Tensor c = at::mm(a, b);
+    const auto t0 = std::chrono::steady_clock::now();
+    int64_t calls = 0;
+    while (Seconds(t0) < seconds / 4) {
+      c = at::mm(a, b);
+      ++calls;
+    }
+    best = std::max(best, 2.0 * static_cast<double>(n * n * n) * static_cast<double>(calls) / Seconds(t0) / 1e9);
+  }
+  return best;
+}
+
+struct BenchModel {
+  const char* name;
+  std::string weights;  // empty: bundled
+};
+
+}  // namespace
+}  // namespace rapid
+
+int main(int argc, char** argv) {
+  using namespace rapid;
+  TuneAllocatorForLargeBuffers();
+  SetIntraOpThreads(1);
+  const double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
+  at::addGlobalCallback(at::RecordFunctionCallback(&CountFlops).needsInputs(true));
+  const std::string test_models = std::string(RAPID_SOURCE_DIR) + "/tests/data/models/";
+  const std::vector<BenchModel> models = {
+      {"phasenet", ""},
+      {"phasenetlight", test_models + "phasenetlight_ethz.pt.v2"},
+      {"eqtransformer", test_models + "eqtransformer_random.pt"},
+      {"eqtransformer", test_models + "eqtransformer_original_compatible_random.pt"},
+      {"eqcct", ""},
+      {"gpd", test_models + "gpd_random.pt"},
+      {"cred", test_models + "cred_random.pt"},
+  };
+  const double gemm = GemmPeakGflops(seconds);
+  std::printf("one-thread float32 GEMM peak (best of 256^3..2048^3): %.1f GFLOP/s\n", gemm);
+  std::printf("%-16s %-45s %12s %6s %12s %10s %8s\n", "model", "weights", "MFLOP/window", "batch", "windows/s",
+              "GFLOP/s", "vs GEMM");
+  for (const BenchModel& b : models) {
+    LoadedModel loaded;
+    Status s = LoadModel(b.name, b.weights, &loaded);
+    if (!s.ok()) {
+      std::printf("%-16s %s\n", b.name, s.ToString().c_str());
+      continue;
+    }
+    Model* model = loaded.model.get();
+    const ModelSpec& spec = model->Spec();
+    std::vector<float> input(static_cast<size_t>(spec.Channels() * spec.in_samples), 0.5f);
+    std::vector<float> output(static_cast<size_t>(spec.Labels() * spec.OutSamples()));
+    g_flops = 0.0;
+    g_counting = true;
+    const bool ok = model->Forward(input.data(), 1, output.data()).ok();
+    g_counting = false;
+    const double mflop = g_flops.load() / 1e6;
+    double best = 0.0;
+    int64_t best_batch = 0;
+    for (int64_t batch : {1, 8, 32}) {
+      const double rate = ok ? WindowsPerSecond(model, batch, seconds) : 0.0;
+      if (rate > best) {
+        best = rate;
+        best_batch = batch;
+      }
+    }
+    const std::string weights = b.weights.empty() ? "(bundled)" : b.weights.substr(test_models.size());
+    std::printf("%-16s %-45s %12.1f %6lld %12.1f %10.2f %7.0f%%\n", b.name, weights.c_str(), mflop,
+                static_cast<long long>(best_batch), best, best * mflop / 1e3, 100.0 * best * mflop / 1e3 / gemm);
+  }
+  return 0;
+}
