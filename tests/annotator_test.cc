@@ -116,5 +116,27 @@ TEST(AnnotatorTest, MaxBatchWaitRunsAShortBatchWithTheSameResult) {
   EXPECT_EQ(early[0].traces, ref[0].traces);
 }
 
+// Instances of different devices run different batch sizes (engine/run_plan.h): every window is
+// still annotated once, into the same traces.
+TEST(AnnotatorTest, PerInstanceBatchSizesGiveTheSameTraces) {
+  FakeModel m1, m2, m3;
+  const auto blocks = MakeBlocks(12, 1000);
+  std::vector<Annotation> ref, mixed;
+  AnnotateStats ref_stats, stats;
+  AnnotateOptions one;
+  one.batch_size = 5;
+  ASSERT_TRUE(AnnotateBlocks({&m1}, blocks, one, &ref, &ref_stats).ok());
+  AnnotateOptions opts;
+  opts.instance_batch_sizes = {3, 8, 1};
+  opts.instance_threads = {1, 1, 1};
+  ASSERT_TRUE(AnnotateBlocks({&m1, &m2, &m3}, blocks, opts, &mixed, &stats).ok());
+  EXPECT_EQ(stats.windows, ref_stats.windows);
+  ASSERT_EQ(mixed.size(), ref.size());
+  for (size_t i = 0; i < ref.size(); ++i) EXPECT_EQ(mixed[i].traces, ref[i].traces) << i;
+  int64_t windows = 0;
+  for (const InstanceStats& s : stats.instances) windows += s.windows;
+  EXPECT_EQ(windows, ref_stats.windows);
+}
+
 }  // namespace
 }  // namespace rapid

@@ -11,7 +11,7 @@
 #include "dispatch/resource_probe.h"
 #include "engine/picking_run.h"
 #include "engine/time_chunks.h"
-#include "models/threads.h"
+#include "models/device.h"
 
 namespace rapid {
 
@@ -25,7 +25,7 @@ struct RunFlags {
   bool save_probabilities = false;
   int64_t batch_size = 0, intra_threads = 0, instances = 0, batch_wait_ms = 0;
   std::string progress = "auto";
-  std::string max_ram, cpus, devices = "cpu";
+  std::string max_ram, max_vram, cpus, devices = "cpu";
 };
 
 // Prints a short table of the picks for a person at a terminal.
@@ -87,11 +87,17 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
       }
     }
   }
-  if (flags.devices != "cpu") {
-    // The executor runs CPU instances only so far; a CUDA libtorch alone is not enough.
-    spdlog::error("--devices {}: only 'cpu' is supported by this version (this libtorch sees {} CUDA device(s))",
-                  flags.devices, CudaDeviceCount());
+  if (Status s = ParseDeviceList(flags.devices, &opts.devices); !s.ok()) {
+    spdlog::error("--devices {}: {}", flags.devices, s.message());
     return 1;
+  }
+  if (!flags.max_vram.empty()) {
+    auto bytes = ParseByteSize(flags.max_vram);
+    if (!bytes || *bytes <= 0) {
+      spdlog::error("--max-vram: cannot read '{}' as a size (e.g. 20G)", flags.max_vram);
+      return 1;
+    }
+    opts.max_vram_bytes = *bytes;
   }
   if (!flags.max_ram.empty()) {
     auto bytes = ParseByteSize(flags.max_ram);
@@ -183,7 +189,10 @@ CommandAction AddRunCommand(CLI::App* app) {
                   "Pick formats, comma-separated: csv (always written), quakeml (picks.xml), eqcctpro")
       ->capture_default_str();
   cmd->add_option("--max-ram", flags->max_ram, "Host memory budget, e.g. 4G (default: 70% of available)");
-  cmd->add_option("--devices", flags->devices, "Devices to run on: cpu (CUDA devices: not yet)")->capture_default_str();
+  cmd->add_option("--devices", flags->devices,
+                  "Devices to run on, comma-separated: cpu, cuda:N (cuda:0,1 = cuda:0 and cuda:1), e.g. cpu,cuda:0")
+      ->capture_default_str();
+  cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G (default: 80% of free)");
   cmd->add_option("--cpus", flags->cpus, "CPUs to run model instances on, e.g. 0-3 or 0,2 (pins threads)");
   cmd->add_flag("--save-probabilities", flags->save_probabilities,
                 "Also write probability traces as float32 miniSEED under probabilities/");

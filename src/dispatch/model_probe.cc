@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dispatch/resource_probe.h"
+#include "models/device.h"
 
 namespace rapid {
 namespace {
@@ -114,6 +115,21 @@ ModelFootprint FootprintOf(const ModelMeasurement& m) {
   f.window_input_bytes = m.window_input_bytes;
   f.window_output_bytes = m.window_output_bytes;
   return f;
+}
+
+Status MeasureCudaActivation(Model* model, int device_index, int64_t probe_batch, int64_t* bytes_per_window) {
+  const ModelSpec& spec = model->Spec();
+  const int64_t in_bytes = spec.Channels() * spec.in_samples * static_cast<int64_t>(sizeof(float));
+  const int64_t out_bytes = spec.Labels() * spec.OutSamples() * static_cast<int64_t>(sizeof(float));
+  std::vector<float> input(static_cast<size_t>(probe_batch * spec.Channels() * spec.in_samples), 0.0f);
+  std::vector<float> output(static_cast<size_t>(probe_batch * spec.Labels() * spec.OutSamples()));
+  RAPID_RETURN_IF_ERROR(model->Forward(input.data(), 1, output.data()));  // warm-up
+  int64_t free_before = 0, free_after = 0, total = 0;
+  RAPID_RETURN_IF_ERROR(CudaMemoryInfo(device_index, &free_before, &total));
+  RAPID_RETURN_IF_ERROR(model->Forward(input.data(), probe_batch, output.data()));
+  RAPID_RETURN_IF_ERROR(CudaMemoryInfo(device_index, &free_after, &total));
+  *bytes_per_window = std::max((free_before - free_after) / probe_batch, kMinActivationFactor * (in_bytes + out_bytes));
+  return Status::OK();
 }
 
 }  // namespace rapid

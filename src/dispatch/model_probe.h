@@ -25,7 +25,7 @@
 //   * The result is clamped to at least kMinActivationFactor × (input + output window bytes):
 //     a forward pass cannot run without materialising tensors of at least that size, and a
 //     reading below it means the allocator reused cached pages.
-//   * GPU memory is not seen here; a CUDA backend measures its caching allocator's peak and
+//   * GPU memory is not seen here; MeasureCudaActivation measures it on the device and the run
 //     passes it to the planner per device (DeviceMeasurement::activation_bytes_per_window).
 // Thread safety: MeasureModel uses `model` exclusively for its duration and reads process-wide RSS;
 // run it while no other thread allocates much.
@@ -63,5 +63,12 @@ Status MeasureModel(Model* model, int64_t probe_batch, ModelMeasurement* out);
 
 // The planner's view of a measurement.
 ModelFootprint FootprintOf(const ModelMeasurement& m);
+
+// Activation bytes per window of `model`, an instance on CUDA device `device_index`: the drop of
+// the device's free memory (models/device.h CudaMemoryInfo) over one forward of probe_batch
+// windows after a one-window warm-up, divided by probe_batch — libtorch's caching allocator keeps
+// what the forward reserved, so the drop is its peak. Clamped below like MeasureModel's figure.
+// NotFound when the CUDA runtime cannot be queried; Model::Forward's errors unchanged.
+Status MeasureCudaActivation(Model* model, int device_index, int64_t probe_batch, int64_t* bytes_per_window);
 
 }  // namespace rapid

@@ -65,6 +65,13 @@ struct Annotator::Batch {
 Annotator::Annotator(const std::vector<Model*>& instances, const AnnotateOptions& opts, DoneFn on_done)
     : opts_(opts), spec_(instances.front()->Spec()), on_done_(std::move(on_done)), start_(Clock::now()) {
   assert(!instances.empty());
+  assert(opts_.instance_batch_sizes.empty() || opts_.instance_batch_sizes.size() == instances.size());
+  assert(opts_.instance_threads.empty() || opts_.instance_threads.size() == instances.size());
+  min_batch_size_ = std::max<int64_t>(1, opts_.batch_size);
+  if (!opts_.instance_batch_sizes.empty()) {
+    min_batch_size_ = std::max<int64_t>(1, *std::min_element(opts_.instance_batch_sizes.begin(),
+                                                             opts_.instance_batch_sizes.end()));
+  }
   stats_.instances.resize(instances.size());
   for (size_t k = 0; k < instances.size(); ++k) threads_.emplace_back(&Annotator::RunInstance, this, k, instances[k]);
 }
@@ -121,12 +128,11 @@ bool Annotator::Submit(StationBlock block) {
   }
   undispensed_windows_ += static_cast<int64_t>(p->starts.size());
   queue_.push_back(std::move(p));
-  if (undispensed_windows_ >= std::max<int64_t>(1, opts_.batch_size)) work_cv_.notify_one();
+  if (undispensed_windows_ >= min_batch_size_) work_cv_.notify_all();
   return true;
 }
 
-bool Annotator::TakeBatch(Batch* batch) {
-  const int64_t size = std::max<int64_t>(1, opts_.batch_size);
+bool Annotator::TakeBatch(int64_t size, Batch* batch) {
   batch->windows.clear();
   std::unique_lock<std::mutex> lock(mu_);
   // A full batch, or a short one when the producer is done or waits for room, or (with a maximum
@@ -152,8 +158,8 @@ bool Annotator::TakeBatch(Batch* batch) {
     if (++front.next_window == front.starts.size()) queue_.pop_front();
   }
   undispensed_windows_ -= static_cast<int64_t>(batch->windows.size());
-  if (undispensed_windows_ >= size || ((closed_ || producer_waiting_) && undispensed_windows_ > 0)) {
-    work_cv_.notify_one();
+  if (undispensed_windows_ >= min_batch_size_ || ((closed_ || producer_waiting_) && undispensed_windows_ > 0)) {
+    work_cv_.notify_all();
   }
   return true;
 }
@@ -218,7 +224,8 @@ void Annotator::FinishPiece(Pending* p) {
 }
 
 void Annotator::RunInstance(size_t index, Model* model) {
-  const int64_t threads = std::max<int64_t>(1, opts_.intra_threads);
+  const int64_t threads =
+      std::max<int64_t>(1, opts_.instance_threads.empty() ? opts_.intra_threads : opts_.instance_threads[index]);
   if (!opts_.cpus.empty()) {
     std::vector<int> mine;
     for (int64_t t = 0; t < threads; ++t) {
@@ -229,13 +236,14 @@ void Annotator::RunInstance(size_t index, Model* model) {
   SetIntraOpThreads(static_cast<int>(threads));
   const int64_t in = spec_.in_samples, channels = spec_.Channels(), labels = spec_.Labels();
   const int64_t out_samples = spec_.OutSamples();
-  const size_t size = static_cast<size_t>(std::max<int64_t>(1, opts_.batch_size));
+  const size_t size = static_cast<size_t>(std::max<int64_t>(
+      1, opts_.instance_batch_sizes.empty() ? opts_.batch_size : opts_.instance_batch_sizes[index]));
   std::vector<float> input(size * static_cast<size_t>(channels * in));
   std::vector<float> output(size * static_cast<size_t>(labels * out_samples));
   InstanceStats mine;
   double normalise_s = 0, forward_s = 0, stitch_s = 0;
   Batch batch;
-  while (TakeBatch(&batch)) {
+  while (TakeBatch(static_cast<int64_t>(size), &batch)) {
     const size_t count = batch.windows.size();
     auto t0 = Clock::now();
     for (size_t i = 0; i < count; ++i) {

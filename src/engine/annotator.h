@@ -12,12 +12,12 @@
 // finished only after the piece before it (it needs that piece's share of the shared samples), so
 // `on_done` sees the pieces of a block in time order.
 //
-// Determinism: every model call runs exactly `batch_size` windows (a short batch — the last one,
+// Determinism: every model call runs exactly its instance's batch size (a short batch — the last one,
 // or one run early so a waiting producer gets room — is padded with zero windows), so a window's
 // prediction does not depend on which other windows share its batch (tests/annotator_test.cc
 // checks this), and stitching does not depend on arrival order (see Stitcher). Output is therefore
 // identical for any instance count, timing, submission interleaving or piece size, given the batch
-// size and intra-op threads (which change how the kernels round).
+// size, intra-op threads and device (which change how the kernels round).
 //
 // Thread safety: Submit and Finish from one producer thread; `on_done` is called from instance
 // threads, one call at a time.
@@ -49,6 +49,10 @@ struct AnnotateOptions {
   int64_t batch_size = 64;
   // Intra-op threads each instance's forward call may use (instances × threads ≈ cores).
   int64_t intra_threads = 1;
+  // Per instance, in the order of the instances (e.g. CPU and GPU instances with their device's
+  // batch size); when not empty they replace batch_size / intra_threads.
+  std::vector<int64_t> instance_batch_sizes;
+  std::vector<int64_t> instance_threads;
   // CPUs to pin instance threads to: instance k runs on intra_threads CPUs taken round-robin from
   // this list. Empty: not pinned.
   std::vector<int> cpus;
@@ -124,12 +128,13 @@ class Annotator {
   struct Pending;
   struct Batch;
   void RunInstance(size_t index, Model* model);
-  bool TakeBatch(Batch* batch);  // false: no more work
+  bool TakeBatch(int64_t size, Batch* batch);  // up to `size` windows; false: no more work
   // The piece's windows are all stitched: finishes it, and then its successors that were waiting.
   void WindowsDone(std::shared_ptr<Pending> p);
   void FinishPiece(Pending* p);
 
   const AnnotateOptions opts_;
+  int64_t min_batch_size_ = 1;  // smallest instance batch: enough queued windows wake instances
   const ModelSpec& spec_;
   DoneFn on_done_;
   std::vector<std::thread> threads_;

@@ -11,10 +11,9 @@
 #include <set>
 #include <tuple>
 
-#include "dispatch/model_probe.h"
-#include "dispatch/planner.h"
 #include "dispatch/resource_probe.h"
 #include "engine/annotator.h"
+#include "engine/run_plan.h"
 #include "engine/station_block.h"
 #include "engine/station_stream.h"
 #include "engine/time_chunks.h"
@@ -34,15 +33,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-// Windows in the start-up probe forward: large enough for a stable activation measurement
-// (batch 1 under-reports, see model_probe.h), small enough to cost ~0.1 s.
-constexpr int64_t kProbeBatch = 32;
-
-// Largest automatic CPU batch for this pipeline. Measured end to end on the 2-core dev machine
-// with PhaseNet (50 synthetic stations × 1 h, 2 instances × 1 thread, OpenBLAS): batch 8 ≈ 2160
-// windows/s, 16 ≈ 2130, 32 ≈ 2140; smaller batches hold less memory. `rapid tune` will replace this.
-constexpr int64_t kCpuAutoBatchCap = 8;
 
 // Read-ahead for the block queue when the RAM budget allows it: a PhaseNet piece (~200 000 samples)
 // is ~12 MB of samples and stitcher slots, so this keeps ~5 pieces queued — enough that the
@@ -76,45 +66,6 @@ void TrimToSelection(NanoTime start, NanoTime end, TraceSegment* seg) {
   seg->start = SampleTime(seg->start, first, seg->rate_hz);
 }
 
-
-// Measures the machine and the model, then lets the planner choose instances, threads and batch.
-Status PlanRun(const RunOptions& opts, Model* model, RunPlan* plan) {
-  MachineResources machine;
-  RAPID_RETURN_IF_ERROR(ProbeMachine(&machine));
-  ModelMeasurement measured;
-  RAPID_RETURN_IF_ERROR(MeasureModel(model, kProbeBatch, &measured));
-  PlanInputs in;
-  in.devices.push_back(DeviceMeasurement{});
-  in.model = FootprintOf(measured);
-  in.cores_available = UsableCores(machine);
-  if (!opts.cpus.empty()) in.cores_available = std::min<int64_t>(in.cores_available, static_cast<int64_t>(opts.cpus.size()));
-  in.memory_available_bytes = UsableMemoryBytes(machine);
-  in.process_baseline_bytes = CurrentRssBytes();
-  in.options.max_ram_bytes = opts.max_ram_bytes;
-  in.options.cpu_max_batch_size = kCpuAutoBatchCap;
-  in.options.instances = opts.instances;
-  in.options.intra_threads = opts.intra_threads;
-  in.options.batch_size = opts.batch_size;
-  Plan chosen;
-  RAPID_RETURN_IF_ERROR(MakePlan(in, &chosen));
-  const DevicePlan& cpu = chosen.devices.front();
-  plan->device = cpu.name;
-  plan->instances = cpu.instances;
-  plan->intra_threads = cpu.intra_threads;
-  plan->batch_size = cpu.batch_size;
-  plan->cores_available = in.cores_available;
-  plan->cpus = opts.cpus;
-  plan->weight_bytes = measured.weight_bytes;
-  plan->activation_bytes_per_window = measured.activation_bytes_per_window;
-  plan->probe_forward_s_per_window = measured.forward_s_per_window;
-  plan->memory_available_bytes = in.memory_available_bytes;
-  plan->host_budget_bytes = chosen.host_budget_bytes;
-  plan->expected_peak_host_bytes = chosen.expected_peak_host_bytes;
-  plan->queue_capacity_bytes = chosen.queue_capacity_bytes;
-  plan->reasons = chosen.reasons;
-  plan->source = (opts.instances > 0 || opts.intra_threads > 0 || opts.batch_size > 0) ? "flags" : "planner";
-  return Status::OK();
-}
 
 // The planned time chunks, else the chunks of the input (timechunk folders), else one span covering
 // every pick.
@@ -215,7 +166,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   report->layout = LayoutName(detected);
   report->files_total = static_cast<int64_t>(files.size());
 
-  RAPID_RETURN_IF_ERROR(PlanRun(opts, loaded.model.get(), &report->plan));
+  RAPID_RETURN_IF_ERROR(PlanRun(opts, loaded, &report->plan));
   std::error_code ec;
   fs::create_directories(opts.output_dir, ec);
   if (ec || !fs::is_directory(opts.output_dir)) {
@@ -223,19 +174,16 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   }
 
   const RunPlan& plan = report->plan;
-  std::vector<std::unique_ptr<Model>> extra_instances;
-  std::vector<Model*> instances = {loaded.model.get()};
-  for (int64_t k = 1; k < plan.instances; ++k) {
-    LoadedModel copy;
-    RAPID_RETURN_IF_ERROR(LoadModel(loaded.name, loaded.weights_path, &copy));  // the files resolved above
-    instances.push_back(copy.model.get());
-    extra_instances.push_back(std::move(copy.model));
-  }
+  Executors executors;
+  RAPID_RETURN_IF_ERROR(LoadExecutors(plan, loaded, &executors));
+  const std::vector<Model*>& instances = executors.instances;
 
   // Producer (this thread): one unit of files at a time — read, merge, preprocess, submit — while
   // the model instances annotate what was submitted before. A bad file is an error of that file only.
   AnnotateOptions annotate_opts;
   annotate_opts.batch_size = plan.batch_size;
+  annotate_opts.instance_batch_sizes = executors.batch_sizes;
+  annotate_opts.instance_threads = executors.threads;
   annotate_opts.max_batch_wait_ms = opts.max_batch_wait_ms;
   annotate_opts.intra_threads = plan.intra_threads;
   annotate_opts.cpus = plan.cpus;

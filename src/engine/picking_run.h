@@ -42,6 +42,8 @@ struct RunOptions {
   int64_t batch_size = 0;
   int64_t max_batch_wait_ms = 0;  // see AnnotateOptions::max_batch_wait_ms
   int64_t max_ram_bytes = 0;   // 0: the planner's default share of available memory
+  int64_t max_vram_bytes = 0;  // per GPU device; 0: the planner's default share of its free memory
+  std::vector<std::string> devices = {"cpu"};  // "cpu", "cuda:N" (models/device.h)
   std::vector<int> cpus;       // empty: any CPU this process may use; else pin instances to these
 };
 

@@ -115,7 +115,7 @@ class Cred : public TorchModel {
 
 at::Tensor CredSpectrogram(const at::Tensor& windows) {
   const int64_t batch = windows.size(0), channels = windows.size(1);
-  const at::Tensor hann = at::hann_window(kFftSize, /*periodic=*/true, at::TensorOptions().dtype(at::kFloat));
+  const at::Tensor hann = at::hann_window(kFftSize, /*periodic=*/true, windows.options());
   // (batch·channels, 41 frequencies, 76 frames), complex.
   const at::Tensor z = at::stft(windows.reshape({batch * channels, windows.size(2)}), kFftSize, kHop, kFftSize, hann,
                                 /*center=*/true, "constant", /*normalized=*/false, /*onesided=*/true,

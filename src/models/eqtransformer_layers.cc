@@ -79,7 +79,35 @@ Status Lstm::Load(StrictParams* p, const std::string& prefix, LstmKeys keys, int
   return Status::OK();
 }
 
+at::Tensor Lstm::WithTensorSteps(const at::Tensor& x) const {
+  const int64_t batch = x.size(0);
+  const int64_t steps = x.size(2);
+  const int64_t h = hidden_;
+  const at::Tensor xt = x.transpose(1, 2);  // (batch, time, in)
+  std::vector<at::Tensor> outputs;
+  for (const Direction& dir : directions_) {
+    const at::Tensor pre = at::addmm(dir.bias, xt.reshape({batch * steps, -1}), dir.w_ih.t()).view({batch, steps, 4 * h});
+    at::Tensor hs = at::zeros({batch, h}, x.options()), cs = at::zeros({batch, h}, x.options());
+    std::vector<at::Tensor> out(static_cast<size_t>(steps));
+    const bool forward = &dir == &directions_.front();
+    for (int64_t s = 0; s < steps; ++s) {
+      const int64_t t = forward ? s : steps - 1 - s;
+      const at::Tensor gates = at::addmm(pre.select(1, t), hs, dir.w_hh.t());
+      const auto g = gates.chunk(4, 1);
+      auto activate = [&](const at::Tensor& v) {
+        return gate_ == GateActivation::kHardSigmoid ? at::clamp(v * 0.2 + 0.5, 0.0, 1.0) : at::sigmoid(v);
+      };
+      cs = activate(g[1]) * cs + activate(g[0]) * at::tanh(g[2]);
+      hs = activate(g[3]) * at::tanh(cs);
+      out[static_cast<size_t>(t)] = hs;
+    }
+    outputs.push_back(at::stack(out, 1));  // (batch, time, hidden)
+  }
+  return at::cat(outputs, 2).transpose(1, 2);
+}
+
 at::Tensor Lstm::operator()(const at::Tensor& x) const {
+  if (!x.device().is_cpu()) return WithTensorSteps(x);
   const int64_t batch = x.size(0);
   const int64_t steps = x.size(2);
   const int64_t h = hidden_;

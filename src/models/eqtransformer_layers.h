@@ -36,13 +36,17 @@ enum class LstmKeys { kTorch, kCustomCell };
 // One-layer LSTM, forward or bidirectional, zero initial state, gates in torch's order
 // (input, forget, cell, output); the cell and output non-linearity is tanh.
 // Input (batch, in, time) → output (batch, directions·hidden, time), forward direction first.
-// The input projection of all time steps is one matrix product; the recurrence is a plain loop
-// over preallocated buffers (hidden sizes here are 16, too small for a BLAS call per step).
+// The input projection of all time steps is one matrix product. On the CPU the recurrence is a
+// plain loop over preallocated buffers (hidden sizes here are 16–64, too small for a BLAS call per
+// step); elsewhere (a CUDA device) it is one batched tensor step per time step.
 class Lstm {
  public:
   Status Load(StrictParams* p, const std::string& prefix, LstmKeys keys, int64_t in, int64_t hidden,
               bool bidirectional, GateActivation gate);
   at::Tensor operator()(const at::Tensor& x) const;
+  // The recurrence as tensor operations on x's device, what operator() uses off the CPU (public so
+  // the CPU tests can compare the two).
+  at::Tensor WithTensorSteps(const at::Tensor& x) const;
 
  private:
   struct Direction {

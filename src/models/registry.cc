@@ -1,5 +1,6 @@
 #include "models/registry.h"
 
+#include <ATen/ATen.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "models/cred.h"
+#include "models/device.h"
 #include "models/eqcct.h"
 #include "models/eqtransformer.h"
 #include "models/gpd.h"
@@ -333,7 +335,9 @@ Status ApplyMetadataBeside(const std::string& weights_path, ModelSpec* spec, std
   return Status::OK();
 }
 
-Status LoadModel(const std::string& name, const std::string& weights_path, LoadedModel* out) {
+Status LoadModel(const std::string& name, const std::string& weights_path, LoadedModel* out,
+                 const std::string& device) {
+  RAPID_RETURN_IF_ERROR(CheckDevice(device));
   // "NAME:TAG" picks SeisBench's cached weights of that tag; registry names hold no ':'.
   const std::string::size_type colon = name.find(':');
   const std::string model_name = name.substr(0, colon);
@@ -364,9 +368,17 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
     if (!files[i].metadata_path.empty()) metadata_paths.push_back(files[i].metadata_path);
     files[i].path = paths[i];
     RAPID_RETURN_IF_ERROR(ReadStateDict(paths[i], &files[i].state));
+    if (device != "cpu") {
+      try {
+        for (auto& entry : files[i].state.entries) entry.second = entry.second.to(at::Device(device));
+      } catch (const std::exception& e) {
+        return Status::ResourceExhausted(paths[i] + ": cannot place the weights on " + device + ": " + e.what());
+      }
+    }
     digests.emplace_back();
     RAPID_RETURN_IF_ERROR(Sha256File(paths[i], &digests.back()));
   }
+  out->device = device;
   out->metadata_path = JoinCommas(metadata_paths);
   out->weights_sha256 = JoinCommas(digests);
   return entry->build(files, spec, &out->model);

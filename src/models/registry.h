@@ -21,6 +21,7 @@ struct LoadedModel {
   std::string weights_path;    // the weight file(s); LoadModel(name, weights_path) loads them again
   std::string metadata_path;   // the JSON file(s) found next to them; empty when none
   std::string weights_sha256;  // hex digest of each weight file
+  std::string device = "cpu";  // where the model runs
   std::unique_ptr<Model> model;
 };
 
@@ -49,14 +50,16 @@ std::vector<ModelInfo> DescribeModels();
 //      folder (weights_cache.h; root $SEISBENCH_CACHE_ROOT, else ~/.seisbench);
 //   3. else the bundled weights.
 // The weights' JSON (if present next to them) is applied to the default spec, file by file.
-// out->name is the registry name without the tag.
+// The weights are placed on `device` ("cpu" or "cuda:N", models/device.h), where the model then
+// runs. out->name is the registry name without the tag.
 // InvalidArgument: unknown model name (listing the known ones), an empty tag, a tag together with a
 // weights_path that is not what the tag resolves to (so LoadModel(name, out->weights_path) loads the
 // same model again), the wrong number of files, or weights that do not fit the architecture (naming
 // the file and the key). NotFound: a missing weight file, a tag not in the cache (naming every
 // pattern searched), or neither weights_path nor tag for a model that ships no weights (saying to
-// pass --weights). Corruption: unreadable weights.
-Status LoadModel(const std::string& name, const std::string& weights_path, LoadedModel* out);
+// pass --weights), a device libtorch does not see. Corruption: unreadable weights.
+Status LoadModel(const std::string& name, const std::string& weights_path, LoadedModel* out,
+                 const std::string& device = "cpu");
 
 // Applies the JSON SeisBench keeps beside `weights_path` (MetadataPathFor) to *spec, if it exists.
 // OK: *metadata_path is its path and *json_text its text (both nullable), or both are empty when

@@ -1,6 +1,11 @@
 // What the libtorch models share: the Model interface over a Logits function (one place that turns
-// caller buffers into tensors, runs without autograd, applies the output activation and turns
-// exceptions into Status), and the inference-only batch norm every SeisBench picker uses.
+// caller buffers into tensors, moves them to and from the model's device, runs without autograd,
+// applies the output activation and turns exceptions into Status), and the inference-only batch
+// norm every SeisBench picker uses.
+// Device: a model runs where its weights are (registry.h LoadModel places them). On a CUDA device
+// each call stages its input in a pinned host buffer, copies it to the device asynchronously,
+// and copies the result back through a second pinned buffer; Logits must create any tensor of its
+// own with the input's options so it lands on the same device.
 // Thread safety: as Model.
 #pragma once
 
@@ -40,7 +45,7 @@ class TorchModel : public Model {
   // Runs in inference mode; may throw (caught by Forward).
   virtual at::Tensor Logits(const at::Tensor& x) const = 0;
 
-  // Adds the bytes of `tensors` (float32) to WeightBytes().
+  // Adds the bytes of `tensors` (float32) to WeightBytes(); the model runs on their device.
   void CountWeights(const NamedTensors& tensors);
 
   ModelSpec spec_;
@@ -50,6 +55,9 @@ class TorchModel : public Model {
 
   OutputActivation activation_;
   int64_t weight_bytes_ = 0;
+  at::Device device_ = at::kCPU;
+  // Pinned host staging buffers of a CUDA model (grown to the largest batch seen).
+  mutable at::Tensor pinned_input_, pinned_output_;
 };
 
 // BatchNorm1d in inference mode with the running statistics of `prefix` (SeisBench's key names:

@@ -48,6 +48,19 @@ std::string RunReportJson(const RunReport& r) {
                {"queue_capacity_bytes", r.plan.queue_capacity_bytes},
                {"source", r.plan.source},
                {"reasons", r.plan.reasons}};
+  nlohmann::ordered_json devices = nlohmann::ordered_json::array();
+  for (const RunDevicePlan& d : r.plan.devices) {
+    devices.push_back({{"name", d.name},
+                       {"instances", d.instances},
+                       {"intra_threads", d.intra_threads},
+                       {"batch_size", d.batch_size},
+                       {"free_bytes", d.free_bytes},
+                       {"total_bytes", d.total_bytes},
+                       {"budget_bytes", d.budget_bytes},
+                       {"expected_peak_bytes", d.expected_peak_bytes},
+                       {"activation_bytes_per_window", d.activation_bytes_per_window}});
+  }
+  j["plan"]["devices"] = devices;
   nlohmann::ordered_json instances = nlohmann::ordered_json::array();
   for (const InstanceReport& i : r.instances) {
     instances.push_back(

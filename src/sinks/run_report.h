@@ -17,12 +17,30 @@ struct RunError {
   std::string message;
 };
 
-// What the planner chose and the measurements it used.
+// What the planner chose for one device (--devices lists them).
+struct RunDevicePlan {
+  std::string name = "cpu";  // "cpu", "cuda:0", …
+  int64_t instances = 1;
+  int64_t intra_threads = 1;  // CPU: per instance; GPU: 1 (the instance's host thread)
+  int64_t batch_size = 64;
+  // GPU only: measured free and total memory, the VRAM budget, the planned peak, and the
+  // activation bytes per window measured there.
+  int64_t free_bytes = 0;
+  int64_t total_bytes = 0;
+  int64_t budget_bytes = 0;
+  int64_t expected_peak_bytes = 0;
+  int64_t activation_bytes_per_window = 0;
+};
+
+// What the planner chose and the measurements it used. The top-level shape fields summarise
+// `devices`: the device names joined by commas, the instances of all devices, the first device's
+// threads and batch size (for a CPU-only run: exactly its plan).
 struct RunPlan {
   std::string device = "cpu";
   int64_t instances = 1;
   int64_t intra_threads = 1;
   int64_t batch_size = 64;
+  std::vector<RunDevicePlan> devices;
   int64_t cores_available = 1;
   int64_t weight_bytes = 0;
   std::string source = "defaults";  // "planner" or "flags"

@@ -1,0 +1,37 @@
+// Executor set-up of a run: measures the machine and the model on every device the run was asked
+// to use, lets the planner (dispatch/planner.h) choose instances, threads and batch sizes per
+// device, records that in RunPlan (run.json "plan"), and loads the model instances it asks for.
+// Thread safety: call from one thread, before the pipeline starts (the probes read process RSS).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/status.h"
+#include "engine/picking_run.h"
+#include "models/registry.h"
+#include "sinks/run_report.h"
+
+namespace rapid {
+
+// Model instances of a run with the batch size and intra-op threads of each (annotator order).
+struct Executors {
+  std::vector<std::unique_ptr<Model>> owned;
+  std::vector<Model*> instances;
+  std::vector<int64_t> batch_sizes;
+  std::vector<int64_t> threads;
+};
+
+// `loaded` is the run's model on the CPU (its spec and host footprint are measured there; it
+// becomes the first CPU instance). On each CUDA device of opts.devices a probe instance measures
+// the device's free memory and activation bytes per window. ResourceExhausted when a budget cannot
+// hold one instance; NotFound when a CUDA device cannot be queried.
+Status PlanRun(const RunOptions& opts, const LoadedModel& loaded, RunPlan* plan);
+
+// Loads the instances `plan` asks for, device by device; `loaded`'s model (borrowed, it must
+// outlive *out) is the first CPU instance. Errors of LoadModel (e.g. a device out of memory)
+// unchanged.
+Status LoadExecutors(const RunPlan& plan, const LoadedModel& loaded, Executors* out);
+
+}  // namespace rapid
