@@ -1,5 +1,8 @@
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -19,10 +22,32 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Exit status of a run a signal stopped (128 + SIGINT, as shells report it).
+constexpr int kExitInterrupted = 130;
+
+std::atomic<bool> g_stop{false};
+
+// First SIGINT/SIGTERM: ask the run to stop gracefully. Second: exit at once (every output file is
+// written by rename, so only complete files are left).
+void OnStopSignal(int) {
+  if (g_stop.exchange(true)) _exit(kExitInterrupted);
+  static const char kMessage[] = "\nrapid: stopping after the work in flight (a second signal exits at once)\n";
+  (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+}
+
+const std::atomic<bool>* InstallStopHandlers() {
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  return &g_stop;
+}
+
 struct RunFlags {
   std::string input, layout = "auto", model = "phasenet", weights, output = "rapid-output", format = "csv";
   std::string start, end, chunk, overlap;
-  bool save_probabilities = false;
+  bool save_probabilities = false, resume = false;
   int64_t batch_size = 0, intra_threads = 0, instances = 0, batch_wait_ms = 0;
   std::string progress = "auto";
   std::string max_ram, max_vram, cpus, devices = "cpu";
@@ -134,6 +159,8 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
     *target = *ns;
   }
   (void)cmd;
+  opts.resume = flags.resume;
+  opts.stop = InstallStopHandlers();
   RunReport report;
   Status s = RunPicking(opts, &report);
   if (!s.ok() && report.wall_s == 0.0) {
@@ -152,6 +179,13 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
                static_cast<long long>(report.units_done), static_cast<long long>(report.units_total),
                static_cast<long long>(report.windows), static_cast<long long>(report.picks), report.wall_s,
                static_cast<double>(report.peak_rss_bytes) / (1 << 20), opts.output_dir.c_str());
+  if (report.interrupted) {
+    std::fprintf(stderr,
+                 "rapid: interrupted: the outputs hold the %lld units done; run the same command with --resume to "
+                 "continue\n",
+                 static_cast<long long>(report.units_done));
+    return kExitInterrupted;
+  }
   if (demo) PrintPickTable(opts.output_dir + "/picks.csv");
   return report.errors.empty() && report.units_failed == 0 ? 0 : 2;
 }
@@ -194,6 +228,8 @@ CommandAction AddRunCommand(CLI::App* app) {
       ->capture_default_str();
   cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G (default: 80% of free)");
   cmd->add_option("--cpus", flags->cpus, "CPUs to run model instances on, e.g. 0-3 or 0,2 (pins threads)");
+  cmd->add_flag("--resume", flags->resume,
+                "Continue the unfinished run whose journal is in --output (same model, weights and input)");
   cmd->add_flag("--save-probabilities", flags->save_probabilities,
                 "Also write probability traces as float32 miniSEED under probabilities/");
   cmd->add_option("--progress", flags->progress, "Progress on stderr: auto (a line on a terminal, else every 10 s) or off")

@@ -78,6 +78,15 @@ Annotator::Annotator(const std::vector<Model*>& instances, const AnnotateOptions
 
 Annotator::~Annotator() { (void)Finish(); }
 
+template <typename Ready>
+void Annotator::WaitUnlessStopped(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Ready ready) {
+  if (opts_.stop == nullptr) {
+    cv.wait(lock, ready);
+    return;
+  }
+  while (!ready() && !Stopped()) cv.wait_for(lock, std::chrono::milliseconds(50));
+}
+
 bool Annotator::Submit(StationBlock block) {
   auto p = std::make_shared<Pending>();
   if (block.window_count >= 0) {
@@ -100,11 +109,11 @@ bool Annotator::Submit(StationBlock block) {
   if (!fits()) {
     producer_waiting_ = true;
     work_cv_.notify_all();  // queued windows may now run as a short batch
-    space_cv_.wait(lock, fits);
+    WaitUnlessStopped(space_cv_, lock, fits);
     producer_waiting_ = false;
   }
   stats_.producer_wait_s += Seconds(wait_start, Clock::now());
-  if (failed_) return false;
+  if (failed_ || Stopped()) return false;
   p->number = submitted_++;
   bytes_in_flight_ += p->bytes;
   stats_.queue_high_water_bytes = std::max(stats_.queue_high_water_bytes, bytes_in_flight_);
@@ -143,12 +152,16 @@ bool Annotator::TakeBatch(int64_t size, Batch* batch) {
   };
   while (true) {
     if (opts_.max_batch_wait_ms > 0) {
-      work_cv_.wait(lock, [&] { return failed_ || closed_ || undispensed_windows_ > 0; });
+      WaitUnlessStopped(work_cv_, lock, [&] { return failed_ || closed_ || undispensed_windows_ > 0; });
       work_cv_.wait_for(lock, std::chrono::milliseconds(opts_.max_batch_wait_ms), ready);
     } else {
-      work_cv_.wait(lock, ready);
+      WaitUnlessStopped(work_cv_, lock, ready);
     }
     if (failed_) return false;
+    if (Stopped()) {  // drop what is queued: its blocks stay unfinished
+      space_cv_.notify_all();
+      return false;
+    }
     if (undispensed_windows_ > 0) break;
     if (closed_) return false;
   }

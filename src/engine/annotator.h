@@ -62,6 +62,10 @@ struct AnnotateOptions {
   // Longest time (ms) an instance waits for a batch to fill once a window is queued; then it runs
   // the windows it has. 0: wait for a full batch (best throughput when reading keeps ahead).
   int64_t max_batch_wait_ms = 0;
+  // Graceful stop (may be null): once it reads true (polled every 50 ms), no further batch starts,
+  // queued windows are dropped — their blocks never reach `on_done` — Submit drops its block and
+  // returns false, and Finish returns OK once the batches already running are stitched.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // Continuous probability traces of one block piece, all labels sharing start and rate (the model
@@ -128,6 +132,10 @@ class Annotator {
   struct Pending;
   struct Batch;
   void RunInstance(size_t index, Model* model);
+  bool Stopped() const { return opts_.stop != nullptr && opts_.stop->load(); }
+  // Waits on `cv` until `ready` holds or a stop is requested (polling the stop flag).
+  template <typename Ready>
+  void WaitUnlessStopped(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Ready ready);
   bool TakeBatch(int64_t size, Batch* batch);  // up to `size` windows; false: no more work
   // The piece's windows are all stitched: finishes it, and then its successors that were waiting.
   void WindowsDone(std::shared_ptr<Pending> p);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <tuple>
 
@@ -23,6 +24,7 @@
 #include "models/threads.h"
 #include "picking/picker.h"
 #include "sinks/eqcctpro_csv.h"
+#include "sinks/journal.h"
 #include "sinks/picks_csv.h"
 #include "sinks/quakeml.h"
 #include "sinks/probability_writer.h"
@@ -173,6 +175,12 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     return Status::IOError(opts.output_dir + ": cannot create output folder");
   }
 
+  // The journal: completed units of an earlier, unfinished run of this output (with --resume).
+  Journal journal;
+  std::vector<JournalUnit> resumed;
+  RAPID_RETURN_IF_ERROR(journal.Open(opts.output_dir + "/journal.jsonl",
+                                     {loaded.name, loaded.weights_sha256, opts.input}, opts.resume, &resumed));
+
   const RunPlan& plan = report->plan;
   Executors executors;
   RAPID_RETURN_IF_ERROR(LoadExecutors(plan, loaded, &executors));
@@ -185,6 +193,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   annotate_opts.instance_batch_sizes = executors.batch_sizes;
   annotate_opts.instance_threads = executors.threads;
   annotate_opts.max_batch_wait_ms = opts.max_batch_wait_ms;
+  annotate_opts.stop = opts.stop;
   annotate_opts.intra_threads = plan.intra_threads;
   annotate_opts.cpus = plan.cpus;
   // Read-ahead of whole blocks: at least kMinBlockQueueBytes so the producer stays a few blocks
@@ -192,13 +201,70 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   const int64_t budget_left = plan.host_budget_bytes - plan.expected_peak_host_bytes;
   annotate_opts.queue_capacity_bytes =
       std::max(plan.queue_capacity_bytes, std::min(kMinBlockQueueBytes, std::max<int64_t>(budget_left, 0)));
+  // Results of the whole run: units are added when complete (journaled), in any order.
   std::vector<Pick> picks;
-  std::vector<std::pair<size_t, Annotation>> annotations;  // kept only for --save-probabilities
-  double pick_s = 0.0;
   std::vector<Pick> detections;  // triggers of spec.detection_label
+  std::set<std::string> failed_units;
+  std::set<std::string> units;
+  std::map<std::string, std::string> instrument_by_unit;  // "NET.STA.LOC" → band+instrument code
+  auto add_unit_results = [&](JournalUnit&& u) {
+    picks.insert(picks.end(), u.picks.begin(), u.picks.end());
+    detections.insert(detections.end(), u.detections.begin(), u.detections.end());
+    for (const auto& [station, code] : u.stations) {
+      units.insert(station);
+      instrument_by_unit.emplace(station, code);
+    }
+    failed_units.insert(u.failed_stations.begin(), u.failed_stations.end());
+    report->errors.insert(report->errors.end(), u.errors.begin(), u.errors.end());
+  };
+  std::set<std::string> resumed_units;
+  for (JournalUnit& u : resumed) {
+    resumed_units.insert(u.unit);
+    add_unit_results(std::move(u));
+  }
+  if (!resumed.empty()) {
+    report->notes.push_back("resumed: " + std::to_string(resumed.size()) + " units from " + opts.output_dir +
+                            "/journal.jsonl");
+  }
+
+  // A unit is complete when the producer has submitted all its blocks and each has been picked;
+  // then its probability traces are written, it is journaled, and its results join the run's.
+  struct UnitProgress {
+    int64_t blocks_submitted = 0, blocks_done = 0;
+    bool all_submitted = false;
+    JournalUnit result;
+    std::vector<std::pair<size_t, Annotation>> annotations;  // --save-probabilities only
+  };
+  std::mutex units_mu;  // guards unit_progress, unit_of_stream, the results above and journal_status
+  std::map<std::string, UnitProgress> unit_progress;
+  std::map<uint64_t, std::string> unit_of_stream;  // StationStream index (block id >> 32) → unit
+  Status journal_status;
+  int64_t units_completed = 0;
+  auto complete_if_done = [&](const std::string& name) {  // REQUIRES: units_mu held
+    auto it = unit_progress.find(name);
+    UnitProgress& u = it->second;
+    if (!u.all_submitted || u.blocks_done < u.blocks_submitted) return;
+    Status s;
+    if (opts.save_probabilities && !u.annotations.empty()) {
+      std::sort(u.annotations.begin(), u.annotations.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+      std::vector<Annotation> ordered;
+      for (auto& entry : u.annotations) ordered.push_back(std::move(entry.second));
+      s = WriteProbabilityTraces(opts.output_dir + "/probabilities", ordered, spec, nullptr);
+    }
+    if (s.ok()) s = journal.Append(u.result);
+    if (!s.ok() && journal_status.ok()) journal_status = s;
+    add_unit_results(std::move(u.result));
+    units_completed += 1;
+    unit_progress.erase(it);
+  };
+
+  double pick_s = 0.0;
   std::map<uint64_t, std::vector<PickStream>> pickers;  // by block id, until its last piece
   Annotator annotator(instances, annotate_opts, [&](size_t number, Annotation&& a) {
     const auto t0 = Clock::now();
+    std::lock_guard<std::mutex> lock(units_mu);
+    const std::string& unit = unit_of_stream.at(a.block_id >> 32);
+    UnitProgress& up = unit_progress[unit];
     auto [it, fresh] = pickers.try_emplace(a.block_id);
     if (fresh) {
       for (const std::string& label : spec.labels) {
@@ -209,19 +275,21 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     for (size_t l = 0; l < spec.labels.size(); ++l) {
       const std::string& label = spec.labels[l];
       if (label == spec.noise_label) continue;
-      std::vector<Pick>* out = label == spec.detection_label ? &detections : &picks;
+      std::vector<Pick>* out = label == spec.detection_label ? &up.result.detections : &up.result.picks;
       it->second[l].Feed(a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()), a.offset, out);
       if (a.last_piece) it->second[l].Close(out);
     }
-    if (a.last_piece) pickers.erase(it);
+    const bool last = a.last_piece;
+    if (last) pickers.erase(it);
+    if (opts.save_probabilities) up.annotations.emplace_back(number, std::move(a));
+    if (last) {
+      up.blocks_done += 1;
+      complete_if_done(unit);
+    }
     pick_s += Since(t0);
-    if (opts.save_probabilities) annotations.emplace_back(number, std::move(a));
   });
 
   const ReaderOptions reader_opts;
-  std::set<std::string> failed_units;
-  std::set<std::string> units;
-  std::map<std::string, std::string> instrument_by_unit;  // "NET.STA.LOC" → band+instrument code
   std::map<std::string, std::vector<const InputFile*>> files_by_unit;
   for (const InputFile& f : files) {
     if (detected == InputLayout::kChunks && f.chunk_start == kUnsetTime) {
@@ -239,7 +307,18 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   const int64_t piece_windows = StationStream::DefaultPieceWindows(spec);
   for (auto& [name_unit, unit_files] : files_by_unit) {
     if (annotator_failed) break;
+    if (opts.stop != nullptr && opts.stop->load()) {
+      report->interrupted = true;
+      break;
+    }
     progress.Update(units_read++, annotator.windows_done(), false);
+    if (resumed_units.count(name_unit) > 0) continue;
+    {
+      std::lock_guard<std::mutex> lock(units_mu);
+      unit_progress[name_unit].result.unit = name_unit;
+    }
+    const size_t first_error = report->errors.size();
+    JournalUnit meta;  // what the producer learns of this unit: stations, failures, errors
     // One stream per instrument, fed one time group of files at a time (a timechunk folder, an SDS
     // day; files without a time of their own form one group), in time order.
     std::sort(unit_files.begin(), unit_files.end(), [](const InputFile* a, const InputFile* b) {
@@ -248,6 +327,10 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     std::map<std::string, std::unique_ptr<StationStream>> streams;  // by instrument
     auto submit = [&](std::vector<StationBlock>* pieces) {
       for (StationBlock& b : *pieces) {
+        if (b.last_piece) {
+          std::lock_guard<std::mutex> lock(units_mu);
+          unit_progress[name_unit].blocks_submitted += 1;
+        }
         if (!annotator.Submit(std::move(b))) annotator_failed = true;
       }
       pieces->clear();
@@ -264,7 +347,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
         if (!s.ok()) {
           report->errors.push_back({name_unit, f->path, s.message()});
           report->files_failed += 1;
-          if (!name_unit.empty()) failed_units.insert(name_unit);
+          if (!name_unit.empty()) meta.failed_stations.push_back(name_unit);
           continue;
         }
         for (const std::string& p : contents.problems) report->errors.push_back({name_unit, f->path, p});
@@ -281,15 +364,20 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
       t = Clock::now();
       for (std::vector<TraceSegment>& instrument : GroupByInstrument(std::move(segments))) {
         const std::string unit = instrument.front().id.StationKey();
-        units.insert(unit);
-        instrument_by_unit.emplace(unit, instrument.front().id.channel.substr(0, 2));
+        meta.stations.emplace(unit, instrument.front().id.channel.substr(0, 2));
         auto& stream = streams[InstrumentKey(instrument.front().id)];
-        if (!stream) stream = std::make_unique<StationStream>(spec, piece_windows, streams_opened++ << 32);
+        if (!stream) {
+          {
+            std::lock_guard<std::mutex> lock(units_mu);
+            unit_of_stream[streams_opened] = name_unit;
+          }
+          stream = std::make_unique<StationStream>(spec, piece_windows, streams_opened++ << 32);
+        }
         std::vector<StationBlock> ready;
         Status s = stream->Push(std::move(instrument), &ready, &report->notes);
         if (!s.ok()) {
           report->errors.push_back({unit, "", s.message()});
-          failed_units.insert(unit);
+          meta.failed_stations.push_back(unit);
         }
         submit(&ready);
       }
@@ -301,20 +389,38 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
       Status s = stream->Close(&ready, &report->notes);
       if (!s.ok()) {
         report->errors.push_back({key, "", s.message()});
-        failed_units.insert(key.substr(0, key.rfind('.')));
+        meta.failed_stations.push_back(key.substr(0, key.rfind('.')));
       }
       submit(&ready);
     }
     preprocess_s += Since(t);
+    // The unit's errors move into its journal entry (they rejoin report->errors on completion).
+    meta.errors.assign(report->errors.begin() + static_cast<std::ptrdiff_t>(first_error), report->errors.end());
+    report->errors.resize(first_error);
+    std::lock_guard<std::mutex> lock(units_mu);
+    UnitProgress& u = unit_progress[name_unit];
+    u.result.stations = std::move(meta.stations);
+    u.result.failed_stations = std::move(meta.failed_stations);
+    u.result.errors = std::move(meta.errors);
+    u.all_submitted = true;
+    complete_if_done(name_unit);
   }
   Status annotate_status = annotator.Finish();
   const AnnotateStats& stats = annotator.stats();
   progress.Update(units_read, stats.windows, true);
-  if (!annotate_status.ok()) {
-    // Which blocks were lost is not tracked per unit yet: every unit counts as failed.
-    for (const std::string& u : units) failed_units.insert(u);
-    report->errors.push_back({"", "", annotate_status.message()});
+  // Units left incomplete (a model failure dropped some of their blocks) are not journaled: a
+  // resumed run does them again. Their stations count as failed here.
+  for (auto& [name, u] : unit_progress) {
+    for (const auto& [station, code] : u.result.stations) {
+      units.insert(station);
+      failed_units.insert(station);
+    }
+    report->errors.insert(report->errors.end(), u.result.errors.begin(), u.result.errors.end());
   }
+  if (opts.stop != nullptr && opts.stop->load() && !unit_progress.empty()) report->interrupted = true;
+  const bool complete = unit_progress.empty() && !report->interrupted;
+  if (!annotate_status.ok()) report->errors.push_back({"", "", annotate_status.message()});
+  if (!journal_status.ok()) report->errors.push_back({"", "", journal_status.message()});
   report->stage_s["read"] = read_s;
   report->stage_s["preprocess"] = preprocess_s - stats.producer_wait_s;
   report->stage_s["producer_wait"] = stats.producer_wait_s;
@@ -330,7 +436,8 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   report->windows = stats.windows;
   report->batches = stats.batches;
   report->blocks = stats.blocks;
-  std::sort(annotations.begin(), annotations.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  SortPicks(&picks);
+  SortPicks(&detections);
   report->picks = static_cast<int64_t>(picks.size());
   report->detections = static_cast<int64_t>(detections.size());
 
@@ -354,12 +461,9 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   if (write_status.ok() && opts.write_eqcctpro) {
     write_status = WriteEqcctpro(opts.output_dir + "/eqcctpro", time_chunks, files, picks, instrument_by_unit);
   }
-  if (write_status.ok() && opts.save_probabilities) {
-    std::vector<Annotation> ordered;
-    for (auto& entry : annotations) ordered.push_back(std::move(entry.second));
-    write_status = WriteProbabilityTraces(opts.output_dir + "/probabilities", ordered, spec, nullptr);
-  }
   if (!write_status.ok()) report->errors.push_back({"", "", write_status.message()});
+  // Every unit is in the outputs: the journal has done its work.
+  if (write_status.ok() && complete && journal_status.ok()) write_status = journal.Remove();
   report->stage_s["write"] = Since(t);
   report->peak_rss_bytes = PeakRssBytes();
   report->wall_s = Since(run_start);

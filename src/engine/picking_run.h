@@ -3,6 +3,7 @@
 // Thread safety: one call at a time per process (it sets the inference thread count).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -45,6 +46,12 @@ struct RunOptions {
   int64_t max_vram_bytes = 0;  // per GPU device; 0: the planner's default share of its free memory
   std::vector<std::string> devices = {"cpu"};  // "cpu", "cuda:N" (models/device.h)
   std::vector<int> cpus;       // empty: any CPU this process may use; else pin instances to these
+  // Continue the unfinished run whose journal is in output_dir (sinks/journal.h); without it, such
+  // a journal is a configuration error.
+  bool resume = false;
+  // Graceful stop: once it reads true, no further unit is started; what was submitted finishes,
+  // completed units are journaled and the outputs hold them (report->interrupted). May be null.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // Runs the whole job and writes picks.csv, run.json and (optionally) probabilities/ into

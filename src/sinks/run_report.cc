@@ -23,6 +23,7 @@ std::string RunReportJson(const RunReport& r) {
   j["files_failed"] = r.files_failed;
   j["units_total"] = r.units_total;
   j["units_done"] = r.units_done;
+  j["interrupted"] = r.interrupted;
   j["units_failed"] = r.units_failed;
   j["blocks"] = r.blocks;
   j["windows"] = r.windows;

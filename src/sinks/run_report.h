@@ -80,6 +80,7 @@ struct RunReport {
   int64_t files_failed = 0;
   int64_t units_total = 0;
   int64_t units_done = 0;
+  bool interrupted = false;  // a stop signal ended the run early; its journal is kept for --resume
   int64_t units_failed = 0;
   int64_t blocks = 0;
   int64_t windows = 0;
