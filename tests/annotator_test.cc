@@ -45,11 +45,11 @@ TEST(AnnotatorTest, BoundedQueueGivesSameTracesAsUnbounded) {
   wide.batch_size = 16;
   std::vector<Annotation> ref, small;
   AnnotateStats ref_stats, small_stats;
-  ASSERT_TRUE(AnnotateBlocks({&m1}, blocks, wide, &ref, &ref_stats).ok());
+  AnnotateBlocks({&m1}, blocks, wide, &ref, &ref_stats);
   AnnotateOptions tight;
   tight.batch_size = 7;
   tight.queue_capacity_bytes = 2 * BlockBytes(m1.Spec(), blocks.back());
-  ASSERT_TRUE(AnnotateBlocks({&m1, &m2, &m3}, blocks, tight, &small, &small_stats).ok());
+  AnnotateBlocks({&m1, &m2, &m3}, blocks, tight, &small, &small_stats);
   EXPECT_EQ(ref_stats.windows, small_stats.windows);
   EXPECT_EQ(ref_stats.blocks, 40);
   EXPECT_LE(small_stats.queue_high_water_bytes, tight.queue_capacity_bytes);
@@ -74,22 +74,49 @@ TEST(AnnotatorTest, BlockLargerThanCapacityRunsAlone) {
   opts.queue_capacity_bytes = 1000;  // smaller than any block
   std::vector<Annotation> out;
   AnnotateStats stats;
-  ASSERT_TRUE(AnnotateBlocks({&m}, blocks, opts, &out, &stats).ok());
+  AnnotateBlocks({&m}, blocks, opts, &out, &stats);
   EXPECT_EQ(out.size(), 3u);
   EXPECT_LE(stats.queue_high_water_bytes, BlockBytes(m.Spec(), blocks.back()));
 }
 
-TEST(AnnotatorTest, ModelFailureStopsTheRunWithoutHanging) {
-  FakeModel ok1, failing(/*fail_on_call=*/3);
-  const auto blocks = MakeBlocks(30, 2000);
+// A failed model call is retried window by window: a one-off failure changes nothing.
+TEST(AnnotatorTest, FailedCallIsRetriedWindowByWindow) {
+  FakeModel ok, once(/*fail_on_call=*/3);
+  const auto blocks = MakeBlocks(10, 2000);
   AnnotateOptions opts;
   opts.batch_size = 4;
-  opts.queue_capacity_bytes = BlockBytes(ok1.Spec(), blocks.back());
-  std::vector<Annotation> out;
-  AnnotateStats stats;
-  Status s = AnnotateBlocks({&ok1, &failing}, blocks, opts, &out, &stats);
-  EXPECT_EQ(s.code(), Status::Code::kResourceExhausted);
-  EXPECT_NE(s.message().find("fake out of memory"), std::string::npos);
+  std::vector<Annotation> ref, retried;
+  AnnotateStats ref_stats, stats;
+  AnnotateBlocks({&ok}, blocks, opts, &ref, &ref_stats);
+  AnnotateBlocks({&once}, blocks, opts, &retried, &stats);
+  EXPECT_EQ(stats.retried_batches, 1);
+  EXPECT_EQ(stats.failed_windows, 0);
+  for (size_t i = 0; i < ref.size(); ++i) {
+    EXPECT_TRUE(retried[i].failure.empty()) << i;
+    EXPECT_EQ(retried[i].traces, ref[i].traces) << i;
+  }
+}
+
+// A model that keeps failing fails the windows, never the run: their blocks carry the reason and
+// every other block is annotated as before.
+TEST(AnnotatorTest, WindowsThatFailAloneMarkTheirBlocksAndTheRunContinues) {
+  FakeModel ok, broken(/*fail_on_call=*/9, /*out_samples=*/0, /*keep_failing=*/true);
+  const auto blocks = MakeBlocks(10, 2000);  // 33 windows each: 9 calls of up to 4 per block
+  AnnotateOptions opts;
+  opts.batch_size = 4;
+  opts.queue_capacity_bytes = BlockBytes(ok.Spec(), blocks.back());  // one block at a time
+  std::vector<Annotation> ref, out;
+  AnnotateStats ref_stats, stats;
+  AnnotateBlocks({&ok}, blocks, opts, &ref, &ref_stats);
+  AnnotateBlocks({&broken}, blocks, opts, &out, &stats);
+  ASSERT_EQ(out.size(), blocks.size());
+  EXPECT_TRUE(out[0].failure.empty());  // calls 0–8 succeed: the first block is whole
+  EXPECT_EQ(out[0].traces, ref[0].traces);
+  for (size_t i = 1; i < out.size(); ++i) {
+    EXPECT_NE(out[i].failure.find("fake out of memory"), std::string::npos) << i;
+  }
+  EXPECT_GT(stats.failed_windows, 0);
+  EXPECT_EQ(stats.windows, ref_stats.windows);  // every window was handled
 }
 
 // With a maximum wait, windows that cannot fill a batch run after that wait instead of waiting for
@@ -108,10 +135,10 @@ TEST(AnnotatorTest, MaxBatchWaitRunsAShortBatchWithTheSameResult) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(annotator.windows_done(), 4);  // before Finish: the wait ran them
-  ASSERT_TRUE(annotator.Finish().ok());
+  annotator.Finish();
   std::vector<Annotation> ref;
   AnnotateStats stats;
-  ASSERT_TRUE(AnnotateBlocks({&m}, blocks, AnnotateOptions(), &ref, &stats).ok());
+  AnnotateBlocks({&m}, blocks, AnnotateOptions(), &ref, &stats);
   ASSERT_EQ(early.size(), 1u);
   EXPECT_EQ(early[0].traces, ref[0].traces);
 }
@@ -125,11 +152,11 @@ TEST(AnnotatorTest, PerInstanceBatchSizesGiveTheSameTraces) {
   AnnotateStats ref_stats, stats;
   AnnotateOptions one;
   one.batch_size = 5;
-  ASSERT_TRUE(AnnotateBlocks({&m1}, blocks, one, &ref, &ref_stats).ok());
+  AnnotateBlocks({&m1}, blocks, one, &ref, &ref_stats);
   AnnotateOptions opts;
   opts.instance_batch_sizes = {3, 8, 1};
   opts.instance_threads = {1, 1, 1};
-  ASSERT_TRUE(AnnotateBlocks({&m1, &m2, &m3}, blocks, opts, &mixed, &stats).ok());
+  AnnotateBlocks({&m1, &m2, &m3}, blocks, opts, &mixed, &stats);
   EXPECT_EQ(stats.windows, ref_stats.windows);
   ASSERT_EQ(mixed.size(), ref.size());
   for (size_t i = 0; i < ref.size(); ++i) EXPECT_EQ(mixed[i].traces, ref[i].traces) << i;

@@ -14,7 +14,9 @@ namespace rapid::testing {
 
 class FakeModel : public Model {
  public:
-  explicit FakeModel(int64_t fail_on_call = -1, int64_t out_samples = 0) : fail_on_call_(fail_on_call) {
+  // Fails call number `fail_on_call` (0-based), and every later call when `keep_failing`.
+  explicit FakeModel(int64_t fail_on_call = -1, int64_t out_samples = 0, bool keep_failing = false)
+      : fail_on_call_(fail_on_call), keep_failing_(keep_failing) {
     spec_.labels = {"N", "P", "S"};
     spec_.in_samples = 100;
     spec_.overlap_samples = 40;
@@ -22,7 +24,10 @@ class FakeModel : public Model {
   }
   const ModelSpec& Spec() const override { return spec_; }
   Status Forward(const float* input, int64_t batch, float* output) override {
-    if (calls_++ == fail_on_call_) return Status::ResourceExhausted("fake out of memory");
+    const int64_t call = calls_++;
+    if (call == fail_on_call_ || (keep_failing_ && fail_on_call_ >= 0 && call > fail_on_call_)) {
+      return Status::ResourceExhausted("fake out of memory");
+    }
     const int64_t in = spec_.in_samples;
     for (int64_t b = 0; b < batch; ++b) {
       for (int64_t l = 0; l < 3; ++l) {
@@ -45,6 +50,7 @@ class FakeModel : public Model {
  private:
   ModelSpec spec_;
   int64_t fail_on_call_;
+  bool keep_failing_;
   std::atomic<int64_t> calls_{0};
 };
 

@@ -49,6 +49,7 @@ struct Annotator::Pending {
   bool waits_for_previous = false;  // an earlier piece of the block is not finished yet
   bool windows_done = false;
   bool finished = false;
+  std::string failure;                  // why a window of this piece could not be run; empty: none
   std::shared_ptr<Pending> next_piece;  // once submitted
   std::vector<float> head;              // the previous piece's Tail, once it finished
   std::vector<float> tail;              // this piece's Tail, until the next piece takes it
@@ -76,7 +77,7 @@ Annotator::Annotator(const std::vector<Model*>& instances, const AnnotateOptions
   for (size_t k = 0; k < instances.size(); ++k) threads_.emplace_back(&Annotator::RunInstance, this, k, instances[k]);
 }
 
-Annotator::~Annotator() { (void)Finish(); }
+Annotator::~Annotator() { Finish(); }
 
 template <typename Ready>
 void Annotator::WaitUnlessStopped(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Ready ready) {
@@ -104,7 +105,7 @@ bool Annotator::Submit(StationBlock block) {
   const auto wait_start = Clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   auto fits = [&] {
-    return failed_ || bytes_in_flight_ == 0 || bytes_in_flight_ + p->bytes <= opts_.queue_capacity_bytes;
+    return bytes_in_flight_ == 0 || bytes_in_flight_ + p->bytes <= opts_.queue_capacity_bytes;
   };
   if (!fits()) {
     producer_waiting_ = true;
@@ -113,7 +114,7 @@ bool Annotator::Submit(StationBlock block) {
     producer_waiting_ = false;
   }
   stats_.producer_wait_s += Seconds(wait_start, Clock::now());
-  if (failed_ || Stopped()) return false;
+  if (Stopped()) return false;
   p->number = submitted_++;
   bytes_in_flight_ += p->bytes;
   stats_.queue_high_water_bytes = std::max(stats_.queue_high_water_bytes, bytes_in_flight_);
@@ -148,16 +149,15 @@ bool Annotator::TakeBatch(int64_t size, Batch* batch) {
   // wait) when the first queued window has waited that long. Short batches are padded, so their
   // windows' predictions are the same as in full ones.
   auto ready = [&] {
-    return failed_ || undispensed_windows_ >= size || closed_ || (producer_waiting_ && undispensed_windows_ > 0);
+    return undispensed_windows_ >= size || closed_ || (producer_waiting_ && undispensed_windows_ > 0);
   };
   while (true) {
     if (opts_.max_batch_wait_ms > 0) {
-      WaitUnlessStopped(work_cv_, lock, [&] { return failed_ || closed_ || undispensed_windows_ > 0; });
+      WaitUnlessStopped(work_cv_, lock, [&] { return closed_ || undispensed_windows_ > 0; });
       work_cv_.wait_for(lock, std::chrono::milliseconds(opts_.max_batch_wait_ms), ready);
     } else {
       WaitUnlessStopped(work_cv_, lock, ready);
     }
-    if (failed_) return false;
     if (Stopped()) {  // drop what is queued: its blocks stay unfinished
       space_cv_.notify_all();
       return false;
@@ -229,6 +229,7 @@ void Annotator::FinishPiece(Pending* p) {
     t.erase(t.begin(), t.begin() + std::min<int64_t>(lead, static_cast<int64_t>(t.size())));
   }
   a.offset = p->out_offset + lead;
+  a.failure = p->failure;
   a.start = SampleTime(a.block_start, a.offset, a.rate_hz);
   p->stitcher.reset();
   p->block.samples = std::vector<float>();
@@ -268,22 +269,30 @@ void Annotator::RunInstance(size_t index, Model* model) {
     // Pad a short batch: every call runs `size` windows, so no prediction depends on the batch.
     std::fill(input.begin() + static_cast<std::ptrdiff_t>(count * static_cast<size_t>(channels * in)), input.end(), 0.0f);
     auto t1 = Clock::now();
-    Status s = model->Forward(input.data(), static_cast<int64_t>(size), output.data());
-    auto t2 = Clock::now();
-    if (!s.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!failed_) error_ = s;
-      failed_ = true;
-      work_cv_.notify_all();
-      space_cv_.notify_all();
-      break;
+    // A failed call (e.g. out of memory inside the model) is retried one window at a time; a
+    // window that fails again is left out of its block, which carries the reason (Annotation::failure).
+    std::vector<std::string> failures(count);
+    if (Status s = model->Forward(input.data(), static_cast<int64_t>(size), output.data()); !s.ok()) {
+      mine.retried_batches += 1;
+      const size_t in_floats = static_cast<size_t>(channels * in), out_floats = static_cast<size_t>(labels * out_samples);
+      for (size_t i = 0; i < count; ++i) {
+        Status one = model->Forward(input.data() + i * in_floats, 1, output.data() + i * out_floats);
+        if (!one.ok()) failures[i] = one.message();
+      }
     }
+    auto t2 = Clock::now();
     for (size_t i = 0; i < count; ++i) {
       Pending& p = *batch.windows[i].pending;
       const int64_t w = batch.windows[i].index;
-      p.stitcher->Add(p.block.first_window + w,
-                      WindowOutput(spec_, p.block, w, p.starts[static_cast<size_t>(w)]) - p.out_offset,
-                      output.data() + i * static_cast<size_t>(labels * out_samples));
+      if (failures[i].empty()) {
+        p.stitcher->Add(p.block.first_window + w,
+                        WindowOutput(spec_, p.block, w, p.starts[static_cast<size_t>(w)]) - p.out_offset,
+                        output.data() + i * static_cast<size_t>(labels * out_samples));
+      } else {
+        mine.failed_windows += 1;
+        std::lock_guard<std::mutex> lock(mu_);
+        if (p.failure.empty()) p.failure = failures[i];
+      }
       if (--p.remaining == 0) WindowsDone(batch.windows[i].pending);
     }
     auto t3 = Clock::now();
@@ -301,11 +310,13 @@ void Annotator::RunInstance(size_t index, Model* model) {
   stats_.forward_s += forward_s;
   stats_.stitch_s += stitch_s;
   stats_.windows += mine.windows;
+  stats_.retried_batches += mine.retried_batches;
+  stats_.failed_windows += mine.failed_windows;
   stats_.batches += mine.batches;
 }
 
-Status Annotator::Finish() {
-  if (finished_) return error_;
+void Annotator::Finish() {
+  if (finished_) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
     closed_ = true;
@@ -314,19 +325,17 @@ Status Annotator::Finish() {
   for (std::thread& t : threads_) t.join();
   finished_ = true;
   stats_.wall_s = Seconds(start_, Clock::now());
-  return error_;
 }
 
-Status AnnotateBlocks(const std::vector<Model*>& instances, std::vector<StationBlock> blocks,
-                      const AnnotateOptions& opts, std::vector<Annotation>* out, AnnotateStats* stats) {
+void AnnotateBlocks(const std::vector<Model*>& instances, std::vector<StationBlock> blocks,
+                    const AnnotateOptions& opts, std::vector<Annotation>* out, AnnotateStats* stats) {
   out->assign(blocks.size(), Annotation());
   Annotator annotator(instances, opts, [&](size_t n, Annotation&& a) { (*out)[n] = std::move(a); });
   for (StationBlock& b : blocks) {
     if (!annotator.Submit(std::move(b))) break;
   }
-  Status s = annotator.Finish();
+  annotator.Finish();
   *stats = annotator.stats();
-  return s;
 }
 
 }  // namespace rapid

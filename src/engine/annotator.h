@@ -82,11 +82,16 @@ struct Annotation {
   bool last_piece = true;
   NanoTime block_start = kUnsetTime;  // time of the block's output sample 0; sample times are derived from it
   int64_t offset = 0;                 // index of traces[l][0] in the block's output
+  // Not empty when some window of this piece failed in the model even when run alone: the reason.
+  // Its outputs are missing from the traces (NaN where no other window covered them).
+  std::string failure;
 };
 
 struct InstanceStats {
   int64_t windows = 0;
   int64_t batches = 0;
+  int64_t retried_batches = 0;  // calls that failed and were retried window by window
+  int64_t failed_windows = 0;   // windows that failed alone too
   double busy_s = 0.0;  // normalising, running the model and stitching
 };
 
@@ -94,6 +99,8 @@ struct AnnotateStats {
   int64_t blocks = 0;
   int64_t windows = 0;
   int64_t batches = 0;
+  int64_t retried_batches = 0;
+  int64_t failed_windows = 0;
   double normalise_s = 0.0;  // summed over instances
   double forward_s = 0.0;
   double stitch_s = 0.0;
@@ -114,13 +121,13 @@ class Annotator {
   Annotator(const Annotator&) = delete;
   Annotator& operator=(const Annotator&) = delete;
 
-  // Queues `block`; waits while it does not fit the capacity. Returns false (block dropped) once a
-  // model call has failed; Finish then returns the failure.
+  // Queues `block`; waits while it does not fit the capacity. Returns false (block dropped) once
+  // a stop was requested (AnnotateOptions::stop).
   bool Submit(StationBlock block);
 
-  // No more blocks: waits until every submitted block is finished or a model call failed.
-  // OK, or the first model failure. Idempotent.
-  Status Finish();
+  // No more blocks: waits until every submitted block is finished (after a stop: until the running
+  // batches are). A model failure never ends the run: see Annotation::failure. Idempotent.
+  void Finish();
 
   // Valid after Finish.
   const AnnotateStats& stats() const { return stats_; }
@@ -155,9 +162,7 @@ class Annotator {
   int64_t undispensed_windows_ = 0;
   int64_t bytes_in_flight_ = 0;
   bool closed_ = false;
-  bool failed_ = false;
   bool producer_waiting_ = false;  // Submit is blocked on room: short batches allowed
-  Status error_;
   size_t submitted_ = 0;
   std::map<uint64_t, std::shared_ptr<Pending>> open_blocks_;  // block id → its latest piece, until the last
 
@@ -168,8 +173,8 @@ class Annotator {
   bool finished_ = false;
 };
 
-// Convenience for a fixed set of blocks: OK: one Annotation per block, in block order.
-Status AnnotateBlocks(const std::vector<Model*>& instances, std::vector<StationBlock> blocks,
-                      const AnnotateOptions& opts, std::vector<Annotation>* out, AnnotateStats* stats);
+// Convenience for a fixed set of blocks: one Annotation per block, in block order.
+void AnnotateBlocks(const std::vector<Model*>& instances, std::vector<StationBlock> blocks,
+                    const AnnotateOptions& opts, std::vector<Annotation>* out, AnnotateStats* stats);
 
 }  // namespace rapid

@@ -279,6 +279,16 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
       it->second[l].Feed(a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()), a.offset, out);
       if (a.last_piece) it->second[l].Close(out);
     }
+    if (!a.failure.empty()) {
+      // The model failed on some window of this block even alone: the station is reported failed
+      // with the reason, and the rest of its data is picked as usual.
+      up.result.errors.push_back({a.trace_id, "", "model failed on a window from " + FormatIsoMicros(a.start) + ": " +
+                                                      a.failure});
+      if (std::find(up.result.failed_stations.begin(), up.result.failed_stations.end(), a.trace_id) ==
+          up.result.failed_stations.end()) {
+        up.result.failed_stations.push_back(a.trace_id);
+      }
+    }
     const bool last = a.last_piece;
     if (last) pickers.erase(it);
     if (opts.save_probabilities) up.annotations.emplace_back(number, std::move(a));
@@ -300,13 +310,13 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     files_by_unit[UnitFromFileName(f.path)].push_back(&f);
   }
   double read_s = 0.0, preprocess_s = 0.0;
-  bool annotator_failed = false;
+  bool stopped = false;  // the annotator refused a block: a stop was requested
   ProgressReporter progress(opts.progress != RunOptions::Progress::kOff, files_by_unit.size());
   size_t units_read = 0;
   uint64_t streams_opened = 0;
   const int64_t piece_windows = StationStream::DefaultPieceWindows(spec);
   for (auto& [name_unit, unit_files] : files_by_unit) {
-    if (annotator_failed) break;
+    if (stopped) break;
     if (opts.stop != nullptr && opts.stop->load()) {
       report->interrupted = true;
       break;
@@ -331,11 +341,11 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
           std::lock_guard<std::mutex> lock(units_mu);
           unit_progress[name_unit].blocks_submitted += 1;
         }
-        if (!annotator.Submit(std::move(b))) annotator_failed = true;
+        if (!annotator.Submit(std::move(b))) stopped = true;
       }
       pieces->clear();
     };
-    for (size_t g = 0; g < unit_files.size() && !annotator_failed;) {
+    for (size_t g = 0; g < unit_files.size() && !stopped;) {
       size_t group_end = g;
       while (group_end < unit_files.size() && unit_files[group_end]->chunk_start == unit_files[g]->chunk_start) ++group_end;
       auto t = Clock::now();
@@ -400,16 +410,18 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     std::lock_guard<std::mutex> lock(units_mu);
     UnitProgress& u = unit_progress[name_unit];
     u.result.stations = std::move(meta.stations);
-    u.result.failed_stations = std::move(meta.failed_stations);
-    u.result.errors = std::move(meta.errors);
+    // on_done may already have added model failures of this unit.
+    u.result.failed_stations.insert(u.result.failed_stations.end(), meta.failed_stations.begin(),
+                                    meta.failed_stations.end());
+    u.result.errors.insert(u.result.errors.end(), meta.errors.begin(), meta.errors.end());
     u.all_submitted = true;
     complete_if_done(name_unit);
   }
-  Status annotate_status = annotator.Finish();
+  annotator.Finish();
   const AnnotateStats& stats = annotator.stats();
   progress.Update(units_read, stats.windows, true);
-  // Units left incomplete (a model failure dropped some of their blocks) are not journaled: a
-  // resumed run does them again. Their stations count as failed here.
+  // Units left incomplete (a stop dropped some of their blocks) are not journaled: a resumed run
+  // does them again. Their stations count as failed here.
   for (auto& [name, u] : unit_progress) {
     for (const auto& [station, code] : u.result.stations) {
       units.insert(station);
@@ -419,7 +431,6 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   }
   if (opts.stop != nullptr && opts.stop->load() && !unit_progress.empty()) report->interrupted = true;
   const bool complete = unit_progress.empty() && !report->interrupted;
-  if (!annotate_status.ok()) report->errors.push_back({"", "", annotate_status.message()});
   if (!journal_status.ok()) report->errors.push_back({"", "", journal_status.message()});
   report->stage_s["read"] = read_s;
   report->stage_s["preprocess"] = preprocess_s - stats.producer_wait_s;
