@@ -168,8 +168,10 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
     return 1;
   }
   for (const RunError& e : report.errors) {
-    spdlog::error("{}{}{}", e.file.empty() ? "" : e.file + ": ", e.unit.empty() || !e.file.empty() ? "" : e.unit + ": ",
-                  e.message);
+    // Name the file (else the unit) once: reader messages often begin with the path already.
+    const std::string& who = e.file.empty() ? e.unit : e.file;
+    const bool named = who.empty() || e.message.compare(0, who.size(), who) == 0;
+    spdlog::error("{}{}", named ? "" : who + ": ", e.message);
   }
   if (!s.ok()) {
     spdlog::error("{}", s.message());
