@@ -22,10 +22,7 @@ if [ "$jobs" != 1 ] && [ "$jobs" != 2 ]; then
   echo "fuzz.sh: FUZZ_JOBS must be 1 or 2 (got $jobs)" >&2
   exit 2
 fi
-if ! command -v clang++ >/dev/null; then
-  echo "fuzz.sh: clang++ not found (apt-get install clang)" >&2
-  exit 2
-fi
+bash scripts/install-deps.sh --fuzz
 
 build=build-fuzz
 CC=clang CXX=clang++ cmake -S . -B "$build" -DRAPID_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
