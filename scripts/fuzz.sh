@@ -50,10 +50,14 @@ set +e
 "$fuzzer" -fork="$jobs" -ignore_crashes=1 -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
   -rss_limit_mb=2048 -print_funcs=0 -artifact_prefix="$build/artifacts/" "$build/corpus" "$seeds" >"$log" 2>&1 &
 pid=$!
-while kill -0 "$pid" 2>/dev/null; do
-  sleep 30
-  line=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 || true)
-  [ -n "$line" ] && echo "  $line"
+ticks=0
+while kill -0 "$pid" 2>/dev/null; do  # progress every 30 s
+  sleep 1
+  ticks=$((ticks + 1))
+  if [ $((ticks % 30)) -eq 0 ]; then
+    line=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 || true)
+    [ -n "$line" ] && echo "  $line"
+  fi
 done
 wait "$pid"
 rc=$?
