@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Installs RAPID's build and test dependencies from Debian 12 packages.
+#   scripts/install-deps.sh          what the build and the tests need (also scripts/sanitize.sh:
+#                                    g++ brings libasan8 and libubsan1)
+#   scripts/install-deps.sh --fuzz   and clang with libFuzzer, for scripts/fuzz.sh
 # Idempotent and non-interactive; runs as root (uses sudo only when not root).
 set -euo pipefail
 
@@ -19,6 +22,10 @@ packages=(
   python3               # compare_picks helper in tests
   libxml2-utils         # xmllint: QuakeML output validated and read back in tests
 )
+
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang libclang-rt-14-dev)  # clang 14 and its libFuzzer runtime
+fi
 
 missing=()
 for p in "${packages[@]}"; do

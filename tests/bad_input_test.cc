@@ -76,6 +76,13 @@ const BadCase kCases[] = {
        return f;
      },
      "sample rate 0 Hz"},
+    {"ImpossibleStartTime",
+     [](const std::string& a) {
+       const std::string f = StationFile(a, "S0002", "HHZ");
+       Patch(f, 4096 + 22, {0x01, 0x90});  // day-of-year 400 in the second record
+       return f;
+     },
+     "impossible start time (year 2024, day 400"},
     {"BrokenLastRecord",
      [](const std::string& a) {
        const std::string f = a + "/" + kChunk + "/S0002/brokenlastrecord.mseed";

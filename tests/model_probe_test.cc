@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/registry.h"
+#include "test_util.h"
 
 namespace rapid {
 namespace {
@@ -65,7 +66,8 @@ TEST(ModelProbeTest, FakeModelArithmetic) {
   EXPECT_GE(m.measured_growth_bytes, 16 * kMiB - 64 * 1024);
   EXPECT_EQ(m.activation_bytes_per_window, m.measured_growth_bytes / 16);
   EXPECT_GE(m.activation_bytes_per_window, kMiB - 4 * 1024);
-  EXPECT_LE(m.activation_bytes_per_window, kMiB + kMiB / 2);
+  // ASan's shadow memory and allocator overhead inflate the growth (2.35 MiB a window measured).
+  if (!testing::kAddressSanitizer) EXPECT_LE(m.activation_bytes_per_window, kMiB + kMiB / 2);
   EXPECT_GE(m.forward_s_per_window, 0.010 / 16);  // each call sleeps 10 ms
   EXPECT_GT(m.rss_before_bytes, 0);
 

@@ -288,6 +288,31 @@ TEST(MseedReaderTest, SampleCountBeyondRecordIsRejected) {
   EXPECT_EQ(contents.records_skipped, 1);
 }
 
+// Found by fuzz/mseed_fuzz: a 512-byte record with a second blockette 1000 claiming 2^237 bytes.
+// libmseed 2 took 8192 bytes as the record length and unpacked 412 float64 samples from the 448
+// bytes after the header, reading past the buffer (a SEGV under ASan). Now skipped before unpacking.
+TEST(MseedReaderTest, FuzzConflictingBlockette1000LengthIsRejected) {
+  const std::string path = std::string(RAPID_TEST_DATA_DIR) + "/fuzz/conflicting-blockette1000.mseed";
+  const std::string kProblem =
+      "header says the record is 8192 bytes, but it was found as 512 bytes (conflicting blockettes 1000)";
+  MseedFileContents contents;
+  const Status status = ReadMseedFile(path, ReaderOptions(), &contents);
+  EXPECT_EQ(status.code(), Status::Code::kCorruption);
+  EXPECT_EQ(status.message(), path + ": no decodable miniSEED record (record at byte 0: " + kProblem + ")");
+  EXPECT_EQ(contents.records_skipped, 1);
+  EXPECT_TRUE(contents.segments.empty());
+
+  // After two good records of the same channel, only the bad one is dropped.
+  const std::string bytes =
+      ReadBytes(Corpus("obspy/BW.BGLD.__.EHE.D.2008.001.first_10_records")).substr(0, 1024) + ReadBytes(path);
+  ASSERT_TRUE(DecodeMseedBytes(bytes, "after-good", ReaderOptions(), &contents).ok());
+  EXPECT_EQ(contents.records_decoded, 2);
+  EXPECT_EQ(contents.records_skipped, 1);
+  ASSERT_EQ(contents.segments.size(), 1u);
+  EXPECT_EQ(contents.segments[0].id.ToString(), "BW.BGLD..EHE");
+  EXPECT_EQ(contents.problems, std::vector<std::string>{"record at byte 1024: " + kProblem});
+}
+
 TEST(MseedReaderTest, TruncatedLastRecordReported) {
   const std::string bytes = ReadBytes(Corpus("obspy/test.mseed")).substr(0, 6000);
   MseedFileContents contents;

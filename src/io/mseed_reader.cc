@@ -127,10 +127,11 @@ class RecordWalker {
       junk_is_reported_ = true;
       return offset + kScanStepBytes;
     }
-    // Header first: libmseed 2 trusts the sample count when unpacking, so a corrupt count would
-    // make it read past the record. Only a record whose samples fit is unpacked.
+    // Header first: libmseed 2 trusts the header's sample count and record length when unpacking,
+    // so a corrupt one would make it read past the record. Only a record whose samples fit is
+    // unpacked.
     std::string cause, libmseed_says;
-    if (!Parse(record, reclen, /*unpack=*/false, &cause) || !SamplesFit(*msr_, &cause) ||
+    if (!Parse(record, reclen, /*unpack=*/false, &cause) || !HeaderFits(*msr_, reclen, &cause) ||
         !Parse(record, reclen, /*unpack=*/true, &cause, &libmseed_says)) {
       Problem(offset, cause);
       return offset + reclen;
@@ -162,15 +163,23 @@ class RecordWalker {
     return false;
   }
 
-  // Whether the header's sample count fits in the record's data section for its encoding.
-  static bool SamplesFit(const MSRecord& msr, std::string* cause) {
+  // Whether the parsed header describes the `reclen` bytes we hold: its record length is `reclen`,
+  // and its sample count fits in the data section for its encoding.
+  static bool HeaderFits(const MSRecord& msr, int64_t reclen, std::string* cause) {
+    // A second blockette 1000 can set msr.reclen to another length than the one the record was
+    // detected with (the first); libmseed then decodes up to that length, past the record.
+    if (msr.reclen != reclen) {
+      *cause = "header says the record is " + std::to_string(msr.reclen) + " bytes, but it was found as " +
+               std::to_string(reclen) + " bytes (conflicting blockettes 1000)";
+      return false;
+    }
     if (msr.samplecnt <= 0) return true;
     const int64_t data_offset = msr.fsdh != nullptr ? msr.fsdh->data_offset : 0;
-    if (data_offset < kFixedHeaderBytes || data_offset >= msr.reclen) {
+    if (data_offset < kFixedHeaderBytes || data_offset >= reclen) {
       *cause = "data offset " + std::to_string(data_offset) + " outside the record";
       return false;
     }
-    const int64_t payload_bytes = msr.reclen - data_offset;
+    const int64_t payload_bytes = reclen - data_offset;
     int64_t capacity = -1;  // samples the payload can hold; -1: encoding unknown (libmseed rejects it)
     switch (msr.encoding) {
       case DE_ASCII: capacity = payload_bytes; break;
@@ -212,6 +221,18 @@ class RecordWalker {
       Problem(offset, where + ": sample rate " + text + " Hz outside [1e-4, 1e6]; " +
                           std::to_string(msr.numsamples) + " samples skipped");
       return;
+    }
+    if (msr.fsdh != nullptr) {
+      // libmseed turns an impossible header time (day 400, hour 25) into a valid later one; such
+      // a record would silently land elsewhere in time, so it is refused.
+      const BTime& t = msr.fsdh->start_time;
+      if (t.day < 1 || t.day > 366 || t.hour > 23 || t.min > 59 || t.sec > 60 || t.fract > 9999) {
+        char text[96];
+        std::snprintf(text, sizeof text, "impossible start time (year %u, day %u, %02u:%02u:%02u.%04u)", t.year,
+                      t.day, t.hour, t.min, t.sec, t.fract);
+        Problem(offset, where + ": " + text + "; " + std::to_string(msr.numsamples) + " samples skipped");
+        return;
+      }
     }
     if (msr.starttime == HPTERROR || msr.starttime < kMinHptime || msr.starttime > kMaxHptime) {
       Problem(offset, where + ": start time outside 1900-2100; record skipped");

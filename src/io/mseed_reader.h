@@ -31,7 +31,8 @@ struct MseedFileContents {
 // Every record is decoded; sample types int/float32/float64 become double. Skipped and not used,
 // each with a problem: ASCII (log) records, records with NaN/Inf samples, records whose sample
 // rate is outside [1e-4, 1e6] Hz or not finite, records starting outside 1900-2100, records whose
-// header claims more samples than the record holds, records libmseed cannot decode, a truncated
+// header claims more samples than the record holds or another record length than the one the
+// record was found with (e.g. two blockettes 1000), records libmseed cannot decode, a truncated
 // record, and runs of bytes that are not miniSEED (e.g. full-SEED control headers). Records
 // without samples are counted as skipped without a problem. libmseed's warnings on a record it
 // did decode (e.g. a failed Steim integrity check) are added as problems; the record is kept.
