@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -139,24 +140,31 @@ TEST(BadInputPermissionsTest, UnreadableFileIsOneError) {
   EXPECT_NE(ReadFileText(dir.Path("o/run.json")).find(f), std::string::npos);
 }
 
-// A gap of years inside the data: separate blocks, no memory spent on the gap, no error.
-TEST(BadInputGapTest, HugeGapIsSeparateBlocksNotAnError) {
+// A gap of years inside one file (a corrupted record time): one error per file naming it, the
+// data on both sides kept as separate blocks, no memory spent on the gap.
+TEST(BadInputGapTest, HugeGapInsideAFileIsReportedAndBothPartsKept) {
   TempDir dir;
   ASSERT_EQ(RunRapid({"synth", "--output", dir.Path("a"), "--stations", "1", "--duration", "2m"}), 0);
   // Move the second record of every component ten years ahead (year field of its header).
+  std::vector<std::string> files;
   for (const char* ch : {"HHZ", "HHN", "HHE"}) {
-    const std::string f = StationFile(dir.Path("a"), "S0001", ch);
-    ASSERT_GT(fs::file_size(f), 2 * 4096u);
-    Patch(f, 4096 + 20, {0x07, 0xF2});  // 2034, big-endian
+    files.push_back(StationFile(dir.Path("a"), "S0001", ch));
+    ASSERT_GT(fs::file_size(files.back()), 2 * 4096u);
+    Patch(files.back(), 4096 + 20, {0x07, 0xF2});  // 2034, big-endian
   }
   std::string log;
-  EXPECT_EQ(RunRapid({"run", "--input", dir.Path("a"), "--output", dir.Path("o"), "--progress", "off"}, &log), 0) << log;
+  EXPECT_EQ(RunRapid({"run", "--input", dir.Path("a"), "--output", dir.Path("o"), "--progress", "off"}, &log), 2) << log;
   const auto run = nlohmann::json::parse(ReadFileText(dir.Path("o/run.json")));
   EXPECT_LT(run["peak_rss_bytes"].get<int64_t>(), int64_t{1} << 30);
-  // Before the moved record, after it, and the moved record ten years on (all three components
-  // moved the same record, so it is a block of its own).
+  // Before the moved record, after it, and the moved record ten years on.
   EXPECT_EQ(run["blocks"].get<int64_t>(), 3);
-  EXPECT_TRUE(run["errors"].empty());
+  ASSERT_EQ(run["errors"].size(), 3u) << run["errors"].dump(1);
+  std::set<std::string> named;
+  for (const auto& e : run["errors"]) {
+    named.insert(e["file"].get<std::string>());
+    EXPECT_NE(e["message"].get<std::string>().find("days between"), std::string::npos) << e.dump();
+  }
+  EXPECT_EQ(named, std::set<std::string>(files.begin(), files.end()));
 }
 
 }  // namespace

@@ -26,6 +26,9 @@ constexpr double kMaxRateHz = 1e6;
 // Record start times outside 1900-01-01 .. 2100-01-01 are corrupt (libmseed 2 hptime, us).
 constexpr int64_t kMinHptime = -2'208'988'800'000'000;
 constexpr int64_t kMaxHptime = 4'102'444'800'000'000;
+// Records of one channel in one file further apart than this are reported: miniSEED files (day
+// files, chunks) span hours, so such a gap almost always means a corrupted time. Both parts are kept.
+constexpr NanoTime kSuspiciousGapNs = int64_t{86400} * kNanosPerSecond;
 constexpr int64_t kNanosPerHptime = kNanosPerSecond / HPTMODULUS;
 
 // libmseed 2 logs through one process-wide hook and a static message buffer. The mutex serialises
@@ -320,6 +323,16 @@ Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const Re
   RecordWalker walker(buffer, out);
   walker.Run();
   out->segments = MergeSegments(walker.TakePieces(), opts, &out->problems);
+  for (size_t i = 1; i < out->segments.size(); ++i) {
+    const TraceSegment& a = out->segments[i - 1];
+    const TraceSegment& b = out->segments[i];
+    if (a.id == b.id && b.start - a.LastSampleTime() > kSuspiciousGapNs) {
+      out->problems.push_back(a.id.ToString() + ": a gap of " +
+                              std::to_string((b.start - a.LastSampleTime()) / kSuspiciousGapNs) + " days between " +
+                              FormatIsoMicros(a.LastSampleTime()) + " and " + FormatIsoMicros(b.start) +
+                              " inside one file (a corrupted record time?); both parts kept");
+    }
+  }
   if (walker.records_parsed() > 0) return Status::OK();
   if (!walker.saw_header()) {
     return Status::Corruption(name + ": not miniSEED (no record header found in " +
