@@ -5,9 +5,9 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
-#include <random>
 #include <vector>
 
+#include "bench_input.h"
 #include "core/allocator.h"
 #include "models/registry.h"
 #include "models/threads.h"
@@ -46,11 +46,8 @@ void BM_Forward(benchmark::State& state) {
   SetIntraOpThreads(static_cast<int>(state.range(1)));
   Model* model = state.threads() == 1 ? SharedModel().model.get() : ThreadModel().model.get();
   const ModelSpec& spec = model->Spec();
-  std::vector<float> input(static_cast<size_t>(batch * spec.Channels() * spec.in_samples));
+  const std::vector<float> input = NoiseWindows(spec, batch);
   std::vector<float> output(static_cast<size_t>(batch * spec.Labels() * spec.OutSamples()));
-  std::mt19937 rng(1);
-  std::normal_distribution<float> noise;
-  for (float& v : input) v = noise(rng);
   for (auto _ : state) {
     if (!model->Forward(input.data(), batch, output.data()).ok()) state.SkipWithError("forward failed");
     benchmark::DoNotOptimize(output.data());

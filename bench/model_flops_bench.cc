@@ -15,10 +15,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "bench_input.h"
 #include "core/allocator.h"
 #include "models/registry.h"
 #include "models/threads.h"
@@ -88,11 +88,8 @@ double Seconds(std::chrono::steady_clock::time_point t0) {
 // Windows/s of `model` at `batch` over about `seconds`.
 double WindowsPerSecond(Model* model, int64_t batch, double seconds) {
   const ModelSpec& spec = model->Spec();
-  std::vector<float> input(static_cast<size_t>(batch * spec.Channels() * spec.in_samples));
+  const std::vector<float> input = NoiseWindows(spec, batch);
   std::vector<float> output(static_cast<size_t>(batch * spec.Labels() * spec.OutSamples()));
-  std::mt19937 rng(1);
-  std::normal_distribution<float> noise;
-  for (float& v : input) v = noise(rng);
   if (!model->Forward(input.data(), batch, output.data()).ok()) return 0.0;  // warm-up
   const auto t0 = std::chrono::steady_clock::now();
   int64_t windows = 0;

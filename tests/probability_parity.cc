@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <tuple>
 
 #include "golden_file.h"
 #include "io/mseed_reader.h"
+#include "test_util.h"
 
 namespace rapid::testing {
 
@@ -46,6 +49,35 @@ double MaxProbabilityDifference(const std::string& golden_path, const std::strin
     ++*traces;
   }
   return worst;
+}
+
+int CompareWithGoldenPicks(const std::string& golden_csv, const std::string& picks_csv, int64_t tolerance_ns,
+                           size_t* compared) {
+  auto sorted_rows = [](std::vector<std::vector<std::string>> rows) {
+    rows.erase(rows.begin());  // header
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return std::tie(a[0], a[1], a[4]) < std::tie(b[0], b[1], b[4]); });
+    return rows;
+  };
+  const auto golden = sorted_rows(ReadCsv(golden_csv));
+  const auto mine = sorted_rows(ReadCsv(picks_csv));
+  *compared = golden.size();
+  EXPECT_EQ(mine.size(), golden.size());
+  int exact = 0;
+  for (size_t i = 0; i < std::min(golden.size(), mine.size()); ++i) {
+    const auto& g = golden[i];
+    const auto& r = mine[i];
+    SCOPED_TRACE(g[0] + " " + g[1] + " " + g[2]);
+    EXPECT_EQ(r[0], g[0]);
+    EXPECT_EQ(r[1], g[1]);
+    if (r[0] != g[0] || r[1] != g[1]) break;  // the rows no longer correspond
+    for (int col : {2, 4, 5}) {  // peak, start, end
+      EXPECT_LE(std::llabs(Iso(r[col].c_str()) - Iso(g[col].c_str())), tolerance_ns) << col;
+    }
+    EXPECT_NEAR(std::stod(r[3]), std::stod(g[3]), 1e-3);
+    exact += r[2] == g[2] && r[4] == g[4] && r[5] == g[5];
+  }
+  return exact;
 }
 
 }  // namespace rapid::testing

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace rapid::testing {
@@ -15,5 +16,14 @@ namespace rapid::testing {
 // sets *traces to the number of traces compared.
 double MaxProbabilityDifference(const std::string& golden_path, const std::string& probabilities_dir,
                                 const std::string& seisbench_class, const std::string& rapid_class, size_t* traces);
+
+// Compares the picks of `picks_csv` (a run's picks.csv) with a SeisBench classify golden
+// (`golden_csv`, header trace_id,phase,peak_time,peak_value,start_time,end_time), both sorted by
+// trace, phase and start time (within a trace and phase triggers do not overlap): the same number
+// of picks, the same trace and phase row by row, peak/start/end times within `tolerance_ns`, peak
+// values within 1e-3 (gtest failures otherwise). Returns how many picks have identical peak, start
+// and end times; sets *compared to the golden's pick count.
+int CompareWithGoldenPicks(const std::string& golden_csv, const std::string& picks_csv, int64_t tolerance_ns,
+                           size_t* compared);
 
 }  // namespace rapid::testing

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 namespace rapid {
@@ -80,26 +81,26 @@ Status Journal::Open(const std::string& path, const JournalHeader& header, bool 
                                    "or choose another --output (or delete the journal to start over)");
   }
   if (exists) {
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.eof() && in.fail()) return Status::IOError(path + ": cannot read the journal");
+    // Only complete lines count; a torn last line is cut off before appending, so the next unit
+    // starts on a line of its own.
+    const size_t complete = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+    std::istringstream lines(text.substr(0, complete));
     std::string line;
-    std::getline(in, line);
+    std::getline(lines, line);
     const json h = json::parse(line, nullptr, /*allow_exceptions=*/false);
     const json want = HeaderToJson(header);
     if (h.is_discarded() || h != want) {
       return Status::InvalidArgument(path + ": the journal is of another run (" + (h.is_discarded() ? line : Dump(h)) +
                                      "), not of " + Dump(want) + "; choose another --output");
     }
-    while (std::getline(in, line)) {
+    while (std::getline(lines, line)) {
       JournalUnit unit;
       if (ParseUnit(line, &unit)) done->push_back(std::move(unit));
     }
-  }
-  // A torn last line is cut off before appending, so the next unit starts on a line of its own.
-  if (exists) {
-    std::ifstream in(path, std::ios::binary);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const size_t keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
-    if (keep != text.size()) std::filesystem::resize_file(path, keep, ec);
+    if (complete != text.size()) std::filesystem::resize_file(path, complete, ec);
     if (ec) return Status::IOError(path + ": cannot cut the torn last line: " + ec.message());
   }
   file_ = std::fopen(path.c_str(), "ab");
