@@ -111,6 +111,15 @@ pid_t Spawn(const std::vector<std::string>& args) {
   return pid;
 }
 
+// Waits until `path` exists (at most 60 s): a run creates its journal once configured, after its
+// signal handlers are installed and before any work.
+void WaitForFile(const std::string& path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!std::filesystem::exists(path) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 // Waits for `pid`; its exit code, or 128 + the signal that ended it.
 int Wait(pid_t pid) {
   int status = 0;
@@ -177,7 +186,8 @@ TEST_F(ResumeTest, KilledRunsResumeToTheSamePicks) {
 TEST_F(ResumeTest, GracefulStopKeepsTheJournalAndResumeCompletesIt) {
   const std::string out = dir_->Path("stopped");
   const pid_t pid = Spawn({"run", "--input", Archive(), "--output", out, "--progress", "off"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(full_wall_ms_ * 6 / 10));
+  WaitForFile(out + "/journal.jsonl");  // a signal before the handlers exist would just kill it
+  std::this_thread::sleep_for(std::chrono::milliseconds(full_wall_ms_ / 5));
   kill(pid, SIGINT);
   const int code = Wait(pid);
   if (code == 0) GTEST_SKIP() << "the run finished before the signal";
@@ -195,7 +205,8 @@ TEST_F(ResumeTest, GracefulStopKeepsTheJournalAndResumeCompletesIt) {
 TEST_F(ResumeTest, SecondSignalExitsAtOnce) {
   const std::string out = dir_->Path("twice");
   const pid_t pid = Spawn({"run", "--input", Archive(), "--output", out, "--progress", "off"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(full_wall_ms_ / 2));
+  WaitForFile(out + "/journal.jsonl");
+  std::this_thread::sleep_for(std::chrono::milliseconds(full_wall_ms_ / 5));
   kill(pid, SIGINT);
   // Signals of one kind do not queue: the second must come after the first was handled.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
