@@ -1,24 +1,42 @@
 #!/usr/bin/env bash
 # Ceiling ratio (issue 3): end-to-end `rapid run` windows/s on a synthetic archive (default 50 stations
-# × 1 h at 100 Hz) divided by the best raw batched-forward windows/s of the same model measured in the
-# same run of this script (forward_bench, all shapes). Prints both and the ratio.
-#   bench/ceiling_bench.sh [BUILD_DIR] [STATIONS] [DURATION]
+# × 1 h at 100 Hz) divided by the raw batched-forward windows/s of the same model in its best shape.
+# Step 1 finds the best shape (forward_bench, every shape). Then ROUNDS rounds each measure the raw
+# forward of that shape and, right after it, the end-to-end run, so each ratio compares two figures
+# taken a few seconds apart (this machine's speed drifts by ±10 % over minutes). Prints every round
+# and the median ratio.
+#   bench/ceiling_bench.sh [BUILD_DIR] [STATIONS] [DURATION] [ROUNDS]
 set -euo pipefail
-build=${1:-build}; stations=${2:-50}; duration=${3:-1h}
+build=${1:-build}; stations=${2:-50}; duration=${3:-1h}; rounds=${4:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$build/rapid" synth --output "$work/archive" --stations "$stations" --duration "$duration" --rates 100 >/dev/null 2>&1
-"$build/rapid" run --input "$work/archive" --output "$work/out" >/dev/null 2>&1 || true
-"$build/forward_bench" --benchmark_format=json --benchmark_out="$work/forward.json" >/dev/null 2>&1
-python3 - "$work/out/run.json" "$work/forward.json" <<'PY'
+"$build/forward_bench" --benchmark_format=json --benchmark_out="$work/shapes.json" >/dev/null 2>&1
+best=$(python3 -c "
 import json, sys
-run = json.load(open(sys.argv[1])); fwd = json.load(open(sys.argv[2]))
-best = max(fwd["benchmarks"], key=lambda b: b.get("windows_per_s", 0))
-e2e_wall = run["windows"] / run["wall_s"]
-e2e_annotate = run["windows"] / run["stage_s"]["annotate_wall"]
-print(f"windows {run['windows']}  plan {run['plan']['instances']}x{run['plan']['intra_threads']} batch {run['plan']['batch_size']}")
-print(f"raw forward best: {best['windows_per_s']:.0f} windows/s ({best['name']})")
-print(f"end-to-end (whole run, reading included): {e2e_wall:.0f} windows/s  ratio {e2e_wall / best['windows_per_s']:.2f}")
-print(f"annotate stage only: {e2e_annotate:.0f} windows/s  ratio {e2e_annotate / best['windows_per_s']:.2f}")
-print(f"peak RSS {run['peak_rss_bytes'] >> 20} MiB, stage_s {json.dumps({k: round(v, 2) for k, v in run['stage_s'].items()})}")
+b = max(json.load(open(sys.argv[1]))['benchmarks'], key=lambda b: b.get('windows_per_s', 0))
+print(b['run_name'])" "$work/shapes.json")
+filter="^$(printf '%s' "$best" | sed 's/[.]/[.]/g')\$"
+for r in $(seq 1 "$rounds"); do
+  "$build/forward_bench" --benchmark_filter="$filter" --benchmark_min_time=3 --benchmark_format=json \
+    --benchmark_out="$work/raw$r.json" >/dev/null 2>&1
+  "$build/rapid" run --input "$work/archive" --output "$work/out$r" --progress off >/dev/null 2>&1 || true
+done
+python3 - "$work" "$rounds" "$best" <<'PY'
+import json, statistics, sys
+work, rounds, best = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+print(f"raw forward best shape: {best}")
+ratios, stage = [], []
+for r in range(1, rounds + 1):
+    raw = json.load(open(f"{work}/raw{r}.json"))["benchmarks"][0]["windows_per_s"]
+    run = json.load(open(f"{work}/out{r}/run.json"))
+    e2e = run["windows"] / run["wall_s"]
+    ann = run["windows"] / run["stage_s"]["annotate_wall"]
+    ratios.append(e2e / raw); stage.append(ann / raw)
+    plan = run["plan"]
+    print(f"round {r}: raw {raw:.0f} w/s; end-to-end {e2e:.0f} w/s (ratio {e2e / raw:.2f}), annotate stage {ann:.0f} w/s "
+          f"({ann / raw:.2f}); {run['windows']} windows, plan {plan['instances']}x{plan['intra_threads']} batch "
+          f"{plan['batch_size']}, peak RSS {run['peak_rss_bytes'] >> 20} MiB")
+print(f"ceiling ratio (median of {rounds} rounds): end-to-end {statistics.median(ratios):.2f}, "
+      f"annotate stage {statistics.median(stage):.2f}")
 PY
