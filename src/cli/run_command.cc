@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/config_file.h"
 #include "dispatch/resource_probe.h"
 #include "engine/picking_run.h"
 #include "engine/time_chunks.h"
@@ -51,6 +52,8 @@ struct RunFlags {
   int64_t batch_size = 0, intra_threads = 0, instances = 0, batch_wait_ms = 0;
   std::string progress = "auto";
   std::string max_ram, max_vram, cpus, devices = "cpu";
+  std::string config;
+  int64_t max_stations = 0;
 };
 
 // Prints a short table of the picks for a person at a terminal.
@@ -76,7 +79,7 @@ void PrintPickTable(const std::string& picks_csv) {
   std::printf("%d picks\n", rows);
 }
 
-int Run(const RunFlags& flags, const CLI::App& cmd) {
+int Run(const RunFlags& flags) {
   RunOptions opts;
   const bool demo = flags.input.empty();
   opts.input = demo ? BundledSampleDir() : flags.input;
@@ -158,7 +161,7 @@ int Run(const RunFlags& flags, const CLI::App& cmd) {
     }
     *target = *ns;
   }
-  (void)cmd;
+  opts.max_stations = flags.max_stations;
   opts.resume = flags.resume;
   opts.stop = InstallStopHandlers();
   RunReport report;
@@ -245,7 +248,21 @@ CommandAction AddRunCommand(CLI::App* app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default: planner)")
       ->check(CLI::PositiveNumber);
-  return [flags, cmd] { return Run(*flags, *cmd); };
+  cmd->add_option("--max-stations", flags->max_stations,
+                  "Pick only the first N stations (NET.STA.LOC order): a quick look, or a trial of rapid tune")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--config", flags->config,
+                  "TOML file of flags, e.g. best.toml from rapid tune (keys are flag names: batch-size = 32); "
+                  "flags given here win");
+  return [flags, cmd] {
+    if (!flags->config.empty()) {
+      if (Status s = ApplyConfigFile(flags->config, cmd); !s.ok()) {
+        spdlog::error("--config {}", s.message());
+        return 1;
+      }
+    }
+    return Run(*flags);
+  };
 }
 
 }  // namespace rapid

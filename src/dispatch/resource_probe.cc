@@ -158,13 +158,7 @@ void ProbeCgroupMemory(bool v2, const std::string& proc_cgroup, MachineResources
 
 Status ProbeMachine(MachineResources* out) {
   *out = MachineResources();
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0) {
-    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-      if (CPU_ISSET(cpu, &set)) out->affinity_cpus.push_back(cpu);
-    }
-  }
+  out->affinity_cpus = CurrentThreadCpus();
   if (out->affinity_cpus.empty()) {
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
     for (int cpu = 0; cpu < std::max(1L, online); ++cpu) out->affinity_cpus.push_back(cpu);
@@ -234,6 +228,17 @@ Status PinCurrentThread(const std::vector<int>& cpus) {
   }
   if (err != 0) return Status::IOError(std::string("pthread_setaffinity_np: ") + std::strerror(err));
   return Status::OK();
+}
+
+std::vector<int> CurrentThreadCpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
 }
 
 std::optional<double> ParseCpuMax(std::string_view text) {

@@ -61,6 +61,10 @@ int64_t PeakRssBytes();
 // process may run on. IOError: the kernel refused for another reason (message names errno).
 Status PinCurrentThread(const std::vector<int>& cpus);
 
+// The CPUs the calling thread may run on, ascending (threads it starts inherit them); empty if the
+// kernel refuses to say.
+std::vector<int> CurrentThreadCpus();
+
 // ---- Pure parsers (tested on made-up file contents) ----
 
 // cgroup v2 cpu.max: "<quota_us> <period_us>" → quota / period cores ("150000 100000" → 1.5);

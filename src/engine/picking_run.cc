@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "dispatch/resource_probe.h"
+#include "dispatch/vram_monitor.h"
 #include "engine/annotator.h"
 #include "engine/run_plan.h"
 #include "engine/station_block.h"
@@ -20,6 +21,7 @@
 #include "engine/time_chunks.h"
 #include "io/mseed_reader.h"
 #include "io/segment_merge.h"
+#include "models/device.h"
 #include "models/registry.h"
 #include "models/threads.h"
 #include "picking/picker.h"
@@ -129,12 +131,33 @@ class ProgressReporter {
   double last_s_ = -1e9;
 };
 
+// --cpus: the calling thread (and so every thread the run starts) keeps to `cpus` while this
+// lives; its former CPUs are restored afterwards.
+class CpuConfinement {
+ public:
+  Status Confine(const std::vector<int>& cpus) {
+    if (cpus.empty()) return Status::OK();
+    previous_ = CurrentThreadCpus();
+    Status s = PinCurrentThread(cpus);
+    if (!s.ok()) previous_.clear();
+    return s;
+  }
+  ~CpuConfinement() {
+    if (!previous_.empty()) (void)PinCurrentThread(previous_);
+  }
+
+ private:
+  std::vector<int> previous_;
+};
+
 }  // namespace
 
 Status RunPicking(const RunOptions& opts, RunReport* report) {
   const auto run_start = Clock::now();
   report->rapid_version = RAPID_VERSION;
   report->input = opts.input;
+  CpuConfinement confinement;
+  if (Status s = confinement.Confine(opts.cpus); !s.ok()) return Status::InvalidArgument("--cpus: " + s.message());
 
   // Configuration: model, input, output folder — all checked before any work.
   LoadedModel loaded;
@@ -185,6 +208,12 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   Executors executors;
   RAPID_RETURN_IF_ERROR(LoadExecutors(plan, loaded, &executors));
   const std::vector<Model*>& instances = executors.instances;
+  report->rss_after_load_bytes = CurrentRssBytes();
+  std::vector<int> cuda_indices;
+  for (const RunDevicePlan& d : plan.devices) {
+    if (d.name != "cpu") cuda_indices.push_back(std::stoi(d.name.substr(d.name.find(':') + 1)));
+  }
+  VramMonitor vram_monitor(cuda_indices, std::chrono::milliseconds(100), CudaMemoryInfo);
 
   // Producer (this thread): one unit of files at a time — read, merge, preprocess, submit — while
   // the model instances annotate what was submitted before. A bad file is an error of that file only.
@@ -289,6 +318,9 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
         up.result.failed_stations.push_back(a.trace_id);
       }
     }
+    if (!a.traces.empty() && a.rate_hz > 0) {
+      report->annotated_station_s += static_cast<double>(a.traces.front().size()) / a.rate_hz;
+    }
     const bool last = a.last_piece;
     if (last) pickers.erase(it);
     if (opts.save_probabilities) up.annotations.emplace_back(number, std::move(a));
@@ -308,6 +340,12 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
       continue;
     }
     files_by_unit[UnitFromFileName(f.path)].push_back(&f);
+  }
+  if (opts.max_stations > 0 && static_cast<int64_t>(files_by_unit.size()) > opts.max_stations) {
+    report->notes.push_back("--max-stations " + std::to_string(opts.max_stations) + ": " +
+                            std::to_string(files_by_unit.size() - static_cast<size_t>(opts.max_stations)) +
+                            " of " + std::to_string(files_by_unit.size()) + " stations not read");
+    files_by_unit.erase(std::next(files_by_unit.begin(), opts.max_stations), files_by_unit.end());
   }
   double read_s = 0.0, preprocess_s = 0.0;
   bool stopped = false;  // the annotator refused a block: a stop was requested
@@ -418,6 +456,11 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     complete_if_done(name_unit);
   }
   annotator.Finish();
+  vram_monitor.Stop();
+  const std::vector<int64_t> vram_peaks = vram_monitor.PeakUsedBytes();
+  for (size_t i = 0; i < cuda_indices.size(); ++i) {
+    report->vram_peak_used_bytes["cuda:" + std::to_string(cuda_indices[i])] = vram_peaks[i];
+  }
   const AnnotateStats& stats = annotator.stats();
   progress.Update(units_read, stats.windows, true);
   // Units left incomplete (a stop dropped some of their blocks) are not journaled: a resumed run

@@ -45,7 +45,11 @@ struct RunOptions {
   int64_t max_ram_bytes = 0;   // 0: the planner's default share of available memory
   int64_t max_vram_bytes = 0;  // per GPU device; 0: the planner's default share of its free memory
   std::vector<std::string> devices = {"cpu"};  // "cpu", "cuda:N" (models/device.h)
-  std::vector<int> cpus;       // empty: any CPU this process may use; else pin instances to these
+  // Empty: any CPU this process may use. Else the run keeps to these CPUs: the calling thread (and
+  // so every thread it starts) for the run's duration, each instance pinned to its share.
+  std::vector<int> cpus;
+  // Only the first N work units (stations, in NET.STA.LOC order); 0: all.
+  int64_t max_stations = 0;
   // Continue the unfinished run whose journal is in output_dir (sinks/journal.h); without it, such
   // a journal is a configuration error.
   bool resume = false;

@@ -33,6 +33,9 @@ std::string RunReportJson(const RunReport& r) {
   j["wall_s"] = r.wall_s;
   j["stage_s"] = r.stage_s;
   j["peak_rss_bytes"] = r.peak_rss_bytes;
+  j["rss_after_load_bytes"] = r.rss_after_load_bytes;
+  j["annotated_station_s"] = r.annotated_station_s;
+  j["vram_peak_used_bytes"] = r.vram_peak_used_bytes;
   j["queue_high_water_bytes"] = r.queue_high_water_bytes;
   j["plan"] = {{"device", r.plan.device},
                {"instances", r.plan.instances},

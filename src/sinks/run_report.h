@@ -91,6 +91,14 @@ struct RunReport {
   int64_t queue_high_water_bytes = 0;  // blocks submitted but not yet annotated, at most
   std::map<std::string, double> stage_s;  // read, preprocess, normalise/forward/stitch (summed over instances), annotate_wall, pick, write
   int64_t peak_rss_bytes = 0;
+  // RSS once every model instance is loaded, before the pipeline starts: peak − this is what the
+  // pipeline itself (queues, batches, activations, stitchers) added.
+  int64_t rss_after_load_bytes = 0;
+  // Seconds of data annotated, summed over stations (the span of their probability traces); with
+  // wall_s, the operator's "station-minutes per second". This run's work only (not resumed units).
+  double annotated_station_s = 0.0;
+  // Per CUDA device of the run: the most device memory seen in use (dispatch/vram_monitor.h).
+  std::map<std::string, int64_t> vram_peak_used_bytes;
   RunPlan plan;
   std::vector<InstanceReport> instances;
   std::vector<RunError> errors;
