@@ -94,6 +94,18 @@ TEST(ResourceProbeTest, ParsesCpuLists) {
   }
 }
 
+TEST(ResourceProbeTest, FormatsCpuListsThatParseBack) {
+  EXPECT_EQ(FormatCpuList({0, 1}), "0,1");
+  EXPECT_EQ(FormatCpuList({0, 1, 2, 3, 6}), "0-3,6");
+  EXPECT_EQ(FormatCpuList({5}), "5");
+  EXPECT_EQ(FormatCpuList({}), "");
+  for (const std::vector<int>& list : std::vector<std::vector<int>>{{0, 1}, {0, 2, 3, 4, 8, 9}, {1, 3, 5}}) {
+    std::vector<int> back;
+    ASSERT_TRUE(ParseCpuList(FormatCpuList(list), &back).ok());
+    EXPECT_EQ(back, list);
+  }
+}
+
 TEST(ResourceProbeTest, ParsesByteSizesInBinaryUnits) {
   EXPECT_EQ(ParseByteSize("4G"), 4 * kGiB);
   EXPECT_EQ(ParseByteSize("512M"), 512 * kMiB);

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   rapid::CommandAction run = rapid::AddRunCommand(&app);
   rapid::CommandAction synth = rapid::AddSynthCommand(&app);
   rapid::CommandAction models = rapid::AddModelsCommand(&app);
+  rapid::CommandAction tune = rapid::AddTuneCommand(&app);
+  rapid::CommandAction report = rapid::AddReportCommand(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -25,6 +27,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("synth")) return synth();
     if (app.got_subcommand("models")) return models();
+    if (app.got_subcommand("tune")) return tune();
+    if (app.got_subcommand("report")) return report();
   } catch (const std::exception& e) {
     spdlog::error("internal error: {}", e.what());
     return 3;

@@ -1,8 +1,5 @@
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/config_file.h"
+#include "cli/stop_signals.h"
 #include "dispatch/resource_probe.h"
 #include "engine/picking_run.h"
 #include "engine/time_chunks.h"
@@ -22,28 +20,6 @@ namespace rapid {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Exit status of a run a signal stopped (128 + SIGINT, as shells report it).
-constexpr int kExitInterrupted = 130;
-
-std::atomic<bool> g_stop{false};
-
-// First SIGINT/SIGTERM: ask the run to stop gracefully. Second: exit at once (every output file is
-// written by rename, so only complete files are left).
-void OnStopSignal(int) {
-  if (g_stop.exchange(true)) _exit(kExitInterrupted);
-  static const char kMessage[] = "\nrapid: stopping after the work in flight (a second signal exits at once)\n";
-  (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
-}
-
-const std::atomic<bool>* InstallStopHandlers() {
-  struct sigaction action {};
-  action.sa_handler = OnStopSignal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-  return &g_stop;
-}
 
 struct RunFlags {
   std::string input, layout = "auto", model = "phasenet", weights, output = "rapid-output", format = "csv";

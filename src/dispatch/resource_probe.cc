@@ -336,6 +336,23 @@ std::optional<int64_t> ParseStatmRssBytes(std::string_view text, int64_t page_by
   return *pages * page_bytes;
 }
 
+std::string FormatCpuList(const std::vector<int>& cpus) {
+  std::string out;
+  for (size_t i = 0; i < cpus.size();) {
+    size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    if (j >= i + 2) {
+      out += std::to_string(cpus[i]) + "-" + std::to_string(cpus[j]);
+      i = j + 1;
+    } else {
+      out += std::to_string(cpus[i]);
+      i += 1;
+    }
+  }
+  return out;
+}
+
 Status ParseCpuList(std::string_view text, std::vector<int>* cpus) {
   cpus->clear();
   text = Trim(text);

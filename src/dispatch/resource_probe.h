@@ -101,6 +101,9 @@ std::optional<int64_t> ParseStatmRssBytes(std::string_view text, int64_t page_by
 // empty item, reversed range, non-number, or an id above 65535.
 Status ParseCpuList(std::string_view text, std::vector<int>* cpus);
 
+// The inverse: ascending CPU ids → "0-3,6" (runs of three or more as ranges: {0,1} → "0,1").
+std::string FormatCpuList(const std::vector<int>& cpus);
+
 // Byte size as in --max-ram / --max-vram: a number with an optional unit K, M, G or T, each
 // optionally followed by "i" and/or "B", case-insensitive ("4G", "512M", "1.5GiB", "2gb",
 // "1000000", "100B"). Every unit is a power of 1024 — "4GB" means 4 GiB, as in docker --memory —

@@ -46,18 +46,6 @@ constexpr int64_t kMinBlockQueueBytes = int64_t{64} << 20;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// "4O.AT01.00.HHZ__20241215T115800Z__…" → "4O.AT01.00"; empty when the name has no such prefix.
-// Files are read one unit at a time by this key; files whose names say nothing are read together.
-std::string UnitFromFileName(const std::string& path) {
-  // Timechunk layout "NET.STA.LOC.CHA__start__end.mseed", SDS "NET.STA.LOC.CHA.D.YEAR.DOY".
-  std::string name = fs::path(path).filename().string();
-  name = name.substr(0, name.find("__"));
-  size_t third = name.find('.');
-  for (int i = 0; i < 2 && third != std::string::npos; ++i) third = name.find('.', third + 1);
-  if (third == std::string::npos) return "";
-  return name.substr(0, third);
-}
-
 // Drops the samples of `seg` outside [start, end] (either may be unset).
 void TrimToSelection(NanoTime start, NanoTime end, TraceSegment* seg) {
   if (seg->samples.empty()) return;
@@ -339,7 +327,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
       report->notes.push_back(f.path + ": outside the timechunk folders, not read");
       continue;
     }
-    files_by_unit[UnitFromFileName(f.path)].push_back(&f);
+    files_by_unit[WorkUnitOfFile(f.path)].push_back(&f);
   }
   if (opts.max_stations > 0 && static_cast<int64_t>(files_by_unit.size()) > opts.max_stations) {
     report->notes.push_back("--max-stations " + std::to_string(opts.max_stations) + ": " +

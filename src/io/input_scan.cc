@@ -163,6 +163,15 @@ Status ScanInput(const std::string& input, const ScanOptions& opts, std::vector<
   return Status::OK();
 }
 
+std::string WorkUnitOfFile(const std::string& path) {
+  std::string name = fs::path(path).filename().string();
+  name = name.substr(0, name.find("__"));
+  size_t third = name.find('.');
+  for (int i = 0; i < 2 && third != std::string::npos; ++i) third = name.find('.', third + 1);
+  if (third == std::string::npos) return "";
+  return name.substr(0, third);
+}
+
 std::string LayoutName(InputLayout layout) {
   switch (layout) {
     case InputLayout::kAuto: return "auto";

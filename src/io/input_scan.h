@@ -62,6 +62,11 @@ Status ScanInput(const std::string& input, const ScanOptions& opts, std::vector<
 Status ScanInput(const std::string& input, InputLayout layout, std::vector<InputFile>* files,
                  InputLayout* detected);
 
+// The work unit a file belongs to, from its name: "NET.STA.LOC" of a timechunk-layout name
+// ("4O.AT01.00.HHZ__20241215T115800Z__….mseed") or an SDS day file ("NET.STA.LOC.CHAN.D.YEAR.DOY");
+// empty when the name says nothing (such files are read together as one unit).
+std::string WorkUnitOfFile(const std::string& path);
+
 // "auto", "chunks", "files", "sds".
 std::string LayoutName(InputLayout layout);
 // Inverse of LayoutName; nullopt for anything else.
