@@ -21,6 +21,7 @@ packages=(
   libssl-dev            # SHA-256 of weight files (libcrypto)
   python3               # compare_picks helper in tests
   libxml2-utils         # xmllint: QuakeML output validated and read back in tests
+  chromium              # headless browser: the rapid report page is rendered and checked in a test
 )
 
 if [ "${1:-}" = "--fuzz" ]; then

@@ -23,7 +23,10 @@ namespace {
 
 using testing::ReadFileText;
 using testing::RunRapid;
+using testing::SpawnRapid;
 using testing::TempDir;
+using testing::WaitForFile;
+using testing::WaitRapid;
 
 JournalUnit Unit(const std::string& name, int picks) {
   JournalUnit u;
@@ -95,38 +98,6 @@ TEST(JournalTest, RefusesAnotherRunsJournalAndAJournalWithoutResume) {
   EXPECT_NE(s.message().find("journal is of another run"), std::string::npos) << s.ToString();
 }
 
-// Starts `rapid` with `args`; returns its pid.
-pid_t Spawn(const std::vector<std::string>& args) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv = {const_cast<char*>(RAPID_BINARY)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    const int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, STDOUT_FILENO);
-    dup2(devnull, STDERR_FILENO);
-    execv(RAPID_BINARY, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-// Waits until `path` exists (at most 60 s): a run creates its journal once configured, after its
-// signal handlers are installed and before any work.
-void WaitForFile(const std::string& path) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!std::filesystem::exists(path) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
-// Waits for `pid`; its exit code, or 128 + the signal that ended it.
-int Wait(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 class ResumeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -165,13 +136,13 @@ TEST_F(ResumeTest, KilledRunsResumeToTheSamePicks) {
         args.push_back("--resume");
         resumed_with_work_done += attempt > 0;
       }
-      const pid_t pid = Spawn(args);
+      const pid_t pid = SpawnRapid(args);
       if (attempt < 2) {
         std::uniform_int_distribution<int64_t> delay(full_wall_ms_ / 5, full_wall_ms_ * 9 / 10);
         std::this_thread::sleep_for(std::chrono::milliseconds(delay(rng)));
         kill(pid, SIGKILL);
       }
-      code = Wait(pid);
+      code = WaitRapid(pid);
       ASSERT_TRUE(code == 0 || code == 128 + SIGKILL) << code;
     }
     EXPECT_EQ(ReadFileText(out + "/picks.csv"), full_picks_);  // none lost, none duplicated
@@ -185,11 +156,11 @@ TEST_F(ResumeTest, KilledRunsResumeToTheSamePicks) {
 
 TEST_F(ResumeTest, GracefulStopKeepsTheJournalAndResumeCompletesIt) {
   const std::string out = dir_->Path("stopped");
-  const pid_t pid = Spawn({"run", "--input", Archive(), "--output", out, "--progress", "off"});
+  const pid_t pid = SpawnRapid({"run", "--input", Archive(), "--output", out, "--progress", "off"});
   WaitForFile(out + "/journal.jsonl");  // a signal before the handlers exist would just kill it
   std::this_thread::sleep_for(std::chrono::milliseconds(full_wall_ms_ / 5));
   kill(pid, SIGINT);
-  const int code = Wait(pid);
+  const int code = WaitRapid(pid);
   if (code == 0) GTEST_SKIP() << "the run finished before the signal";
   EXPECT_EQ(code, 130);
   // What it wrote is a consistent part: the picks of the units it completed.
@@ -204,7 +175,7 @@ TEST_F(ResumeTest, GracefulStopKeepsTheJournalAndResumeCompletesIt) {
 
 TEST_F(ResumeTest, SecondSignalExitsAtOnce) {
   const std::string out = dir_->Path("twice");
-  const pid_t pid = Spawn({"run", "--input", Archive(), "--output", out, "--progress", "off"});
+  const pid_t pid = SpawnRapid({"run", "--input", Archive(), "--output", out, "--progress", "off"});
   WaitForFile(out + "/journal.jsonl");
   std::this_thread::sleep_for(std::chrono::milliseconds(full_wall_ms_ / 5));
   kill(pid, SIGINT);
@@ -214,7 +185,7 @@ TEST_F(ResumeTest, SecondSignalExitsAtOnce) {
   if (waitpid(pid, &status, WNOHANG) == pid) GTEST_SKIP() << "the graceful stop ended before the second signal";
   const auto t0 = std::chrono::steady_clock::now();
   kill(pid, SIGINT);
-  const int code = Wait(pid);
+  const int code = WaitRapid(pid);
   if (code == 0) GTEST_SKIP() << "the run finished before the signals";
   EXPECT_EQ(code, 130);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(200));

@@ -1,6 +1,8 @@
 // Helpers shared by the tests: temporary folders, reading files, running the rapid binary.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,6 +54,16 @@ std::vector<std::vector<std::string>> ReadCsv(const std::string& path);
 // Runs the built `rapid` binary with `args` (shell-quoted here); returns its exit code and
 // stores its combined stdout+stderr in *output when not null.
 int RunRapid(const std::vector<std::string>& args, std::string* output = nullptr);
+
+// Starts the built `rapid` binary with `args` (output to /dev/null) and returns its pid; with
+// `own_group` it leads a new process group (kill(-pid, …) then reaches it and its children).
+pid_t SpawnRapid(const std::vector<std::string>& args, bool own_group = false);
+
+// Waits for `pid`: its exit code, or 128 + the signal that ended it.
+int WaitRapid(pid_t pid);
+
+// Waits until `path` exists, at most `timeout_s`.
+void WaitForFile(const std::string& path, double timeout_s = 60.0);
 
 // The time an ISO-8601 string names; REQUIRES: a valid time (tests pass literals).
 NanoTime Iso(const char* iso);

@@ -1,6 +1,11 @@
 // `rapid tune`, `--query`, `rapid report` and `rapid run --config best.toml` through the binary, on
 // the bundled sample with a small search space (each trial is a real rapid run process, ~1 s).
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -125,6 +130,45 @@ TEST(TuneCommandTest, ASpentBudgetStopsAndTheNextRunGoesOn) {
   std::set<std::string> keys;
   for (const Trial& t : all) EXPECT_TRUE(keys.insert(TrialKey(t)).second) << "trial run twice: " << TrialKey(t);
   EXPECT_TRUE(std::filesystem::exists(out + "/best.toml"));
+}
+
+// Rows of trials.csv so far (header excluded).
+size_t TrialRows(const std::string& path) {
+  std::ifstream in(path);
+  size_t lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  return lines > 0 ? lines - 1 : 0;
+}
+
+TEST(TuneCommandTest, SigintStopsItAndTheNextRunGoesOn) {
+  // Signalled alone, the tune lets the trial in flight finish and records it; signalled with its
+  // process group (Ctrl-C at a terminal), the trial stops too and is not recorded.
+  for (bool whole_group : {false, true}) {
+    SCOPED_TRACE(whole_group ? "process group" : "tune alone");
+    TempDir dir;
+    const std::string out = dir.Path("tune"), csv = out + "/trials.csv";
+    const pid_t pid = testing::SpawnRapid(TuneArgs(out, "5m"), whole_group);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (TrialRows(csv) < 1 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // into the next trial
+    kill(whole_group ? -pid : pid, SIGINT);
+    const int code = testing::WaitRapid(pid);
+    if (code == 0) GTEST_SKIP() << "the tune finished before the signal";
+    EXPECT_EQ(code, 130);
+    std::vector<Trial> early;
+    ASSERT_TRUE(ReadTrials(csv, &early).ok());
+    ASSERT_GE(early.size(), 1u);
+    for (const Trial& t : early) EXPECT_TRUE(t.success) << "an interrupted trial was recorded: " << t.error;
+    std::string log;
+    ASSERT_EQ(RunRapid(TuneArgs(out, "5m"), &log), 0) << log;
+    EXPECT_NE(log.find(std::to_string(early.size()) + " read back"), std::string::npos) << log;
+    std::vector<Trial> all;
+    ASSERT_TRUE(ReadTrials(csv, &all).ok());
+    std::set<std::string> keys;
+    for (const Trial& t : all) EXPECT_TRUE(keys.insert(TrialKey(t)).second) << "trial run twice: " << TrialKey(t);
+  }
 }
 
 TEST(TuneCommandTest, FailedTrialsAreRecordedWithTheirReason) {

@@ -148,6 +148,7 @@ int Tune(const TuneFlags& f) {
     std::fprintf(stderr, "rapid tune: %s; not measured: %zu contexts (run the same command again to go on)\n",
                  result.interrupted ? "stopped" : "time budget spent", result.contexts_skipped.size());
   }
+  if (result.interrupted && !result.found) return kExitInterrupted;
   if (!result.found) {
     spdlog::error("no trial succeeded; see the trials' log.txt under {}/trials", f.output);
     return 2;

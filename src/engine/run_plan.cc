@@ -17,7 +17,8 @@ constexpr int64_t kProbeBatch = 32;
 
 // Largest automatic CPU batch for this pipeline. Measured end to end on the 2-core dev machine
 // with PhaseNet (50 synthetic stations × 1 h, 2 instances × 1 thread, OpenBLAS): batch 8 ≈ 2160
-// windows/s, 16 ≈ 2130, 32 ≈ 2140; smaller batches hold less memory. `rapid tune` will replace this.
+// windows/s, 16 ≈ 2130, 32 ≈ 2140; smaller batches hold less memory. `rapid tune` measures the best
+// batch of a machine; `rapid run --config best.toml` applies it.
 constexpr int64_t kCpuAutoBatchCap = 8;
 
 int CudaIndex(const std::string& device) { return std::stoi(device.substr(device.find(':') + 1)); }

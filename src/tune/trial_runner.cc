@@ -1,5 +1,6 @@
 #include "tune/trial_runner.h"
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -85,7 +86,9 @@ Status RunTrial(const TrialRunOptions& opts, Trial* t, bool* interrupted) {
   const std::string log = opts.folder + "/log.txt";
   ChildResult child;
   RAPID_RETURN_IF_ERROR(RunChild(RunArguments(opts, *t), log, opts.timeout_s, &child));
-  if (child.exit_code == kExitInterrupted) {
+  // Stopped by the user's Ctrl-C (the terminal signals the whole process group), gracefully or
+  // before its handlers were installed.
+  if (child.exit_code == kExitInterrupted || child.signal == SIGINT || child.signal == SIGTERM) {
     *interrupted = true;
     return Status::OK();
   }

@@ -21,7 +21,8 @@ struct TrialRunOptions {
 // size unless its source is "planner") and fills its measurements, success, error and comment.
 // A run that fails (exit 1 or 3, a signal, a timeout) is a failed trial, not an error: OK with
 // trial->success false and trial->error saying why. IOError when the process cannot be started
-// or the folder made. *interrupted is set when the run was stopped by SIGINT/SIGTERM (exit 130):
+// or the folder made. *interrupted is set when the run was stopped by SIGINT/SIGTERM (exit 130, or
+// killed by the signal before its handlers were installed):
 // the trial then measured nothing and must not be recorded.
 Status RunTrial(const TrialRunOptions& opts, Trial* trial, bool* interrupted);
 

@@ -298,7 +298,8 @@ class Tuner {
     run.max_ram = opts_.max_ram;
     bool interrupted = false;
     RAPID_RETURN_IF_ERROR(RunTrial(run, t, &interrupted));
-    if (interrupted) {
+    // A trial that failed while a stop was asked may have failed because of it: not a measurement.
+    if (interrupted || (!t->success && opts_.stop != nullptr && opts_.stop->load())) {
       result_->interrupted = true;
       *stopped = true;
       return Status::OK();
