@@ -57,25 +57,33 @@ void Stitcher::MergeHead(const std::vector<float>& tail) {
 }
 
 std::vector<std::vector<float>> Stitcher::Finish(int64_t from, int64_t to) const {
-  const int64_t labels = spec_.Labels();
+  const int64_t labels = spec_.Labels(), n = to - from;
+  const bool avg = spec_.stacking == Stacking::kAvg;
   std::vector<std::vector<float>> traces(static_cast<size_t>(labels));
+  // Slot by slot over all samples (vectorisable), each sample's values taken in slot order, so the
+  // float sums round exactly as a per-sample loop over the slots would.
+  std::vector<float> acc(static_cast<size_t>(n));
+  std::vector<int32_t> count(static_cast<size_t>(n));
   for (int64_t l = 0; l < labels; ++l) {
-    auto& t = traces[static_cast<size_t>(l)];
-    t.assign(static_cast<size_t>(to - from), kNan);
-    for (int64_t i = from; i < to; ++i) {
-      float acc = 0.0f;
-      int count = 0;
-      for (int64_t s = 0; s < coverage_; ++s) {
-        const float v = slots_[static_cast<size_t>((s * labels + l) * out_samples_ + i)];
-        if (std::isnan(v)) continue;
-        if (spec_.stacking == Stacking::kAvg) {
-          acc += v;
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    std::fill(count.begin(), count.end(), 0);
+    for (int64_t s = 0; s < coverage_; ++s) {
+      const float* slot = slots_.data() + (s * labels + l) * out_samples_ + from;
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = slot[i];
+        const bool present = !std::isnan(v);
+        if (avg) {
+          acc[i] += present ? v : 0.0f;
         } else {
-          acc = count == 0 ? v : std::max(acc, v);
+          acc[i] = present && (count[i] == 0 || v > acc[i]) ? v : acc[i];
         }
-        ++count;
+        count[i] += present ? 1 : 0;
       }
-      if (count > 0) t[static_cast<size_t>(i - from)] = spec_.stacking == Stacking::kAvg ? acc / static_cast<float>(count) : acc;
+    }
+    auto& t = traces[static_cast<size_t>(l)];
+    t.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      t[i] = count[i] == 0 ? kNan : avg ? acc[i] / static_cast<float>(count[i]) : acc[i];
     }
   }
   return traces;
