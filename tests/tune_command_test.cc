@@ -199,6 +199,8 @@ TEST(TuneCommandTest, BadOptionsAreConfigurationErrors) {
   EXPECT_NE(log.find("--batch-sizes"), std::string::npos) << log;
   EXPECT_EQ(RunRapid({"tune", "--input", dir.Path("missing"), "--output", dir.path()}, &log), 1);
   EXPECT_NE(log.find("missing"), std::string::npos) << log;
+  EXPECT_EQ(RunRapid({"tune", "--input", kSample, "--output", dir.path(), "--cpus", "4000"}, &log), 1);
+  EXPECT_NE(log.find("CPU 4000 is not one this process may use"), std::string::npos) << log;
   EXPECT_EQ(RunRapid({"tune", "--query", "--cpus", "2", "--stations", "10", "--output", dir.path()}, &log), 1);
   EXPECT_NE(log.find("trials.csv"), std::string::npos) << log;
   EXPECT_EQ(RunRapid({"report", dir.path()}, &log), 1);

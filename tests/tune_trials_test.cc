@@ -8,6 +8,7 @@
 #include "test_util.h"
 #include "tune/best_config.h"
 #include "tune/trials.h"
+#include "tune/trial_runner.h"
 #include "tune/tune.h"
 
 namespace rapid {
@@ -194,6 +195,68 @@ TEST(TuneBestTest, TwentyPercentSteps) {
   EXPECT_EQ(TwentyPercentSteps(1), (std::vector<int64_t>{1}));
   EXPECT_EQ(TwentyPercentSteps(100), (std::vector<int64_t>{20, 40, 60, 80, 100}));
   EXPECT_TRUE(TwentyPercentSteps(0).empty());
+}
+
+}  // namespace
+}  // namespace rapid
+
+namespace rapid {
+namespace {
+
+TEST(TuneContextsTest, MostResourcesFirstAndGpuSetsBeforeCpuOnly) {
+  TuneOptions opts;
+  opts.gpus = {"cuda:0", "cuda:1"};
+  std::vector<TuneContext> c = PlanTuneContexts(opts, {0, 1, 2, 3}, 10);
+  // GPU sets {cuda:0,cuda:1}, {cuda:0}; then CPU: 4 CPUs × 10 stations, fewer CPUs (3, 2, 1) with 10
+  // stations, fewer stations (8, 6, 4, 2) on 4 CPUs, then the 3 × 4 other combinations.
+  ASSERT_EQ(c.size(), 2u + 1u + 3u + 4u + 12u);
+  EXPECT_EQ(c[0].Describe(), "CPUs 0-3, GPUs cuda:0,cuda:1, 10 stations");
+  EXPECT_EQ(c[1].Describe(), "CPUs 0-3, GPUs cuda:0, 10 stations");
+  EXPECT_EQ(c[2].Describe(), "CPUs 0-3, 10 stations");
+  EXPECT_EQ(c[3].Describe(), "CPUs 0-2, 10 stations");
+  EXPECT_EQ(c[5].Describe(), "CPUs 0, 10 stations");
+  EXPECT_EQ(c[6].Describe(), "CPUs 0-3, 8 stations");
+  EXPECT_EQ(c[9].Describe(), "CPUs 0-3, 2 stations");
+  EXPECT_EQ(c.back().Describe(), "CPUs 0, 2 stations");
+  // Counts given: clamped to what exists, duplicates dropped.
+  opts.gpus.clear();
+  opts.cpu_counts = {2, 9, 2};
+  opts.station_counts = {50, 3};
+  c = PlanTuneContexts(opts, {4, 5}, 12);
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].Describe(), "CPUs 4,5, 12 stations");
+  EXPECT_EQ(c[1].Describe(), "CPUs 4,5, 3 stations");
+}
+
+TEST(TuneContextsTest, TrialCommandLines) {
+  TrialRunOptions run;
+  run.rapid_binary = "/bin/rapid";
+  run.folder = "/out/trials/7";
+  Trial t;
+  t.model = "phasenet";
+  t.input = "/data";
+  t.stations = 50;
+  t.cpus = "0-3";
+  t.source = "search";
+  t.instances = 2;
+  t.threads_per_instance = 2;
+  t.batch_size = 16;
+  auto joined = [](const std::vector<std::string>& a) {
+    std::string s;
+    for (const std::string& x : a) s += (s.empty() ? "" : " ") + x;
+    return s;
+  };
+  EXPECT_EQ(joined(TrialArguments(run, t)),
+            "/bin/rapid run --input /data --model phasenet --output /out/trials/7 --progress off --max-stations 50 "
+            "--cpus 0-3 --devices cpu --instances 2 --batch-size 16 --intra-threads 2");
+  t.gpus = "cuda:0,cuda:1";
+  t.weights = "/w/x.pt";
+  run.max_ram = "8G";
+  EXPECT_EQ(joined(TrialArguments(run, t)),
+            "/bin/rapid run --input /data --model phasenet --output /out/trials/7 --progress off --max-stations 50 "
+            "--weights /w/x.pt --cpus 0-3 --devices cuda:0,cuda:1 --max-ram 8G --instances 2 --batch-size 16");
+  t.source = "planner";
+  EXPECT_EQ(joined(TrialArguments(run, t)).find("--instances"), std::string::npos);
 }
 
 }  // namespace

@@ -107,17 +107,15 @@ Status BestFor(const std::vector<Trial>& trials, int64_t cpus, int64_t gpus, int
 
 std::string BestToml(const ConfigSummary& best, const std::string& heading) {
   const Trial& c = best.config;
-  char figures[512];
-  std::snprintf(figures, sizeof figures,
-                "# Measured: %.0f windows/s (mean of %lld trials), %.1f station-minutes/s end to end, peak RSS %s\n"
-                "# (planned %s)%s, on %lld stations of %s with CPUs %s%s.\n",
-                best.windows_per_s, static_cast<long long>(best.measurements), best.station_minutes_per_s,
-                Mib(best.peak_rss_bytes).c_str(), Mib(best.planned_ram_bytes).c_str(),
-                best.vram_peak_bytes > 0 ? (", GPU memory " + Mib(best.vram_peak_bytes)).c_str() : "",
-                static_cast<long long>(c.stations), c.input.c_str(), c.cpus.c_str(),
-                c.gpus.empty() ? "" : (" and " + c.gpus).c_str());
-  std::string out = "# " + heading + "\n" + figures +
-                    "# Use: rapid run --config best.toml --input DATA --output OUT (flags given there win)\n";
+  char speed[160];
+  std::snprintf(speed, sizeof speed, "%.0f windows/s (mean of %lld trials), %.1f station-minutes/s end to end",
+                best.windows_per_s, static_cast<long long>(best.measurements), best.station_minutes_per_s);
+  std::string out = "# " + heading + "\n# Measured: " + speed + ", peak RSS " + Mib(best.peak_rss_bytes) + " (planned " +
+                    Mib(best.planned_ram_bytes) + ")" +
+                    (best.vram_peak_bytes > 0 ? ", GPU memory " + Mib(best.vram_peak_bytes) : std::string()) +
+                    ",\n# on " + std::to_string(c.stations) + " stations of " + c.input + " with CPUs " + c.cpus +
+                    (c.gpus.empty() ? std::string() : " and " + c.gpus) +
+                    ".\n# Use: rapid run --config best.toml --input DATA --output OUT (flags given there win)\n";
   out += "model = " + TomlString(c.model) + "\n";
   if (!c.weights.empty()) out += "weights = " + TomlString(c.weights) + "\n";
   out += "devices = " + TomlString(c.gpus.empty() ? "cpu" : c.gpus) + "\n";

@@ -17,7 +17,9 @@ namespace fs = std::filesystem;
 // Exit status of a rapid run stopped by SIGINT/SIGTERM.
 constexpr int kExitInterrupted = 130;
 
-std::vector<std::string> RunArguments(const TrialRunOptions& opts, const Trial& t) {
+}  // namespace
+
+std::vector<std::string> TrialArguments(const TrialRunOptions& opts, const Trial& t) {
   std::vector<std::string> a = {opts.rapid_binary, "run",  "--input",      t.input,      "--model", t.model,
                                 "--output",        opts.folder, "--progress", "off",  "--max-stations",
                                 std::to_string(t.stations)};
@@ -31,6 +33,8 @@ std::vector<std::string> RunArguments(const TrialRunOptions& opts, const Trial& 
   }
   return a;
 }
+
+namespace {
 
 // The last line of the log that reports an error (rapid prints "error: …"), else its last line.
 std::string LastErrorLine(const std::string& log_path) {
@@ -85,7 +89,7 @@ Status RunTrial(const TrialRunOptions& opts, Trial* t, bool* interrupted) {
   if (ec) return Status::IOError(opts.folder + ": cannot create: " + ec.message());
   const std::string log = opts.folder + "/log.txt";
   ChildResult child;
-  RAPID_RETURN_IF_ERROR(RunChild(RunArguments(opts, *t), log, opts.timeout_s, &child));
+  RAPID_RETURN_IF_ERROR(RunChild(TrialArguments(opts, *t), log, opts.timeout_s, &child));
   // Stopped by the user's Ctrl-C (the terminal signals the whole process group), gracefully or
   // before its handlers were installed.
   if (child.exit_code == kExitInterrupted || child.signal == SIGINT || child.signal == SIGTERM) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "tune/trials.h"
@@ -16,6 +17,10 @@ struct TrialRunOptions {
   double timeout_s = 0.0;    // kill a trial running longer (0: no limit)
   std::string max_ram;       // passed on as --max-ram when set
 };
+
+// The command line of `trial`: rapid run on its input, model, weights, stations, CPUs and devices,
+// with --instances, --batch-size (and on a CPU --intra-threads) unless its source is "planner".
+std::vector<std::string> TrialArguments(const TrialRunOptions& opts, const Trial& trial);
 
 // Runs `*trial` (its model, weights, input, stations, cpus, gpus; its instances, threads and batch
 // size unless its source is "planner") and fills its measurements, success, error and comment.

@@ -27,23 +27,6 @@ const std::vector<int64_t> kCpuBatches = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 const std::vector<int64_t> kGpuBatches = {16, 32, 64, 128, 256, 512, 1024};
 const std::vector<int64_t> kGpuInstances = {1, 2, 3, 4};
 
-// Resources of a group of trials.
-struct Context {
-  std::vector<int> cpus;
-  std::vector<std::string> gpus;
-  int64_t stations = 0;
-
-  std::string GpuList() const {
-    std::string out;
-    for (const std::string& g : gpus) out += (out.empty() ? "" : ",") + g;
-    return out;
-  }
-  std::string Describe() const {
-    return "CPUs " + FormatCpuList(cpus) + (gpus.empty() ? "" : ", GPUs " + GpuList()) + ", " +
-           std::to_string(stations) + " stations";
-  }
-};
-
 // What the input holds, for the trials' context columns.
 struct InputFacts {
   int64_t stations = 0;
@@ -105,9 +88,23 @@ std::vector<T> FirstN(const std::vector<T>& v, int64_t n) {
   return std::vector<T>(v.begin(), v.begin() + std::min<int64_t>(n, static_cast<int64_t>(v.size())));
 }
 
+}  // namespace
+
+std::string TuneContext::GpuList() const {
+  std::string out;
+  for (const std::string& g : gpus) out += (out.empty() ? "" : ",") + g;
+  return out;
+}
+
+std::string TuneContext::Describe() const {
+  return "CPUs " + FormatCpuList(cpus) + (gpus.empty() ? "" : ", GPUs " + GpuList()) + ", " + std::to_string(stations) +
+         " stations";
+}
+
 // Most resources first: every GPU set with all CPUs and stations, then CPU only — all CPUs and
 // stations, fewer CPUs, fewer stations, then both fewer.
-std::vector<Context> PlanContexts(const TuneOptions& opts, const std::vector<int>& cpus, int64_t input_stations) {
+std::vector<TuneContext> PlanTuneContexts(const TuneOptions& opts, const std::vector<int>& cpus,
+                                          int64_t input_stations) {
   std::vector<int64_t> cpu_counts = opts.cpu_counts.empty() ? TwentyPercentSteps(static_cast<int64_t>(cpus.size()))
                                                             : opts.cpu_counts;
   std::vector<int64_t> station_counts =
@@ -119,7 +116,7 @@ std::vector<Context> PlanContexts(const TuneOptions& opts, const std::vector<int
   cpu_counts.erase(std::unique(cpu_counts.begin(), cpu_counts.end()), cpu_counts.end());
   station_counts.erase(std::unique(station_counts.begin(), station_counts.end()), station_counts.end());
   const int64_t most_cpus = cpu_counts.front(), most_stations = station_counts.front();
-  std::vector<Context> out;
+  std::vector<TuneContext> out;
   std::vector<int64_t> gpu_counts = TwentyPercentSteps(static_cast<int64_t>(opts.gpus.size()));
   for (auto g = gpu_counts.rbegin(); g != gpu_counts.rend(); ++g) {
     out.push_back({FirstN(cpus, most_cpus), FirstN(opts.gpus, *g), most_stations});
@@ -135,6 +132,8 @@ std::vector<Context> PlanContexts(const TuneOptions& opts, const std::vector<int
   return out;
 }
 
+namespace {
+
 std::string Mib(int64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
 
 class Tuner {
@@ -149,7 +148,7 @@ class Tuner {
   }
 
   // Measures one context. *go_on false: the budget is spent or a stop was asked.
-  Status MeasureContext(const Context& c, bool* go_on) {
+  Status MeasureContext(const TuneContext& c, bool* go_on) {
     *go_on = true;
     Log("context: " + c.Describe());
     Trial planner = Base(c);
@@ -234,7 +233,7 @@ class Tuner {
   int64_t Recorded() const { return static_cast<int64_t>(recorded_.size()); }
 
  private:
-  Trial Base(const Context& c) const {
+  Trial Base(const TuneContext& c) const {
     Trial t;
     t.model = opts_.model;
     t.weights = opts_.weights;
@@ -249,7 +248,7 @@ class Tuner {
     return t;
   }
 
-  std::vector<Trial> TrialsOf(const Context& c) const {
+  std::vector<Trial> TrialsOf(const TuneContext& c) const {
     const std::string context = ContextKey(Base(c));
     std::vector<Trial> out;
     for (const auto& [key, t] : recorded_) {
@@ -364,16 +363,23 @@ Status RunTune(const TuneOptions& opts, TuneResult* result) {
   InputFacts facts;
   RAPID_RETURN_IF_ERROR(ScanFacts(input, &facts));
   if (facts.stations == 0) return Status::NotFound(input + ": no stations found");
-  std::vector<int> cpus = opts.cpus.empty() ? CurrentThreadCpus() : opts.cpus;
-  if (cpus.empty()) return Status::Internal("cannot read this process's CPUs (sched_getaffinity)");
+  const std::vector<int> allowed = CurrentThreadCpus();
+  if (allowed.empty()) return Status::Internal("cannot read this process's CPUs (sched_getaffinity)");
+  for (int cpu : opts.cpus) {
+    if (std::find(allowed.begin(), allowed.end(), cpu) == allowed.end()) {
+      return Status::InvalidArgument("--cpus: CPU " + std::to_string(cpu) + " is not one this process may use (" +
+                                     FormatCpuList(allowed) + ")");
+    }
+  }
+  const std::vector<int> cpus = opts.cpus.empty() ? allowed : opts.cpus;
 
   TrialsFile file;
   std::vector<Trial> existing;
   RAPID_RETURN_IF_ERROR(file.Open(opts.output_dir + "/trials.csv", &existing));
   Tuner tuner(opts, input, facts, &file, existing, result);
-  std::vector<Context> contexts = PlanContexts(opts, cpus, facts.stations);
+  std::vector<TuneContext> contexts = PlanTuneContexts(opts, cpus, facts.stations);
   bool go_on = true;
-  for (const Context& c : contexts) {
+  for (const TuneContext& c : contexts) {
     if (!go_on) {
       result->contexts_skipped.push_back(c.Describe());
       continue;

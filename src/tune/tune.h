@@ -78,6 +78,21 @@ struct TuneResult {
 // OK otherwise, also when every trial failed (result->found false) or the budget ran out.
 Status RunTune(const TuneOptions& opts, TuneResult* result);
 
+// Resources of a group of trials: the CPUs a run is confined to, its CUDA devices (empty: CPU
+// only) and the input's first `stations` stations.
+struct TuneContext {
+  std::vector<int> cpus;
+  std::vector<std::string> gpus;
+  int64_t stations = 0;
+  std::string GpuList() const;   // "cuda:0,cuda:1"
+  std::string Describe() const;  // "CPUs 0-3, GPUs cuda:0, 50 stations"
+};
+
+// The contexts RunTune measures, in order (see the file comment): `cpus` are the CPUs to tune on,
+// `input_stations` the input's station count; opts.gpus, cpu_counts and station_counts as given.
+std::vector<TuneContext> PlanTuneContexts(const TuneOptions& opts, const std::vector<int>& cpus,
+                                          int64_t input_stations);
+
 // 20 % steps of n: ceil(n·k/5) for k = 1 … 5, distinct, ascending ({1, 2} for n = 2).
 std::vector<int64_t> TwentyPercentSteps(int64_t n);
 
