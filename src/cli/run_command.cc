@@ -208,7 +208,7 @@ CommandAction AddRunCommand(CLI::App* app) {
                   "Devices to run on, comma-separated: cpu, cuda:N (cuda:0,1 = cuda:0 and cuda:1), e.g. cpu,cuda:0")
       ->capture_default_str();
   cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G (default: 80% of free)");
-  cmd->add_option("--cpus", flags->cpus, "CPUs to run model instances on, e.g. 0-3 or 0,2 (pins threads)");
+  cmd->add_option("--cpus", flags->cpus, "CPUs the run keeps to, e.g. 0-3 or 0,2 (every thread of the run; instances pinned within)");
   cmd->add_flag("--resume", flags->resume,
                 "Continue the unfinished run whose journal is in --output (same model, weights and input)");
   cmd->add_flag("--save-probabilities", flags->save_probabilities,
