@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <memory>
-#include <sstream>
 
 #include "cli/commands.h"
 #include "engine/time_chunks.h"
@@ -44,15 +43,9 @@ int Synth(const SynthFlags& f) {
     }
     o.start = *t;
   }
-  o.rates_hz.clear();
-  std::stringstream ss(f.rates);
-  for (std::string item; std::getline(ss, item, ',');) {
-    double r = std::atof(item.c_str());
-    if (!(r > 0)) {
-      spdlog::error("synth: --rates: '{}' is not a positive rate", item);
-      return 1;
-    }
-    o.rates_hz.push_back(r);
+  if (Status s = ParseRatesHz(f.rates, &o.rates_hz); !s.ok()) {
+    spdlog::error("synth: --rates: {}", s.message());
+    return 1;
   }
   int64_t files = 0;
   Status s = WriteSynthArchive(f.output, o, &files);

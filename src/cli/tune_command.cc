@@ -10,6 +10,7 @@
 #include "dispatch/resource_probe.h"
 #include "engine/time_chunks.h"
 #include "models/device.h"
+#include "synth/synth.h"
 #include "tune/tune.h"
 
 namespace rapid {
@@ -40,11 +41,8 @@ bool ParseCounts(const std::string& text, std::vector<int64_t>* out) {
 
 int Query(const TuneFlags& f) {
   const std::string csv = f.output + "/trials.csv";
-  int64_t cpus = 0;
-  std::vector<int64_t> stations;
-  char* end = nullptr;
-  cpus = std::strtoll(f.cpus.c_str(), &end, 10);
-  if (f.cpus.empty() || *end != '\0' || cpus <= 0) {
+  std::vector<int64_t> cpus, stations;
+  if (!ParseCounts(f.cpus, &cpus) || cpus.size() != 1) {
     spdlog::error("--query --cpus: give the number of CPUs to answer for (e.g. --cpus 2)");
     return 1;
   }
@@ -58,11 +56,11 @@ int Query(const TuneFlags& f) {
     return 1;
   }
   ConfigSummary best;
-  if (Status s = BestFor(trials, cpus, f.gpus, stations[0], &best); !s.ok()) {
+  if (Status s = BestFor(trials, cpus[0], f.gpus, stations[0], &best); !s.ok()) {
     spdlog::error("{}: {}", csv, s.message());
     return 2;
   }
-  const std::string heading = "Fastest measured for " + std::to_string(cpus) + " CPUs, " + std::to_string(f.gpus) +
+  const std::string heading = "Fastest measured for " + std::to_string(cpus[0]) + " CPUs, " + std::to_string(f.gpus) +
                               " GPUs and " + std::to_string(stations[0]) + " stations (from " + csv + "; measured with " +
                               std::to_string(best.config.stations) + " stations)";
   std::fputs(BestToml(best, heading).c_str(), stdout);
@@ -84,6 +82,10 @@ int Tune(const TuneFlags& f) {
   opts.output_dir = f.output;
   opts.confirm_top = f.confirm;
   opts.max_ram = f.max_ram;
+  if (!f.max_ram.empty() && !ParseByteSize(f.max_ram)) {
+    spdlog::error("--max-ram: cannot read '{}' as a size (e.g. 4G, 512M)", f.max_ram);
+    return 1;
+  }
   auto budget = ParseDurationNs(f.time_budget);
   if (!budget || *budget <= 0) {
     spdlog::error("--time-budget: cannot read '{}' as a duration (e.g. 10m, 1h)", f.time_budget);
@@ -123,16 +125,9 @@ int Tune(const TuneFlags& f) {
   }
   opts.synth_stations = f.synth_stations;
   opts.synth_duration_s = *duration / kNanosPerSecond;
-  opts.synth_rates_hz.clear();
-  std::stringstream rates(f.synth_rates);
-  for (std::string r; std::getline(rates, r, ',');) {
-    char* end = nullptr;
-    const double hz = std::strtod(r.c_str(), &end);
-    if (r.empty() || *end != '\0' || !(hz > 0)) {
-      spdlog::error("--synth-rates: '{}' is not a sampling rate in Hz", r);
-      return 1;
-    }
-    opts.synth_rates_hz.push_back(hz);
+  if (Status s = ParseRatesHz(f.synth_rates, &opts.synth_rates_hz); !s.ok()) {
+    spdlog::error("--synth-rates: {}", s.message());
+    return 1;
   }
   opts.stop = InstallStopHandlers();
   opts.log = [](const std::string& line) { std::fprintf(stderr, "rapid tune: %s\n", line.c_str()); };

@@ -197,9 +197,12 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   RAPID_RETURN_IF_ERROR(LoadExecutors(plan, loaded, &executors));
   const std::vector<Model*>& instances = executors.instances;
   report->rss_after_load_bytes = CurrentRssBytes();
+  std::vector<std::string> cuda_devices;
   std::vector<int> cuda_indices;
   for (const RunDevicePlan& d : plan.devices) {
-    if (d.name != "cpu") cuda_indices.push_back(std::stoi(d.name.substr(d.name.find(':') + 1)));
+    if (d.name == "cpu") continue;
+    cuda_devices.push_back(d.name);
+    cuda_indices.push_back(CudaIndex(d.name));
   }
   VramMonitor vram_monitor(cuda_indices, std::chrono::milliseconds(100), CudaMemoryInfo);
 
@@ -446,9 +449,7 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   annotator.Finish();
   vram_monitor.Stop();
   const std::vector<int64_t> vram_peaks = vram_monitor.PeakUsedBytes();
-  for (size_t i = 0; i < cuda_indices.size(); ++i) {
-    report->vram_peak_used_bytes["cuda:" + std::to_string(cuda_indices[i])] = vram_peaks[i];
-  }
+  for (size_t i = 0; i < cuda_devices.size(); ++i) report->vram_peak_used_bytes[cuda_devices[i]] = vram_peaks[i];
   const AnnotateStats& stats = annotator.stats();
   progress.Update(units_read, stats.windows, true);
   // Units left incomplete (a stop dropped some of their blocks) are not journaled: a resumed run

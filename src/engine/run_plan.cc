@@ -21,8 +21,6 @@ constexpr int64_t kProbeBatch = 32;
 // batch of a machine; `rapid run --config best.toml` applies it.
 constexpr int64_t kCpuAutoBatchCap = 8;
 
-int CudaIndex(const std::string& device) { return std::stoi(device.substr(device.find(':') + 1)); }
-
 // A CUDA device's free and total memory and the model's activation bytes per window there,
 // measured with a probe instance (released before returning, so its memory is free again).
 Status MeasureCudaDevice(const LoadedModel& loaded, const std::string& device, DeviceMeasurement* out) {

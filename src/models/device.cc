@@ -20,12 +20,14 @@ Status CheckDevice(const std::string& device) {
     return Status::InvalidArgument("device '" + device + "': expected cpu or cuda:N");
   }
   const int count = CudaDeviceCount();
-  if (std::stoi(index) >= count) {
+  if (CudaIndex(device) >= count) {
     return Status::NotFound("device '" + device + "': this libtorch sees " + std::to_string(count) +
                             " CUDA device(s)" + (count == 0 ? " (a CPU-only build, or no GPU)" : ""));
   }
   return Status::OK();
 }
+
+int CudaIndex(const std::string& device) { return std::stoi(device.substr(device.find(':') + 1)); }
 
 Status ParseDeviceList(const std::string& list, std::vector<std::string>* devices) {
   devices->clear();

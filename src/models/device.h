@@ -20,6 +20,9 @@ int CudaDeviceCount();
 // many it sees).
 Status CheckDevice(const std::string& device);
 
+// N of a device CheckDevice accepted as "cuda:N". REQUIRES: such a device.
+int CudaIndex(const std::string& device);
+
 // "cpu,cuda:0" → {"cpu", "cuda:0"}, each checked by CheckDevice; a bare index after a CUDA device
 // continues the CUDA list ("cuda:0,1" → cuda:0, cuda:1). InvalidArgument for an empty list or a
 // duplicate.

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <numbers>
+#include <sstream>
+#include <string>
 
 #include "core/atomic_file.h"
 #include "io/mseed_writer.h"
@@ -71,6 +74,21 @@ std::string Compact(NanoTime t) {
 }
 
 }  // namespace
+
+Status ParseRatesHz(const std::string& text, std::vector<double>* rates_hz) {
+  rates_hz->clear();
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    char* end = nullptr;
+    const double hz = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0' || !(hz > 0)) {
+      return Status::InvalidArgument("'" + item + "' is not a sampling rate in Hz");
+    }
+    rates_hz->push_back(hz);
+  }
+  if (rates_hz->empty()) return Status::InvalidArgument("no sampling rate given");
+  return Status::OK();
+}
 
 std::string SynthStationName(int64_t station) {
   char buf[32];

@@ -46,6 +46,10 @@ std::vector<double> SynthSamples(const SynthOptions& opts, int64_t station, char
 // files. InvalidArgument for non-positive sizes; IOError naming the path on write failure.
 Status WriteSynthArchive(const std::string& dir, const SynthOptions& opts, int64_t* files_written);
 
+// Sampling rates as --rates takes them: "100,200,250" → {100, 200, 250}. InvalidArgument naming
+// the item that is not a positive number.
+Status ParseRatesHz(const std::string& text, std::vector<double>* rates_hz);
+
 // Station name of index i: "S0001"… and its trace id "SY.S0001.00".
 std::string SynthStationName(int64_t station);
 

@@ -26,6 +26,16 @@ std::string Fixed(double v, int decimals) {
   return buf;
 }
 
+// Moves the series of `lines` into spec, in key order, each with the next palette colour.
+template <typename Key>
+void AddInPaletteOrder(std::map<Key, ChartSeries>* lines, ChartSpec* spec) {
+  size_t i = 0;
+  for (auto& [key, series] : *lines) {
+    series.colour = kPalette[i++ % kPalette.size()];
+    spec->series.push_back(std::move(series));
+  }
+}
+
 std::string Shape(const Trial& t) {
   return std::to_string(t.instances) + (t.gpus.empty() ? "×" + std::to_string(t.threads_per_instance) : " per GPU") +
          ", batch " + std::to_string(t.batch_size);
@@ -48,11 +58,7 @@ std::string ThroughputChart(const std::vector<ConfigSummary>& context, const Con
   spec.title = "Throughput vs concurrency (" + Resources(best.config) + ")";
   spec.x_label = best.config.gpus.empty() ? "instances (each with cores ÷ instances intra-op threads)" : "instances per GPU";
   spec.y_label = "windows/s (mean of a configuration's trials)";
-  size_t i = 0;
-  for (auto& [batch, series] : by_batch) {
-    series.colour = kPalette[i++ % kPalette.size()];
-    spec.series.push_back(std::move(series));
-  }
+  AddInPaletteOrder(&by_batch, &spec);
   spec.has_highlight = true;
   spec.highlight = {static_cast<double>(best.config.instances), best.windows_per_s};
   spec.highlight_label = "chosen: " + Shape(best.config);
@@ -111,11 +117,7 @@ std::string ScalingChart(const std::vector<ConfigSummary>& all, const ConfigSumm
   spec.title = "Best throughput by CPUs and stations";
   spec.x_label = "CPUs";
   spec.y_label = "windows/s (best configuration)";
-  size_t i = 0;
-  for (auto& [gpus_stations, series] : lines) {
-    series.colour = kPalette[i++ % kPalette.size()];
-    spec.series.push_back(std::move(series));
-  }
+  AddInPaletteOrder(&lines, &spec);
   spec.has_highlight = true;
   spec.highlight = {static_cast<double>(best.config.cpu_count), best.windows_per_s};
   spec.highlight_label = "chosen";
