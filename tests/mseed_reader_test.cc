@@ -180,6 +180,29 @@ TEST(MseedReaderTest, GapsSplitSegments) {
   ExpectSegment(contents.segments[3], "BW.BGLD..EHE", "2008-01-01T00:00:18.455000Z", 200.0, 50668, -389, -405);
 }
 
+// Records out of time order (here: reversed, and one repeated at the end) merge as MergeSegments
+// merges them after sorting: the same segments as the file in order.
+TEST(MseedReaderTest, RecordsOutOfTimeOrderMergeAsInOrder) {
+  const std::string bytes = ReadBytes(Corpus("obspy/gaps.mseed"));
+  constexpr size_t kRecordBytes = 512;
+  ASSERT_EQ(bytes.size() % kRecordBytes, 0u);
+  const MseedFileContents in_order = ReadOk(Corpus("obspy/gaps.mseed"));
+  std::string reversed, repeated = bytes + bytes.substr(40 * kRecordBytes, kRecordBytes);
+  for (size_t r = bytes.size() / kRecordBytes; r-- > 0;) reversed += bytes.substr(r * kRecordBytes, kRecordBytes);
+  for (const std::string& shuffled : {reversed, repeated}) {
+    MseedFileContents contents;
+    ASSERT_TRUE(DecodeMseedBytes(shuffled, "shuffled", ReaderOptions(), &contents).ok());
+    EXPECT_TRUE(contents.problems.empty()) << contents.problems.front();
+    ASSERT_EQ(contents.segments.size(), in_order.segments.size());
+    for (size_t i = 0; i < contents.segments.size(); ++i) {
+      EXPECT_EQ(contents.segments[i].id, in_order.segments[i].id);
+      EXPECT_EQ(contents.segments[i].start, in_order.segments[i].start);
+      EXPECT_EQ(contents.segments[i].rate_hz, in_order.segments[i].rate_hz);
+      EXPECT_EQ(contents.segments[i].samples, in_order.segments[i].samples);
+    }
+  }
+}
+
 TEST(MseedReaderTest, BrokenLastRecordKeepsValidRecords) {
   const MseedFileContents contents = ReadOk(Corpus("obspy/brokenlastrecord.mseed"));
   ASSERT_EQ(contents.segments.size(), 1u);

@@ -39,7 +39,8 @@ void ResampleStream::Append(const double* samples, int64_t count) {
   appended_ += count;
 }
 
-Status ResampleStream::Drain(bool closed, std::vector<double>* out) {
+template <typename T>
+Status ResampleStream::Drain(bool closed, std::vector<T>* out) {
   if (method_ == ResampleMethod::kNone) {
     out->insert(out->end(), buffer_.begin(), buffer_.end());
     emitted_ += static_cast<int64_t>(buffer_.size());
@@ -79,5 +80,8 @@ Status ResampleStream::Drain(bool closed, std::vector<double>* out) {
   buffer_from_ = appended_;
   return Status::OK();
 }
+
+template Status ResampleStream::Drain(bool closed, std::vector<float>* out);
+template Status ResampleStream::Drain(bool closed, std::vector<double>* out);
 
 }  // namespace rapid

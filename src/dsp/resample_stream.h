@@ -29,8 +29,10 @@ class ResampleStream {
 
   // Appends to *out the resampled samples that later input can no longer change; with `closed`
   // (the segment has ended; no Append may follow) everything that remains. Output sample j of the
-  // segment lies at segment start + j / target_hz.
-  Status Drain(bool closed, std::vector<double>* out);
+  // segment lies at segment start + j / target_hz. Resampling is computed in double; T = float
+  // rounds the output (what the model reads), T = double keeps it.
+  template <typename T>
+  Status Drain(bool closed, std::vector<T>* out);
 
   int64_t emitted() const { return emitted_; }    // output samples drained so far
   int64_t appended() const { return appended_; }  // input samples appended so far

@@ -22,11 +22,14 @@ void AddNoteOnce(const std::string& note, std::vector<std::string>* notes) {
 
 struct StationStream::Run {
   NanoTime start = kUnsetTime;  // time of sample 0 (model rate)
-  std::vector<float> samples;   // samples [dropped, total())
+  // Samples [base, total()), of which those before `dropped` are no longer needed: they are
+  // erased only once they outnumber the rest, so cutting pieces does not copy the run each time.
+  std::vector<float> samples;
+  int64_t base = 0;
   int64_t dropped = 0;
   bool closed = false;
 
-  int64_t total() const { return dropped + static_cast<int64_t>(samples.size()); }
+  int64_t total() const { return base + static_cast<int64_t>(samples.size()); }
   NanoTime End(double rate_hz) const { return SampleTime(start, total() - 1, rate_hz); }
 };
 
@@ -72,9 +75,7 @@ int64_t StationStream::HeldSamples() const {
 
 Status StationStream::CloseChannel(Channel* ch) {
   Run& run = runs_[static_cast<size_t>(ch->component)].back();
-  std::vector<double> out;
-  RAPID_RETURN_IF_ERROR(ch->resampler.Drain(true, &out));
-  run.samples.insert(run.samples.end(), out.begin(), out.end());
+  RAPID_RETURN_IF_ERROR(ch->resampler.Drain(true, &run.samples));
   run.closed = true;
   return Status::OK();
 }
@@ -99,26 +100,20 @@ Status StationStream::AddSegment(TraceSegment seg, std::vector<std::string>* not
     AddNoteOnce("ignored channel " + seg.id.ToString() + " (component already read from " + feeder + ")", notes);
     return Status::OK();
   }
+  int64_t known = 0;  // leading samples of `seg` the channel already delivered
   auto it = channels_.find(seg.id.channel);
   if (it != channels_.end()) {
     Channel& ch = *it->second;
     const NanoTime expected = SampleTime(ch.start, ch.resampler.appended(), ch.rate_hz);
     // Drop what this channel already delivered (the overlap of consecutive chunks).
-    const int64_t known = std::clamp<int64_t>(RoundAway(Samples(seg.start, expected, seg.rate_hz)), 0,
-                                              static_cast<int64_t>(seg.samples.size()));
-    if (known > 0) {
-      seg.start = seg.SampleTimeAt(known);
-      seg.samples.erase(seg.samples.begin(), seg.samples.begin() + known);
-    }
-    if (seg.samples.empty()) return Status::OK();
+    known = std::clamp<int64_t>(RoundAway(Samples(seg.start, expected, seg.rate_hz)), 0,
+                                static_cast<int64_t>(seg.samples.size()));
+    if (known == static_cast<int64_t>(seg.samples.size())) return Status::OK();
+    seg.start = seg.SampleTimeAt(known);
     const bool same_rate = std::abs(1.0 - seg.rate_hz / ch.rate_hz) <= 1e-4;
     if (same_rate && std::abs(Samples(expected, seg.start, ch.rate_hz)) <= 0.5) {
-      ch.resampler.Append(seg.samples.data(), static_cast<int64_t>(seg.samples.size()));
-      std::vector<double> out;
-      RAPID_RETURN_IF_ERROR(ch.resampler.Drain(false, &out));
-      Run& run = runs_[static_cast<size_t>(c)].back();
-      run.samples.insert(run.samples.end(), out.begin(), out.end());
-      return Status::OK();
+      ch.resampler.Append(seg.samples.data() + known, static_cast<int64_t>(seg.samples.size()) - known);
+      return ch.resampler.Drain(false, &runs_[static_cast<size_t>(c)].back().samples);
     }
     RAPID_RETURN_IF_ERROR(CloseChannel(&ch));  // a gap: the next samples start a new segment
     channels_.erase(it);
@@ -126,10 +121,8 @@ Status StationStream::AddSegment(TraceSegment seg, std::vector<std::string>* not
   auto ch = std::make_unique<Channel>(seg, c, spec_.rate_hz);
   Run run;
   run.start = seg.start;
-  ch->resampler.Append(seg.samples.data(), static_cast<int64_t>(seg.samples.size()));
-  std::vector<double> out;
-  RAPID_RETURN_IF_ERROR(ch->resampler.Drain(false, &out));
-  run.samples.assign(out.begin(), out.end());
+  ch->resampler.Append(seg.samples.data() + known, static_cast<int64_t>(seg.samples.size()) - known);
+  RAPID_RETURN_IF_ERROR(ch->resampler.Drain(false, &run.samples));
   runs_[static_cast<size_t>(c)].push_back(std::move(run));
   channels_[seg.id.channel] = std::move(ch);
   return Status::OK();
@@ -180,7 +173,7 @@ StationBlock StationStream::CutPiece(int64_t from, int64_t length, int64_t windo
     const Run& run = runs_[static_cast<size_t>(c)].front();
     const int64_t first = block_->first[static_cast<size_t>(c)] + from;
     const int64_t count = std::clamp<int64_t>(run.total() - first, 0, length);
-    std::copy_n(run.samples.begin() + (first - run.dropped), count, b.samples.begin() + c * length);
+    std::copy_n(run.samples.begin() + (first - run.base), count, b.samples.begin() + c * length);
   }
   return b;
 }
@@ -190,8 +183,11 @@ void StationStream::DropBefore(int64_t block_sample) {
     Run& run = runs_[static_cast<size_t>(c)].front();
     const int64_t keep_from = std::min(run.total(), block_->first[static_cast<size_t>(c)] + block_sample);
     if (keep_from <= run.dropped) continue;
-    run.samples.erase(run.samples.begin(), run.samples.begin() + (keep_from - run.dropped));
     run.dropped = keep_from;
+    if (2 * (run.dropped - run.base) > static_cast<int64_t>(run.samples.size())) {
+      run.samples.erase(run.samples.begin(), run.samples.begin() + (run.dropped - run.base));
+      run.base = run.dropped;
+    }
   }
 }
 

@@ -1,6 +1,9 @@
 #include "engine/windower.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace rapid {
 
@@ -32,35 +35,91 @@ void TaperEnds(int64_t channels, int64_t in_samples, float* out) {
 
 }  // namespace
 
+namespace {
+
+// The loops below keep kLanes partial results (sums in double) so that the compiler vectorises
+// them without reordering any one sum: a window is normalised per batch slot on the instance
+// threads, between forward calls, and scalar loops took 14 us of a ~1 ms window.
+constexpr int kLanes = 8;
+
+// `v`, or 0 when it is NaN or infinite (bitwise, so the loop has no branch).
+inline float FiniteOrZero(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  bits &= (bits & 0x7f800000u) == 0x7f800000u ? 0u : ~0u;
+  std::memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+// Copies `n` samples to `dst`, non-finite ones as 0; returns their sum.
+double CopyFinite(const float* src, int64_t n, float* dst) {
+  double part[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) {
+      const float v = FiniteOrZero(src[i + k]);
+      dst[i + k] = v;
+      part[k] += static_cast<double>(v);
+    }
+  }
+  for (; i < n; ++i) {
+    dst[i] = FiniteOrZero(src[i]);
+    part[0] += static_cast<double>(dst[i]);
+  }
+  double sum = 0.0;
+  for (double p : part) sum += p;
+  return sum;
+}
+
+// Subtracts `mean` from `n` samples in place; returns the sum of their squares.
+double Centre(float mean, int64_t n, float* x) {
+  double part[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) {
+      const float d = x[i + k] - mean;
+      part[k] += static_cast<double>(d) * static_cast<double>(d);
+      x[i + k] = d;
+    }
+  }
+  for (; i < n; ++i) {
+    x[i] -= mean;
+    part[0] += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  }
+  double sum = 0.0;
+  for (double p : part) sum += p;
+  return sum;
+}
+
+// The largest magnitude of `n` samples.
+float Peak(const float* x, int64_t n) {
+  float top[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int k = 0; k < kLanes; ++k) top[k] = std::max(top[k], std::abs(x[i + k]));
+  }
+  for (; i < n; ++i) top[0] = std::max(top[0], std::abs(x[i]));
+  return *std::max_element(top, top + kLanes);
+}
+
+}  // namespace
+
 void NormaliseWindow(const float* rows, int64_t row_stride, int64_t channels, int64_t start, int64_t in_samples,
                      WindowNorm norm, float* out) {
   constexpr double kEps = 1e-10;
   double total_sq = 0.0;
   for (int64_t c = 0; c < channels; ++c) {
-    const float* src = rows + c * row_stride + start;
     float* dst = out + c * in_samples;
-    double sum = 0.0;
-    for (int64_t i = 0; i < in_samples; ++i) {
-      float v = src[i];
-      if (!std::isfinite(v)) v = 0.0f;
-      dst[i] = v;
-      sum += v;
-    }
+    const double sum = CopyFinite(rows + c * row_stride + start, in_samples, dst);
     // SeisBench normalises float32 tensors: the mean is rounded to float32 before it is
     // subtracted, which matters for windows with a large offset (raw counts).
     const float mean = static_cast<float>(sum / static_cast<double>(in_samples));
-    double sq = 0.0;
-    float peak = 0.0f;
-    for (int64_t i = 0; i < in_samples; ++i) {
-      const float d = dst[i] - mean;
-      sq += static_cast<double>(d) * d;
-      peak = std::max(peak, std::abs(d));
-      dst[i] = d;
-    }
+    const double sq = Centre(mean, in_samples, dst);
     total_sq += sq;
     if (norm == WindowNorm::kStdPerChannel || norm == WindowNorm::kPeakPerChannel) {
-      const float scale =
-          norm == WindowNorm::kStdPerChannel ? static_cast<float>(std::sqrt(sq / static_cast<double>(in_samples - 1))) : peak;
+      const float scale = norm == WindowNorm::kStdPerChannel
+                              ? static_cast<float>(std::sqrt(sq / static_cast<double>(in_samples - 1)))
+                              : Peak(dst, in_samples);
       const float denom = scale + static_cast<float>(kEps);
       for (int64_t i = 0; i < in_samples; ++i) dst[i] = dst[i] / denom;
     }

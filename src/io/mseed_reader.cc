@@ -66,22 +66,27 @@ std::string JoinMessages(const std::vector<std::string>& messages) {
   return text;
 }
 
-// Walks a buffer record by record, collecting one piece per waveform record and a problem per
-// thing it drops.
+// Walks a buffer record by record, merging each waveform record's samples as it comes (into
+// `merger`) or collecting one piece per record (without one), and a problem per thing it drops.
+// With a merger, the walk stops at the first record of a channel that starts before the
+// channel's previous record (out_of_order()): the records must then be collected and merged by
+// MergeSegments, which sorts them first.
 class RecordWalker {
  public:
-  RecordWalker(std::vector<char>* buffer, MseedFileContents* out) : buffer_(*buffer), out_(out) {}
+  RecordWalker(std::vector<char>* buffer, MseedFileContents* out, SegmentMerger* merger)
+      : buffer_(*buffer), out_(out), merger_(merger) {}
 
   void Run() {
     const int64_t size = static_cast<int64_t>(buffer_.size());
     int64_t offset = 0;
-    while (offset < size) offset = Step(offset, size);
-    EndJunk(size);
+    while (offset < size && !out_of_order_) offset = Step(offset, size);
+    if (!out_of_order_) EndJunk(size);
   }
 
   std::vector<TraceSegment> TakePieces() { return std::move(pieces_); }
   int64_t records_parsed() const { return records_parsed_; }
   bool saw_header() const { return saw_header_; }
+  bool out_of_order() const { return out_of_order_; }
 
  private:
   // Handles whatever starts at `offset`; returns where to continue.
@@ -241,46 +246,56 @@ class RecordWalker {
       Problem(offset, where + ": start time outside 1900-2100; record skipped");
       return;
     }
-    TraceSegment piece;
-    piece.id = std::move(id);
-    piece.start = static_cast<NanoTime>(msr.starttime) * kNanosPerHptime;
-    piece.rate_hz = rate_hz;
-    if (!CopySamples(msr, &piece.samples)) {
+    SampleSpan samples;
+    if (!SamplesOf(msr, &samples)) {
       Problem(offset, where + ": unsupported sample type '" + std::string(1, msr.sampletype) + "'; skipped");
       return;
     }
-    const auto non_finite = std::count_if(piece.samples.begin(), piece.samples.end(),
-                                          [](double v) { return !std::isfinite(v); });
-    if (non_finite > 0) {
-      Problem(offset, where + ": " + std::to_string(non_finite) + " of " + std::to_string(piece.samples.size()) +
+    if (const int64_t non_finite = CountNonFinite(samples); non_finite > 0) {
+      Problem(offset, where + ": " + std::to_string(non_finite) + " of " + std::to_string(samples.count) +
                           " samples are NaN or infinite; record skipped");
       return;
     }
-    pieces_.push_back(std::move(piece));
+    const NanoTime start = static_cast<NanoTime>(msr.starttime) * kNanosPerHptime;
+    if (merger_ != nullptr) {
+      if (!merger_->InOrder(id, start)) {
+        out_of_order_ = true;
+        return;
+      }
+      merger_->Add(id, start, rate_hz, samples);
+    } else {
+      TraceSegment piece;
+      piece.id = std::move(id);
+      piece.start = start;
+      piece.rate_hz = rate_hz;
+      AppendSamples(samples, &piece.samples);
+      pieces_.push_back(std::move(piece));
+    }
     ++out_->records_decoded;
   }
 
-  static bool CopySamples(const MSRecord& msr, std::vector<double>* samples) {
-    const auto n = static_cast<size_t>(msr.numsamples);
+  // The record's decoded samples in place. False: a sample type other than int32/float32/float64.
+  static bool SamplesOf(const MSRecord& msr, SampleSpan* samples) {
+    samples->data = msr.datasamples;
+    samples->count = msr.numsamples;
     switch (msr.sampletype) {
-      case 'i': {
-        const auto* v = static_cast<const int32_t*>(msr.datasamples);
-        samples->assign(v, v + n);
-        return true;
-      }
-      case 'f': {
-        const auto* v = static_cast<const float*>(msr.datasamples);
-        samples->assign(v, v + n);
-        return true;
-      }
-      case 'd': {
-        const auto* v = static_cast<const double*>(msr.datasamples);
-        samples->assign(v, v + n);
-        return true;
-      }
-      default:
-        return false;
+      case 'i': samples->type = SampleSpan::Type::kInt32; return true;
+      case 'f': samples->type = SampleSpan::Type::kFloat32; return true;
+      case 'd': samples->type = SampleSpan::Type::kFloat64; return true;
+      default: return false;
     }
+  }
+
+  static int64_t CountNonFinite(SampleSpan samples) {
+    auto count = [&](const auto* v) {
+      return std::count_if(v, v + samples.count, [](auto x) { return !std::isfinite(x); });
+    };
+    switch (samples.type) {
+      case SampleSpan::Type::kInt32: return 0;
+      case SampleSpan::Type::kFloat32: return count(static_cast<const float*>(samples.data));
+      case SampleSpan::Type::kFloat64: return count(static_cast<const double*>(samples.data));
+    }
+    return 0;
   }
 
   // A dropped record: counted and reported.
@@ -306,6 +321,7 @@ class RecordWalker {
 
   std::vector<char>& buffer_;
   MseedFileContents* out_;
+  SegmentMerger* merger_;  // null: records are collected in pieces_
   MsRecordPtr msr_;  // reused across records, as libmseed intends
   std::vector<TraceSegment> pieces_;
   int64_t records_parsed_ = 0;
@@ -313,6 +329,7 @@ class RecordWalker {
   int64_t junk_start_ = -1;        // first byte of the current run of non-record bytes, or -1
   bool junk_is_reported_ = false;  // the current run is the tail of a record already reported
   bool saw_header_ = false;
+  bool out_of_order_ = false;
 };
 
 // Decodes `buffer` (mutable: libmseed 2 takes char*).
@@ -320,9 +337,24 @@ Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const Re
                     MseedFileContents* out) {
   *out = MseedFileContents();
   if (buffer->empty()) return Status::Corruption(name + ": empty file (0 bytes)");
-  RecordWalker walker(buffer, out);
-  walker.Run();
-  out->segments = MergeSegments(walker.TakePieces(), opts, &out->problems);
+  // Records merged as they come; a file whose records of a channel are out of time order is
+  // walked again and merged by MergeSegments (same result, one more copy of each record).
+  std::vector<std::string> merge_problems;
+  SegmentMerger merger(opts, &merge_problems);
+  RecordWalker in_order(buffer, out, &merger);
+  in_order.Run();
+  std::unique_ptr<RecordWalker> sorted;
+  if (in_order.out_of_order()) {
+    *out = MseedFileContents();
+    merge_problems.clear();
+    sorted = std::make_unique<RecordWalker>(buffer, out, nullptr);
+    sorted->Run();
+    out->segments = MergeSegments(sorted->TakePieces(), opts, &out->problems);
+  } else {
+    out->segments = merger.Take();
+    out->problems.insert(out->problems.end(), merge_problems.begin(), merge_problems.end());
+  }
+  const RecordWalker& walker = sorted ? *sorted : in_order;
   for (size_t i = 1; i < out->segments.size(); ++i) {
     const TraceSegment& a = out->segments[i - 1];
     const TraceSegment& b = out->segments[i];
@@ -379,13 +411,18 @@ Status ReadMseedFile(const std::string& path, const ReaderOptions& opts, MseedFi
   if (std::filesystem::is_directory(status)) return Status::InvalidArgument(path + ": is a directory, not a file");
   std::unique_ptr<FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
   if (file == nullptr) return Status::IOError(path + ": cannot open: " + std::strerror(errno));
+  // Read in place: to the size the file has when opened, then whatever it grew by.
   std::vector<char> buffer;
   const auto size_bytes = std::filesystem::file_size(path, ec);
-  if (!ec) buffer.reserve(size_bytes);
-  char chunk[1 << 16];
-  size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, file.get())) > 0) buffer.insert(buffer.end(), chunk, chunk + n);
+  size_t filled = 0;
+  buffer.resize(ec ? size_t{1} << 16 : static_cast<size_t>(size_bytes) + 1);
+  while (true) {
+    filled += std::fread(buffer.data() + filled, 1, buffer.size() - filled, file.get());
+    if (filled < buffer.size()) break;
+    buffer.resize(buffer.size() * 2);
+  }
   if (std::ferror(file.get())) return Status::IOError(path + ": read failed: " + std::strerror(errno));
+  buffer.resize(filled);
   return DecodeBuffer(&buffer, path, opts, out);
 }
 

@@ -14,75 +14,160 @@ bool RatesMatch(double a, double b, double tolerance_relative) {
 
 bool SameSample(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
 
-class Merger {
- public:
-  Merger(const ReaderOptions& opts, std::vector<std::string>* problems) : opts_(opts), problems_(problems) {}
-
-  // Appends `piece` to `seg` when it continues or overlaps it on its sample grid. Returns false
-  // (piece untouched) when the piece must start a new segment.
-  // REQUIRES: piece.start >= seg.start, both rates valid and matching within tolerance.
-  bool Extend(TraceSegment* seg, TraceSegment* piece) {
-    const int64_t n = static_cast<int64_t>(seg->samples.size());
-    const double tolerance_ns = opts_.time_tolerance_samples * 1e9 / seg->rate_hz;
-    int64_t delta_ns = 0;
-    int64_t offset_ns = 0;
-    if (__builtin_sub_overflow(piece->start, seg->SampleTimeAt(n), &delta_ns) ||
-        __builtin_sub_overflow(piece->start, seg->start, &offset_ns)) {
-      return false;  // centuries apart: a gap
-    }
-    if (static_cast<double>(delta_ns) > tolerance_ns) return false;  // gap
-    if (static_cast<double>(delta_ns) >= -tolerance_ns) {             // continues
-      Append(seg, *piece, 0);
-      return true;
-    }
-    // The piece starts inside the segment: find the segment sample it coincides with.
-    const double offset_samples = static_cast<double>(offset_ns) * seg->rate_hz / 1e9;
-    const int64_t k = std::clamp<int64_t>(std::llround(offset_samples), 0, n);
-    if (std::abs(static_cast<double>(piece->start - seg->SampleTimeAt(k))) > tolerance_ns) {
-      Report(piece->id.ToString() + ": piece starting " + FormatIsoMicros(piece->start) +
-             " overlaps the segment starting " + FormatIsoMicros(seg->start) +
-             " off its sample grid; kept as a separate segment");
-      return false;
-    }
-    const int64_t overlap = std::min<int64_t>(n - k, static_cast<int64_t>(piece->samples.size()));
-    int64_t differing = 0;
-    for (int64_t i = 0; i < overlap; ++i) {
-      if (!SameSample(seg->samples[k + i], piece->samples[i])) ++differing;
-    }
-    if (differing > 0) {
-      Report(piece->id.ToString() + ": " + std::to_string(differing) + " of " + std::to_string(overlap) +
-             " overlapping samples from " + FormatIsoMicros(piece->start) +
-             " differ from the data already merged; kept the earlier samples");
-    }
-    Append(seg, *piece, overlap);
-    return true;
+// Calls fn(values) with the span's values typed.
+template <typename Fn>
+void VisitSamples(SampleSpan s, Fn fn) {
+  switch (s.type) {
+    case SampleSpan::Type::kInt32: return fn(static_cast<const int32_t*>(s.data));
+    case SampleSpan::Type::kFloat32: return fn(static_cast<const float*>(s.data));
+    case SampleSpan::Type::kFloat64: return fn(static_cast<const double*>(s.data));
   }
+}
 
-  void Report(std::string message) {
-    if (problems_ != nullptr) problems_->push_back(std::move(message));
-  }
+// Appends samples [first, count) of `s` to `out`, as doubles.
+void AppendFrom(SampleSpan s, int64_t first, std::vector<double>* out) {
+  VisitSamples(s, [&](const auto* v) { out->insert(out->end(), v + first, v + s.count); });
+}
 
- private:
-  static void Append(TraceSegment* seg, const TraceSegment& piece, int64_t first) {
-    seg->samples.insert(seg->samples.end(), piece.samples.begin() + first, piece.samples.end());
-  }
-
-  const ReaderOptions& opts_;
-  std::vector<std::string>* problems_;
-};
+SampleSpan SpanOf(const TraceSegment& piece) {
+  return SampleSpan{piece.samples.data(), SampleSpan::Type::kFloat64, static_cast<int64_t>(piece.samples.size())};
+}
 
 }  // namespace
 
+void AppendSamples(SampleSpan samples, std::vector<double>* out) { AppendFrom(samples, 0, out); }
+
+struct SegmentMerger::Channel {
+  NanoTime last_start = kUnsetTime;
+  std::vector<size_t> current;  // index in out_ of the newest segment of each rate group
+};
+
+SegmentMerger::SegmentMerger(const ReaderOptions& opts, std::vector<std::string>* problems)
+    : opts_(opts), problems_(problems) {}
+
+SegmentMerger::~SegmentMerger() = default;
+
+void SegmentMerger::Report(std::string message) {
+  if (problems_ != nullptr) problems_->push_back(std::move(message));
+}
+
+bool SegmentMerger::InOrder(const ChannelId& id, NanoTime start) const {
+  auto it = channels_.find(id);
+  return it == channels_.end() || it->second.last_start <= start;
+}
+
+// Appends the piece to `seg` when it continues or overlaps it on its sample grid. Returns false
+// (nothing appended) when the piece must start a new segment.
+// REQUIRES: start >= seg->start, rates matching within tolerance.
+bool SegmentMerger::Extend(TraceSegment* seg, NanoTime start, SampleSpan samples, const ChannelId& id) {
+  const int64_t n = static_cast<int64_t>(seg->samples.size());
+  const double tolerance_ns = opts_.time_tolerance_samples * 1e9 / seg->rate_hz;
+  int64_t delta_ns = 0;
+  int64_t offset_ns = 0;
+  if (__builtin_sub_overflow(start, seg->SampleTimeAt(n), &delta_ns) ||
+      __builtin_sub_overflow(start, seg->start, &offset_ns)) {
+    return false;  // centuries apart: a gap
+  }
+  if (static_cast<double>(delta_ns) > tolerance_ns) return false;  // gap
+  if (static_cast<double>(delta_ns) >= -tolerance_ns) {             // continues
+    AppendFrom(samples, 0, &seg->samples);
+    return true;
+  }
+  // The piece starts inside the segment: find the segment sample it coincides with.
+  const double offset_samples = static_cast<double>(offset_ns) * seg->rate_hz / 1e9;
+  const int64_t k = std::clamp<int64_t>(std::llround(offset_samples), 0, n);
+  if (std::abs(static_cast<double>(start - seg->SampleTimeAt(k))) > tolerance_ns) {
+    Report(id.ToString() + ": piece starting " + FormatIsoMicros(start) + " overlaps the segment starting " +
+           FormatIsoMicros(seg->start) + " off its sample grid; kept as a separate segment");
+    return false;
+  }
+  const int64_t overlap = std::min<int64_t>(n - k, samples.count);
+  int64_t differing = 0;
+  VisitSamples(samples, [&](const auto* v) {
+    for (int64_t i = 0; i < overlap; ++i) {
+      if (!SameSample(seg->samples[k + i], static_cast<double>(v[i]))) ++differing;
+    }
+  });
+  if (differing > 0) {
+    Report(id.ToString() + ": " + std::to_string(differing) + " of " + std::to_string(overlap) +
+           " overlapping samples from " + FormatIsoMicros(start) +
+           " differ from the data already merged; kept the earlier samples");
+  }
+  AppendFrom(samples, overlap, &seg->samples);
+  return true;
+}
+
+size_t* SegmentMerger::GroupFor(const ChannelId& id, NanoTime start, double rate_hz, Channel** channel) {
+  if (last_channel_ == nullptr || *last_id_ != id) {
+    auto it = channels_.try_emplace(id).first;
+    last_id_ = &it->first;
+    last_channel_ = &it->second;
+  }
+  Channel& ch = *last_channel_;
+  ch.last_start = start;
+  *channel = &ch;
+  auto group = std::find_if(ch.current.begin(), ch.current.end(), [&](size_t g) {
+    return RatesMatch(rate_hz, out_[g].rate_hz, opts_.rate_tolerance_relative);
+  });
+  return group == ch.current.end() ? nullptr : &*group;
+}
+
+void SegmentMerger::StartSegment(Channel* channel, size_t* group, TraceSegment seg) {
+  out_.push_back(std::move(seg));
+  if (group != nullptr) {
+    *group = out_.size() - 1;
+  } else {
+    channel->current.push_back(out_.size() - 1);
+  }
+}
+
+void SegmentMerger::Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples) {
+  if (samples.count <= 0) return;
+  Channel* channel = nullptr;
+  size_t* group = GroupFor(id, start, rate_hz, &channel);
+  if (group != nullptr && Extend(&out_[*group], start, samples, id)) return;
+  TraceSegment seg;
+  seg.id = id;
+  seg.start = start;
+  seg.rate_hz = rate_hz;
+  AppendFrom(samples, 0, &seg.samples);
+  StartSegment(channel, group, std::move(seg));
+}
+
+void SegmentMerger::Add(TraceSegment piece) {
+  if (piece.samples.empty()) return;
+  Channel* channel = nullptr;
+  size_t* group = GroupFor(piece.id, piece.start, piece.rate_hz, &channel);
+  if (group != nullptr && Extend(&out_[*group], piece.start, SpanOf(piece), piece.id)) return;
+  StartSegment(channel, group, std::move(piece));
+}
+
+std::vector<TraceSegment> SegmentMerger::Take() {
+  std::vector<TraceSegment> out = std::move(out_);
+  out_.clear();
+  channels_.clear();
+  last_id_ = nullptr;
+  last_channel_ = nullptr;
+  std::sort(out.begin(), out.end(), [](const TraceSegment& a, const TraceSegment& b) {
+    if (a.id != b.id) return a.id < b.id;
+    if (a.start != b.start) return a.start < b.start;
+    return a.rate_hz < b.rate_hz;
+  });
+  return out;
+}
+
 std::vector<TraceSegment> MergeSegments(std::vector<TraceSegment> pieces, const ReaderOptions& opts,
                                         std::vector<std::string>* problems) {
-  Merger merger(opts, problems);
+  SegmentMerger merger(opts, problems);
   std::vector<TraceSegment> valid;
   valid.reserve(pieces.size());
   for (TraceSegment& piece : pieces) {
     if (piece.samples.empty()) continue;
     if (!std::isfinite(piece.rate_hz) || piece.rate_hz <= 0 || piece.start == kUnsetTime) {
-      merger.Report(piece.id.ToString() + ": dropped " + std::to_string(piece.samples.size()) +
-                    " samples with an invalid sample rate or start time");
+      if (problems != nullptr) {
+        problems->push_back(piece.id.ToString() + ": dropped " + std::to_string(piece.samples.size()) +
+                            " samples with an invalid sample rate or start time");
+      }
       continue;
     }
     valid.push_back(std::move(piece));
@@ -91,35 +176,8 @@ std::vector<TraceSegment> MergeSegments(std::vector<TraceSegment> pieces, const 
     if (a.id != b.id) return a.id < b.id;
     return a.start < b.start;
   });
-
-  std::vector<TraceSegment> out;
-  size_t begin = 0;
-  while (begin < valid.size()) {
-    size_t end = begin;
-    while (end < valid.size() && valid[end].id == valid[begin].id) ++end;
-    // Index into `out` of the newest segment of each rate group of this channel.
-    std::vector<size_t> current;
-    for (size_t i = begin; i < end; ++i) {
-      TraceSegment& piece = valid[i];
-      auto group = std::find_if(current.begin(), current.end(), [&](size_t g) {
-        return RatesMatch(piece.rate_hz, out[g].rate_hz, opts.rate_tolerance_relative);
-      });
-      if (group != current.end() && merger.Extend(&out[*group], &piece)) continue;
-      out.push_back(std::move(piece));
-      if (group != current.end()) {
-        *group = out.size() - 1;
-      } else {
-        current.push_back(out.size() - 1);
-      }
-    }
-    begin = end;
-  }
-  std::sort(out.begin(), out.end(), [](const TraceSegment& a, const TraceSegment& b) {
-    if (a.id != b.id) return a.id < b.id;
-    if (a.start != b.start) return a.start < b.start;
-    return a.rate_hz < b.rate_hz;
-  });
-  return out;
+  for (TraceSegment& piece : valid) merger.Add(std::move(piece));
+  return merger.Take();
 }
 
 }  // namespace rapid

@@ -2,6 +2,7 @@
 // Thread safety: a pure function; safe to call concurrently.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,5 +36,58 @@ struct ReaderOptions {
 // appended to, never cleared.
 std::vector<TraceSegment> MergeSegments(std::vector<TraceSegment> pieces, const ReaderOptions& opts,
                                         std::vector<std::string>* problems);
+
+// Samples of one piece in place, in the sample type its source holds (a miniSEED record's
+// decoded buffer), so a piece joins a segment with one conversion and no copy of its own.
+struct SampleSpan {
+  enum class Type { kInt32, kFloat32, kFloat64 };
+  const void* data = nullptr;  // `count` values of `type`; borrowed for the call that takes it
+  Type type = Type::kFloat64;
+  int64_t count = 0;
+};
+
+// Appends the span's values to *out, as doubles.
+void AppendSamples(SampleSpan samples, std::vector<double>* out);
+
+// The merge MergeSegments performs, fed one piece at a time: MergeSegments sorts its pieces and
+// adds them here. A caller whose pieces already arrive in that order per channel (the records of
+// a miniSEED file almost always do) merges them as they come; when one arrives out of order
+// (InOrder is false), it falls back to MergeSegments over all the pieces.
+// Thread safety: one object per thread.
+class SegmentMerger {
+ public:
+  // `opts` is borrowed; `problems` as in MergeSegments.
+  SegmentMerger(const ReaderOptions& opts, std::vector<std::string>* problems);
+  ~SegmentMerger();
+  SegmentMerger(const SegmentMerger&) = delete;
+  SegmentMerger& operator=(const SegmentMerger&) = delete;
+
+  // Whether a piece of `id` starting at `start` may be added: no earlier piece of `id` started later.
+  bool InOrder(const ChannelId& id, NanoTime start) const;
+
+  // Merges one piece. REQUIRES: InOrder(id, start); rate_hz finite and > 0; start set.
+  void Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples);
+  // As above for a piece the merger may take over (no copy when it starts a segment).
+  void Add(TraceSegment piece);
+
+  // The merged segments, sorted as MergeSegments returns them; the merger is empty afterwards.
+  std::vector<TraceSegment> Take();
+
+ private:
+  struct Channel;
+  // The channel of `id` (recording `start` as its latest piece's) and the slot of its rate group
+  // matching `rate_hz` (null: none).
+  size_t* GroupFor(const ChannelId& id, NanoTime start, double rate_hz, Channel** channel);
+  void StartSegment(Channel* channel, size_t* group, TraceSegment seg);
+  bool Extend(TraceSegment* seg, NanoTime start, SampleSpan samples, const ChannelId& id);
+  void Report(std::string message);
+
+  const ReaderOptions& opts_;
+  std::vector<std::string>* problems_;
+  std::vector<TraceSegment> out_;
+  std::map<ChannelId, Channel> channels_;
+  const ChannelId* last_id_ = nullptr;  // the channel of the latest Add (records come in runs)
+  Channel* last_channel_ = nullptr;
+};
 
 }  // namespace rapid
