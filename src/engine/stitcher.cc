@@ -60,30 +60,39 @@ std::vector<std::vector<float>> Stitcher::Finish(int64_t from, int64_t to) const
   const int64_t labels = spec_.Labels(), n = to - from;
   const bool avg = spec_.stacking == Stacking::kAvg;
   std::vector<std::vector<float>> traces(static_cast<size_t>(labels));
-  // Slot by slot over all samples (vectorisable), each sample's values taken in slot order, so the
-  // float sums round exactly as a per-sample loop over the slots would.
-  std::vector<float> acc(static_cast<size_t>(n));
-  std::vector<int32_t> count(static_cast<size_t>(n));
+  // Slot by slot over a tile of samples (vectorisable; the tile's sums stay in L1), each
+  // sample's values taken in slot order, so the float sums round exactly as a per-sample loop
+  // over the slots would.
+  constexpr int64_t kTile = 2048;
+  float acc[kTile];
+  int32_t count[kTile];
   for (int64_t l = 0; l < labels; ++l) {
-    std::fill(acc.begin(), acc.end(), 0.0f);
-    std::fill(count.begin(), count.end(), 0);
-    for (int64_t s = 0; s < coverage_; ++s) {
-      const float* slot = slots_.data() + (s * labels + l) * out_samples_ + from;
-      for (int64_t i = 0; i < n; ++i) {
-        const float v = slot[i];
-        const bool present = !std::isnan(v);
-        if (avg) {
-          acc[i] += present ? v : 0.0f;
-        } else {
-          acc[i] = present && (count[i] == 0 || v > acc[i]) ? v : acc[i];
-        }
-        count[i] += present ? 1 : 0;
-      }
-    }
     auto& t = traces[static_cast<size_t>(l)];
     t.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      t[i] = count[i] == 0 ? kNan : avg ? acc[i] / static_cast<float>(count[i]) : acc[i];
+    for (int64_t t0 = 0; t0 < n; t0 += kTile) {
+      const int64_t m = std::min(kTile, n - t0);
+      std::fill_n(acc, m, 0.0f);
+      std::fill_n(count, m, 0);
+      for (int64_t s = 0; s < coverage_; ++s) {
+        const float* slot = slots_.data() + (s * labels + l) * out_samples_ + from + t0;
+        if (avg) {
+          for (int64_t i = 0; i < m; ++i) {
+            const bool present = !std::isnan(slot[i]);
+            acc[i] += present ? slot[i] : 0.0f;
+            count[i] += present ? 1 : 0;
+          }
+        } else {
+          for (int64_t i = 0; i < m; ++i) {
+            const bool present = !std::isnan(slot[i]);
+            acc[i] = present && (count[i] == 0 || slot[i] > acc[i]) ? slot[i] : acc[i];
+            count[i] += present ? 1 : 0;
+          }
+        }
+      }
+      float* dst = t.data() + t0;
+      for (int64_t i = 0; i < m; ++i) {
+        dst[i] = count[i] == 0 ? kNan : avg ? acc[i] / static_cast<float>(count[i]) : acc[i];
+      }
     }
   }
   return traces;
