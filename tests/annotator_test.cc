@@ -35,7 +35,7 @@ std::vector<StationBlock> MakeBlocks(int count, int64_t samples) {
 }
 
 int64_t BlockBytes(const ModelSpec& spec, const StationBlock& b) {
-  return static_cast<int64_t>(b.samples.size() * 4) + Stitcher::Coverage(spec) * 3 * b.samples_per_channel * 4;
+  return static_cast<int64_t>(b.samples.size() * 4) + Stitcher::HeldBytes(spec, b.samples_per_channel);
 }
 
 TEST(AnnotatorTest, BoundedQueueGivesSameTracesAsUnbounded) {

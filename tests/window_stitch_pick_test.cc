@@ -73,7 +73,7 @@ TEST(StitcherTest, AveragesOverlaps) {
   const float a[4] = {1, 1, 1, 1}, b[4] = {3, 3, 3, 3};
   st.Add(1, 2, b);  // order does not matter
   st.Add(0, 0, a);
-  auto t = st.Finish(0, 6);
+  auto t = st.Finish(6);
   EXPECT_EQ(t[0], (std::vector<float>{1, 1, 2, 2, 3, 3}));
 }
 
@@ -83,7 +83,7 @@ TEST(StitcherTest, MaxWithBlindingLeavesUncoveredNan) {
   const float a[4] = {9, 1, 5, 9}, b[4] = {9, 2, 4, 9};
   st.Add(0, 0, a);
   st.Add(1, 2, b);
-  auto t = st.Finish(0, 6);
+  auto t = st.Finish(6);
   EXPECT_TRUE(std::isnan(t[0][0]));
   EXPECT_EQ(t[0][1], 1.0f);
   EXPECT_EQ(t[0][2], 5.0f);  // window a's sample 2 (blinded ends of b ignored)

@@ -51,8 +51,7 @@ struct Annotator::Pending {
   bool finished = false;
   std::string failure;                  // why a window of this piece could not be run; empty: none
   std::shared_ptr<Pending> next_piece;  // once submitted
-  std::vector<float> head;              // the previous piece's Tail, once it finished
-  std::vector<float> tail;              // this piece's Tail, until the next piece takes it
+  Stitcher::Carry tail;                 // this piece's windows reaching into the next, until it takes them
 };
 
 struct Annotator::Batch {
@@ -98,9 +97,8 @@ bool Annotator::Submit(StationBlock block) {
   p->remaining = static_cast<int64_t>(p->starts.size());
   p->out_offset = WindowOutput(spec_, block, 0, 0);
   const int64_t out_samples = PieceOutputSamples(spec_, block, p->starts);
-  p->stitcher = std::make_unique<Stitcher>(spec_, out_samples);
-  p->bytes = static_cast<int64_t>(block.samples.size() * sizeof(float)) +
-             Stitcher::Coverage(spec_) * spec_.Labels() * out_samples * static_cast<int64_t>(sizeof(float));
+  p->stitcher = std::make_unique<Stitcher>(spec_, out_samples, block.first_window, block.piece > 0);
+  p->bytes = static_cast<int64_t>(block.samples.size() * sizeof(float)) + Stitcher::HeldBytes(spec_, out_samples);
   p->block = std::move(block);
   const auto wait_start = Clock::now();
   std::unique_lock<std::mutex> lock(mu_);
@@ -123,7 +121,7 @@ bool Annotator::Submit(StationBlock block) {
     auto prev = open_blocks_.find(p->block.block_id);
     assert(prev != open_blocks_.end() && "pieces of a block are submitted in order");
     if (prev->second->finished) {
-      p->head = std::move(prev->second->tail);
+      p->stitcher->MergeHead(std::move(prev->second->tail));
     } else {
       p->waits_for_previous = true;
       prev->second->next_piece = p;
@@ -191,7 +189,7 @@ void Annotator::WindowsDone(std::shared_ptr<Pending> p) {
     space_cv_.notify_one();
     std::shared_ptr<Pending> next = std::move(p->next_piece);
     if (next) {
-      next->head = std::move(p->tail);
+      next->stitcher->MergeHead(std::move(p->tail));
       next->waits_for_previous = false;
     }
     p.reset();
@@ -201,8 +199,6 @@ void Annotator::WindowsDone(std::shared_ptr<Pending> p) {
 
 void Annotator::FinishPiece(Pending* p) {
   const StationBlock& b = p->block;
-  if (!p->head.empty()) p->stitcher->MergeHead(p->head);
-  p->head = std::vector<float>();
   // A piece before the last owns the output samples up to its successor's first one (point
   // models: one sample per window, none shared).
   const bool point = spec_.PointOutput();
@@ -218,8 +214,8 @@ void Annotator::FinishPiece(Pending* p) {
   a.piece = b.piece;
   a.last_piece = b.last_piece;
   a.block_start = point ? SampleTime(block_start, spec_.in_samples / 2, b.rate_hz) : block_start;
-  a.traces = p->stitcher->Finish(0, owned);
-  if (!b.last_piece) p->tail = p->stitcher->Tail(owned);
+  a.traces = p->stitcher->Finish(owned);
+  if (!b.last_piece) p->tail = p->stitcher->TakeCarry(owned);
   int64_t lead = 0, trail = 0;
   if (!a.traces.empty()) NanMargins(a.traces.front(), &lead, &trail);
   if (b.piece > 0) lead = 0;
@@ -290,6 +286,7 @@ void Annotator::RunInstance(size_t index, Model* model) {
                         output.data() + i * static_cast<size_t>(labels * out_samples));
       } else {
         mine.failed_windows += 1;
+        p.stitcher->Skip(p.block.first_window + w);
         std::lock_guard<std::mutex> lock(mu_);
         if (p.failure.empty()) p.failure = failures[i];
       }
