@@ -96,6 +96,60 @@ TEST(StitcherTest, MaxWithBlindingLeavesUncoveredNan) {
   EXPECT_EQ(trail, 1);
 }
 
+// A block stitched in two pieces equals the block stitched whole, whatever the arrival order:
+// the second piece's windows (one skipped, as a failed window is) arrive shuffled and before the
+// first piece hands over the windows reaching into it.
+TEST(StitcherTest, PiecesInAnyOrderEqualTheWholeBlock) {
+  for (Stacking stacking : {Stacking::kAvg, Stacking::kMax}) {
+    ModelSpec spec = TinySpec(stacking, 0, 0);  // 4-sample windows, stride 2: 3 slots
+    spec.labels = {"P", "S"};
+    const int64_t windows = 9, out = 20, skipped = 5;
+    std::vector<std::vector<float>> pred(windows, std::vector<float>(8));
+    for (int64_t w = 0; w < windows; ++w) {
+      for (int64_t i = 0; i < 8; ++i) pred[w][i] = std::sin(0.7f * static_cast<float>(w * 8 + i)) + 0.01f * static_cast<float>(i);
+    }
+    pred[2][1] = std::nanf("");  // a NaN prediction is ignored like a missing one
+    Stitcher whole(spec, out);
+    for (int64_t w = windows - 1; w >= 0; --w) {
+      if (w == skipped) {
+        whole.Skip(w);
+      } else {
+        whole.Add(w, 2 * w, pred[w].data());
+      }
+    }
+    const auto expected = whole.Finish(out);
+
+    // The first piece's trace reaches to the end of its last window (sample 10); it owns [0, 8).
+    Stitcher first(spec, 10, 0, false), second(spec, out - 8, 4, true);
+    for (int64_t w : {7, 4, 8, 5, 6}) {
+      if (w == skipped) {
+        second.Skip(w);
+      } else {
+        second.Add(w, 2 * w - 8, pred[w].data());
+      }
+    }
+    for (int64_t w : {1, 3, 0, 2}) first.Add(w, 2 * w, pred[w].data());
+    auto head = first.Finish(8);
+    second.MergeHead(first.TakeCarry(8));
+    const auto tail = second.Finish(out - 8);
+    for (size_t l = 0; l < 2; ++l) {
+      std::vector<float> joined = head[l];
+      joined.insert(joined.end(), tail[l].begin(), tail[l].end());
+      ASSERT_EQ(joined.size(), expected[l].size());
+      for (size_t i = 0; i < joined.size(); ++i) {
+        if (std::isnan(expected[l][i])) {
+          EXPECT_TRUE(std::isnan(joined[i])) << l << " " << i;
+        } else {
+          EXPECT_EQ(joined[i], expected[l][i]) << l << " " << i;
+        }
+      }
+    }
+    // Sample 0 has window 0 alone; samples 12..13 window 6 alone (window 5 was skipped).
+    EXPECT_EQ(expected[0][0], pred[0][0]);
+    EXPECT_EQ(expected[0][12], pred[6][0]);
+  }
+}
+
 TEST(PickerTest, TriggersLikeObspyTriggerOnset) {
   // on > 0.5, off > 0.25; the second excursion above 0.5 lies inside the first trigger. At 1 Hz
   // from time 0, a pick's times are its sample indices in seconds.
