@@ -41,8 +41,12 @@ std::vector<double> StreamInParts(double rate, const std::vector<double>& x, uin
   std::vector<double> out;
   for (size_t i = 0; i < x.size();) {
     const size_t n = std::min<size_t>(x.size() - i, static_cast<size_t>(part(rng)));
-    stream.Append(x.data() + i, static_cast<int64_t>(n));
-    EXPECT_TRUE(stream.Drain(false, &out).ok());
+    if (part(rng) % 2 == 0) {  // Feed is Append + Drain(false)
+      EXPECT_TRUE(stream.Feed(x.data() + i, static_cast<int64_t>(n), &out).ok());
+    } else {
+      stream.Append(x.data() + i, static_cast<int64_t>(n));
+      EXPECT_TRUE(stream.Drain(false, &out).ok());
+    }
     EXPECT_LE(stream.buffered(), (ResampleStream::kPieceSeconds + 2 * ResampleStream::kMarginSeconds + 97) * rate);
     i += n;
   }

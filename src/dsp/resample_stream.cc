@@ -81,6 +81,21 @@ Status ResampleStream::Drain(bool closed, std::vector<T>* out) {
   return Status::OK();
 }
 
+template <typename T>
+Status ResampleStream::Feed(const double* samples, int64_t count, std::vector<T>* out) {
+  if (method_ == ResampleMethod::kNone && buffer_.empty()) {
+    out->insert(out->end(), samples, samples + count);
+    appended_ += count;
+    emitted_ += count;
+    buffer_from_ = appended_;
+    return Status::OK();
+  }
+  Append(samples, count);
+  return Drain(false, out);
+}
+
+template Status ResampleStream::Feed(const double* samples, int64_t count, std::vector<float>* out);
+template Status ResampleStream::Feed(const double* samples, int64_t count, std::vector<double>* out);
 template Status ResampleStream::Drain(bool closed, std::vector<float>* out);
 template Status ResampleStream::Drain(bool closed, std::vector<double>* out);
 

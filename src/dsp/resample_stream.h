@@ -34,6 +34,11 @@ class ResampleStream {
   template <typename T>
   Status Drain(bool closed, std::vector<T>* out);
 
+  // Append, then Drain(false): the samples that are final so far go to *out (without the copy
+  // through the input buffer when no resampling is needed).
+  template <typename T>
+  Status Feed(const double* samples, int64_t count, std::vector<T>* out);
+
   int64_t emitted() const { return emitted_; }    // output samples drained so far
   int64_t appended() const { return appended_; }  // input samples appended so far
   int64_t buffered() const { return static_cast<int64_t>(buffer_.size()); }

@@ -112,8 +112,8 @@ Status StationStream::AddSegment(TraceSegment seg, std::vector<std::string>* not
     seg.start = seg.SampleTimeAt(known);
     const bool same_rate = std::abs(1.0 - seg.rate_hz / ch.rate_hz) <= 1e-4;
     if (same_rate && std::abs(Samples(expected, seg.start, ch.rate_hz)) <= 0.5) {
-      ch.resampler.Append(seg.samples.data() + known, static_cast<int64_t>(seg.samples.size()) - known);
-      return ch.resampler.Drain(false, &runs_[static_cast<size_t>(c)].back().samples);
+      return ch.resampler.Feed(seg.samples.data() + known, static_cast<int64_t>(seg.samples.size()) - known,
+                               &runs_[static_cast<size_t>(c)].back().samples);
     }
     RAPID_RETURN_IF_ERROR(CloseChannel(&ch));  // a gap: the next samples start a new segment
     channels_.erase(it);
@@ -121,8 +121,8 @@ Status StationStream::AddSegment(TraceSegment seg, std::vector<std::string>* not
   auto ch = std::make_unique<Channel>(seg, c, spec_.rate_hz);
   Run run;
   run.start = seg.start;
-  ch->resampler.Append(seg.samples.data() + known, static_cast<int64_t>(seg.samples.size()) - known);
-  RAPID_RETURN_IF_ERROR(ch->resampler.Drain(false, &run.samples));
+  RAPID_RETURN_IF_ERROR(
+      ch->resampler.Feed(seg.samples.data() + known, static_cast<int64_t>(seg.samples.size()) - known, &run.samples));
   runs_[static_cast<size_t>(c)].push_back(std::move(run));
   channels_[seg.id.channel] = std::move(ch);
   return Status::OK();
