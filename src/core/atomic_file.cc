@@ -21,20 +21,14 @@ std::string TemporaryName(const std::filesystem::path& target) {
   return (target.parent_path() / name).string();
 }
 
-Status WriteAll(const std::string& temp, std::string_view bytes) {
-  FILE* file = std::fopen(temp.c_str(), "wb");
-  if (file == nullptr) return Status::IOError(temp + ": cannot create: " + std::strerror(errno));
-  const size_t written = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), file);
-  const int write_errno = errno;
-  const bool close_failed = std::fclose(file) != 0;
-  if (written != bytes.size()) return Status::IOError(temp + ": write failed: " + std::strerror(write_errno));
-  if (close_failed) return Status::IOError(temp + ": close failed: " + std::strerror(errno));
-  return Status::OK();
-}
-
 }  // namespace
 
-Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+AtomicFile::~AtomicFile() {
+  if (file_ != nullptr) std::fclose(file_);
+  if (!temp_.empty()) std::remove(temp_.c_str());
+}
+
+Status AtomicFile::Open(const std::string& path) {
   const std::filesystem::path target(path);
   if (path.empty() || !target.has_filename()) return Status::InvalidArgument("'" + path + "' names no file");
   std::error_code ec;
@@ -42,13 +36,41 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
     std::filesystem::create_directories(target.parent_path(), ec);
     if (ec) return Status::IOError(path + ": cannot create parent directory: " + ec.message());
   }
-  const std::string temp = TemporaryName(target);
-  Status status = WriteAll(temp, bytes);
-  if (status.ok() && std::rename(temp.c_str(), path.c_str()) != 0) {
-    status = Status::IOError(path + ": cannot rename temporary file into place: " + std::strerror(errno));
+  path_ = path;
+  temp_ = TemporaryName(target);
+  file_ = std::fopen(temp_.c_str(), "wb");
+  if (file_ == nullptr) {
+    const int open_errno = errno;
+    temp_.clear();
+    return Status::IOError(path + ": cannot create temporary file: " + std::strerror(open_errno));
   }
-  if (!status.ok()) std::remove(temp.c_str());
-  return status;
+  return Status::OK();
+}
+
+Status AtomicFile::Append(std::string_view bytes) {
+  if (bytes.empty()) return Status::OK();
+  if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) {
+    return Status::IOError(temp_ + ": write failed: " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+Status AtomicFile::Commit() {
+  const bool close_failed = std::fclose(file_) != 0;
+  file_ = nullptr;
+  if (close_failed) return Status::IOError(temp_ + ": close failed: " + std::strerror(errno));
+  if (std::rename(temp_.c_str(), path_.c_str()) != 0) {
+    return Status::IOError(path_ + ": cannot rename temporary file into place: " + std::strerror(errno));
+  }
+  temp_.clear();
+  return Status::OK();
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+  AtomicFile file;
+  RAPID_RETURN_IF_ERROR(file.Open(path));
+  RAPID_RETURN_IF_ERROR(file.Append(bytes));
+  return file.Commit();
 }
 
 }  // namespace rapid

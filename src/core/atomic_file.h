@@ -2,6 +2,7 @@
 // Thread safety: safe to call concurrently (distinct temporary names per call).
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -15,5 +16,25 @@ namespace rapid {
 // OK: `path` holds exactly `bytes`. IOError (message names the path and the OS reason): nothing
 // was replaced and the temporary file is removed. InvalidArgument: `path` names no file.
 Status WriteFileAtomically(const std::string& path, std::string_view bytes);
+
+// The same for a file written in parts (too large to build in memory first): Open, Append…,
+// Commit. Until Commit succeeds `path` keeps its old content; an object destroyed without a
+// successful Commit removes its temporary file. Errors as WriteFileAtomically.
+// Thread safety: one thread per object.
+class AtomicFile {
+ public:
+  AtomicFile() = default;
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  Status Open(const std::string& path);
+  Status Append(std::string_view bytes);
+  Status Commit();
+
+ private:
+  std::string path_, temp_;
+  std::FILE* file_ = nullptr;
+};
 
 }  // namespace rapid

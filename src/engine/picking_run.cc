@@ -27,6 +27,7 @@
 #include "picking/picker.h"
 #include "sinks/eqcctpro_csv.h"
 #include "sinks/journal.h"
+#include "sinks/pick_spill.h"
 #include "sinks/picks_csv.h"
 #include "sinks/quakeml.h"
 #include "sinks/probability_writer.h"
@@ -221,15 +222,19 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   const int64_t budget_left = plan.host_budget_bytes - plan.expected_peak_host_bytes;
   annotate_opts.queue_capacity_bytes =
       std::max(plan.queue_capacity_bytes, std::min(kMinBlockQueueBytes, std::max<int64_t>(budget_left, 0)));
-  // Results of the whole run: units are added when complete (journaled), in any order.
-  std::vector<Pick> picks;
-  std::vector<Pick> detections;  // triggers of spec.detection_label
+  // Results of the whole run: units are added when complete (journaled), in any order. Their
+  // picks wait on disk (the spills), so memory does not grow with the number of picks.
+  PickSpill picks, detections;  // detections: triggers of spec.detection_label
+  RAPID_RETURN_IF_ERROR(picks.Open(opts.output_dir + "/.picks.spill"));
+  RAPID_RETURN_IF_ERROR(detections.Open(opts.output_dir + "/.detections.spill"));
+  Status spill_status;  // the first failure to spill; the outputs are then not written
   std::set<std::string> failed_units;
   std::set<std::string> units;
   std::map<std::string, std::string> instrument_by_unit;  // "NET.STA.LOC" → band+instrument code
   auto add_unit_results = [&](JournalUnit&& u) {
-    picks.insert(picks.end(), u.picks.begin(), u.picks.end());
-    detections.insert(detections.end(), u.detections.begin(), u.detections.end());
+    Status s = picks.Add(std::move(u.picks));
+    if (s.ok()) s = detections.Add(std::move(u.detections));
+    if (!s.ok() && spill_status.ok()) spill_status = s;
     for (const auto& [station, code] : u.stations) {
       units.insert(station);
       instrument_by_unit.emplace(station, code);
@@ -479,10 +484,8 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   report->windows = stats.windows;
   report->batches = stats.batches;
   report->blocks = stats.blocks;
-  SortPicks(&picks);
-  SortPicks(&detections);
-  report->picks = static_cast<int64_t>(picks.size());
-  report->detections = static_cast<int64_t>(detections.size());
+  report->picks = picks.size();
+  report->detections = detections.size();
 
   // Sinks.
   auto t = Clock::now();
@@ -490,19 +493,23 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   report->units_total = static_cast<int64_t>(units.size());
   report->units_failed = static_cast<int64_t>(failed_units.size());
   report->units_done = report->units_total - report->units_failed;
-  Status write_status = WritePicksCsv(opts.output_dir + "/picks.csv", picks, loaded.name);
+  Status write_status = spill_status;
+  if (write_status.ok()) write_status = WritePicksCsv(opts.output_dir + "/picks.csv", picks, loaded.name);
   if (write_status.ok() && !spec.detection_label.empty()) {
     write_status = WriteDetectionsCsv(opts.output_dir + "/detections.csv", detections, loaded.name);
   }
+  // QuakeML and the EQCCTPro files are built from all picks at once.
+  std::vector<Pick> all_picks;
+  if (write_status.ok() && (opts.write_quakeml || opts.write_eqcctpro)) write_status = picks.ReadAll(&all_picks);
   if (write_status.ok() && opts.write_quakeml) {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     QuakeMlOptions q;
     q.instrument_by_trace_id = &instrument_by_unit;
-    write_status = WriteQuakeMl(opts.output_dir + "/picks.xml", picks, loaded.name,
+    write_status = WriteQuakeMl(opts.output_dir + "/picks.xml", all_picks, loaded.name,
                                 std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(), q);
   }
   if (write_status.ok() && opts.write_eqcctpro) {
-    write_status = WriteEqcctpro(opts.output_dir + "/eqcctpro", time_chunks, files, picks, instrument_by_unit);
+    write_status = WriteEqcctpro(opts.output_dir + "/eqcctpro", time_chunks, files, all_picks, instrument_by_unit);
   }
   if (!write_status.ok()) report->errors.push_back({"", "", write_status.message()});
   // Every unit is in the outputs: the journal has done its work.

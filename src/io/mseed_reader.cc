@@ -258,9 +258,6 @@ class RecordWalker {
     }
     const NanoTime start = static_cast<NanoTime>(msr.starttime) * kNanosPerHptime;
     if (merger_ != nullptr) {
-      // A segment may hold every record of the file (one channel per file, as archives keep
-      // them); capacity never touched stays virtual.
-      merger_->set_segment_capacity_hint(samples.count * (static_cast<int64_t>(buffer_.size()) / msr.reclen + 1));
       if (!merger_->InOrder(id, start)) {
         out_of_order_ = true;
         return;

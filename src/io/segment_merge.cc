@@ -130,7 +130,6 @@ void SegmentMerger::Add(const ChannelId& id, NanoTime start, double rate_hz, Sam
   seg.id = id;
   seg.start = start;
   seg.rate_hz = rate_hz;
-  seg.samples.reserve(static_cast<size_t>(std::max(samples.count, capacity_hint_)));
   AppendFrom(samples, 0, &seg.samples);
   StartSegment(channel, group, std::move(seg));
 }

@@ -62,10 +62,6 @@ class SegmentMerger {
   SegmentMerger(const SegmentMerger&) = delete;
   SegmentMerger& operator=(const SegmentMerger&) = delete;
 
-  // Capacity (samples) a new segment starts with: a caller that knows roughly how long segments
-  // will be (a file's size) saves the copies of growing them. 0: none.
-  void set_segment_capacity_hint(int64_t samples) { capacity_hint_ = samples; }
-
   // Whether a piece of `id` starting at `start` may be added: no earlier piece of `id` started later.
   bool InOrder(const ChannelId& id, NanoTime start) const;
 
@@ -88,7 +84,6 @@ class SegmentMerger {
 
   const ReaderOptions& opts_;
   std::vector<std::string>* problems_;
-  int64_t capacity_hint_ = 0;
   std::vector<TraceSegment> out_;
   std::map<ChannelId, Channel> channels_;
   const ChannelId* last_id_ = nullptr;  // the channel of the latest Add (records come in runs)

@@ -51,12 +51,12 @@ std::vector<Pick> PickTrace(const std::string& trace_id, const std::string& phas
   return picks;
 }
 
-void SortPicks(std::vector<Pick>* picks) {
-  std::sort(picks->begin(), picks->end(), [](const Pick& a, const Pick& b) {
-    return std::tie(a.trace_id, a.phase, a.peak_time, a.start_time) <
-           std::tie(b.trace_id, b.phase, b.peak_time, b.start_time);
-  });
+bool PickOrder(const Pick& a, const Pick& b) {
+  return std::tie(a.trace_id, a.phase, a.peak_time, a.start_time) <
+         std::tie(b.trace_id, b.phase, b.peak_time, b.start_time);
 }
+
+void SortPicks(std::vector<Pick>* picks) { std::sort(picks->begin(), picks->end(), PickOrder); }
 
 }  // namespace rapid
 

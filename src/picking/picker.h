@@ -49,7 +49,8 @@ class PickStream {
 std::vector<Pick> PickTrace(const std::string& trace_id, const std::string& phase, const float* trace, int64_t n,
                             NanoTime start, double rate_hz, double threshold);
 
-// Orders picks by trace_id, phase, peak_time (the picks.csv order).
+// The picks.csv order: trace_id, phase, peak_time (then start_time).
+bool PickOrder(const Pick& a, const Pick& b);
 void SortPicks(std::vector<Pick>* picks);
 
 }  // namespace rapid
