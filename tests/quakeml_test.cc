@@ -121,20 +121,27 @@ TEST(QuakeMlTest, PublicIdsAreUniqueAndStable) {
   EXPECT_EQ(FormatQuakeMl(reversed, "phasenet", kCreation), doc);
 }
 
-TEST(QuakeMlTest, WritesAtomically) {
+TEST(QuakeMlTest, WritesAtomicallyStreamedFromASpill) {
   TempDir tmp;
-  std::vector<Pick> picks = {MakePick("4O.BP01.", "P", "2024-12-15T11:59:03.12Z", 0.5f)};
+  std::vector<Pick> picks = {MakePick("4O.BP01.", "S", "2024-12-15T11:59:05.5Z", 0.7f),
+                             MakePick("4O.BP01.", "P", "2024-12-15T11:59:03.12Z", 0.5f),
+                             MakePick("4O.BP01.", "P", "2024-12-15T11:59:03.12Z", 0.6f)};
+  PickSpill spill, empty;
+  ASSERT_TRUE(spill.Open(tmp.path() + "/spill").ok());
+  ASSERT_TRUE(empty.Open(tmp.path() + "/empty").ok());
+  ASSERT_TRUE(spill.Add({picks[0]}).ok());  // two runs, merged back in order
+  ASSERT_TRUE(spill.Add({picks[1], picks[2]}).ok());
   std::string path = tmp.path() + "/out/picks.xml";
-  ASSERT_TRUE(WriteQuakeMl(path, picks, "phasenet", kCreation).ok());
+  ASSERT_TRUE(WriteQuakeMl(path, spill, "phasenet", kCreation).ok());
   EXPECT_EQ(ReadFileText(path), FormatQuakeMl(picks, "phasenet", kCreation));
-  ASSERT_TRUE(WriteQuakeMl(path, {}, "phasenet", kCreation).ok());  // replaced whole
+  ASSERT_TRUE(WriteQuakeMl(path, empty, "phasenet", kCreation).ok());  // replaced whole
   EXPECT_EQ(ReadFileText(path), FormatQuakeMl({}, "phasenet", kCreation));
   int entries = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(tmp.path() + "/out")) ++entries;
   EXPECT_EQ(entries, 1);  // no temporary left behind
 
   std::ofstream(tmp.path() + "/file") << "x";
-  Status s = WriteQuakeMl(tmp.path() + "/file/picks.xml", picks, "phasenet", kCreation);
+  Status s = WriteQuakeMl(tmp.path() + "/file/picks.xml", spill, "phasenet", kCreation);
   EXPECT_EQ(s.code(), Status::Code::kIOError);
 }
 

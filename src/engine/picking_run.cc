@@ -498,18 +498,20 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   if (write_status.ok() && !spec.detection_label.empty()) {
     write_status = WriteDetectionsCsv(opts.output_dir + "/detections.csv", detections, loaded.name);
   }
-  // QuakeML and the EQCCTPro files are built from all picks at once.
-  std::vector<Pick> all_picks;
-  if (write_status.ok() && (opts.write_quakeml || opts.write_eqcctpro)) write_status = picks.ReadAll(&all_picks);
   if (write_status.ok() && opts.write_quakeml) {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     QuakeMlOptions q;
     q.instrument_by_trace_id = &instrument_by_unit;
-    write_status = WriteQuakeMl(opts.output_dir + "/picks.xml", all_picks, loaded.name,
+    write_status = WriteQuakeMl(opts.output_dir + "/picks.xml", picks, loaded.name,
                                 std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(), q);
   }
   if (write_status.ok() && opts.write_eqcctpro) {
-    write_status = WriteEqcctpro(opts.output_dir + "/eqcctpro", time_chunks, files, all_picks, instrument_by_unit);
+    // The EQCCTPro files are built from all picks at once.
+    std::vector<Pick> all_picks;
+    write_status = picks.ReadAll(&all_picks);
+    if (write_status.ok()) {
+      write_status = WriteEqcctpro(opts.output_dir + "/eqcctpro", time_chunks, files, all_picks, instrument_by_unit);
+    }
   }
   if (!write_status.ok()) report->errors.push_back({"", "", write_status.message()});
   // Every unit is in the outputs: the journal has done its work.

@@ -1,5 +1,7 @@
 #include "sinks/quakeml.h"
 
+#include <functional>
+
 #include <charconv>
 #include <set>
 
@@ -130,10 +132,15 @@ std::string PickElement(const Pick& p, const std::string& public_id, const std::
 
 }  // namespace
 
-std::string FormatQuakeMl(const std::vector<Pick>& picks, const std::string& model_name, NanoTime creation_time,
-                          const QuakeMlOptions& options) {
-  std::vector<Pick> sorted = picks;
-  SortPicks(&sorted);
+namespace {
+
+using PickVisitor = std::function<Status(const Pick&)>;
+using PickSource = std::function<Status(const PickVisitor&)>;  // visits picks in SortPicks order
+using TextSink = std::function<Status(std::string&&)>;
+
+// The document, piece by piece into `out`, for the picks `source` visits.
+Status EmitQuakeMl(const PickSource& source, const std::string& model_name, NanoTime creation_time,
+                   const QuakeMlOptions& options, const TextSink& out) {
   const std::string creation = FormatIsoMicros(creation_time);
   const std::string creation_id = IdTime(creation_time);
   const std::string method_id = model_name.empty() ? "" : "smi:rapid/method/" + IdSegment(model_name);
@@ -142,26 +149,60 @@ std::string FormatQuakeMl(const std::vector<Pick>& picks, const std::string& mod
   x += "<q:quakeml xmlns:q=\"http://quakeml.org/xmlns/quakeml/1.2\" xmlns=\"http://quakeml.org/xmlns/bed/1.2\">\n";
   x += "  <eventParameters publicID=\"smi:rapid/eventParameters/" + creation_id + "\">\n";
   x += "    <event publicID=\"smi:rapid/event/" + creation_id + "\">\n";
-  std::set<std::string> used_ids;
-  for (const Pick& p : sorted) {
+  RAPID_RETURN_IF_ERROR(out(std::move(x)));
+  // Picks with the same id base (trace, phase, peak time to the id's precision) are adjacent in
+  // sorted order; the second and later get /2, /3, ….
+  std::string last_base;
+  int repeat = 1;
+  RAPID_RETURN_IF_ERROR(source([&](const Pick& p) {
     const std::string base = "smi:rapid/pick/" + IdSegment(p.trace_id) + "/" + IdSegment(p.phase) + "/" +
                              IdTime(p.peak_time);
-    std::string id = base;
-    for (int repeat = 2; used_ids.count(id) != 0; ++repeat) id = base + "/" + std::to_string(repeat);
-    used_ids.insert(id);
-    x += PickElement(p, id, method_id, options, creation);
-  }
-  x += CreationInfo("      ", options, creation);
+    repeat = base == last_base ? repeat + 1 : 1;
+    last_base = base;
+    return out(PickElement(p, repeat == 1 ? base : base + "/" + std::to_string(repeat), method_id, options, creation));
+  }));
+  x = CreationInfo("      ", options, creation);
   x += "    </event>\n";
   x += CreationInfo("    ", options, creation);
   x += "  </eventParameters>\n";
   x += "</q:quakeml>\n";
-  return x;
+  return out(std::move(x));
 }
 
-Status WriteQuakeMl(const std::string& path, const std::vector<Pick>& picks, const std::string& model_name,
+}  // namespace
+
+std::string FormatQuakeMl(const std::vector<Pick>& picks, const std::string& model_name, NanoTime creation_time,
+                          const QuakeMlOptions& options) {
+  std::vector<Pick> sorted = picks;
+  SortPicks(&sorted);
+  std::string text;
+  const PickSource all = [&](const PickVisitor& visit) {
+    for (const Pick& p : sorted) RAPID_RETURN_IF_ERROR(visit(p));
+    return Status::OK();
+  };
+  (void)EmitQuakeMl(all, model_name, creation_time, options, [&](std::string&& piece) {
+    text += piece;
+    return Status::OK();
+  });
+  return text;
+}
+
+Status WriteQuakeMl(const std::string& path, const PickSpill& picks, const std::string& model_name,
                     NanoTime creation_time, const QuakeMlOptions& options) {
-  return WriteFileAtomically(path, FormatQuakeMl(picks, model_name, creation_time, options));
+  constexpr size_t kFlushBytes = 1 << 20;
+  AtomicFile file;
+  RAPID_RETURN_IF_ERROR(file.Open(path));
+  std::string buffer;
+  const PickSource spilled = [&](const PickVisitor& visit) { return picks.ForEach(visit); };
+  RAPID_RETURN_IF_ERROR(EmitQuakeMl(spilled, model_name, creation_time, options, [&](std::string&& piece) {
+    buffer += piece;
+    if (buffer.size() < kFlushBytes) return Status::OK();
+    Status s = file.Append(buffer);
+    buffer.clear();
+    return s;
+  }));
+  RAPID_RETURN_IF_ERROR(file.Append(buffer));
+  return file.Commit();
 }
 
 }  // namespace rapid

@@ -45,6 +45,7 @@
 #include "core/nano_time.h"
 #include "core/status.h"
 #include "picking/picker.h"
+#include "sinks/pick_spill.h"
 
 namespace rapid {
 
@@ -63,9 +64,10 @@ struct QuakeMlOptions {
 std::string FormatQuakeMl(const std::vector<Pick>& picks, const std::string& model_name, NanoTime creation_time,
                           const QuakeMlOptions& options = {});
 
-// Writes FormatQuakeMl atomically to `path`. OK: `path` holds the document. IOError naming the
-// path: nothing was replaced.
-Status WriteQuakeMl(const std::string& path, const std::vector<Pick>& picks, const std::string& model_name,
+// Writes the same document for the picks of `picks` atomically to `path`, streamed (memory does
+// not grow with the number of picks). OK: `path` holds the document. IOError naming the path:
+// nothing was replaced.
+Status WriteQuakeMl(const std::string& path, const PickSpill& picks, const std::string& model_name,
                     NanoTime creation_time, const QuakeMlOptions& options = {});
 
 }  // namespace rapid
