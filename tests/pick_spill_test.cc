@@ -43,15 +43,21 @@ std::vector<std::vector<Pick>> RandomRuns(int runs, uint32_t seed) {
   return out;
 }
 
+// Opens `spill` at `path` and adds RandomRuns(runs, seed) to it; returns all their picks.
+std::vector<Pick> FillSpill(const std::string& path, int runs, uint32_t seed, PickSpill* spill) {
+  EXPECT_TRUE(spill->Open(path).ok());
+  std::vector<Pick> all;
+  for (std::vector<Pick>& run : RandomRuns(runs, seed)) {
+    all.insert(all.end(), run.begin(), run.end());
+    EXPECT_TRUE(spill->Add(std::move(run)).ok());
+  }
+  return all;
+}
+
 TEST(PickSpillTest, MergedRunsComeBackInSortPicksOrder) {
   TempDir dir;
   PickSpill spill;
-  ASSERT_TRUE(spill.Open(dir.Path("spill")).ok());
-  std::vector<Pick> all;
-  for (std::vector<Pick>& run : RandomRuns(40, 7)) {
-    all.insert(all.end(), run.begin(), run.end());
-    ASSERT_TRUE(spill.Add(std::move(run)).ok());
-  }
+  std::vector<Pick> all = FillSpill(dir.Path("spill"), 40, 7, &spill);
   SortPicks(&all);
   ASSERT_GT(all.size(), 1000u);
   EXPECT_EQ(spill.size(), static_cast<int64_t>(all.size()));
@@ -68,12 +74,7 @@ TEST(PickSpillTest, MergedRunsComeBackInSortPicksOrder) {
 TEST(PickSpillTest, StreamedPicksCsvEqualsTheFormattedText) {
   TempDir dir;
   PickSpill spill;
-  ASSERT_TRUE(spill.Open(dir.Path("spill")).ok());
-  std::vector<Pick> all;
-  for (std::vector<Pick>& run : RandomRuns(12, 3)) {
-    all.insert(all.end(), run.begin(), run.end());
-    ASSERT_TRUE(spill.Add(std::move(run)).ok());
-  }
+  const std::vector<Pick> all = FillSpill(dir.Path("spill"), 12, 3, &spill);
   ASSERT_TRUE(WritePicksCsv(dir.Path("picks.csv"), spill, "phasenet").ok());
   EXPECT_EQ(testing::ReadFileText(dir.Path("picks.csv")), FormatPicksCsv(all, "phasenet"));
   ASSERT_TRUE(WriteDetectionsCsv(dir.Path("detections.csv"), spill, "eqtransformer").ok());

@@ -10,7 +10,6 @@ namespace {
 
 constexpr char kPicksHeader[] = "trace_id,phase,peak_time,peak_value,start_time,end_time,model\n";
 constexpr char kDetectionsHeader[] = "trace_id,start_time,end_time,peak_value,model\n";
-constexpr size_t kFlushBytes = 1 << 20;  // rows buffered before each write of a streamed file
 
 std::string Value(float v) {
   char text[32];
@@ -37,19 +36,18 @@ std::string FormatAll(std::vector<Pick> picks, const char* header, AppendRow row
   return text;
 }
 
+// Row by row into the file (AtomicFile's stdio buffer gathers them into large writes).
 Status WriteStreamed(const std::string& path, const PickSpill& picks, const char* header, AppendRow row,
                      const std::string& model_name) {
   AtomicFile file;
   RAPID_RETURN_IF_ERROR(file.Open(path));
-  std::string text = header;
+  RAPID_RETURN_IF_ERROR(file.Append(header));
+  std::string text;
   RAPID_RETURN_IF_ERROR(picks.ForEach([&](const Pick& p) {
-    row(p, model_name, &text);
-    if (text.size() < kFlushBytes) return Status::OK();
-    Status s = file.Append(text);
     text.clear();
-    return s;
+    row(p, model_name, &text);
+    return file.Append(text);
   }));
-  RAPID_RETURN_IF_ERROR(file.Append(text));
   return file.Commit();
 }
 

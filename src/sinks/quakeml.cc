@@ -189,19 +189,11 @@ std::string FormatQuakeMl(const std::vector<Pick>& picks, const std::string& mod
 
 Status WriteQuakeMl(const std::string& path, const PickSpill& picks, const std::string& model_name,
                     NanoTime creation_time, const QuakeMlOptions& options) {
-  constexpr size_t kFlushBytes = 1 << 20;
   AtomicFile file;
   RAPID_RETURN_IF_ERROR(file.Open(path));
-  std::string buffer;
   const PickSource spilled = [&](const PickVisitor& visit) { return picks.ForEach(visit); };
-  RAPID_RETURN_IF_ERROR(EmitQuakeMl(spilled, model_name, creation_time, options, [&](std::string&& piece) {
-    buffer += piece;
-    if (buffer.size() < kFlushBytes) return Status::OK();
-    Status s = file.Append(buffer);
-    buffer.clear();
-    return s;
-  }));
-  RAPID_RETURN_IF_ERROR(file.Append(buffer));
+  RAPID_RETURN_IF_ERROR(EmitQuakeMl(spilled, model_name, creation_time, options,
+                                    [&](std::string&& piece) { return file.Append(piece); }));
   return file.Commit();
 }
 
