@@ -40,7 +40,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 // Read-ahead for the block queue when the RAM budget allows it: a PhaseNet piece (~200 000 samples)
-// is ~12 MB of samples and stitcher slots, so this keeps ~5 pieces queued — enough that the
+// is ~5 MB of samples and stitcher traces, so this keeps ~12 pieces queued — enough that the
 // instances do not wait for reading (measured: the same windows/s as 256 MiB on 50 stations × 1 h),
 // and small enough that a short run and a long one reach the same peak memory.
 constexpr int64_t kMinBlockQueueBytes = int64_t{64} << 20;
