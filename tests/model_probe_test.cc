@@ -1,6 +1,7 @@
 #include "dispatch/model_probe.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <chrono>
 #include <cstring>
@@ -31,9 +32,14 @@ class FakeModel : public Model {
   Status Forward(const float* input, int64_t batch, float* output) override {
     if (batch > fail_above_batch) return Status::ResourceExhausted("fake: batch too large");
     batches.push_back(batch);
-    std::vector<char> scratch(static_cast<size_t>(bytes_per_window_ * batch));
-    if (!scratch.empty()) std::memset(scratch.data(), 1, scratch.size());
+    // Fresh pages from mmap, not the heap: memory an earlier test freed into the heap (glibc
+    // raises its mmap threshold after large frees) would be reused without any RSS growth.
+    const size_t scratch_bytes = static_cast<size_t>(bytes_per_window_ * batch);
+    void* scratch = scratch_bytes == 0 ? MAP_FAILED
+                                       : mmap(nullptr, scratch_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (scratch != MAP_FAILED) std::memset(scratch, 1, scratch_bytes);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (scratch != MAP_FAILED) munmap(scratch, scratch_bytes);
     const int64_t n = batch * spec_.Labels() * spec_.OutSamples();
     for (int64_t i = 0; i < n; ++i) output[i] = 0.5f + 0.0f * input[i % (batch * spec_.Channels() * spec_.in_samples)];
     return Status::OK();
