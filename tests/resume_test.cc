@@ -40,6 +40,15 @@ JournalUnit Unit(const std::string& name, int picks) {
   return u;
 }
 
+// A Journal::UnitFn that collects the units read back into *done (cleared first).
+Journal::UnitFn Collect(std::vector<JournalUnit>* done) {
+  done->clear();
+  return [done](JournalUnit&& u) {
+    done->push_back(std::move(u));
+    return Status::OK();
+  };
+}
+
 TEST(JournalTest, RoundTripsUnitsAndSkipsATornLastLine) {
   TempDir dir;
   const std::string path = dir.Path("journal.jsonl");
@@ -47,7 +56,7 @@ TEST(JournalTest, RoundTripsUnitsAndSkipsATornLastLine) {
   std::vector<JournalUnit> done;
   {
     Journal j;
-    ASSERT_TRUE(j.Open(path, header, false, &done).ok());
+    ASSERT_TRUE(j.Open(path, header, false, Collect(&done)).ok());
     ASSERT_TRUE(j.Append(Unit("XX.A.00", 3)).ok());
     ASSERT_TRUE(j.Append(Unit("XX.B.00", 0)).ok());
   }
@@ -57,7 +66,7 @@ TEST(JournalTest, RoundTripsUnitsAndSkipsATornLastLine) {
     out << R"({"unit": "XX.C.00", "stations": {"XX.C.00": "H)";
   }
   Journal j;
-  ASSERT_TRUE(j.Open(path, header, true, &done).ok());
+  ASSERT_TRUE(j.Open(path, header, true, Collect(&done)).ok());
   ASSERT_EQ(done.size(), 2u);
   const JournalUnit a = Unit("XX.A.00", 3);
   EXPECT_EQ(done[0].unit, "XX.A.00");
@@ -74,7 +83,7 @@ TEST(JournalTest, RoundTripsUnitsAndSkipsATornLastLine) {
   // The torn line was cut: the next unit is appended on a line of its own and read back.
   ASSERT_TRUE(j.Append(Unit("XX.C.00", 1)).ok());
   Journal again;
-  ASSERT_TRUE(again.Open(path, header, true, &done).ok());
+  ASSERT_TRUE(again.Open(path, header, true, Collect(&done)).ok());
   ASSERT_EQ(done.size(), 3u);
   EXPECT_EQ(done[2].unit, "XX.C.00");
   ASSERT_TRUE(again.Remove().ok());
@@ -87,13 +96,13 @@ TEST(JournalTest, RefusesAnotherRunsJournalAndAJournalWithoutResume) {
   std::vector<JournalUnit> done;
   {
     Journal j;
-    ASSERT_TRUE(j.Open(path, {"phasenet", "abc", "/data"}, false, &done).ok());
+    ASSERT_TRUE(j.Open(path, {"phasenet", "abc", "/data"}, false, Collect(&done)).ok());
   }
   Journal j;
-  Status s = j.Open(path, {"phasenet", "abc", "/data"}, false, &done);
+  Status s = j.Open(path, {"phasenet", "abc", "/data"}, false, Collect(&done));
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.message().find("pass --resume"), std::string::npos) << s.ToString();
-  s = j.Open(path, {"eqcct", "abc", "/data"}, true, &done);
+  s = j.Open(path, {"eqcct", "abc", "/data"}, true, Collect(&done));
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.message().find("journal is of another run"), std::string::npos) << s.ToString();
 }

@@ -187,12 +187,6 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     return Status::IOError(opts.output_dir + ": cannot create output folder");
   }
 
-  // The journal: completed units of an earlier, unfinished run of this output (with --resume).
-  Journal journal;
-  std::vector<JournalUnit> resumed;
-  RAPID_RETURN_IF_ERROR(journal.Open(opts.output_dir + "/journal.jsonl",
-                                     {loaded.name, loaded.weights_sha256, opts.input}, opts.resume, &resumed));
-
   const RunPlan& plan = report->plan;
   Executors executors;
   RAPID_RETURN_IF_ERROR(LoadExecutors(plan, loaded, &executors));
@@ -242,13 +236,18 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     failed_units.insert(u.failed_stations.begin(), u.failed_stations.end());
     report->errors.insert(report->errors.end(), u.errors.begin(), u.errors.end());
   };
+  // The journal: completed units of an earlier, unfinished run of this output (with --resume).
+  Journal journal;
   std::set<std::string> resumed_units;
-  for (JournalUnit& u : resumed) {
-    resumed_units.insert(u.unit);
-    add_unit_results(std::move(u));
-  }
-  if (!resumed.empty()) {
-    report->notes.push_back("resumed: " + std::to_string(resumed.size()) + " units from " + opts.output_dir +
+  RAPID_RETURN_IF_ERROR(journal.Open(opts.output_dir + "/journal.jsonl",
+                                     {loaded.name, loaded.weights_sha256, opts.input}, opts.resume,
+                                     [&](JournalUnit&& u) {
+                                       resumed_units.insert(u.unit);
+                                       add_unit_results(std::move(u));
+                                       return Status::OK();
+                                     }));
+  if (!resumed_units.empty()) {
+    report->notes.push_back("resumed: " + std::to_string(resumed_units.size()) + " units from " + opts.output_dir +
                             "/journal.jsonl");
   }
 

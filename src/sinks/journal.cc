@@ -63,6 +63,17 @@ bool ParseUnit(const std::string& line, JournalUnit* unit) {
 // One line of JSON; invalid UTF-8 (a file name) is replaced rather than failing the journal.
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+// The journal's first line must be the header of this run.
+Status CheckHeader(const std::string& path, const std::string& line, const JournalHeader& header) {
+  const json h = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  const json want = HeaderToJson(header);
+  if (h.is_discarded() || h != want) {
+    return Status::InvalidArgument(path + ": the journal is of another run (" + (h.is_discarded() ? line : Dump(h)) +
+                                   "), not of " + Dump(want) + "; choose another --output");
+  }
+  return Status::OK();
+}
+
 Status SyncError(const std::string& path) { return Status::IOError(path + ": cannot write the journal: " + std::strerror(errno)); }
 
 }  // namespace
@@ -71,9 +82,8 @@ Journal::~Journal() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
-Status Journal::Open(const std::string& path, const JournalHeader& header, bool resume, std::vector<JournalUnit>* done) {
+Status Journal::Open(const std::string& path, const JournalHeader& header, bool resume, const UnitFn& on_unit) {
   path_ = path;
-  done->clear();
   std::error_code ec;
   const bool exists = std::filesystem::exists(path, ec);
   if (exists && !resume) {
@@ -82,25 +92,26 @@ Status Journal::Open(const std::string& path, const JournalHeader& header, bool 
   }
   if (exists) {
     std::ifstream in(path, std::ios::binary);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.eof() && in.fail()) return Status::IOError(path + ": cannot read the journal");
-    // Only complete lines count; a torn last line is cut off before appending, so the next unit
-    // starts on a line of its own.
-    const size_t complete = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
-    std::istringstream lines(text.substr(0, complete));
+    // Only complete lines count; a torn last line (no newline: the run was killed while writing
+    // it) is cut off before appending, so the next unit starts on a line of its own.
+    int64_t complete_bytes = 0;
+    bool header_read = false;
     std::string line;
-    std::getline(lines, line);
-    const json h = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    const json want = HeaderToJson(header);
-    if (h.is_discarded() || h != want) {
-      return Status::InvalidArgument(path + ": the journal is of another run (" + (h.is_discarded() ? line : Dump(h)) +
-                                     "), not of " + Dump(want) + "; choose another --output");
+    while (std::getline(in, line) && !in.eof()) {
+      complete_bytes += static_cast<int64_t>(line.size()) + 1;
+      if (header_read) {
+        JournalUnit unit;
+        if (ParseUnit(line, &unit)) RAPID_RETURN_IF_ERROR(on_unit(std::move(unit)));
+        continue;
+      }
+      header_read = true;
+      RAPID_RETURN_IF_ERROR(CheckHeader(path, line, header));
     }
-    while (std::getline(lines, line)) {
-      JournalUnit unit;
-      if (ParseUnit(line, &unit)) done->push_back(std::move(unit));
+    if (in.bad()) return Status::IOError(path + ": cannot read the journal");
+    if (!header_read) RAPID_RETURN_IF_ERROR(CheckHeader(path, "", header));
+    if (complete_bytes != static_cast<int64_t>(std::filesystem::file_size(path, ec)) && !ec) {
+      std::filesystem::resize_file(path, static_cast<uintmax_t>(complete_bytes), ec);
     }
-    if (complete != text.size()) std::filesystem::resize_file(path, complete, ec);
     if (ec) return Status::IOError(path + ": cannot cut the torn last line: " + ec.message());
   }
   file_ = std::fopen(path.c_str(), "ab");

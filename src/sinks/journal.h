@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -43,12 +44,16 @@ class Journal {
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
-  // Opens `path` for appending. With `resume`, an existing journal is read: *done receives its
-  // complete units (a torn last line is skipped) and its header must equal `header`. Without
-  // `resume`, an existing journal is an error (an unfinished run's work would be lost).
+  // Receives a complete unit read back; an error stops the reading and Open returns it.
+  using UnitFn = std::function<Status(JournalUnit&&)>;
+
+  // Opens `path` for appending. With `resume`, an existing journal is read line by line (never
+  // whole, however many picks it holds): `on_unit` receives each complete unit in order (a torn
+  // last line is skipped and cut off) and its header must equal `header`. Without `resume`, an
+  // existing journal is an error (an unfinished run's work would be lost).
   // InvalidArgument: a journal without --resume, or of another run (naming what differs);
   // IOError naming the path.
-  Status Open(const std::string& path, const JournalHeader& header, bool resume, std::vector<JournalUnit>* done);
+  Status Open(const std::string& path, const JournalHeader& header, bool resume, const UnitFn& on_unit);
 
   // Appends `unit` and flushes it to the kernel. IOError naming the path.
   Status Append(const JournalUnit& unit);
