@@ -190,6 +190,48 @@ TEST(EqcctproCsvTest, RejectsPicksOfUnknownStationsBeforeWritingAnything) {
   EXPECT_TRUE(FilesUnder(tmp.path()).empty());
 }
 
+// The whole run at once from a pick spill gives the files of WriteEqcctproOutputs chunk by chunk:
+// overlapping chunks (a pick in the overlap is in both), a station with two trace ids of two
+// networks (another station's trace id sorts between them), a station without picks.
+TEST(EqcctproCsvTest, RunFromASpillEqualsChunkByChunk) {
+  TempDir tmp;
+  const std::map<std::string, std::string> instruments = {
+      {"4O.BP01.", "HH"}, {"5X.ZZ01.", "HH"}, {"TX.BP01.00", "EH"}, {"TX.PB04.10", "EH"}, {"4O.AT01.00", "HH"}};
+  const std::vector<Pick> picks = {MakePick("5X.ZZ01.", "P", "2024-12-15T11:59:05Z", 0.9f),
+      MakePick("TX.PB04.10", "P", "2024-12-15T11:58:05Z", 0.5f), MakePick("4O.BP01.", "S", "2024-12-15T11:59:30Z", 0.6f),
+      MakePick("4O.BP01.", "P", "2024-12-15T11:59:10Z", 0.7f),   MakePick("TX.BP01.00", "P", "2024-12-15T11:58:06Z", 0.8f),
+      MakePick("TX.BP01.00", "S", "2024-12-15T12:00:40Z", 0.4f)};
+  const std::vector<std::pair<NanoTime, NanoTime>> chunks = {
+      {Iso("2024-12-15T11:58:00Z"), Iso("2024-12-15T11:59:20Z")}, {Iso("2024-12-15T11:59:00Z"), Iso("2024-12-15T12:01:00Z")}};
+  PickSpill spill;
+  ASSERT_TRUE(spill.Open(tmp.Path("spill")).ok());
+  ASSERT_TRUE(spill.Add({picks[0], picks[1], picks[2]}).ok());
+  ASSERT_TRUE(spill.Add({picks[3], picks[4], picks[5]}).ok());
+  ASSERT_TRUE(WriteEqcctproRun(tmp.Path("run"), chunks, spill, instruments).ok());
+  for (const auto& [start, end] : chunks) {
+    std::vector<Pick> in_chunk;
+    for (const Pick& p : picks) {
+      if (p.peak_time >= start && p.peak_time <= end) in_chunk.push_back(p);
+    }
+    SortPicks(&in_chunk);
+    ASSERT_TRUE(WriteEqcctproOutputs(tmp.Path("chunks"), in_chunk, instruments, start, end).ok());
+  }
+  const std::vector<std::string> files = FilesUnder(tmp.Path("run"));
+  EXPECT_EQ(files.size(), 2u * 4u);  // 2 chunks × stations AT01, BP01, PB04, ZZ01
+  EXPECT_EQ(files, FilesUnder(tmp.Path("chunks")));
+  for (const std::string& f : files) EXPECT_EQ(ReadFileText(tmp.Path("run/" + f)), ReadFileText(tmp.Path("chunks/" + f))) << f;
+  EXPECT_NE(ReadFileText(tmp.Path("run/20241215T115900Z_20241215T120100Z/BP01_outputs/X_prediction_results.csv"))
+                .find("2024-12-15 12:00:40"),
+            std::string::npos);
+
+  PickSpill unknown;
+  ASSERT_TRUE(unknown.Open(tmp.Path("unknown")).ok());
+  ASSERT_TRUE(unknown.Add({MakePick("4O.XX01.", "P", "2024-12-15T11:58:05Z", 0.5f)}).ok());
+  const Status s = WriteEqcctproRun(tmp.Path("refused"), chunks, unknown, instruments);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(tmp.Path("refused")));
+}
+
 TEST(EqcctproCsvTest, ReportsAnUnwritableFolderAsIOError) {
   TempDir tmp;
   std::string blocker = tmp.path() + "/not-a-dir";

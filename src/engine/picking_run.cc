@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -62,33 +63,24 @@ void TrimToSelection(NanoTime start, NanoTime end, TraceSegment* seg) {
 
 // The planned time chunks, else the chunks of the input (timechunk folders), else one span covering
 // every pick.
-std::vector<std::pair<NanoTime, NanoTime>> OutputChunks(const std::vector<TimeChunk>& planned,
-                                                        const std::vector<InputFile>& files,
-                                                        const std::vector<Pick>& picks) {
+Status OutputChunks(const std::vector<TimeChunk>& planned, const std::vector<InputFile>& files, const PickSpill& picks,
+                    std::vector<std::pair<NanoTime, NanoTime>>* chunks) {
   std::set<std::pair<NanoTime, NanoTime>> spans;
   for (const TimeChunk& c : planned) spans.insert({c.start, c.end});
   for (const InputFile& f : files) {
     if (!planned.empty()) break;
     if (f.chunk_start != kUnsetTime) spans.insert({f.chunk_start, f.chunk_end});
   }
-  if (spans.empty() && !picks.empty()) {
-    NanoTime lo = picks.front().peak_time, hi = lo;
-    for (const Pick& p : picks) lo = std::min(lo, p.start_time), hi = std::max(hi, p.end_time);
+  if (spans.empty() && picks.size() > 0) {
+    NanoTime lo = std::numeric_limits<NanoTime>::max(), hi = std::numeric_limits<NanoTime>::min();
+    RAPID_RETURN_IF_ERROR(picks.ForEach([&](const Pick& p) {
+      lo = std::min(lo, p.start_time);
+      hi = std::max(hi, p.end_time);
+      return Status::OK();
+    }));
     spans.insert({lo, hi});
   }
-  return {spans.begin(), spans.end()};
-}
-
-// EQCCTPro processes chunks independently, so a pick in the overlap of two chunks is in both.
-Status WriteEqcctpro(const std::string& dir, const std::vector<TimeChunk>& planned, const std::vector<InputFile>& files,
-                     const std::vector<Pick>& picks, const std::map<std::string, std::string>& instruments) {
-  for (const auto& [start, end] : OutputChunks(planned, files, picks)) {
-    std::vector<Pick> in_chunk;
-    for (const Pick& p : picks) {
-      if (p.peak_time >= start && p.peak_time <= end) in_chunk.push_back(p);
-    }
-    RAPID_RETURN_IF_ERROR(WriteEqcctproOutputs(dir, in_chunk, instruments, start, end));
-  }
+  chunks->assign(spans.begin(), spans.end());
   return Status::OK();
 }
 
@@ -505,12 +497,9 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
                                 std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(), q);
   }
   if (write_status.ok() && opts.write_eqcctpro) {
-    // The EQCCTPro files are built from all picks at once.
-    std::vector<Pick> all_picks;
-    write_status = picks.ReadAll(&all_picks);
-    if (write_status.ok()) {
-      write_status = WriteEqcctpro(opts.output_dir + "/eqcctpro", time_chunks, files, all_picks, instrument_by_unit);
-    }
+    std::vector<std::pair<NanoTime, NanoTime>> chunks;
+    write_status = OutputChunks(time_chunks, files, picks, &chunks);
+    if (write_status.ok()) write_status = WriteEqcctproRun(opts.output_dir + "/eqcctpro", chunks, picks, instrument_by_unit);
   }
   if (!write_status.ok()) report->errors.push_back({"", "", write_status.message()});
   // Every unit is in the outputs: the journal has done its work.

@@ -1,6 +1,7 @@
 #include "sinks/eqcctpro_csv.h"
 
 #include <algorithm>
+#include <cassert>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -159,46 +160,117 @@ std::string FormatEqcctproCsv(const std::vector<Pick>& station_picks, const Eqcc
   return kHeader + FormatRows(station_picks, info, chunk_start, chunk_end);
 }
 
-Status WriteEqcctproOutputs(const std::string& dir, const std::vector<Pick>& picks,
-                            const std::map<std::string, std::string>& instrument_by_trace_id, NanoTime chunk_start,
-                            NanoTime chunk_end, const std::map<std::string, std::string>* file_channel_by_trace_id) {
-  // Validate everything before writing anything.
-  std::map<std::string, std::vector<std::string>> trace_ids_by_station;  // sorted both ways
+namespace {
+
+// Stations (the station code names the file) and their trace ids, both sorted; InvalidArgument
+// for a trace id that is not NET.STA.LOC.
+Status TraceIdsByStation(const std::map<std::string, std::string>& instrument_by_trace_id,
+                         std::map<std::string, std::vector<std::string>>* out) {
   for (const auto& [trace_id, instrument] : instrument_by_trace_id) {
     TraceCodes codes;
     if (!SplitTraceId(trace_id, &codes) || codes.station == "." || codes.station == ".." ||
         codes.station.find('/') != std::string::npos) {
       return Status::InvalidArgument("eqcctpro output: trace id '" + trace_id + "' is not NET.STA.LOC");
     }
-    trace_ids_by_station[codes.station].push_back(trace_id);
+    (*out)[codes.station].push_back(trace_id);
   }
-  std::map<std::string, std::vector<Pick>> picks_by_trace_id;
-  for (const Pick& pick : picks) {
-    if (instrument_by_trace_id.count(pick.trace_id) == 0) {
-      return Status::InvalidArgument("eqcctpro output: pick on '" + pick.trace_id +
-                                     "', which has no instrument code");
-    }
-    picks_by_trace_id[pick.trace_id].push_back(pick);
-  }
+  return Status::OK();
+}
 
+Status UnknownTraceId(const Pick& pick) {
+  return Status::InvalidArgument("eqcctpro output: pick on '" + pick.trace_id + "', which has no instrument code");
+}
+
+// Writes one station's file of one chunk: the picks of each of its trace ids (sorted) whose peak
+// lies in the chunk, grouped by trace id.
+Status WriteStationFile(const std::string& dir, const std::string& station, const std::vector<std::string>& trace_ids,
+                        const std::map<std::string, std::vector<Pick>>& picks_by_trace_id,
+                        const std::map<std::string, std::string>& instrument_by_trace_id, NanoTime chunk_start,
+                        NanoTime chunk_end, const std::map<std::string, std::string>* file_channel_by_trace_id) {
+  std::string text = kHeader;
+  for (const std::string& trace_id : trace_ids) {
+    EqcctproStationInfo info;
+    info.trace_id = trace_id;
+    info.instrument_type = instrument_by_trace_id.at(trace_id);
+    if (file_channel_by_trace_id != nullptr) {
+      auto it = file_channel_by_trace_id->find(trace_id);
+      if (it != file_channel_by_trace_id->end()) info.file_channel = it->second;
+    }
+    std::vector<Pick> in_chunk;
+    if (auto found = picks_by_trace_id.find(trace_id); found != picks_by_trace_id.end()) {
+      for (const Pick& p : found->second) {
+        if (p.peak_time >= chunk_start && p.peak_time <= chunk_end) in_chunk.push_back(p);
+      }
+    }
+    text += FormatRows(in_chunk, info, chunk_start, chunk_end);
+  }
   const std::string chunk_dir =
       dir + "/" + FormatEqcctproCompactTime(chunk_start) + "_" + FormatEqcctproCompactTime(chunk_end);
-  static const std::vector<Pick> kNoPicks;
-  for (const auto& [station, trace_ids] : trace_ids_by_station) {
-    std::string text = kHeader;
-    for (const std::string& trace_id : trace_ids) {
-      EqcctproStationInfo info;
-      info.trace_id = trace_id;
-      info.instrument_type = instrument_by_trace_id.at(trace_id);
-      if (file_channel_by_trace_id != nullptr) {
-        auto it = file_channel_by_trace_id->find(trace_id);
-        if (it != file_channel_by_trace_id->end()) info.file_channel = it->second;
-      }
-      auto found = picks_by_trace_id.find(trace_id);
-      text += FormatRows(found != picks_by_trace_id.end() ? found->second : kNoPicks, info, chunk_start, chunk_end);
-    }
-    RAPID_RETURN_IF_ERROR(WriteFileAtomically(chunk_dir + "/" + station + "_outputs/X_prediction_results.csv", text));
+  return WriteFileAtomically(chunk_dir + "/" + station + "_outputs/X_prediction_results.csv", text);
+}
+
+}  // namespace
+
+Status WriteEqcctproOutputs(const std::string& dir, const std::vector<Pick>& picks,
+                            const std::map<std::string, std::string>& instrument_by_trace_id, NanoTime chunk_start,
+                            NanoTime chunk_end, const std::map<std::string, std::string>* file_channel_by_trace_id) {
+  // Validate everything before writing anything.
+  std::map<std::string, std::vector<std::string>> trace_ids_by_station;
+  RAPID_RETURN_IF_ERROR(TraceIdsByStation(instrument_by_trace_id, &trace_ids_by_station));
+  std::map<std::string, std::vector<Pick>> picks_by_trace_id;
+  for (const Pick& pick : picks) {
+    if (instrument_by_trace_id.count(pick.trace_id) == 0) return UnknownTraceId(pick);
+    picks_by_trace_id[pick.trace_id].push_back(pick);
   }
+  for (const auto& [station, trace_ids] : trace_ids_by_station) {
+    RAPID_RETURN_IF_ERROR(WriteStationFile(dir, station, trace_ids, picks_by_trace_id, instrument_by_trace_id,
+                                           chunk_start, chunk_end, file_channel_by_trace_id));
+  }
+  return Status::OK();
+}
+
+Status WriteEqcctproRun(const std::string& dir, const std::vector<std::pair<NanoTime, NanoTime>>& chunks,
+                        const PickSpill& picks, const std::map<std::string, std::string>& instrument_by_trace_id) {
+  // Validate everything before writing anything (a first pass over the picks).
+  std::map<std::string, std::vector<std::string>> trace_ids_by_station;
+  RAPID_RETURN_IF_ERROR(TraceIdsByStation(instrument_by_trace_id, &trace_ids_by_station));
+  RAPID_RETURN_IF_ERROR(picks.ForEach([&](const Pick& p) {
+    return instrument_by_trace_id.count(p.trace_id) == 0 ? UnknownTraceId(p) : Status::OK();
+  }));
+  // Then station by station: the picks arrive sorted by trace id, as the instrument map is, so a
+  // station's picks are complete once its last trace id has passed; only the stations still
+  // waiting for one of their trace ids hold picks (one at a time when each has one trace id).
+  std::map<std::string, std::string> station_of;          // trace id → station code
+  std::map<std::string, std::string> last_trace_id_of;    // station → its last trace id
+  for (const auto& [station, trace_ids] : trace_ids_by_station) {
+    for (const std::string& t : trace_ids) station_of[t] = station;
+    last_trace_id_of[station] = trace_ids.back();
+  }
+  std::map<std::string, std::map<std::string, std::vector<Pick>>> waiting;  // station → its picks by trace id
+  auto next = instrument_by_trace_id.begin();
+  // All picks of `next` have been seen: a station whose last trace id it is gets its files.
+  auto pass = [&]() -> Status {
+    const std::string& station = station_of.at(next->first);
+    const bool complete = last_trace_id_of.at(station) == next->first;
+    ++next;
+    if (!complete) return Status::OK();
+    const auto& by_trace_id = waiting[station];
+    for (const auto& [start, end] : chunks) {
+      RAPID_RETURN_IF_ERROR(WriteStationFile(dir, station, trace_ids_by_station.at(station), by_trace_id,
+                                             instrument_by_trace_id, start, end, nullptr));
+    }
+    waiting.erase(station);
+    return Status::OK();
+  };
+  RAPID_RETURN_IF_ERROR(picks.ForEach([&](const Pick& p) {
+    while (next->first != p.trace_id) {  // validated above: p.trace_id is ahead in the map
+      assert(next != instrument_by_trace_id.end());
+      RAPID_RETURN_IF_ERROR(pass());
+    }
+    waiting[station_of.at(p.trace_id)][p.trace_id].push_back(p);
+    return Status::OK();
+  }));
+  while (next != instrument_by_trace_id.end()) RAPID_RETURN_IF_ERROR(pass());
   return Status::OK();
 }
 

@@ -22,11 +22,13 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/nano_time.h"
 #include "core/status.h"
 #include "picking/picker.h"
+#include "sinks/pick_spill.h"
 
 namespace rapid {
 
@@ -69,5 +71,13 @@ Status WriteEqcctproOutputs(const std::string& dir, const std::vector<Pick>& pic
                             const std::map<std::string, std::string>& instrument_by_trace_id, NanoTime chunk_start,
                             NanoTime chunk_end,
                             const std::map<std::string, std::string>* file_channel_by_trace_id = nullptr);
+
+// WriteEqcctproOutputs for every chunk of a run at once, streamed from `picks`: each chunk's
+// files hold the picks peaking inside it (a pick in the overlap of two chunks is in both, as
+// EQCCTPro processes chunks independently). Stations are written one after the other as the
+// sorted picks pass them, so memory holds one station's picks, not the run's. Errors as
+// WriteEqcctproOutputs (validated, nothing written, before the first file).
+Status WriteEqcctproRun(const std::string& dir, const std::vector<std::pair<NanoTime, NanoTime>>& chunks,
+                        const PickSpill& picks, const std::map<std::string, std::string>& instrument_by_trace_id);
 
 }  // namespace rapid

@@ -159,13 +159,4 @@ Status PickSpill::ForEach(const std::function<Status(const Pick&)>& fn) const {
   }
 }
 
-Status PickSpill::ReadAll(std::vector<Pick>* out) const {
-  out->clear();
-  out->reserve(static_cast<size_t>(picks_));
-  return ForEach([&](const Pick& p) {
-    out->push_back(p);
-    return Status::OK();
-  });
-}
-
 }  // namespace rapid

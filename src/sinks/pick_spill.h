@@ -37,9 +37,6 @@ class PickSpill {
   // IOError / Corruption when the file cannot be read back.
   Status ForEach(const std::function<Status(const Pick&)>& fn) const;
 
-  // Every pick, in order (for sinks that need them all at once).
-  Status ReadAll(std::vector<Pick>* out) const;
-
  private:
   struct Run {
     int64_t offset = 0;  // byte offset of its first record
