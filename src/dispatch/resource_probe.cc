@@ -13,9 +13,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
-#include <sstream>
+
+#include "core/read_file.h"
 
 namespace rapid {
 namespace {
@@ -66,15 +66,6 @@ std::vector<std::string_view> Lines(std::string_view s) {
   return out;
 }
 
-bool ReadSmallFile(const std::string& path, std::string* text) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *text = ss.str();
-  return true;
-}
-
 // Directories from the process's own cgroup up to the controller's mount point, innermost
 // first. Limits of every ancestor apply, so callers take the tightest. When the process's path
 // is not visible under the mount (a container without a cgroup namespace mounts its own cgroup
@@ -93,7 +84,7 @@ std::vector<std::string> CgroupChain(const std::string& mount, const std::option
 
 std::optional<std::string> ReadIn(const std::string& dir, const char* name) {
   std::string text;
-  if (!ReadSmallFile(dir + "/" + name, &text)) return std::nullopt;
+  if (!ReadWholeFile(dir + "/" + name, &text).ok()) return std::nullopt;
   return text;
 }
 
@@ -168,12 +159,12 @@ Status ProbeMachine(MachineResources* out) {
   out->cores_affinity = static_cast<int64_t>(out->affinity_cpus.size());
 
   std::string meminfo;
-  if (!ReadSmallFile("/proc/meminfo", &meminfo)) return Status::IOError("/proc/meminfo: cannot read");
+  RAPID_RETURN_IF_ERROR(ReadWholeFile("/proc/meminfo", &meminfo));
   Status s = ParseMeminfo(meminfo, &out->memory_total_bytes, &out->memory_available_bytes);
   if (!s.ok()) return Status::IOError("/proc/meminfo: " + s.message());
 
   std::string proc_cgroup;
-  ReadSmallFile("/proc/self/cgroup", &proc_cgroup);  // absent: no cgroups, mount roots are used
+  (void)ReadWholeFile("/proc/self/cgroup", &proc_cgroup);  // absent: no cgroups, mount roots are used
   std::error_code ec;
   const bool v2 = fs::exists("/sys/fs/cgroup/cgroup.controllers", ec);
   ProbeCpuQuota(v2, proc_cgroup, out);

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <sstream>
 
+#include "core/read_file.h"
 #include "models/cred.h"
 #include "models/device.h"
 #include "models/eqcct.h"
@@ -258,15 +258,6 @@ Status ResolveWeightPaths(const Entry& entry, const std::string& tag, const std:
   return Status::OK();
 }
 
-Status ReadText(const std::string& path, std::string* text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError(path + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *text = ss.str();
-  return Status::OK();
-}
-
 }  // namespace
 
 std::vector<std::string> KnownModels() {
@@ -327,7 +318,7 @@ Status ApplyMetadataBeside(const std::string& weights_path, ModelSpec* spec, std
   const bool present = fs::is_regular_file(meta, ec);
   std::string text;
   if (present) {
-    RAPID_RETURN_IF_ERROR(ReadText(meta, &text));
+    RAPID_RETURN_IF_ERROR(ReadWholeFile(meta, &text));
     RAPID_RETURN_IF_ERROR(ApplyWeightsMetadata(text, meta, spec));
   }
   if (metadata_path != nullptr) *metadata_path = present ? meta : "";

@@ -6,11 +6,10 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <sstream>
 
 #include "core/csv.h"
+#include "core/read_file.h"
 
 namespace rapid {
 
@@ -134,15 +133,6 @@ Status ParseTrialsText(const std::string& path, const std::string& text, std::ve
   return Status::OK();
 }
 
-Status ReadText(const std::string& path, std::string* text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError(path + ": cannot read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *text = ss.str();
-  return Status::OK();
-}
-
 }  // namespace
 
 std::string ContextKey(const Trial& t) {
@@ -200,7 +190,7 @@ Status TrialsFile::Open(const std::string& path, std::vector<Trial>* rows) {
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
     std::string text;
-    RAPID_RETURN_IF_ERROR(ReadText(path, &text));
+    RAPID_RETURN_IF_ERROR(ReadWholeFile(path, &text));
     size_t cut_at = std::string::npos;
     RAPID_RETURN_IF_ERROR(ParseTrialsText(path, text, rows, &cut_at));
     if (cut_at != std::string::npos && truncate(path.c_str(), static_cast<off_t>(cut_at)) != 0) {
@@ -230,7 +220,7 @@ Status ReadTrials(const std::string& path, std::vector<Trial>* rows) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Status::NotFound(path + ": no such file (run rapid tune first)");
   std::string text;
-  RAPID_RETURN_IF_ERROR(ReadText(path, &text));
+  RAPID_RETURN_IF_ERROR(ReadWholeFile(path, &text));
   size_t cut_at = std::string::npos;
   return ParseTrialsText(path, text, rows, &cut_at);
 }
