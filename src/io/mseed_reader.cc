@@ -258,11 +258,10 @@ class RecordWalker {
     }
     const NanoTime start = static_cast<NanoTime>(msr.starttime) * kNanosPerHptime;
     if (merger_ != nullptr) {
-      if (!merger_->InOrder(id, start)) {
+      if (!merger_->Add(id, start, rate_hz, samples)) {
         out_of_order_ = true;
         return;
       }
-      merger_->Add(id, start, rate_hz, samples);
     } else {
       TraceSegment piece;
       piece.id = std::move(id);

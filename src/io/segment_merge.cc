@@ -1,6 +1,7 @@
 #include "io/segment_merge.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <utility>
@@ -51,11 +52,6 @@ void SegmentMerger::Report(std::string message) {
   if (problems_ != nullptr) problems_->push_back(std::move(message));
 }
 
-bool SegmentMerger::InOrder(const ChannelId& id, NanoTime start) const {
-  auto it = channels_.find(id);
-  return it == channels_.end() || it->second.last_start <= start;
-}
-
 // Appends the piece to `seg` when it continues or overlaps it on its sample grid. Returns false
 // (nothing appended) when the piece must start a new segment.
 // REQUIRES: start >= seg->start, rates matching within tolerance.
@@ -97,19 +93,22 @@ bool SegmentMerger::Extend(TraceSegment* seg, NanoTime start, SampleSpan samples
   return true;
 }
 
-size_t* SegmentMerger::GroupFor(const ChannelId& id, NanoTime start, double rate_hz, Channel** channel) {
+SegmentMerger::Channel* SegmentMerger::ChannelFor(const ChannelId& id, NanoTime start) {
   if (last_channel_ == nullptr || *last_id_ != id) {
     auto it = channels_.try_emplace(id).first;
     last_id_ = &it->first;
     last_channel_ = &it->second;
   }
-  Channel& ch = *last_channel_;
-  ch.last_start = start;
-  *channel = &ch;
-  auto group = std::find_if(ch.current.begin(), ch.current.end(), [&](size_t g) {
+  if (last_channel_->last_start > start) return nullptr;  // kUnsetTime (no piece yet) is the smallest time
+  last_channel_->last_start = start;
+  return last_channel_;
+}
+
+size_t* SegmentMerger::GroupFor(Channel* channel, double rate_hz) {
+  auto group = std::find_if(channel->current.begin(), channel->current.end(), [&](size_t g) {
     return RatesMatch(rate_hz, out_[g].rate_hz, opts_.rate_tolerance_relative);
   });
-  return group == ch.current.end() ? nullptr : &*group;
+  return group == channel->current.end() ? nullptr : &*group;
 }
 
 void SegmentMerger::StartSegment(Channel* channel, size_t* group, TraceSegment seg) {
@@ -121,25 +120,29 @@ void SegmentMerger::StartSegment(Channel* channel, size_t* group, TraceSegment s
   }
 }
 
-void SegmentMerger::Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples) {
-  if (samples.count <= 0) return;
-  Channel* channel = nullptr;
-  size_t* group = GroupFor(id, start, rate_hz, &channel);
-  if (group != nullptr && Extend(&out_[*group], start, samples, id)) return;
+bool SegmentMerger::Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples) {
+  Channel* channel = ChannelFor(id, start);
+  if (channel == nullptr) return false;
+  if (samples.count <= 0) return true;
+  size_t* group = GroupFor(channel, rate_hz);
+  if (group != nullptr && Extend(&out_[*group], start, samples, id)) return true;
   TraceSegment seg;
   seg.id = id;
   seg.start = start;
   seg.rate_hz = rate_hz;
   AppendFrom(samples, 0, &seg.samples);
   StartSegment(channel, group, std::move(seg));
+  return true;
 }
 
-void SegmentMerger::Add(TraceSegment piece) {
-  if (piece.samples.empty()) return;
-  Channel* channel = nullptr;
-  size_t* group = GroupFor(piece.id, piece.start, piece.rate_hz, &channel);
-  if (group != nullptr && Extend(&out_[*group], piece.start, SpanOf(piece), piece.id)) return;
+bool SegmentMerger::Add(TraceSegment piece) {
+  Channel* channel = ChannelFor(piece.id, piece.start);
+  if (channel == nullptr) return false;
+  if (piece.samples.empty()) return true;
+  size_t* group = GroupFor(channel, piece.rate_hz);
+  if (group != nullptr && Extend(&out_[*group], piece.start, SpanOf(piece), piece.id)) return true;
   StartSegment(channel, group, std::move(piece));
+  return true;
 }
 
 std::vector<TraceSegment> SegmentMerger::Take() {
@@ -176,7 +179,10 @@ std::vector<TraceSegment> MergeSegments(std::vector<TraceSegment> pieces, const 
     if (a.id != b.id) return a.id < b.id;
     return a.start < b.start;
   });
-  for (TraceSegment& piece : valid) merger.Add(std::move(piece));
+  for (TraceSegment& piece : valid) {
+    [[maybe_unused]] const bool in_order = merger.Add(std::move(piece));
+    assert(in_order && "sorted above");
+  }
   return merger.Take();
 }
 

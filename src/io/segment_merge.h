@@ -52,7 +52,7 @@ void AppendSamples(SampleSpan samples, std::vector<double>* out);
 // The merge MergeSegments performs, fed one piece at a time: MergeSegments sorts its pieces and
 // adds them here. A caller whose pieces already arrive in that order per channel (the records of
 // a miniSEED file almost always do) merges them as they come; when one arrives out of order
-// (InOrder is false), it falls back to MergeSegments over all the pieces.
+// (Add refuses it), it falls back to MergeSegments over all the pieces.
 // Thread safety: one object per thread.
 class SegmentMerger {
  public:
@@ -62,22 +62,22 @@ class SegmentMerger {
   SegmentMerger(const SegmentMerger&) = delete;
   SegmentMerger& operator=(const SegmentMerger&) = delete;
 
-  // Whether a piece of `id` starting at `start` may be added: no earlier piece of `id` started later.
-  bool InOrder(const ChannelId& id, NanoTime start) const;
-
-  // Merges one piece. REQUIRES: InOrder(id, start); rate_hz finite and > 0; start set.
-  void Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples);
+  // Merges one piece. False, and nothing changes, when an earlier piece of `id` started later
+  // (out of order). REQUIRES: rate_hz finite and > 0; start set.
+  bool Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples);
   // As above for a piece the merger may take over (no copy when it starts a segment).
-  void Add(TraceSegment piece);
+  bool Add(TraceSegment piece);
 
   // The merged segments, sorted as MergeSegments returns them; the merger is empty afterwards.
   std::vector<TraceSegment> Take();
 
  private:
   struct Channel;
-  // The channel of `id` (recording `start` as its latest piece's) and the slot of its rate group
-  // matching `rate_hz` (null: none).
-  size_t* GroupFor(const ChannelId& id, NanoTime start, double rate_hz, Channel** channel);
+  // The channel of `id`, recording `start` as its latest piece's; null (nothing recorded) when an
+  // earlier piece of `id` started later.
+  Channel* ChannelFor(const ChannelId& id, NanoTime start);
+  // The slot in channel->current of the rate group matching `rate_hz`; null: none.
+  size_t* GroupFor(Channel* channel, double rate_hz);
   void StartSegment(Channel* channel, size_t* group, TraceSegment seg);
   bool Extend(TraceSegment* seg, NanoTime start, SampleSpan samples, const ChannelId& id);
   void Report(std::string message);
