@@ -180,7 +180,7 @@ TEST(CredTest, RunStitchesDetectionTracesAsSeisBench) {
   ASSERT_TRUE(ReadMseedFile(out.Path("probabilities/4O.BB01.00.CRED_Detection.mseed"), ReaderOptions(), &written).ok());
   ASSERT_EQ(written.segments.size(), 1u);
   const TraceSegment& trace = written.segments.front();
-  EXPECT_EQ(trace.start, b.start);
+  EXPECT_EQ(trace.start, b.start + b.time_shift_ns);  // the grid start plus the mean shift (11:57:59.999)
   EXPECT_NEAR(trace.rate_hz, 100.0 * 19.0 / 3000.0, 1e-9);
   ASSERT_EQ(static_cast<int64_t>(trace.samples.size()), defined);
   double worst = 0.0;

@@ -53,11 +53,24 @@ double MaxProbabilityDifference(const std::string& golden_path, const std::strin
 
 int CompareWithGoldenPicks(const std::string& golden_csv, const std::string& picks_csv, int64_t tolerance_ns,
                            size_t* compared) {
+  // Rows in picks.csv's column order, whatever the file's (goldens differ), sorted.
   auto sorted_rows = [](std::vector<std::vector<std::string>> rows) {
-    rows.erase(rows.begin());  // header
-    std::sort(rows.begin(), rows.end(),
+    const std::vector<std::string> header = rows.front();
+    std::vector<size_t> column;
+    for (const char* name : {"trace_id", "phase", "peak_time", "peak_value", "start_time", "end_time"}) {
+      auto at = std::find(header.begin(), header.end(), name);
+      EXPECT_NE(at, header.end()) << name;
+      column.push_back(at == header.end() ? 0 : static_cast<size_t>(at - header.begin()));
+    }
+    std::vector<std::vector<std::string>> out;
+    for (size_t i = 1; i < rows.size(); ++i) {
+      std::vector<std::string> row;
+      for (size_t c : column) row.push_back(c < rows[i].size() ? rows[i][c] : "");
+      out.push_back(std::move(row));
+    }
+    std::sort(out.begin(), out.end(),
               [](const auto& a, const auto& b) { return std::tie(a[0], a[1], a[4]) < std::tie(b[0], b[1], b[4]); });
-    return rows;
+    return out;
   };
   const auto golden = sorted_rows(ReadCsv(golden_csv));
   const auto mine = sorted_rows(ReadCsv(picks_csv));

@@ -18,7 +18,7 @@ double MaxProbabilityDifference(const std::string& golden_path, const std::strin
                                 const std::string& seisbench_class, const std::string& rapid_class, size_t* traces);
 
 // Compares the picks of `picks_csv` (a run's picks.csv) with a SeisBench classify golden
-// (`golden_csv`, header trace_id,phase,peak_time,peak_value,start_time,end_time), both sorted by
+// (`golden_csv`, columns trace_id, phase, peak_time, peak_value, start_time, end_time in any order), both sorted by
 // trace, phase and start time (within a trace and phase triggers do not overlap): the same number
 // of picks, the same trace and phase row by row, peak/start/end times within `tolerance_ns`, peak
 // values within 1e-3 (gtest failures otherwise). Returns how many picks have identical peak, start

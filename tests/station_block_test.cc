@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/station_block.h"
+#include "engine/station_stream.h"
 
 namespace rapid {
 namespace {
@@ -35,8 +36,8 @@ TEST(StationBlockTest, ComponentMappingIsFlexibleForHorizontals) {
   EXPECT_EQ(ComponentIndex("HHN", "Z12"), 1);
 }
 
-TEST(StationBlockTest, StrictIntersectionStartsAtLatestComponent) {
-  // Z starts 1 ms late and E ends 200 samples early; N and Z run to the end.
+TEST(StationBlockTest, ComponentsJoinOnTheGridAndReportTheMeanShift) {
+  // Z starts 1 ms late (0.1 sample: its grid index is that of kT0) and E ends 200 samples early.
   std::vector<TraceSegment> segs = {Seg("HHE", kT0, 800, 1.0), Seg("HHN", kT0, 1000, 2.0),
                                     Seg("HHZ", kT0 + 1'000'000, 1000, 3.0)};
   std::vector<StationBlock> blocks;
@@ -45,20 +46,56 @@ TEST(StationBlockTest, StrictIntersectionStartsAtLatestComponent) {
   ASSERT_EQ(blocks.size(), 1u);
   const StationBlock& b = blocks[0];
   EXPECT_EQ(b.trace_id, "XX.STA.00");
-  EXPECT_EQ(b.start, kT0 + 1'000'000);
-  // E (ends first) trimmed to [t0, t1]: its 800 samples, the first kept (0.1 sample rounds to 0).
-  EXPECT_EQ(b.samples_per_channel, 800);
-  EXPECT_EQ(b.Row(0)[0], 1.0);
-  EXPECT_EQ(b.Row(1)[799], 2.0);
+  EXPECT_EQ(b.start, kT0);                  // the grid start
+  EXPECT_EQ(b.time_shift_ns, 333'333);      // mean of the shifts 0, 0 and +1 ms
+  EXPECT_EQ(b.samples_per_channel, 1000);   // the span some component covers
+  EXPECT_EQ(b.Row(0)[799], 1.0);
+  EXPECT_EQ(b.Row(0)[800], 0.0);            // E has ended: zeros
+  EXPECT_EQ(b.Row(1)[999], 2.0);
   EXPECT_EQ(b.Row(2)[0], 3.0);
   EXPECT_TRUE(notes.empty());
 }
 
-TEST(StationBlockTest, GapSplitsBlocksAndShortSpansAreReported) {
+TEST(StationBlockTest, HalfSampleOffsetsRoundToEvenGridIndices) {
+  // +5 ms and +15 ms at 100 Hz are ties: NumPy's rounding sends them to grid indices 0 and 2.
+  EXPECT_EQ(AlignedGridIndex(kT0 + 5'000'000, 100.0) - AlignedGridIndex(kT0, 100.0), 0);
+  EXPECT_EQ(AlignedGridIndex(kT0 + 15'000'000, 100.0) - AlignedGridIndex(kT0, 100.0), 2);
+  std::vector<TraceSegment> segs = {Seg("HHE", kT0 + 5'000'000, 500, 1.0), Seg("HHN", kT0 + 5'000'000, 500, 2.0),
+                                    Seg("HHZ", kT0 + 15'000'000, 500, 3.0)};
+  std::vector<StationBlock> blocks;
+  std::vector<std::string> notes;
+  ASSERT_TRUE(BuildStationBlocks(segs, Spec(), &blocks, &notes).ok());
+  ASSERT_EQ(blocks.size(), 1u);
+  EXPECT_EQ(blocks[0].start, kT0);
+  EXPECT_EQ(blocks[0].samples_per_channel, 502);
+  EXPECT_EQ(blocks[0].Row(2)[1], 0.0);
+  EXPECT_EQ(blocks[0].Row(2)[2], 3.0);
+  // Shifts +5, +5 and −5 ms: SeisBench's BB06 starts at 12:00:00.001667 the same way.
+  EXPECT_EQ(blocks[0].time_shift_ns, 1'666'667);
+}
+
+TEST(StationBlockTest, GapInOneComponentIsZeroFilled) {
   std::vector<TraceSegment> segs = {Seg("HHE", kT0, 1000, 1.0), Seg("HHN", kT0, 1000, 1.0),
-                                    Seg("HHZ", kT0, 500, 1.0),
-                                    Seg("HHZ", kT0 + 6 * kNanosPerSecond, 60, 1.0),    // too short
-                                    Seg("HHZ", kT0 + 8 * kNanosPerSecond, 200, 1.0)};  // to E/N's end
+                                    Seg("HHZ", kT0, 500, 1.0), Seg("HHZ", kT0 + 8 * kNanosPerSecond, 200, 1.0)};
+  std::vector<StationBlock> blocks;
+  std::vector<std::string> notes;
+  ASSERT_TRUE(BuildStationBlocks(segs, Spec(), &blocks, &notes).ok());
+  ASSERT_EQ(blocks.size(), 1u);
+  EXPECT_EQ(blocks[0].samples_per_channel, 1000);
+  EXPECT_EQ(blocks[0].Row(2)[499], 1.0);
+  EXPECT_EQ(blocks[0].Row(2)[500], 0.0);
+  EXPECT_EQ(blocks[0].Row(2)[799], 0.0);
+  EXPECT_EQ(blocks[0].Row(2)[800], 1.0);
+  EXPECT_TRUE(notes.empty());
+}
+
+TEST(StationBlockTest, GapInEveryComponentSplitsBlocksAndShortSpansAreReported) {
+  std::vector<TraceSegment> segs;
+  for (const char* cha : {"HHE", "HHN", "HHZ"}) {
+    segs.push_back(Seg(cha, kT0, 500, 1.0));
+    segs.push_back(Seg(cha, kT0 + 6 * kNanosPerSecond, 60, 1.0));    // too short
+    segs.push_back(Seg(cha, kT0 + 8 * kNanosPerSecond, 200, 1.0));
+  }
   std::vector<StationBlock> blocks;
   std::vector<std::string> notes;
   ASSERT_TRUE(BuildStationBlocks(segs, Spec(), &blocks, &notes).ok());

@@ -34,10 +34,16 @@ std::vector<double> Signal(int64_t n, uint32_t seed) {
   return x;
 }
 
-std::vector<double> StreamInParts(double rate, const std::vector<double>& x, uint32_t seed) {
+// `fourier_whole_max`: see ResampleStream; the data held stay within it (Fourier) or within a
+// piece and its margins (decimation, or Fourier beyond the limit).
+std::vector<double> StreamInParts(double rate, const std::vector<double>& x, uint32_t seed,
+                                  int64_t fourier_whole_max = ResampleStream::kFourierWholeMaxSamples) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int64_t> part(1, static_cast<int64_t>(rate) * 97);
-  ResampleStream stream(rate, 100.0);
+  ResampleStream stream(rate, 100.0, fourier_whole_max);
+  const bool fourier = ChooseResampleMethod(rate, 100.0) == ResampleMethod::kFourier;
+  const double bound = std::max<double>(fourier ? static_cast<double>(fourier_whole_max) + 97 * rate : 0.0,
+                                        (ResampleStream::kPieceSeconds + 2 * ResampleStream::kMarginSeconds + 97) * rate);
   std::vector<double> out;
   for (size_t i = 0; i < x.size();) {
     const size_t n = std::min<size_t>(x.size() - i, static_cast<size_t>(part(rng)));
@@ -47,7 +53,7 @@ std::vector<double> StreamInParts(double rate, const std::vector<double>& x, uin
       stream.Append(x.data() + i, static_cast<int64_t>(n));
       EXPECT_TRUE(stream.Drain(false, &out).ok());
     }
-    EXPECT_LE(stream.buffered(), (ResampleStream::kPieceSeconds + 2 * ResampleStream::kMarginSeconds + 97) * rate);
+    EXPECT_LE(static_cast<double>(stream.buffered()), bound);
     i += n;
   }
   EXPECT_TRUE(stream.Drain(true, &out).ok());
@@ -57,10 +63,21 @@ std::vector<double> StreamInParts(double rate, const std::vector<double>& x, uin
 TEST(ResampleStreamTest, PartsDoNotChangeTheOutput) {
   for (double rate : {250.0, 200.0, 40.0, 100.0}) {
     const std::vector<double> x = Signal(static_cast<int64_t>(rate) * 40 * 60, 5);  // 40 min: several pieces
-    const std::vector<double> one = StreamInParts(rate, x, 1);
-    EXPECT_EQ(static_cast<int64_t>(one.size()), 40 * 60 * 100) << rate;
-    EXPECT_EQ(StreamInParts(rate, x, 2), one) << rate;
+    for (int64_t whole_max : {ResampleStream::kFourierWholeMaxSamples, int64_t{0}}) {
+      const std::vector<double> one = StreamInParts(rate, x, 1, whole_max);
+      EXPECT_EQ(static_cast<int64_t>(one.size()), 40 * 60 * 100) << rate;
+      EXPECT_EQ(StreamInParts(rate, x, 2, whole_max), one) << rate;
+    }
   }
+}
+
+TEST(ResampleStreamTest, FourierSegmentUpToTheLimitIsResampledWholeLikeSeisBench) {
+  // An hour at 40 Hz, odd length, as broadband archives have: pieces would differ from ObsPy's
+  // whole-trace FFT throughout (docs/decisions.md), so it is resampled whole.
+  std::vector<double> x = Signal(40 * 3600 - 1, 13);
+  const std::vector<double> streamed = StreamInParts(40.0, x, 6);
+  ASSERT_TRUE(ResampleSegment(40.0, 100.0, &x).ok());
+  EXPECT_EQ(streamed, x);
 }
 
 TEST(ResampleStreamTest, ShortSegmentIsResampledWholeLikeSeisBench) {
@@ -72,7 +89,7 @@ TEST(ResampleStreamTest, ShortSegmentIsResampledWholeLikeSeisBench) {
   }
 }
 
-// Piecewise resampling of a long segment differs from resampling it whole: decimation only by the
+// Piecewise resampling of a long segment (Fourier: beyond kFourierWholeMaxSamples) differs from resampling it whole: decimation only by the
 // far tails of the IIR filter (nothing measurable); the Fourier method by its spectral cut-off's
 // slowly decaying (1/x) tails beyond the margin — measured 2.3e-4 of the peak amplitude for 250 Hz
 // coloured noise — plus, within a margin of the segment's ends, the whole-segment FFT's own
@@ -81,7 +98,7 @@ TEST(ResampleStreamTest, ShortSegmentIsResampledWholeLikeSeisBench) {
 TEST(ResampleStreamTest, PiecewiseIsCloseToTheWholeSegment) {
   for (double rate : {200.0, 250.0, 40.0}) {
     std::vector<double> x = Signal(static_cast<int64_t>(rate) * 40 * 60, 11);
-    const std::vector<double> streamed = StreamInParts(rate, x, 4);
+    const std::vector<double> streamed = StreamInParts(rate, x, 4, /*fourier_whole_max=*/0);
     ASSERT_TRUE(ResampleSegment(rate, 100.0, &x).ok());
     ASSERT_EQ(streamed.size(), x.size());
     const size_t edge = ResampleStream::kMarginSeconds * 100;

@@ -26,8 +26,11 @@ int64_t WholeOutputLength(ResampleMethod method, int64_t n, double rate_hz, doub
 
 }  // namespace
 
-ResampleStream::ResampleStream(double rate_hz, double target_hz)
-    : rate_hz_(rate_hz), target_hz_(target_hz), method_(ChooseResampleMethod(rate_hz, target_hz)) {
+ResampleStream::ResampleStream(double rate_hz, double target_hz, int64_t fourier_whole_max_samples)
+    : rate_hz_(rate_hz),
+      target_hz_(target_hz),
+      method_(ChooseResampleMethod(rate_hz, target_hz)),
+      fourier_whole_max_(fourier_whole_max_samples) {
   // With whole-Hz rates, a boundary at a whole second of input is a whole output sample.
   piecewise_ok_ = IsWholeHz(rate_hz) && IsWholeHz(target_hz);
   piece_ = kPieceSeconds * static_cast<int64_t>(rate_hz);
@@ -49,8 +52,10 @@ Status ResampleStream::Drain(bool closed, std::vector<T>* out) {
     return Status::OK();
   }
   const double out_per_in = target_hz_ / rate_hz_;
-  // Full pieces whose right margin has arrived.
-  while (piecewise_ok_ && appended_ >= (next_piece_ + 1) * piece_ + margin_) {
+  // Full pieces whose right margin has arrived (Fourier: once the segment is too long to be
+  // resampled whole).
+  const bool pieces = piecewise_ok_ && (method_ != ResampleMethod::kFourier || appended_ > fourier_whole_max_);
+  while (pieces && appended_ >= (next_piece_ + 1) * piece_ + margin_) {
     const int64_t from = std::max<int64_t>(0, next_piece_ * piece_ - margin_);
     const int64_t to = (next_piece_ + 1) * piece_ + margin_;
     std::vector<double> slice(buffer_.begin() + (from - buffer_from_), buffer_.begin() + (to - buffer_from_));

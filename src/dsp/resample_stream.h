@@ -1,11 +1,14 @@
 // Resampling of one continuous segment that arrives in parts (streaming), with the rules of
-// resample.h. A segment that ends before reaching piece + margin samples is resampled whole, exactly
-// as ResampleSegment does (SeisBench parity). A longer one is resampled in pieces of kPieceSeconds
-// at fixed positions from the segment start, each computed with kMarginSeconds of extra input on
-// both sides and cut to its own span, so memory stays bounded and the output depends only on the
-// samples, never on how they were split into parts. Piecewise output differs from resampling the
-// whole segment at once only by the filters' far tails (decimation: < 1e-12 relative; Fourier:
-// see tests/resample_stream_test.cc for the measured bound).
+// resample.h. A segment short enough is resampled whole, exactly as ResampleSegment does
+// (SeisBench parity): for decimation, one that ends before reaching piece + margin samples; for
+// Fourier resampling, one of at most kFourierWholeMaxSamples (ObsPy's whole-trace FFT has no local
+// equivalent: near a segment's ends, and for odd lengths throughout, pieces differ from it by more
+// than the pick tolerance). A longer one is resampled in pieces of kPieceSeconds at fixed positions
+// from the segment start, each computed with kMarginSeconds of extra input on both sides and cut to
+// its own span, so memory stays bounded and the output depends only on the samples, never on how
+// they were split into parts. Piecewise output differs from resampling the whole segment at once
+// only by the filters' far tails (decimation: < 1e-12 relative; Fourier: see docs/decisions.md and
+// tests/resample_stream_test.cc for the measured bounds).
 // Thread safety: one object per thread.
 #pragma once
 
@@ -21,8 +24,13 @@ class ResampleStream {
  public:
   static constexpr int64_t kPieceSeconds = 600;
   static constexpr int64_t kMarginSeconds = 60;
+  // A day at up to 50 Hz (4.32 M samples) plus the extra records day files often carry; 36 MB of
+  // input held per channel while the segment lasts.
+  static constexpr int64_t kFourierWholeMaxSamples = 4'500'000;
 
-  ResampleStream(double rate_hz, double target_hz);
+  // `fourier_whole_max_samples`: the longest segment the Fourier method resamples whole (tests
+  // lower it to exercise the pieces).
+  ResampleStream(double rate_hz, double target_hz, int64_t fourier_whole_max_samples = kFourierWholeMaxSamples);
 
   // Appends the next samples of the segment.
   void Append(const double* samples, int64_t count);
@@ -46,6 +54,7 @@ class ResampleStream {
  private:
   double rate_hz_, target_hz_;
   ResampleMethod method_;
+  int64_t fourier_whole_max_;
   bool piecewise_ok_;          // piece boundaries fall on whole output samples
   int64_t piece_ = 0, margin_ = 0;  // in input samples
   std::vector<double> buffer_;  // input samples [buffer_from_, appended_)

@@ -225,6 +225,7 @@ void Annotator::FinishPiece(Pending* p) {
     t.erase(t.begin(), t.begin() + std::min<int64_t>(lead, static_cast<int64_t>(t.size())));
   }
   a.offset = p->out_offset + lead;
+  a.time_shift_ns = b.time_shift_ns;
   a.failure = p->failure;
   a.start = SampleTime(a.block_start, a.offset, a.rate_hz);
   p->stitcher.reset();

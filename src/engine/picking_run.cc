@@ -46,6 +46,24 @@ using Clock = std::chrono::steady_clock;
 // and small enough that a short run and a long one reach the same peak memory.
 constexpr int64_t kMinBlockQueueBytes = int64_t{64} << 20;
 
+// A label's pick threshold when neither the model nor its weights' metadata names one
+// (SeisBench's default for P and S).
+constexpr double kDefaultPickThreshold = 0.3;
+
+// A block's times are known only up to its time shift until its last piece (StationBlock).
+void ShiftPickTimes(NanoTime shift_ns, std::vector<Pick>* picks) {
+  for (Pick& p : *picks) {
+    p.start_time += shift_ns;
+    p.peak_time += shift_ns;
+    p.end_time += shift_ns;
+  }
+}
+
+void ShiftAnnotationTimes(NanoTime shift_ns, Annotation* a) {
+  a->start += shift_ns;
+  a->block_start += shift_ns;
+}
+
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Drops the samples of `seg` outside [start, end] (either may be unset).
@@ -275,25 +293,44 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   };
 
   double pick_s = 0.0;
-  std::map<uint64_t, std::vector<PickStream>> pickers;  // by block id, until its last piece
+  // A block's picks wait here until its last piece, which carries the block's time shift.
+  struct BlockPicking {
+    std::vector<PickStream> streams;  // one per spec.labels entry
+    std::vector<Pick> picks, detections;
+  };
+  std::map<uint64_t, BlockPicking> pickers;  // by block id, until its last piece
   Annotator annotator(instances, annotate_opts, [&](size_t number, Annotation&& a) {
     const auto t0 = Clock::now();
     std::lock_guard<std::mutex> lock(units_mu);
     const std::string& unit = unit_of_stream.at(a.block_id >> 32);
     UnitProgress& up = unit_progress[unit];
     auto [it, fresh] = pickers.try_emplace(a.block_id);
+    BlockPicking& bp = it->second;
     if (fresh) {
       for (const std::string& label : spec.labels) {
         auto th = spec.thresholds.find(label);
-        it->second.emplace_back(a.trace_id, label, a.block_start, a.rate_hz, th == spec.thresholds.end() ? 0.3 : th->second);
+        bp.streams.emplace_back(a.trace_id, label, a.block_start, a.rate_hz,
+                                th == spec.thresholds.end() ? kDefaultPickThreshold : th->second);
       }
     }
     for (size_t l = 0; l < spec.labels.size(); ++l) {
       const std::string& label = spec.labels[l];
       if (label == spec.noise_label) continue;
-      std::vector<Pick>* out = label == spec.detection_label ? &up.result.detections : &up.result.picks;
-      it->second[l].Feed(a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()), a.offset, out);
-      if (a.last_piece) it->second[l].Close(out);
+      std::vector<Pick>* out = label == spec.detection_label ? &bp.detections : &bp.picks;
+      bp.streams[l].Feed(a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()), a.offset, out);
+      if (a.last_piece) bp.streams[l].Close(out);
+    }
+    if (a.last_piece) {
+      ShiftPickTimes(a.time_shift_ns, &bp.picks);
+      ShiftPickTimes(a.time_shift_ns, &bp.detections);
+      up.result.picks.insert(up.result.picks.end(), bp.picks.begin(), bp.picks.end());
+      up.result.detections.insert(up.result.detections.end(), bp.detections.begin(), bp.detections.end());
+      if (opts.save_probabilities) {
+        for (auto& [n, earlier] : up.annotations) {
+          if (earlier.block_id == a.block_id) ShiftAnnotationTimes(a.time_shift_ns, &earlier);
+        }
+        ShiftAnnotationTimes(a.time_shift_ns, &a);
+      }
     }
     if (!a.failure.empty()) {
       // The model failed on some window of this block even alone: the station is reported failed

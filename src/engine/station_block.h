@@ -1,6 +1,7 @@
 // Preprocess stage: turns the merged channel segments of one instrument into "blocks" — arrays
 // of the model's components at the model's rate over spans where data exist — with SeisBench's
-// annotate() semantics (resample each segment, then cut to the span all components cover).
+// annotate() semantics (resample each segment, align it to the model-rate grid, join the spans
+// the components cover).
 // Thread safety: pure functions.
 #pragma once
 
@@ -37,6 +38,11 @@ struct StationBlock {
   int64_t window_count = -1;
   NanoTime block_start = kUnsetTime;  // time of the block's sample 0; kUnsetTime: `start`
   int64_t block_offset = 0;           // index of this piece's sample 0 in the block
+  // Set on the last piece (the block's segments are known only when it ends): the mean, over the
+  // block's segments, of each segment's start minus its grid-aligned start. SeisBench reports a
+  // block's outputs at the grid times plus this, so every output time of the block (probability
+  // traces, picks) is its grid time + time_shift_ns.
+  NanoTime time_shift_ns = 0;
 
   const float* Row(int64_t c) const { return samples.data() + c * samples_per_channel; }
 };
@@ -54,11 +60,10 @@ std::string InstrumentKey(const ChannelId& id);
 std::vector<std::vector<TraceSegment>> GroupByInstrument(std::vector<TraceSegment> segments);
 
 // Builds the blocks of one instrument. `segments` are merged (continuous) segments of one
-// instrument at their native rates. Each segment is resampled to spec.rate_hz, then:
-//  - all components present: blocks are the spans every component covers (SeisBench strict
-//    mode: start = latest component start, each component trimmed to the nearest sample);
-//  - some component absent: it is zero-filled over the spans the present ones cover, and a note
-//    says so.
+// instrument at their native rates. Each segment is resampled to spec.rate_hz and placed on the
+// model-rate grid; blocks are the spans some component covers, zero where a component has no data
+// (SeisBench's strict=False; engine/station_stream.h states the rules), and a component with no
+// data in a block is noted.
 // Channels whose code does not map to a component (e.g. a hydrophone HHH) are ignored with a
 // note. Blocks shorter than spec.in_samples are dropped with a note. Notes are human-readable
 // lines naming the channel or span. Errors: InvalidArgument if resampling fails.

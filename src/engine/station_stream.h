@@ -3,17 +3,28 @@
 // only a bounded tail of data between parts. The result depends only on the samples, never on how
 // they were split into parts, so picks are identical whatever the chunking.
 //
-// Semantics (SeisBench annotate() with strict=True, as BuildStationBlocks documents): each channel
-// segment is resampled to the model rate (dsp/resample_stream.h); a block is a span all present
-// components cover, starting at the latest component start (each component trimmed to the nearest
-// sample) and as long as the trimmed component that ends first; the window grid starts at the block
-// start. A component that has no data when the first block opens is zero-filled (with a note).
+// Semantics: SeisBench's annotate() with its default strict=False, station by station
+// (docs/decisions.md "Component spans and the sample grid"):
+//  - each channel segment is resampled to the model rate at its own start time
+//    (dsp/resample_stream.h), then placed on the model-rate grid counted from the epoch: sample 0
+//    goes to grid index rint(start_s × rate) (NumPy's half-to-even on the double timestamp), and the
+//    segment remembers its shift (start − grid time of that index);
+//  - a block is a maximal span of grid indices that some component covers (segments joined when
+//    their closed spans touch or overlap); components without data in part of it read zeros there;
+//  - a block shorter than one window is not annotated (a note says so);
+//  - the block's output times are its grid times plus the mean shift of its segments
+//    (StationBlock::time_shift_ns, known when the block ends, so carried by its last piece).
 //
 // A block longer than `piece_windows` windows is handed out in pieces cut on its window grid:
 // piece k holds windows [k·W, (k+1)·W) (the last piece: every remaining grid window, including the
 // final end-aligned one) and the samples they read. Pieces of one block share `block_id` and are
 // numbered in time order; the annotator stitches them back into one continuous trace
 // (see StationBlock and Annotator).
+//
+// A sample is final once every component's data up to it are known: a component's data are known
+// up to the end of what its open segment has produced, or, when it has no open segment, up to the
+// earliest sample of the latest Push (later parts never bring data before that; data that do are
+// dropped with a note). Close() makes everything final.
 // Thread safety: one object per thread.
 #pragma once
 
@@ -32,6 +43,12 @@
 
 namespace rapid {
 
+// Index of the model-rate grid point nearest `t`, the grid counted from the epoch as SeisBench's
+// _align_fractional_samples does: rint(double(t ns) / 1e9 × rate_hz), ties to even.
+int64_t AlignedGridIndex(NanoTime t, double rate_hz);
+// Time of grid index `k` (exact when 1e9 / rate_hz is a whole number of nanoseconds).
+NanoTime GridTime(int64_t k, double rate_hz);
+
 class StationStream {
  public:
   // Windows per piece when a block is cut (≈ 200 000 samples for PhaseNet: bounded memory, and a
@@ -49,8 +66,9 @@ class StationStream {
   // more channels, each later than what earlier parts delivered for that channel (samples at or
   // before the last sample already received are dropped: they are the overlap of consecutive
   // chunks). A segment that does not continue its channel's previous one within half a sample
-  // starts a new segment (a gap). Appends finished pieces to *pieces and human-readable notes to
-  // *notes. InvalidArgument when resampling fails.
+  // starts a new segment (a gap); so does one arriving after a part whose earliest sample lies
+  // beyond the channel's next expected sample. Appends finished pieces to *pieces and
+  // human-readable notes to *notes. InvalidArgument when resampling fails.
   Status Push(std::vector<TraceSegment> segments, std::vector<StationBlock>* pieces,
               std::vector<std::string>* notes);
 
@@ -61,14 +79,19 @@ class StationStream {
   int64_t HeldSamples() const;
 
  private:
-  struct Run;      // model-rate samples of one segment of one component
+  struct Run;      // model-rate samples of one segment of one component, on the grid
   struct Channel;  // one channel's current segment and its resampler
   struct Block;    // the block being cut
 
   Status AddSegment(TraceSegment seg, std::vector<std::string>* notes);
   Status CloseChannel(Channel* ch);
+  // Grid index below which every component's data are known (INT64_MAX once closed).
+  int64_t KnownUntil() const;
+  // Joins to the open block every run that touches it; returns its last grid index.
+  int64_t JoinRuns();
   // Opens, cuts and closes blocks as far as the data received allow.
   void Sweep(std::vector<StationBlock>* pieces, std::vector<std::string>* notes);
+  void FinishBlock(std::vector<StationBlock>* pieces, std::vector<std::string>* notes);
   StationBlock CutPiece(int64_t from, int64_t length, int64_t windows, bool last);
   void DropBefore(int64_t block_sample);
 
@@ -76,11 +99,11 @@ class StationStream {
   const int64_t piece_windows_;
   uint64_t next_block_id_;
   std::string trace_id_;
-  std::map<std::string, std::unique_ptr<Channel>> channels_;  // by channel code
-  std::vector<std::deque<Run>> runs_;                         // by component index
+  std::map<std::string, std::unique_ptr<Channel>> channels_;  // open segments, by channel code
+  std::vector<std::deque<Run>> runs_;                         // by component index, in time order
   std::vector<std::string> feeding_channel_;                  // channel code feeding each component
-  std::vector<int> present_;                                  // decided when the first block opens
-  bool present_decided_ = false;
+  NanoTime settled_ = kUnsetTime;  // no later part brings data before this time
+  bool closed_ = false;
   std::unique_ptr<Block> block_;
 };
 
