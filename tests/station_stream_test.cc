@@ -196,6 +196,41 @@ TEST(StationStreamTest, ChunkedFeedGivesTheSamePiecesAsOneFeed) {
   }
 }
 
+// A component silent for several chunks (E: 100–200 s), a gap in one component (Z: 150–160 s) and
+// a component starting late off the grid (N: +30.004 s) — zeros where a component has no data
+// (SeisBench's strict=False). Chunked feeding must give the pieces and the time shift of one feed,
+// and E's silence must not make the stream hold the other components until the end.
+TEST(StationStreamTest, SilentComponentAndOneComponentGapsStreamLikeOneFeed) {
+  for (double rate : {100.0, 40.0}) {
+    auto seg = [&](const char* cha, double from_s, double to_s, uint32_t seed) {
+      TraceSegment t;
+      t.id = {"XX", "STA", "00", cha};
+      t.rate_hz = rate;
+      t.start = kT0 + static_cast<int64_t>(from_s * 1e9);
+      t.samples = Signal(static_cast<int64_t>((to_s - from_s) * rate), seed);
+      return t;
+    };
+    const std::vector<TraceSegment> segs = {seg("HHZ", 0, 150, 1),       seg("HHZ", 160, 400, 2),
+                                            seg("HHN", 30.004, 400, 3),  seg("HHE", 0, 100, 4),
+                                            seg("HHE", 200, 400, 5)};
+    const auto one = Feed({segs}, 16, nullptr);
+    int64_t held = 0;
+    const auto chunked = Feed(Chunks(segs, 20, 4), 16, &held);
+    ASSERT_EQ(one.size(), chunked.size()) << rate;
+    EXPECT_GT(one.size(), 10u);
+    ASSERT_TRUE(one.back().last_piece);
+    EXPECT_EQ(one.back().block_start, kT0);  // one block: some component always has data
+    EXPECT_EQ(one.back().time_shift_ns, 4'000'000 / 5);  // N's +4 ms over five segments
+    for (size_t i = 0; i < one.size(); ++i) {
+      EXPECT_EQ(one[i].start, chunked[i].start) << i;
+      EXPECT_EQ(one[i].last_piece, chunked[i].last_piece) << i;
+      EXPECT_EQ(one[i].time_shift_ns, chunked[i].time_shift_ns) << i;
+      EXPECT_EQ(one[i].samples, chunked[i].samples) << i;
+    }
+    if (rate == 100.0) EXPECT_LT(held, 3 * (24 * 100 + 2 * 1000)) << rate;
+  }
+}
+
 // Array models (pieces share samples, also with fewer outputs than inputs) and point models
 // (pieces own disjoint windows).
 class StitchedPiecesTest : public ::testing::TestWithParam<int64_t> {};
