@@ -26,7 +26,7 @@ Status ApplyConfigFile(const std::string& path, CLI::App* cmd) {
       option->add_result(item.inputs);
       option->run_callback();
     } catch (const CLI::Error& e) {
-      return Status::InvalidArgument(path + ": " + item.name + ": " + e.what());
+      return Status::InvalidArgument(path + ": " + e.what());  // CLI11 names the option
     }
   }
   return Status::OK();

@@ -1,9 +1,11 @@
 // rapid: Resource-Aware Parallel Inference Dispatcher for seismic phase pickers.
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <exception>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "core/allocator.h"
 
 int main(int argc, char** argv) {
@@ -20,8 +22,14 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 1;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (app.get_subcommands().empty()) {
+      if (argc > 1) spdlog::error("'{}' is not a rapid command", argv[1]);
+      std::fputs(rapid::SubcommandList(app).c_str(), stderr);
+      return 1;
+    }
+    spdlog::error("{}", rapid::UsageErrorMessage(app, e));
+    return 1;
   }
   try {
     if (app.got_subcommand("run")) return run();

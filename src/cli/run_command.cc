@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/config_file.h"
+#include "cli/option_checks.h"
 #include "cli/stop_signals.h"
 #include "dispatch/resource_probe.h"
 #include "engine/picking_run.h"
@@ -20,6 +21,10 @@ namespace rapid {
 namespace {
 
 namespace fs = std::filesystem;
+
+// More threads than any machine RAPID runs on has cores: a mistyped value (100000 threads would
+// stall the machine before the planner could say no).
+constexpr int64_t kMaxThreadsFlag = 1024;
 
 struct RunFlags {
   std::string input, layout = "auto", model = "phasenet", weights, output = "rapid-output", format = "csv";
@@ -59,83 +64,33 @@ int Run(const RunFlags& flags) {
   RunOptions opts;
   const bool demo = flags.input.empty();
   opts.input = demo ? BundledSampleDir() : flags.input;
-  auto layout = ParseLayout(flags.layout);
-  if (!layout) {
-    spdlog::error("--layout: unknown layout '{}' (auto, chunks, sds, files)", flags.layout);
-    return 1;
-  }
-  opts.layout = *layout;
+  // The values were checked when the command line was read (option_checks.h).
+  opts.layout = *ParseLayout(flags.layout);
   opts.model = flags.model;
   opts.weights = flags.weights;
   opts.output_dir = flags.output;
   opts.save_probabilities = flags.save_probabilities;
-  if (flags.progress == "off") {
-    opts.progress = RunOptions::Progress::kOff;
-  } else if (flags.progress != "auto") {
-    spdlog::error("--progress: '{}' is not auto or off", flags.progress);
-    return 1;
-  }
+  if (flags.progress == "off") opts.progress = RunOptions::Progress::kOff;
   opts.batch_size = flags.batch_size;
   opts.max_batch_wait_ms = flags.batch_wait_ms;
   opts.intra_threads = flags.intra_threads;
   opts.instances = flags.instances;
-  {
-    std::stringstream formats(flags.format);
-    for (std::string f; std::getline(formats, f, ',');) {
-      if (f == "csv") continue;
-      if (f == "quakeml") opts.write_quakeml = true;
-      else if (f == "eqcctpro") opts.write_eqcctpro = true;
-      else {
-        spdlog::error("--format: unknown format '{}' (csv, quakeml, eqcctpro)", f);
-        return 1;
-      }
-    }
-  }
-  if (Status s = ParseDeviceList(flags.devices, &opts.devices); !s.ok()) {
+  opts.write_quakeml = ("," + flags.format + ",").find(",quakeml,") != std::string::npos;
+  opts.write_eqcctpro = ("," + flags.format + ",").find(",eqcctpro,") != std::string::npos;
+  if (Status s = ParseDeviceList(flags.devices, &opts.devices); !s.ok()) {  // also asks libtorch for the devices
     spdlog::error("--devices {}: {}", flags.devices, s.message());
     return 1;
   }
-  if (!flags.max_vram.empty()) {
-    auto bytes = ParseByteSize(flags.max_vram);
-    if (!bytes || *bytes <= 0) {
-      spdlog::error("--max-vram: cannot read '{}' as a size (e.g. 20G)", flags.max_vram);
-      return 1;
-    }
-    opts.max_vram_bytes = *bytes;
-  }
-  if (!flags.max_ram.empty()) {
-    auto bytes = ParseByteSize(flags.max_ram);
-    if (!bytes || *bytes <= 0) {
-      spdlog::error("--max-ram: cannot read '{}' as a size (e.g. 4G, 512M)", flags.max_ram);
-      return 1;
-    }
-    opts.max_ram_bytes = *bytes;
-  }
-  if (!flags.cpus.empty()) {
-    Status s = ParseCpuList(flags.cpus, &opts.cpus);
-    if (!s.ok()) {
-      spdlog::error("--cpus: {}", s.message());
-      return 1;
-    }
-  }
-  for (auto [text, target, name] : {std::tuple{&flags.start, &opts.start, "--start"}, {&flags.end, &opts.end, "--end"}}) {
-    if (text->empty()) continue;
-    auto t = ParseIsoTime(*text);
-    if (!t) {
-      spdlog::error("{}: cannot read '{}' as an ISO-8601 time (e.g. 2024-12-15T12:00:00Z)", name, *text);
-      return 1;
-    }
-    *target = *t;
-  }
-  for (auto [text, target, name] :
-       {std::tuple{&flags.chunk, &opts.chunk_ns, "--chunk"}, {&flags.overlap, &opts.overlap_ns, "--overlap"}}) {
-    if (text->empty()) continue;
-    auto ns = ParseDurationNs(*text);
-    if (!ns) {
-      spdlog::error("{}: cannot read '{}' as a duration (e.g. 10m, 1h, 90s)", name, *text);
-      return 1;
-    }
-    *target = *ns;
+  if (!flags.max_vram.empty()) opts.max_vram_bytes = *ParseByteSize(flags.max_vram);
+  if (!flags.max_ram.empty()) opts.max_ram_bytes = *ParseByteSize(flags.max_ram);
+  if (!flags.cpus.empty()) (void)ParseCpuList(flags.cpus, &opts.cpus);
+  if (!flags.start.empty()) opts.start = *ParseIsoTime(flags.start);
+  if (!flags.end.empty()) opts.end = *ParseIsoTime(flags.end);
+  if (!flags.chunk.empty()) opts.chunk_ns = *ParseDurationNs(flags.chunk);
+  if (!flags.overlap.empty()) opts.overlap_ns = *ParseDurationNs(flags.overlap);
+  if (opts.start != kUnsetTime && opts.end != kUnsetTime && opts.end <= opts.start) {
+    spdlog::error("--end {} is not after --start {}: the selection is empty", flags.end, flags.start);
+    return 1;
   }
   opts.max_stations = flags.max_stations;
   opts.resume = flags.resume;
@@ -188,45 +143,54 @@ CommandAction AddRunCommand(CLI::App* app) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* cmd = app->add_subcommand("run", "Pick phases in miniSEED data (no --input: the bundled real sample)");
   cmd->add_option("--input", flags->input, "miniSEED file, folder, glob, or timechunk-layout root");
-  cmd->add_option("--layout", flags->layout, "Input layout: auto, chunks, sds or files")->capture_default_str();
+  cmd->add_option("--layout", flags->layout, "Input layout: auto, chunks, sds or files")
+      ->capture_default_str()
+      ->check(OneOf({"auto", "chunks", "sds", "files"}));
   cmd->add_option("--model", flags->model, "Model name (rapid models lists them); NAME:TAG loads SeisBench's cached weights of that tag, "
                   "newest version ($SEISBENCH_CACHE_ROOT, else ~/.seisbench)")->capture_default_str();
   cmd->add_option("--weights", flags->weights, "SeisBench weight file (.pt); its .json is read if present");
-  cmd->add_option("--start", flags->start, "Ignore samples before this time (ISO-8601, UTC)");
-  cmd->add_option("--end", flags->end, "Ignore samples after this time (ISO-8601, UTC)");
+  cmd->add_option("--start", flags->start, "Ignore samples before this time (ISO-8601, UTC)")->check(IsoTimeValue());
+  cmd->add_option("--end", flags->end, "Ignore samples after this time (ISO-8601, UTC)")->check(IsoTimeValue());
   cmd->add_option("--chunk", flags->chunk,
                   "Process [--start, --end] in time chunks of this length, e.g. 10m (EQCCTPro semantics; picks "
-                  "do not depend on it; it sets the eqcctpro output's chunks)");
-  cmd->add_option("--overlap", flags->overlap, "Overlap of consecutive time chunks, e.g. 2m (with --chunk)");
+                  "do not depend on it; it sets the eqcctpro output's chunks)")
+      ->check(DurationValue(/*zero_ok=*/false));
+  cmd->add_option("--overlap", flags->overlap, "Overlap of consecutive time chunks, e.g. 2m (with --chunk)")
+      ->check(DurationValue(/*zero_ok=*/true));
   cmd->add_option("--output", flags->output, "Output folder (picks.csv, run.json, probabilities/)")
       ->capture_default_str();
   cmd->add_option("--format", flags->format,
                   "Pick formats, comma-separated: csv (always written), quakeml (picks.xml), eqcctpro")
-      ->capture_default_str();
-  cmd->add_option("--max-ram", flags->max_ram, "Host memory budget, e.g. 4G (default: 70% of available)");
+      ->capture_default_str()
+      ->check(ListOf({"csv", "quakeml", "eqcctpro"}));
+  cmd->add_option("--max-ram", flags->max_ram, "Host memory budget, e.g. 4G (default: 70% of available)")
+      ->check(ByteSizeValue());
   cmd->add_option("--devices", flags->devices,
                   "Devices to run on, comma-separated: cpu, cuda:N (cuda:0,1 = cuda:0 and cuda:1), e.g. cpu,cuda:0")
       ->capture_default_str();
-  cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G (default: 80% of free)");
-  cmd->add_option("--cpus", flags->cpus, "CPUs the run keeps to, e.g. 0-3 or 0,2 (every thread of the run; instances pinned within)");
+  cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G (default: 80% of free)")
+      ->check(ByteSizeValue());
+  cmd->add_option("--cpus", flags->cpus, "CPUs the run keeps to, e.g. 0-3 or 0,2 (every thread of the run; instances pinned within)")
+      ->check(CpuListValue());
   cmd->add_flag("--resume", flags->resume,
                 "Continue the unfinished run whose journal is in --output (same model, weights and input)");
   cmd->add_flag("--save-probabilities", flags->save_probabilities,
                 "Also write probability traces as float32 miniSEED under probabilities/");
   cmd->add_option("--progress", flags->progress, "Progress on stderr: auto (a line on a terminal, else every 10 s) or off")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(OneOf({"auto", "off"}));
   cmd->add_option("--batch-wait", flags->batch_wait_ms,
                   "Longest wait (ms) for a batch to fill before running what is queued (default 0: full batches)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(WholeNumberAtLeast(0));
   cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default: planner)")
-      ->check(CLI::PositiveNumber);
+      ->check(WholeNumberAtLeast(1));
   cmd->add_option("--instances", flags->instances, "Model instances, one thread each (default: planner)")
-      ->check(CLI::PositiveNumber);
+      ->check(WholeNumberAtLeast(1, kMaxThreadsFlag));
   cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default: planner)")
-      ->check(CLI::PositiveNumber);
+      ->check(WholeNumberAtLeast(1, kMaxThreadsFlag));
   cmd->add_option("--max-stations", flags->max_stations,
                   "Pick only the first N stations (NET.STA.LOC order): a quick look, or a trial of rapid tune")
-      ->check(CLI::PositiveNumber);
+      ->check(WholeNumberAtLeast(1));
   cmd->add_option("--config", flags->config,
                   "TOML file of flags, e.g. best.toml from rapid tune (keys are flag names: batch-size = 32); "
                   "flags given here win");

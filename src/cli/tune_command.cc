@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "cli/stop_signals.h"
 #include "dispatch/resource_probe.h"
 #include "engine/time_chunks.h"
@@ -43,11 +44,12 @@ int Query(const TuneFlags& f) {
   const std::string csv = f.output + "/trials.csv";
   std::vector<int64_t> cpus, stations;
   if (!ParseCounts(f.cpus, &cpus) || cpus.size() != 1) {
-    spdlog::error("--query --cpus: give the number of CPUs to answer for (e.g. --cpus 2)");
+    spdlog::error("--query --cpus: must be one number of CPUs to answer for (e.g. --cpus 2), not '{}'", f.cpus);
     return 1;
   }
   if (!ParseCounts(f.stations, &stations) || stations.size() != 1) {
-    spdlog::error("--query --stations: give the number of stations to answer for (e.g. --stations 200)");
+    spdlog::error("--query --stations: must be one station count to answer for (e.g. --stations 200), not '{}'",
+                  f.stations);
     return 1;
   }
   std::vector<Trial> trials;
@@ -81,20 +83,11 @@ int Tune(const TuneFlags& f) {
   opts.weights = f.weights.empty() ? "" : std::filesystem::absolute(f.weights).lexically_normal().string();
   opts.output_dir = f.output;
   opts.confirm_top = f.confirm;
-  opts.max_ram = f.max_ram;
-  if (!f.max_ram.empty() && !ParseByteSize(f.max_ram)) {
-    spdlog::error("--max-ram: cannot read '{}' as a size (e.g. 4G, 512M)", f.max_ram);
-    return 1;
-  }
-  auto budget = ParseDurationNs(f.time_budget);
-  if (!budget || *budget <= 0) {
-    spdlog::error("--time-budget: cannot read '{}' as a duration (e.g. 10m, 1h)", f.time_budget);
-    return 1;
-  }
-  opts.time_budget_s = static_cast<double>(*budget) / kNanosPerSecond;
+  opts.max_ram = f.max_ram;  // --max-ram, --time-budget, --synth-*: checked when read (option_checks.h)
+  opts.time_budget_s = static_cast<double>(*ParseDurationNs(f.time_budget)) / kNanosPerSecond;
   if (!f.cpus.empty()) {
     if (Status s = ParseCpuList(f.cpus, &opts.cpus); !s.ok()) {
-      spdlog::error("--cpus: {}", s.message());
+      spdlog::error("--cpus: must be a CPU list such as 0-3 or 0,2, not '{}' ({})", f.cpus, s.message());
       return 1;
     }
   }
@@ -102,7 +95,7 @@ int Tune(const TuneFlags& f) {
                                     {&f.cpu_counts, &opts.cpu_counts, "--cpu-counts"},
                                     {&f.batch_sizes, &opts.batch_sizes, "--batch-sizes"}}) {
     if (!text->empty() && !ParseCounts(*text, target)) {
-      spdlog::error("{}: '{}' is not a list of positive whole numbers (e.g. 8,16,32)", name, *text);
+      spdlog::error("{}: must be a list of whole numbers ≥ 1 such as 8,16,32, not '{}'", name, *text);
       return 1;
     }
   }
@@ -111,24 +104,16 @@ int Tune(const TuneFlags& f) {
   if (f.devices == "auto") {
     for (int i = 0; i < CudaDeviceCount(); ++i) opts.gpus.push_back("cuda:" + std::to_string(i));
   } else if (Status s = ParseDeviceList(f.devices, &devices); !s.ok()) {
-    spdlog::error("--devices {}: {}", f.devices, s.message());
+    spdlog::error("--devices: must be auto or a device list such as cpu,cuda:0, not '{}' ({})", f.devices, s.message());
     return 1;
   } else {
     for (const std::string& d : devices) {
       if (d != "cpu") opts.gpus.push_back(d);
     }
   }
-  auto duration = ParseDurationNs(f.synth_duration);
-  if (!duration || *duration < kNanosPerSecond) {
-    spdlog::error("--synth-duration: cannot read '{}' as a duration of a second or more", f.synth_duration);
-    return 1;
-  }
   opts.synth_stations = f.synth_stations;
-  opts.synth_duration_s = *duration / kNanosPerSecond;
-  if (Status s = ParseRatesHz(f.synth_rates, &opts.synth_rates_hz); !s.ok()) {
-    spdlog::error("--synth-rates: {}", s.message());
-    return 1;
-  }
+  opts.synth_duration_s = *ParseDurationNs(f.synth_duration) / kNanosPerSecond;
+  (void)ParseRatesHz(f.synth_rates, &opts.synth_rates_hz);
   opts.stop = InstallStopHandlers();
   opts.log = [](const std::string& line) { std::fprintf(stderr, "rapid tune: %s\n", line.c_str()); };
   TuneResult result;
@@ -168,7 +153,8 @@ CommandAction AddTuneCommand(CLI::App* app) {
   cmd->add_option("--output", f->output, "Folder of trials.csv, best.toml and the trials' outputs (trials/N/)")
       ->capture_default_str();
   cmd->add_option("--time-budget", f->time_budget, "Wall time the tune may spend, e.g. 10m; run again to go on")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(DurationValue(/*zero_ok=*/false));
   cmd->add_option("--devices", f->devices,
                   "auto (the CPU and every CUDA device), or a list as rapid run's (cpu,cuda:0): GPU sets tried")
       ->capture_default_str();
@@ -181,18 +167,21 @@ CommandAction AddTuneCommand(CLI::App* app) {
                   "Batch sizes searched, e.g. 4,8,16,32 (default: 1-256 on CPUs, 16-1024 on GPUs)");
   cmd->add_option("--confirm", f->confirm, "Best configurations of each context measured a second time")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--max-ram", f->max_ram, "Passed to every trial (rapid run --max-ram)");
+      ->check(WholeNumberAtLeast(0));
+  cmd->add_option("--max-ram", f->max_ram, "Passed to every trial (rapid run --max-ram)")->check(ByteSizeValue());
   cmd->add_option("--synth-stations", f->synth_stations, "Synthetic input (no --input): stations")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--synth-duration", f->synth_duration, "Synthetic input: length, e.g. 10m")->capture_default_str();
+      ->check(WholeNumberAtLeast(1, kMaxSynthStations));
+  cmd->add_option("--synth-duration", f->synth_duration, "Synthetic input: length, e.g. 10m")
+      ->capture_default_str()
+      ->check(DurationValue(/*zero_ok=*/false, /*whole_seconds=*/true, kMaxSynthDurationS * kNanosPerSecond));
   cmd->add_option("--synth-rates", f->synth_rates, "Synthetic input: sampling rates in Hz, cycled over stations")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(RatesValue());
   cmd->add_flag("--query", f->query,
                 "Print the fastest measured configuration for --cpus N, --stations N (and --gpus N) from "
                 "--output's trials.csv, as TOML for rapid run --config");
-  cmd->add_option("--gpus", f->gpus, "With --query: GPUs available")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--gpus", f->gpus, "With --query: GPUs available")->capture_default_str()->check(WholeNumberAtLeast(0));
   return [f] { return f->query ? Query(*f) : Tune(*f); };
 }
 

@@ -79,6 +79,26 @@ void TrimToSelection(NanoTime start, NanoTime end, TraceSegment* seg) {
 }
 
 
+// The span of the data read, to say what --start/--end left out when they leave nothing.
+struct DataSpan {
+  NanoTime lo = kUnsetTime, hi = kUnsetTime;
+  void Add(NanoTime first, NanoTime last) {
+    lo = lo == kUnsetTime ? first : std::min(lo, first);
+    hi = hi == kUnsetTime ? last : std::max(hi, last);
+  }
+  void Add(const TraceSegment& seg) {
+    if (!seg.samples.empty()) Add(seg.start, seg.LastSampleTime());
+  }
+  bool empty() const { return lo == kUnsetTime; }
+  std::string Text() const { return FormatIsoMicros(lo) + " – " + FormatIsoMicros(hi); }
+};
+
+std::string SelectionText(NanoTime start, NanoTime end) {
+  if (end == kUnsetTime) return "from " + FormatIsoMicros(start);
+  if (start == kUnsetTime) return "until " + FormatIsoMicros(end);
+  return FormatIsoMicros(start) + " – " + FormatIsoMicros(end);
+}
+
 // The planned time chunks, else the chunks of the input (timechunk folders), else one span covering
 // every pick.
 Status OutputChunks(const std::vector<TimeChunk>& planned, const std::vector<InputFile>& files, const PickSpill& picks,
@@ -377,6 +397,9 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
   size_t units_read = 0;
   uint64_t streams_opened = 0;
   const int64_t piece_windows = StationStream::DefaultPieceWindows(spec);
+  const bool selecting = opts.start != kUnsetTime || opts.end != kUnsetTime;
+  DataSpan all_data;          // with --start/--end: the span of every unit's data read
+  bool any_selected = false;  // some unit has data in the selection
   for (auto& [name_unit, unit_files] : files_by_unit) {
     if (stopped) break;
     if (opts.stop != nullptr && opts.stop->load()) {
@@ -390,6 +413,8 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
       unit_progress[name_unit].result.unit = name_unit;
     }
     const size_t first_error = report->errors.size();
+    DataSpan unit_data;  // with --start/--end: what the unit's files hold, before the selection
+    bool unit_selected = false;
     JournalUnit meta;  // what the producer learns of this unit: stations, failures, errors
     // One stream per instrument, fed one time group of files at a time (a timechunk folder, an SDS
     // day; files without a time of their own form one group), in time order.
@@ -428,8 +453,12 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
       std::vector<std::string> merge_problems;
       std::vector<TraceSegment> segments = MergeSegments(std::move(pieces), reader_opts, &merge_problems);
       for (const std::string& p : merge_problems) report->errors.push_back({name_unit, "", p});
-      if (opts.start != kUnsetTime || opts.end != kUnsetTime) {
-        for (TraceSegment& seg : segments) TrimToSelection(opts.start, opts.end, &seg);
+      if (selecting) {
+        for (TraceSegment& seg : segments) {
+          unit_data.Add(seg);
+          TrimToSelection(opts.start, opts.end, &seg);
+          unit_selected = unit_selected || !seg.samples.empty();
+        }
       }
       read_s += Since(t);
 
@@ -466,6 +495,14 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
       submit(&ready);
     }
     preprocess_s += Since(t);
+    if (selecting && !unit_data.empty()) {
+      all_data.Add(unit_data.lo, unit_data.hi);
+      any_selected = any_selected || unit_selected;
+      if (!unit_selected) {
+        report->notes.push_back(name_unit + ": no data " + SelectionText(opts.start, opts.end) + " (its files hold " +
+                                unit_data.Text() + ")");
+      }
+    }
     // The unit's errors move into its journal entry (they rejoin report->errors on completion).
     meta.errors.assign(report->errors.begin() + static_cast<std::ptrdiff_t>(first_error), report->errors.end());
     report->errors.resize(first_error);
@@ -480,6 +517,10 @@ Status RunPicking(const RunOptions& opts, RunReport* report) {
     complete_if_done(name_unit);
   }
   annotator.Finish();
+  if (selecting && !all_data.empty() && !any_selected) {
+    report->errors.push_back({"", "", "--start/--end select " + SelectionText(opts.start, opts.end) +
+                                          ", but the data read cover " + all_data.Text() + ": nothing to pick"});
+  }
   vram_monitor.Stop();
   const std::vector<int64_t> vram_peaks = vram_monitor.PeakUsedBytes();
   for (size_t i = 0; i < cuda_devices.size(); ++i) report->vram_peak_used_bytes[cuda_devices[i]] = vram_peaks[i];

@@ -34,6 +34,11 @@ struct PlantedArrival {
   NanoTime time;
 };
 
+// The largest archive the command line accepts: beyond these a value is mistyped, not a test
+// (a year of 100 000 stations is already petabytes).
+constexpr int64_t kMaxSynthStations = 100'000;
+constexpr int64_t kMaxSynthDurationS = int64_t{1000} * 86400;
+
 // The arrivals the archive plants (sorted by trace_id, time).
 std::vector<PlantedArrival> PlannedArrivals(const SynthOptions& opts);
 
