@@ -50,6 +50,10 @@ const std::vector<std::pair<std::string, std::vector<BadValue>>> kTable = {
       {{"--format", "csv,pdf"}, "comma-separated list of csv, quakeml, eqcctpro"},
       {{"--format", ""}, "comma-separated list"},
       {{"--layout", "weird"}, "one of auto, chunks, sds, files"},
+      {{"--input", ""}, "a file, folder or glob"},
+      {{"--weights", ""}, "a weight file"},
+      {{"--model", ""}, "a model name"},
+      {{"--config", ""}, "a TOML file"},
       {{"--progress", "on"}, "one of auto, off"}}},
     {"synth",
      {{{"--stations", "0"}, "whole number from 1 to 100000"},
@@ -73,6 +77,8 @@ const std::vector<std::pair<std::string, std::vector<BadValue>>> kTable = {
       {{"--max-ram", "huge"}, "size above zero"},
       {{"--gpus", "-1"}, "whole number ≥ 0"},
       {{"--batch-sizes", "8,0"}, "whole numbers ≥ 1"},
+      {{"--batch-sizes", "99999999999999999999"}, "whole numbers ≥ 1"},
+      {{"--input", ""}, "a file, folder or glob"},
       {{"--cpu-counts", "a"}, "whole numbers ≥ 1"},
       {{"--devices", "gpu"}, "auto or a device list"},
       {{"--cpus", "0-x"}, "CPU list"}}},
@@ -97,7 +103,7 @@ TEST(CliErrorsTest, EveryBadValueNamesTheOptionTheValueAndWhatIsExpected) {
       EXPECT_FALSE(std::filesystem::exists(out)) << "written although the command line was wrong";
     }
   }
-  EXPECT_EQ(cases, 51);
+  EXPECT_EQ(cases, 57);
 }
 
 TEST(CliErrorsTest, EndBeforeStartIsAConfigurationError) {

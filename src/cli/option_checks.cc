@@ -71,6 +71,10 @@ CLI::Validator ByteSizeValue() {
   });
 }
 
+CLI::Validator NotEmpty(const std::string& what) {
+  return Expect(what, "TEXT", [](const std::string& v) -> std::string { return v.empty() ? "-" : ""; });
+}
+
 CLI::Validator OneOf(std::vector<std::string> names) {
   const std::string expected = "one of " + Joined(names);
   return Expect(expected, "{" + Joined(names) + "}", [names](const std::string& v) -> std::string {

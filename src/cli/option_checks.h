@@ -24,6 +24,8 @@ CLI::Validator DurationValue(bool zero_ok, bool whole_seconds = false, int64_t m
 CLI::Validator IsoTimeValue();
 // A size as ParseByteSize reads it ("4G", "512M"), more than zero.
 CLI::Validator ByteSizeValue();
+// Any text but the empty one; `what` says what it names ("a file, folder or glob").
+CLI::Validator NotEmpty(const std::string& what);
 // One of `names`.
 CLI::Validator OneOf(std::vector<std::string> names);
 // Comma-separated, each one of `names`.

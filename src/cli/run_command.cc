@@ -142,13 +142,17 @@ std::string BundledSampleDir() {
 CommandAction AddRunCommand(CLI::App* app) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* cmd = app->add_subcommand("run", "Pick phases in miniSEED data (no --input: the bundled real sample)");
-  cmd->add_option("--input", flags->input, "miniSEED file, folder, glob, or timechunk-layout root");
+  cmd->add_option("--input", flags->input, "miniSEED file, folder, glob, or timechunk-layout root")
+      ->check(NotEmpty("a file, folder or glob"));
   cmd->add_option("--layout", flags->layout, "Input layout: auto, chunks, sds or files")
       ->capture_default_str()
       ->check(OneOf({"auto", "chunks", "sds", "files"}));
   cmd->add_option("--model", flags->model, "Model name (rapid models lists them); NAME:TAG loads SeisBench's cached weights of that tag, "
-                  "newest version ($SEISBENCH_CACHE_ROOT, else ~/.seisbench)")->capture_default_str();
-  cmd->add_option("--weights", flags->weights, "SeisBench weight file (.pt); its .json is read if present");
+                  "newest version ($SEISBENCH_CACHE_ROOT, else ~/.seisbench)")
+      ->capture_default_str()
+      ->check(NotEmpty("a model name (rapid models lists them)"));
+  cmd->add_option("--weights", flags->weights, "SeisBench weight file (.pt); its .json is read if present")
+      ->check(NotEmpty("a weight file"));
   cmd->add_option("--start", flags->start, "Ignore samples before this time (ISO-8601, UTC)")->check(IsoTimeValue());
   cmd->add_option("--end", flags->end, "Ignore samples after this time (ISO-8601, UTC)")->check(IsoTimeValue());
   cmd->add_option("--chunk", flags->chunk,
@@ -158,7 +162,8 @@ CommandAction AddRunCommand(CLI::App* app) {
   cmd->add_option("--overlap", flags->overlap, "Overlap of consecutive time chunks, e.g. 2m (with --chunk)")
       ->check(DurationValue(/*zero_ok=*/true));
   cmd->add_option("--output", flags->output, "Output folder (picks.csv, run.json, probabilities/)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(NotEmpty("a folder"));
   cmd->add_option("--format", flags->format,
                   "Pick formats, comma-separated: csv (always written), quakeml (picks.xml), eqcctpro")
       ->capture_default_str()
@@ -193,7 +198,8 @@ CommandAction AddRunCommand(CLI::App* app) {
       ->check(WholeNumberAtLeast(1));
   cmd->add_option("--config", flags->config,
                   "TOML file of flags, e.g. best.toml from rapid tune (keys are flag names: batch-size = 32); "
-                  "flags given here win");
+                  "flags given here win")
+      ->check(NotEmpty("a TOML file"));
   return [flags, cmd] {
     if (!flags->config.empty()) {
       if (Status s = ApplyConfigFile(flags->config, cmd); !s.ok()) {

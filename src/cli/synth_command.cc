@@ -44,7 +44,7 @@ int Synth(const SynthFlags& f) {
 CommandAction AddSynthCommand(CLI::App* app) {
   auto f = std::make_shared<SynthFlags>();
   CLI::App* cmd = app->add_subcommand("synth", "Write a synthetic archive with planted P and S arrivals");
-  cmd->add_option("--output", f->output, "Output folder")->required();
+  cmd->add_option("--output", f->output, "Output folder")->required()->check(NotEmpty("a folder"));
   cmd->add_option("--stations", f->stations, "Number of stations")
       ->capture_default_str()
       ->check(WholeNumberAtLeast(1, kMaxSynthStations));

@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -33,8 +34,9 @@ bool ParseCounts(const std::string& text, std::vector<int64_t>* out) {
   std::stringstream ss(text);
   for (std::string item; std::getline(ss, item, ',');) {
     char* end = nullptr;
+    errno = 0;
     const long long v = std::strtoll(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || v <= 0) return false;
+    if (item.empty() || *end != '\0' || v <= 0 || errno == ERANGE) return false;
     out->push_back(v);
   }
   return !out->empty();
@@ -147,11 +149,16 @@ CommandAction AddTuneCommand(CLI::App* app) {
   auto f = std::make_shared<TuneFlags>();
   CLI::App* cmd = app->add_subcommand(
       "tune", "Find the fastest configuration on this machine by real trials (trials.csv, best.toml); --query answers from them");
-  cmd->add_option("--input", f->input, "Input of every trial (as rapid run); none: a synthetic archive (--synth-*)");
-  cmd->add_option("--model", f->model, "Model name (rapid models lists them)")->capture_default_str();
-  cmd->add_option("--weights", f->weights, "SeisBench weight file (.pt); default: the model's bundled weights");
+  cmd->add_option("--input", f->input, "Input of every trial (as rapid run); none: a synthetic archive (--synth-*)")
+      ->check(NotEmpty("a file, folder or glob"));
+  cmd->add_option("--model", f->model, "Model name (rapid models lists them)")
+      ->capture_default_str()
+      ->check(NotEmpty("a model name (rapid models lists them)"));
+  cmd->add_option("--weights", f->weights, "SeisBench weight file (.pt); default: the model's bundled weights")
+      ->check(NotEmpty("a weight file"));
   cmd->add_option("--output", f->output, "Folder of trials.csv, best.toml and the trials' outputs (trials/N/)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(NotEmpty("a folder"));
   cmd->add_option("--time-budget", f->time_budget, "Wall time the tune may spend, e.g. 10m; run again to go on")
       ->capture_default_str()
       ->check(DurationValue(/*zero_ok=*/false));
