@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/option_checks.h"
 #include "core/allocator.h"
+#include "core/exit_codes.h"
 
 int main(int argc, char** argv) {
   rapid::TuneAllocatorForLargeBuffers();
@@ -26,10 +27,10 @@ int main(int argc, char** argv) {
     if (app.get_subcommands().empty()) {
       if (argc > 1) spdlog::error("'{}' is not a rapid command", argv[1]);
       std::fputs(rapid::SubcommandList(app).c_str(), stderr);
-      return 1;
+      return rapid::kExitUsage;
     }
     spdlog::error("{}", rapid::UsageErrorMessage(app, e));
-    return 1;
+    return rapid::kExitUsage;
   }
   try {
     if (app.got_subcommand("run")) return run();
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("report")) return report();
   } catch (const std::exception& e) {
     spdlog::error("internal error: {}", e.what());
-    return 3;
+    return rapid::kExitInternal;
   }
-  return 1;
+  return rapid::kExitUsage;
 }

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "core/exit_codes.h"
 #include "models/registry.h"
 #include "models/weights_cache.h"
 
@@ -134,7 +135,7 @@ int ListModels(bool as_json) {
     ordered_json all = ordered_json::array();
     for (const ModelListing& m : models) all.push_back(ToJson(m));
     std::printf("%s\n", all.dump(2).c_str());
-    return 0;
+    return kExitOk;
   }
   std::vector<std::vector<std::string>> table = {
       {"NAME", "CLASS", "RATE", "SAMPLES", "LABELS", "ORDER", "THRESHOLDS", "BUNDLED WEIGHTS"}};
@@ -160,12 +161,12 @@ int ListModels(bool as_json) {
   PrintTable(table);
   if (cache_root.empty()) {
     std::printf("\nSeisBench cache: none searched (set SEISBENCH_CACHE_ROOT or HOME)\n");
-    return 0;
+    return kExitOk;
   }
   std::printf("\nSeisBench cache %s/models/v3:%s\n", cache_root.c_str(),
               cached_lines.empty() ? " no weights found" : "");
   for (const std::string& line : cached_lines) std::printf("  %s\n", line.c_str());
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "core/exit_codes.h"
 #include "tune/tune_report.h"
 
 namespace rapid {
@@ -16,10 +17,10 @@ CommandAction AddReportCommand(CLI::App* app) {
     std::string path;
     if (Status s = WriteTuneReport(*dir, &path); !s.ok()) {
       spdlog::error("{}", s.message());
-      return 1;
+      return kExitUsage;
     }
     std::printf("%s\n", path.c_str());
-    return 0;
+    return kExitOk;
   };
 }
 

@@ -11,6 +11,7 @@
 #include "cli/config_file.h"
 #include "cli/option_checks.h"
 #include "cli/stop_signals.h"
+#include "core/exit_codes.h"
 #include "dispatch/resource_probe.h"
 #include "engine/picking_run.h"
 #include "engine/time_chunks.h"
@@ -79,7 +80,7 @@ int Run(const RunFlags& flags) {
   opts.write_eqcctpro = ("," + flags.format + ",").find(",eqcctpro,") != std::string::npos;
   if (Status s = ParseDeviceList(flags.devices, &opts.devices); !s.ok()) {  // also asks libtorch for the devices
     spdlog::error("--devices {}: {}", flags.devices, s.message());
-    return 1;
+    return kExitUsage;
   }
   if (!flags.max_vram.empty()) opts.max_vram_bytes = *ParseByteSize(flags.max_vram);
   if (!flags.max_ram.empty()) opts.max_ram_bytes = *ParseByteSize(flags.max_ram);
@@ -90,7 +91,7 @@ int Run(const RunFlags& flags) {
   if (!flags.overlap.empty()) opts.overlap_ns = *ParseDurationNs(flags.overlap);
   if (opts.start != kUnsetTime && opts.end != kUnsetTime && opts.end <= opts.start) {
     spdlog::error("--end {} is not after --start {}: the selection is empty", flags.end, flags.start);
-    return 1;
+    return kExitUsage;
   }
   opts.max_stations = flags.max_stations;
   opts.resume = flags.resume;
@@ -99,7 +100,7 @@ int Run(const RunFlags& flags) {
   Status s = RunPicking(opts, &report);
   if (!s.ok() && report.wall_s == 0.0) {
     spdlog::error("{}", s.message());
-    return 1;
+    return kExitUsage;
   }
   for (const RunError& e : report.errors) {
     // Name the file (else the unit) once: reader messages often begin with the path already.
@@ -109,7 +110,7 @@ int Run(const RunFlags& flags) {
   }
   if (!s.ok()) {
     spdlog::error("{}", s.message());
-    return 3;
+    return kExitInternal;
   }
   std::fprintf(stderr, "rapid: %lld/%lld units, %lld windows, %lld picks in %.2f s (peak RSS %.0f MiB) → %s\n",
                static_cast<long long>(report.units_done), static_cast<long long>(report.units_total),
@@ -123,7 +124,7 @@ int Run(const RunFlags& flags) {
     return kExitInterrupted;
   }
   if (demo) PrintPickTable(opts.output_dir + "/picks.csv");
-  return report.errors.empty() && report.units_failed == 0 ? 0 : 2;
+  return report.errors.empty() && report.units_failed == 0 ? kExitOk : kExitUnitsFailed;
 }
 
 }  // namespace
@@ -204,7 +205,7 @@ CommandAction AddRunCommand(CLI::App* app) {
     if (!flags->config.empty()) {
       if (Status s = ApplyConfigFile(flags->config, cmd); !s.ok()) {
         spdlog::error("--config {}", s.message());
-        return 1;
+        return kExitUsage;
       }
     }
     return Run(*flags);

@@ -7,10 +7,9 @@
 
 #include <atomic>
 
-namespace rapid {
+#include "core/exit_codes.h"  // kExitInterrupted
 
-// Exit status of a command a signal stopped (128 + SIGINT, as shells report it).
-constexpr int kExitInterrupted = 130;
+namespace rapid {
 
 // Installs the handlers; returns the flag they set.
 const std::atomic<bool>* InstallStopHandlers();

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/option_checks.h"
+#include "core/exit_codes.h"
 #include "engine/time_chunks.h"
 #include "synth/synth.h"
 
@@ -32,11 +33,11 @@ int Synth(const SynthFlags& f) {
   Status s = WriteSynthArchive(f.output, o, &files);
   if (!s.ok()) {
     spdlog::error("{}", s.message());
-    return s.code() == Status::Code::kInvalidArgument ? 1 : 3;
+    return s.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitInternal;
   }
   std::fprintf(stderr, "rapid synth: %lld stations, %lld miniSEED files, arrivals in %s/arrivals.csv\n",
                static_cast<long long>(o.stations), static_cast<long long>(files), f.output.c_str());
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/option_checks.h"
 #include "cli/stop_signals.h"
+#include "core/exit_codes.h"
 #include "dispatch/resource_probe.h"
 #include "engine/time_chunks.h"
 #include "models/device.h"
@@ -47,28 +48,28 @@ int Query(const TuneFlags& f) {
   std::vector<int64_t> cpus, stations;
   if (!ParseCounts(f.cpus, &cpus) || cpus.size() != 1) {
     spdlog::error("--query --cpus: must be one number of CPUs to answer for (e.g. --cpus 2), not '{}'", f.cpus);
-    return 1;
+    return kExitUsage;
   }
   if (!ParseCounts(f.stations, &stations) || stations.size() != 1) {
     spdlog::error("--query --stations: must be one station count to answer for (e.g. --stations 200), not '{}'",
                   f.stations);
-    return 1;
+    return kExitUsage;
   }
   std::vector<Trial> trials;
   if (Status s = ReadTrials(csv, &trials); !s.ok()) {
     spdlog::error("{}", s.message());
-    return 1;
+    return kExitUsage;
   }
   ConfigSummary best;
   if (Status s = BestFor(trials, cpus[0], f.gpus, stations[0], &best); !s.ok()) {
     spdlog::error("{}: {}", csv, s.message());
-    return 2;
+    return kExitUnitsFailed;
   }
   const std::string heading = "Fastest measured for " + std::to_string(cpus[0]) + " CPUs, " + std::to_string(f.gpus) +
                               " GPUs and " + std::to_string(stations[0]) + " stations (from " + csv + "; measured with " +
                               std::to_string(best.config.stations) + " stations)";
   std::fputs(BestToml(best, heading).c_str(), stdout);
-  return 0;
+  return kExitOk;
 }
 
 int Tune(const TuneFlags& f) {
@@ -77,7 +78,7 @@ int Tune(const TuneFlags& f) {
   opts.rapid_binary = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   if (ec) {
     spdlog::error("cannot find this program (/proc/self/exe) to run trials with: {}", ec.message());
-    return 1;
+    return kExitUsage;
   }
   // Absolute, so trials.csv keys (and best.toml) do not depend on the folder the tune ran from.
   opts.input = f.input.empty() ? "" : std::filesystem::absolute(f.input).lexically_normal().string();
@@ -90,7 +91,7 @@ int Tune(const TuneFlags& f) {
   if (!f.cpus.empty()) {
     if (Status s = ParseCpuList(f.cpus, &opts.cpus); !s.ok()) {
       spdlog::error("--cpus: must be a CPU list such as 0-3 or 0,2, not '{}' ({})", f.cpus, s.message());
-      return 1;
+      return kExitUsage;
     }
   }
   for (auto [text, target, name] : {std::tuple{&f.stations, &opts.station_counts, "--stations"},
@@ -98,7 +99,7 @@ int Tune(const TuneFlags& f) {
                                     {&f.batch_sizes, &opts.batch_sizes, "--batch-sizes"}}) {
     if (!text->empty() && !ParseCounts(*text, target)) {
       spdlog::error("{}: must be a list of whole numbers ≥ 1 such as 8,16,32, not '{}'", name, *text);
-      return 1;
+      return kExitUsage;
     }
   }
   std::sort(opts.batch_sizes.begin(), opts.batch_sizes.end());
@@ -107,7 +108,7 @@ int Tune(const TuneFlags& f) {
     for (int i = 0; i < CudaDeviceCount(); ++i) opts.gpus.push_back("cuda:" + std::to_string(i));
   } else if (Status s = ParseDeviceList(f.devices, &devices); !s.ok()) {
     spdlog::error("--devices: must be auto or a device list such as cpu,cuda:0, not '{}' ({})", f.devices, s.message());
-    return 1;
+    return kExitUsage;
   } else {
     for (const std::string& d : devices) {
       if (d != "cpu") opts.gpus.push_back(d);
@@ -121,7 +122,7 @@ int Tune(const TuneFlags& f) {
   TuneResult result;
   if (Status s = RunTune(opts, &result); !s.ok()) {
     spdlog::error("{}", s.message());
-    return 1;
+    return kExitUsage;
   }
   std::fprintf(stderr, "rapid tune: %lld trials run, %lld read back from trials.csv, %lld contexts in %.0f s\n",
                static_cast<long long>(result.trials_run), static_cast<long long>(result.trials_reused),
@@ -133,7 +134,7 @@ int Tune(const TuneFlags& f) {
   if (result.interrupted && !result.found) return kExitInterrupted;
   if (!result.found) {
     spdlog::error("no trial succeeded; see the trials' log.txt under {}/trials", f.output);
-    return 2;
+    return kExitUnitsFailed;
   }
   const Trial& b = result.best.config;
   std::fprintf(stderr, "rapid tune: best: %lld instances × %lld threads, batch %lld on CPUs %s%s%s, %lld stations: %.0f windows/s → %s/best.toml\n",

@@ -4,8 +4,11 @@
 #include <atomic>
 #include <cassert>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 
 #include "dispatch/resource_probe.h"
+#include "engine/batch_policy.h"
 #include "engine/stitcher.h"
 #include "engine/windower.h"
 #include "models/threads.h"
@@ -33,6 +36,21 @@ int64_t PieceOutputSamples(const ModelSpec& spec, const StationBlock& b, const s
 }
 
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// How often a waiting thread looks at the stop flag.
+constexpr std::chrono::milliseconds kStopPoll{50};
+
+const ModelSpec& SpecOfFirst(const std::vector<Model*>& instances) {
+  if (instances.empty()) {  // a programming error: there is nothing to annotate with
+    std::fprintf(stderr, "Annotator: no model instance\n");
+    std::abort();
+  }
+  return instances.front()->Spec();
+}
 }  // namespace
 
 // A submitted block piece with its windows and stitcher. `remaining` counts windows not yet stitched.
@@ -44,6 +62,7 @@ struct Annotator::Pending {
   int64_t out_offset = 0;  // index of the stitcher's sample 0 in the block's output trace
   std::atomic<int64_t> remaining{0};
   int64_t bytes = 0;
+  int64_t enqueued_ns = 0;  // when its windows were queued (SteadyNs)
   // Guarded by Annotator::mu_:
   size_t next_window = 0;
   bool waits_for_previous = false;  // an earlier piece of the block is not finished yet
@@ -63,8 +82,7 @@ struct Annotator::Batch {
 };
 
 Annotator::Annotator(const std::vector<Model*>& instances, const AnnotateOptions& opts, DoneFn on_done)
-    : opts_(opts), spec_(instances.front()->Spec()), on_done_(std::move(on_done)), start_(Clock::now()) {
-  assert(!instances.empty());
+    : opts_(opts), spec_(SpecOfFirst(instances)), on_done_(std::move(on_done)), start_(Clock::now()) {
   assert(opts_.instance_batch_sizes.empty() || opts_.instance_batch_sizes.size() == instances.size());
   assert(opts_.instance_threads.empty() || opts_.instance_threads.size() == instances.size());
   min_batch_size_ = std::max<int64_t>(1, opts_.batch_size);
@@ -84,7 +102,7 @@ void Annotator::WaitUnlessStopped(std::condition_variable& cv, std::unique_lock<
     cv.wait(lock, ready);
     return;
   }
-  while (!ready() && !Stopped()) cv.wait_for(lock, std::chrono::milliseconds(50));
+  while (!ready() && !Stopped()) cv.wait_for(lock, kStopPoll);
 }
 
 bool Annotator::Submit(StationBlock block) {
@@ -135,33 +153,40 @@ bool Annotator::Submit(StationBlock block) {
     return true;
   }
   undispensed_windows_ += static_cast<int64_t>(p->starts.size());
+  p->enqueued_ns = SteadyNs();
   queue_.push_back(std::move(p));
-  if (undispensed_windows_ >= min_batch_size_) work_cv_.notify_all();
+  // A full batch is ready; with a delay policy, any window starts an instance's deadline.
+  if (undispensed_windows_ >= min_batch_size_ || opts_.max_batch_wait_ms > 0) work_cv_.notify_all();
   return true;
 }
 
 bool Annotator::TakeBatch(int64_t size, Batch* batch) {
   batch->windows.clear();
   std::unique_lock<std::mutex> lock(mu_);
-  // A full batch, or a short one when the producer is done or waits for room, or (with a maximum
-  // wait) when the first queued window has waited that long. Short batches are padded, so their
-  // windows' predictions are the same as in full ones.
-  auto ready = [&] {
-    return undispensed_windows_ >= size || closed_ || (producer_waiting_ && undispensed_windows_ > 0);
-  };
+  const BatchPolicy policy{size, opts_.max_batch_wait_ms * 1'000'000};
   while (true) {
-    if (opts_.max_batch_wait_ms > 0) {
-      WaitUnlessStopped(work_cv_, lock, [&] { return closed_ || undispensed_windows_ > 0; });
-      work_cv_.wait_for(lock, std::chrono::milliseconds(opts_.max_batch_wait_ms), ready);
-    } else {
-      WaitUnlessStopped(work_cv_, lock, ready);
-    }
     if (Stopped()) {  // drop what is queued: its blocks stay unfinished
       space_cv_.notify_all();
       return false;
     }
-    if (undispensed_windows_ > 0) break;
-    if (closed_) return false;
+    BatchQueueState state;
+    state.queued_windows = undispensed_windows_;
+    state.oldest_enqueued_ns = queue_.empty() ? 0 : queue_.front()->enqueued_ns;
+    state.producer_done = closed_;
+    state.producer_waiting = producer_waiting_;
+    const BatchDecision d = DecideBatch(policy, state, SteadyNs());
+    if (d.finished) return false;
+    if (d.take > 0) break;
+    // Wait for the queue to change or the deadline, polling the stop flag (a signal handler sets
+    // it and cannot notify).
+    auto until = Clock::time_point::max();
+    if (d.wake_at_ns >= 0) until = Clock::time_point(std::chrono::nanoseconds(d.wake_at_ns));
+    if (opts_.stop != nullptr) until = std::min(until, Clock::now() + kStopPoll);
+    if (until == Clock::time_point::max()) {
+      work_cv_.wait(lock);
+    } else {
+      work_cv_.wait_until(lock, until);
+    }
   }
   while (static_cast<int64_t>(batch->windows.size()) < size && !queue_.empty()) {
     Pending& front = *queue_.front();
@@ -169,7 +194,9 @@ bool Annotator::TakeBatch(int64_t size, Batch* batch) {
     if (++front.next_window == front.starts.size()) queue_.pop_front();
   }
   undispensed_windows_ -= static_cast<int64_t>(batch->windows.size());
-  if (undispensed_windows_ >= min_batch_size_ || ((closed_ || producer_waiting_) && undispensed_windows_ > 0)) {
+  // Enough for another instance, or windows it should run now or time.
+  if (undispensed_windows_ >= min_batch_size_ ||
+      (undispensed_windows_ > 0 && (closed_ || producer_waiting_ || opts_.max_batch_wait_ms > 0))) {
     work_cv_.notify_all();
   }
   return true;

@@ -59,8 +59,9 @@ struct AnnotateOptions {
   // Bytes of blocks (samples + stitcher) submitted but not finished. Larger: more read-ahead, so
   // instances never wait for the producer; smaller: less memory.
   int64_t queue_capacity_bytes = int64_t{256} << 20;
-  // Longest time (ms) an instance waits for a batch to fill once a window is queued; then it runs
-  // the windows it has. 0: wait for a full batch (best throughput when reading keeps ahead).
+  // Longest time (ms) the oldest queued window waits for its batch to fill; then the windows
+  // queued run as they are (engine/batch_policy.h). 0: wait for a full batch (best throughput
+  // when reading keeps ahead).
   int64_t max_batch_wait_ms = 0;
   // Graceful stop (may be null): once it reads true (polled every 50 ms), no further batch starts,
   // queued windows are dropped — their blocks never reach `on_done` — Submit drops its block and
@@ -119,6 +120,7 @@ class Annotator {
   using DoneFn = std::function<void(size_t block_number, Annotation&&)>;
 
   // `instances` are borrowed (all of one model; each used by one thread) and must outlive this.
+  // REQUIRES: at least one instance (the process aborts with a message otherwise).
   Annotator(const std::vector<Model*>& instances, const AnnotateOptions& opts, DoneFn on_done);
   ~Annotator();  // Finish() if it was not called
   Annotator(const Annotator&) = delete;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/exit_codes.h"
 #include "tune/child_process.h"
 
 namespace rapid {
@@ -15,7 +16,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // Exit status of a rapid run stopped by SIGINT/SIGTERM.
-constexpr int kExitInterrupted = 130;
 
 }  // namespace
 
