@@ -27,7 +27,7 @@ class AnnotateParityTest : public ::testing::Test {
     opts.output_dir = out_->path();
     opts.save_probabilities = true;
     report_ = new RunReport();
-    status_ = RunPicking(opts, report_);
+    status_ = RunPicking(opts, report_).status();
   }
   static void TearDownTestSuite() {
     delete out_;

@@ -30,7 +30,7 @@ RunReport RunOn(const std::string& input, const std::string& output) {
   opts.output_dir = output;
   opts.save_probabilities = true;
   RunReport report;
-  Status s = RunPicking(opts, &report);
+  Status s = RunPicking(opts, &report).status();
   EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_TRUE(report.errors.empty());
   return report;

@@ -138,7 +138,7 @@ TEST(CredTest, RunStitchesDetectionTracesAsSeisBench) {
   opts.save_probabilities = true;
   opts.progress = RunOptions::Progress::kOff;
   RunReport report;
-  Status s = RunPicking(opts, &report);
+  Status s = RunPicking(opts, &report).status();
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(report.windows, 12);  // 18002 samples: 0, 1500, …, 15000, and one ending at the last sample
 

@@ -245,7 +245,7 @@ class EqTransformerRunTest : public ::testing::TestWithParam<Variant> {
     opts.weights = GetParam().weights;
     opts.save_probabilities = true;
     opts.progress = RunOptions::Progress::kOff;
-    Status s = RunPicking(opts, &report_);
+    Status s = RunPicking(opts, &report_).status();
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   std::string Golden(const std::string& suffix) const {

@@ -153,7 +153,7 @@ TEST(GpdTest, RunEqualsSeisBenchAnnotateAndClassify) {
   opts.save_probabilities = true;
   opts.progress = RunOptions::Progress::kOff;
   RunReport report;
-  Status s = RunPicking(opts, &report);
+  Status s = RunPicking(opts, &report).status();
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(report.units_done, 12);
   EXPECT_TRUE(report.errors.empty());

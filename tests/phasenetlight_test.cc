@@ -106,7 +106,7 @@ TEST(PhaseNetLightTest, RunOnTexNetMinuteEqualsSeisBench) {
   opts.save_probabilities = true;
   opts.progress = RunOptions::Progress::kOff;
   RunReport report;
-  Status status = RunPicking(opts, &report);
+  Status status = RunPicking(opts, &report).status();
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(report.units_done, 12);
   EXPECT_TRUE(report.errors.empty());

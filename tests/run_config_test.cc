@@ -95,7 +95,7 @@ TEST(RunConfigTest, CpusConfineTheRunAndAreRestoredAfterIt) {
   opts.progress = RunOptions::Progress::kOff;
   opts.cpus = {before.front()};
   RunReport report;
-  ASSERT_TRUE(RunPicking(opts, &report).ok());
+  ASSERT_TRUE(RunPicking(opts, &report).status().ok());
   EXPECT_EQ(report.plan.cores_available, 1);
   EXPECT_EQ(report.plan.instances, 1);
   EXPECT_EQ(report.plan.cpus, opts.cpus);

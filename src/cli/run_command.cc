@@ -97,9 +97,9 @@ int Run(const RunFlags& flags) {
   opts.resume = flags.resume;
   opts.stop = InstallStopHandlers();
   RunReport report;
-  Status s = RunPicking(opts, &report);
-  if (!s.ok() && report.wall_s == 0.0) {
-    spdlog::error("{}", s.message());
+  const RunOutcome outcome = RunPicking(opts, &report);
+  if (outcome.configuration_error()) {
+    spdlog::error("{}", outcome.status().message());
     return kExitUsage;
   }
   for (const RunError& e : report.errors) {
@@ -108,8 +108,8 @@ int Run(const RunFlags& flags) {
     const bool named = who.empty() || e.message.compare(0, who.size(), who) == 0;
     spdlog::error("{}{}", named ? "" : who + ": ", e.message);
   }
-  if (!s.ok()) {
-    spdlog::error("{}", s.message());
+  if (!outcome.status().ok()) {
+    spdlog::error("{}", outcome.status().message());
     return kExitInternal;
   }
   std::fprintf(stderr, "rapid: %lld/%lld units, %lld windows, %lld picks in %.2f s (peak RSS %.0f MiB) → %s\n",

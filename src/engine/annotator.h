@@ -39,6 +39,7 @@
 #include "core/nano_time.h"
 #include "core/status.h"
 #include "engine/station_block.h"
+#include "picking/annotation.h"
 #include "models/model.h"
 
 namespace rapid {
@@ -69,27 +70,6 @@ struct AnnotateOptions {
   const std::atomic<bool>* stop = nullptr;
 };
 
-// Continuous probability traces of one block piece, all labels sharing start and rate (the model
-// rate; a point model's rate / stride, its samples stamped at window centres). The pieces
-// of a block are consecutive: piece k+1's traces begin right after piece k's. Leading samples of
-// the first piece and trailing samples of the last that no window covered (blinding) are trimmed.
-struct Annotation {
-  std::string trace_id;
-  NanoTime start = kUnsetTime;  // time of traces[l][0] = SampleTime(block_start, offset, rate_hz)
-  double rate_hz = 0.0;
-  std::vector<std::vector<float>> traces;  // one per spec.labels entry
-  uint64_t block_id = 0;
-  int64_t piece = 0;
-  bool last_piece = true;
-  NanoTime block_start = kUnsetTime;  // time of the block's output sample 0; sample times are derived from it
-  int64_t offset = 0;                 // index of traces[l][0] in the block's output
-  // The last piece's StationBlock::time_shift_ns: every output time of the block is its time from
-  // block_start plus this (0 on earlier pieces, which cannot know it yet).
-  NanoTime time_shift_ns = 0;
-  // Not empty when some window of this piece failed in the model even when run alone: the reason.
-  // Its outputs are missing from the traces (NaN where no other window covered them).
-  std::string failure;
-};
 
 struct InstanceStats {
   int64_t windows = 0;
@@ -136,6 +116,8 @@ class Annotator {
 
   // Valid after Finish.
   const AnnotateStats& stats() const { return stats_; }
+  // The model's spec (every instance's).
+  const ModelSpec& spec() const { return spec_; }
 
   // Windows stitched so far (any time; for progress reports).
   int64_t windows_done() const { return windows_done_.load(std::memory_order_relaxed); }

@@ -1,11 +1,14 @@
-// One `rapid run`: sources → reader → preprocess → windower/batcher/executor/stitcher → picker →
-// sinks, single process, one model instance (the parallel dispatcher builds on the same stages).
-// Thread safety: one call at a time per process (it sets the inference thread count).
+// One `rapid run`: lists the work units of the input (engine/work_units.h), reads them one station
+// and one time group at a time into the picking pipeline (engine/picking_pipeline.h), journals
+// each unit as it completes (engine/unit_tracker.h), and writes the outputs from the pick spills
+// (sinks/run_outputs.h) and run.json.
+// Thread safety: one call at a time per process (it may pin the calling thread, --cpus).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/nano_time.h"
@@ -58,10 +61,26 @@ struct RunOptions {
   const std::atomic<bool>* stop = nullptr;
 };
 
-// Runs the whole job and writes picks.csv, run.json and (optionally) probabilities/ into
-// opts.output_dir. Non-OK: a configuration error found before any work (unknown model, bad
-// weights, missing input, unwritable output) — nothing is written. OK: the run finished; bad input
-// files and failed units are listed in report->errors (exit code 2 territory).
-Status RunPicking(const RunOptions& opts, RunReport* report);
+// What RunPicking did: stopped on a configuration error found before any work (unknown model, bad
+// weights, missing input, unwritable output, an unfinished journal without --resume) — nothing is
+// written; or finished, in which case status() says whether every output could be written (bad
+// input files and failed units are in report->errors either way).
+class RunOutcome {
+ public:
+  static RunOutcome ConfigurationError(Status s) { return RunOutcome(true, std::move(s)); }
+  static RunOutcome Finished(Status outputs) { return RunOutcome(false, std::move(outputs)); }
+  bool configuration_error() const { return configuration_error_; }
+  // OK: finished and every output written.
+  const Status& status() const { return status_; }
+
+ private:
+  RunOutcome(bool configuration_error, Status s) : configuration_error_(configuration_error), status_(std::move(s)) {}
+  bool configuration_error_;
+  Status status_;
+};
+
+// Runs the whole job and writes picks.csv, run.json and (optionally) probabilities/ and the other
+// formats into opts.output_dir.
+RunOutcome RunPicking(const RunOptions& opts, RunReport* report);
 
 }  // namespace rapid

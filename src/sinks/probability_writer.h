@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/status.h"
-#include "engine/annotator.h"
 #include "models/model_spec.h"
+#include "picking/annotation.h"
 
 namespace rapid {
 

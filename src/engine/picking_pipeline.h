@@ -1,0 +1,118 @@
+// The picking pipeline, long-lived: station data in, picks and probability traces out. It owns
+// the middle of every front end — preprocess (one StationStream per stream), windows, cross-station
+// batches on the model instances (Annotator), stitching and picking — and nothing of input or
+// output: a producer (files for `rapid run`; HTTP bodies and live records next) opens a stream per
+// instrument, pushes its data in time order, and closes it; results come back through callbacks.
+// Streams are independent: closing one finalises it (its tail is annotated and picked) while the
+// others go on, and nothing is kept of a stream once it is done, so the pipeline can run for days.
+//
+// Lifecycle: construct (instances start waiting for windows) → OpenStream / Push / CloseStream from
+// one producer thread, any number of streams at a time → Finish (waits for every submitted window).
+// Memory: bounded by AnnotateOptions::queue_capacity_bytes (Push waits for room) plus what each
+// open stream holds between parts (engine/station_stream.h).
+// Callbacks run on instance threads (or on the producer thread, for a stream closed with nothing
+// left in flight), one at a time: they must not call back into the pipeline.
+// Thread safety: the producer methods from one thread; stats after Finish.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "engine/annotator.h"
+#include "engine/station_stream.h"
+#include "io/trace.h"
+#include "picking/picker.h"
+
+namespace rapid {
+
+// What one block of a stream gave, delivered once its last piece is picked (its times are final:
+// they include the block's time shift, StationBlock::time_shift_ns).
+struct BlockOutput {
+  uint64_t stream = 0;
+  std::string trace_id;                              // "NET.STA.LOC"
+  std::vector<Pick> picks;                           // the model's phase labels
+  std::vector<Pick> detections;                      // triggers of the detection label, if any
+  std::vector<std::pair<size_t, Annotation>> traces;  // keep_traces: the pieces, with submission numbers
+};
+
+struct PipelineOptions {
+  AnnotateOptions annotate;
+  int64_t piece_windows = 0;  // windows per block piece; 0: StationStream::DefaultPieceWindows
+  bool keep_traces = false;   // deliver the probability traces in BlockOutput::traces
+  // A label's threshold when neither the model nor its weights name one (SeisBench's default).
+  double default_threshold = 0.3;
+};
+
+class PickingPipeline {
+ public:
+  using BlockFn = std::function<void(BlockOutput&&)>;
+  // A window of a block piece failed in the model even alone (its outputs are missing): the
+  // stream, the station and the message naming the window's time and the reason.
+  using FailureFn = std::function<void(uint64_t stream, const std::string& trace_id, const std::string& message)>;
+  // Every block of a closed stream has been delivered.
+  using StreamDoneFn = std::function<void(uint64_t stream)>;
+
+  // `instances` are borrowed (one model, each used by one thread) and must outlive this.
+  PickingPipeline(const std::vector<Model*>& instances, const PipelineOptions& opts, BlockFn on_block,
+                  FailureFn on_failure, StreamDoneFn on_stream_done);
+  ~PickingPipeline();  // Finish() if it was not called
+  PickingPipeline(const PickingPipeline&) = delete;
+  PickingPipeline& operator=(const PickingPipeline&) = delete;
+
+  // A new stream (one instrument's data); ids are distinct for the pipeline's life.
+  uint64_t OpenStream();
+  // The stream's next data (engine/station_stream.h Push). Notes of dropped or filled data go to
+  // *notes. InvalidArgument when resampling fails (the stream stays usable).
+  Status Push(uint64_t stream, std::vector<TraceSegment> segments, std::vector<std::string>* notes);
+  // No more data for the stream: its remaining blocks are submitted; on_stream_done follows once
+  // they are delivered. The stream id is not usable afterwards.
+  Status CloseStream(uint64_t stream, std::vector<std::string>* notes);
+  // A stop was requested and a block was refused: the producer should stop feeding.
+  bool stopped() const { return stopped_; }
+  // No more streams: waits for every submitted window (after a stop: for the batches running).
+  void Finish();
+
+  int64_t windows_done() const { return annotator_.windows_done(); }
+  const AnnotateStats& stats() const { return annotator_.stats(); }  // after Finish
+  double pick_s() const { return pick_s_; }                          // after Finish
+  double annotated_station_s() const { return annotated_station_s_; }  // after Finish
+
+ private:
+  struct Stream {
+    std::unique_ptr<StationStream> preprocess;
+    int64_t blocks_submitted = 0, blocks_done = 0;
+    bool closed = false;
+  };
+  struct BlockPicking {  // a block's picks wait for its last piece, which carries the time shift
+    std::vector<PickStream> pickers;  // one per label
+    BlockOutput output;
+  };
+
+  void Submit(uint64_t stream, std::vector<StationBlock>* pieces);
+  void OnPiece(size_t number, Annotation&& a);  // the Annotator's on_done
+  void PickPiece(const Annotation& a, BlockPicking* bp);
+  bool StreamFinished(uint64_t stream);  // REQUIRES: mu_ held; erases it and says so when done
+
+  const PipelineOptions opts_;
+  int64_t piece_windows_ = 0;
+  BlockFn on_block_;
+  FailureFn on_failure_;
+  StreamDoneFn on_stream_done_;
+  uint64_t next_stream_ = 0;
+  bool stopped_ = false;
+  std::mutex mu_;  // guards streams_, blocks_ and the counters below; held while calling back
+  std::map<uint64_t, Stream> streams_;
+  std::map<uint64_t, BlockPicking> blocks_;  // by block id, until its last piece
+  double pick_s_ = 0.0;
+  double annotated_station_s_ = 0.0;
+  Annotator annotator_;  // last: its threads call OnPiece, which uses the members above
+};
+
+}  // namespace rapid
