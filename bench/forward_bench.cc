@@ -10,7 +10,6 @@
 #include "bench_input.h"
 #include "core/allocator.h"
 #include "models/registry.h"
-#include "models/threads.h"
 
 namespace rapid {
 namespace {
@@ -43,8 +42,8 @@ LoadedModel& ThreadModel() {
 
 void BM_Forward(benchmark::State& state) {
   const int64_t batch = state.range(0);
-  SetIntraOpThreads(static_cast<int>(state.range(1)));
   Model* model = state.threads() == 1 ? SharedModel().model.get() : ThreadModel().model.get();
+  model->UseIntraOpThreads(static_cast<int>(state.range(1)));
   const ModelSpec& spec = model->Spec();
   const std::vector<float> input = NoiseWindows(spec, batch);
   std::vector<float> output(static_cast<size_t>(batch * spec.Labels() * spec.OutSamples()));

@@ -7,6 +7,7 @@
 // work reduces to: aten::convolution (incl. transposed) and aten::addmm / mm / bmm, at 2 FLOP per
 // multiply-add. Elementwise work (activations, batch norm, softmax, the STFT) is not counted; it
 // is a few percent of these models' arithmetic.
+#include <ATen/Parallel.h>
 #include <ATen/ATen.h>
 #include <ATen/record_function.h>
 
@@ -21,7 +22,6 @@
 #include "bench_input.h"
 #include "core/allocator.h"
 #include "models/registry.h"
-#include "models/threads.h"
 
 namespace rapid {
 namespace {
@@ -128,7 +128,7 @@ struct BenchModel {
 int main(int argc, char** argv) {
   using namespace rapid;
   TuneAllocatorForLargeBuffers();
-  SetIntraOpThreads(1);
+  at::set_num_threads(1);  // one thread: GFLOP/s per core
   const double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
   at::addGlobalCallback(at::RecordFunctionCallback(&CountFlops).needsInputs(true));
   const std::string test_models = std::string(RAPID_SOURCE_DIR) + "/tests/data/models/";

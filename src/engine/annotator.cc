@@ -11,7 +11,6 @@
 #include "engine/batch_policy.h"
 #include "engine/stitcher.h"
 #include "engine/windower.h"
-#include "models/threads.h"
 
 namespace rapid {
 
@@ -271,7 +270,7 @@ void Annotator::RunInstance(size_t index, Model* model) {
     }
     (void)PinCurrentThread(mine);  // best effort: an unpinned instance still computes correctly
   }
-  SetIntraOpThreads(static_cast<int>(threads));
+  model->UseIntraOpThreads(static_cast<int>(threads));
   const int64_t in = spec_.in_samples, channels = spec_.Channels(), labels = spec_.Labels();
   const int64_t out_samples = spec_.OutSamples();
   const size_t size = static_cast<size_t>(std::max<int64_t>(

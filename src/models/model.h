@@ -27,6 +27,11 @@ class Model {
 
   // Bytes held by the weights.
   virtual int64_t WeightBytes() const = 0;
+
+  // Called once by the thread that will make this instance's forward calls, before the first: how
+  // many threads one forward call may use (libtorch keeps the count per calling thread). A backend
+  // without intra-op threads ignores it. REQUIRES: threads >= 1.
+  virtual void UseIntraOpThreads(int threads) { (void)threads; }
 };
 
 }  // namespace rapid

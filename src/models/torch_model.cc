@@ -1,5 +1,6 @@
 #include "models/torch_model.h"
 
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include <cstring>
@@ -61,5 +62,7 @@ Status BatchNorm::Load(StrictParams* p, const std::string& prefix, int64_t chann
 at::Tensor BatchNorm::operator()(const at::Tensor& x) const {
   return at::batch_norm(x, weight, bias, mean, var, /*training=*/false, 0.0, eps, false);
 }
+
+void TorchModel::UseIntraOpThreads(int threads) { at::set_num_threads(threads); }
 
 }  // namespace rapid

@@ -36,6 +36,7 @@ class TorchModel : public Model {
   Status ForwardLogits(const float* input, int64_t batch, float* output) final {
     return Run(input, batch, output, false);
   }
+  void UseIntraOpThreads(int threads) final;
 
  protected:
   TorchModel(ModelSpec spec, OutputActivation activation) : spec_(std::move(spec)), activation_(activation) {}
