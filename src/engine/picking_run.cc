@@ -138,7 +138,15 @@ Status PrepareModelAndInput(const RunOptions& opts, RunReport* report, PreparedR
 
 // The plan, the model instances, the output folder, the spills and the journal.
 Status PrepareExecution(const RunOptions& opts, RunReport* report, PreparedRun* run) {
-  RAPID_RETURN_IF_ERROR(PlanRun(opts, run->loaded, &report->plan));
+  PlanRequest request;
+  request.devices = opts.devices;
+  request.cpus = opts.cpus;
+  request.max_ram_bytes = opts.max_ram_bytes;
+  request.max_vram_bytes = opts.max_vram_bytes;
+  request.instances = opts.instances;
+  request.intra_threads = opts.intra_threads;
+  request.batch_size = opts.batch_size;
+  RAPID_RETURN_IF_ERROR(PlanRun(request, run->loaded, &report->plan));
   std::error_code ec;
   fs::create_directories(opts.output_dir, ec);
   if (ec || !fs::is_directory(opts.output_dir)) return Status::IOError(opts.output_dir + ": cannot create output folder");

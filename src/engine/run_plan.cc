@@ -39,7 +39,7 @@ Status MeasureCudaDevice(const LoadedModel& loaded, const std::string& device, D
 
 }  // namespace
 
-Status PlanRun(const RunOptions& opts, const LoadedModel& loaded, RunPlan* plan) {
+Status PlanRun(const PlanRequest& opts, const LoadedModel& loaded, RunPlan* plan) {
   MachineResources machine;
   RAPID_RETURN_IF_ERROR(ProbeMachine(&machine));
   ModelMeasurement measured;

@@ -6,10 +6,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/status.h"
-#include "engine/picking_run.h"
 #include "models/registry.h"
 #include "sinks/run_report.h"
 
@@ -23,11 +23,24 @@ struct Executors {
   std::vector<int64_t> threads;
 };
 
+// What a run asks of the planner: where to run, the budgets, and any choice made by hand.
+struct PlanRequest {
+  std::vector<std::string> devices = {"cpu"};  // "cpu", "cuda:N" (models/device.h)
+  std::vector<int> cpus;                       // the CPUs the run keeps to; empty: any
+  int64_t max_ram_bytes = 0;   // 0: the planner's default share of available memory
+  int64_t max_vram_bytes = 0;  // per GPU device; 0: the planner's default share of its free memory
+  // By hand (0: the planner chooses): instances per device, threads per forward call, windows
+  // per forward call.
+  int64_t instances = 0;
+  int64_t intra_threads = 0;
+  int64_t batch_size = 0;
+};
+
 // `loaded` is the run's model on the CPU (its spec and host footprint are measured there; it
 // becomes the first CPU instance). On each CUDA device of opts.devices a probe instance measures
 // the device's free memory and activation bytes per window. ResourceExhausted when a budget cannot
 // hold one instance; NotFound when a CUDA device cannot be queried.
-Status PlanRun(const RunOptions& opts, const LoadedModel& loaded, RunPlan* plan);
+Status PlanRun(const PlanRequest& request, const LoadedModel& loaded, RunPlan* plan);
 
 // Loads the instances `plan` asks for, device by device; `loaded`'s model (borrowed, it must
 // outlive *out) is the first CPU instance. Errors of LoadModel (e.g. a device out of memory)
