@@ -1,6 +1,6 @@
-// Real FFTs of any length. Implemented with the pocketfft inside libtorch (already a dependency),
-// which handles every length, primes included, in O(n log n) — the only place outside
-// src/models that touches libtorch.
+// Real FFTs of any length. The interface the DSP uses; the implementation
+// (src/models/torch_fft.cc) is the pocketfft inside libtorch (already a dependency), which handles
+// every length, primes included, in O(n log n). No DSP file includes libtorch's headers.
 // Thread safety: pure functions.
 #pragma once
 

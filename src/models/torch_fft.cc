@@ -1,3 +1,5 @@
+// The FFT of dsp/fft.h on libtorch's pocketfft: the only torch use outside the models, kept with
+// them so torch headers stay under src/models (issue 20 replaces it with a library of its own).
 #include "dsp/fft.h"
 
 #include <ATen/ATen.h>
