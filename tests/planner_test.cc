@@ -22,8 +22,18 @@ constexpr int64_t kReserved = 64 * kMiB;  // PlannerOptions default
 // of input + output, and 3 queues × 2 rounds of its input.
 constexpr int64_t kCpuBytesPerWindow = kActivation + 2 * 2 * kWindowBytes + 3 * 2 * kWindowBytes;
 
+// The tests of the planner's arithmetic use these options, spelled out so that the expectations
+// below follow from them (PlannerTest.DefaultsAreThePipelines checks the defaults themselves).
+void ArithmeticOptions(PlannerOptions* o) {
+  o->cpu_max_batch_size = 128;
+  o->in_flight_per_instance = 2;
+  o->host_queue_count = 3;
+  o->min_queue_bytes = 0;
+}
+
 PlanInputs CpuInputs(int64_t cores, int64_t available_bytes) {
   PlanInputs in;
+  ArithmeticOptions(&in.options);
   in.devices = {DeviceMeasurement{}};  // cpu
   in.model = {kWeight, kActivation, kWindowBytes, kWindowBytes};
   in.cores_available = cores;
@@ -47,6 +57,28 @@ bool AnyReasonContains(const Plan& p, const std::string& text) {
     if (r.find(text) != std::string::npos) return true;
   }
   return false;
+}
+
+TEST(PlannerTest, DefaultsAreThePipelines) {
+  // One bounded queue (the annotator's block pieces), one batch buffer per instance, the measured
+  // CPU batch cap, and the read-ahead floor when the budget allows it.
+  PlanInputs in = CpuInputs(2, 24 * kGiB);
+  in.options = PlannerOptions();
+  Plan p;
+  ASSERT_TRUE(MakePlan(in, &p).ok());
+  EXPECT_EQ(p.devices[0].instances, 2);
+  EXPECT_EQ(p.devices[0].batch_size, 8);
+  EXPECT_EQ(p.in_flight_batches, 2);
+  EXPECT_EQ(p.host_queue_count, 1);
+  EXPECT_EQ(p.queue_capacity_bytes, int64_t{64} << 20);
+  EXPECT_EQ(p.expected_peak_host_bytes, kBaseline + kReserved + kWeight + 16 * kActivation + 16 * 2 * kWindowBytes +
+                                            (int64_t{64} << 20));
+  // A budget with less room gets less read-ahead, never more than it holds.
+  in.options.max_ram_bytes = kBaseline + kReserved + kWeight + 16 * (kActivation + 2 * kWindowBytes) + (int64_t{8} << 20);
+  ASSERT_TRUE(MakePlan(in, &p).ok());
+  EXPECT_LE(p.expected_peak_host_bytes, in.options.max_ram_bytes);
+  EXPECT_LT(p.queue_capacity_bytes, int64_t{64} << 20);
+  EXPECT_GE(p.queue_capacity_bytes, 2 * 16 * kWindowBytes);
 }
 
 TEST(PlannerTest, TwoCores24GiBUsesOneThreadPerInstanceAndTheCpuBatchCap) {

@@ -106,7 +106,7 @@ Status Validate(const PlanInputs& in) {
   }
   if (o.cpu_max_batch_size < 1 || o.cpu_min_batch_size < 1 || o.max_auto_cpu_instances < 1 ||
       o.max_auto_gpu_instances < 1 || o.host_cores_per_gpu < 0 || o.in_flight_per_instance < 1 ||
-      o.queue_depth_batches < 0 || o.host_queue_count < 0) {
+      o.queue_depth_batches < 0 || o.host_queue_count < 0 || o.min_queue_bytes < 0) {
     return Status::InvalidArgument("planner: a tuning option is out of range");
   }
   return Status::OK();
@@ -336,7 +336,14 @@ class Planner {
   }
 
   void Summarise() {
-    const HostCost c = ComputeHostCost(in_, planned_);
+    HostCost c = ComputeHostCost(in_, planned_);
+    // The read-ahead floor, as far as the budget leaves room for it.
+    if (o_.host_queue_count > 0 && o_.min_queue_bytes > c.queue_capacity && host_budget_ > c.Total()) {
+      const int64_t room_per_queue = (host_budget_ - c.Total()) / o_.host_queue_count;
+      const int64_t raised = std::min(o_.min_queue_bytes, Add(c.queue_capacity, room_per_queue));
+      c.queues = Add(c.queues, Mul(o_.host_queue_count, raised - c.queue_capacity));
+      c.queue_capacity = raised;
+    }
     out_->queue_capacity_bytes = c.queue_capacity;
     out_->host_queue_count = o_.host_queue_count;
     out_->expected_peak_host_bytes = c.Total();

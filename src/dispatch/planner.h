@@ -11,7 +11,8 @@
 //             + Σ CPU devices: instances × batch × activation_per_window
 //             + Σ devices: instances × in_flight_per_instance × batch × window bytes
 //             + host_queue_count × queue_capacity
-//   queue_capacity = queue_depth_batches × Σ devices (instances × batch) × max(input, output) window bytes
+//   queue_capacity = queue_depth_batches × Σ devices (instances × batch) × max(input, output) window bytes,
+//                    raised towards min_queue_bytes as far as the budget leaves room (read-ahead)
 //   GPU peak  = instances × (weight + batch × activation_per_window on that device)
 //
 // Rules:
@@ -88,9 +89,11 @@ struct PlannerOptions {
 
   // Preferred batch sizes, descending. Coarse steps keep batches comparable across runs.
   std::vector<int64_t> batch_ladder = {256, 128, 64, 32, 16, 8, 4, 2, 1};
-  // Largest automatic CPU batch. DESIGN.md: on 2 cores batch 256 ran slower than 128; larger
-  // batches also raise latency and activation memory with no throughput gain on CPU.
-  int64_t cpu_max_batch_size = 128;
+  // Largest automatic CPU batch. Measured end to end on the 2-core dev machine with PhaseNet
+  // (50 synthetic stations × 1 h, 2 instances × 1 thread, OpenBLAS): batch 8 ≈ 2160 windows/s,
+  // 16 ≈ 2130, 32 ≈ 2140; smaller batches hold less memory. `rapid tune` measures the best batch
+  // of a machine; `rapid run --config best.toml` applies it.
+  int64_t cpu_max_batch_size = 8;
   // Below this batch, per-call overhead dominates on CPU: drop an instance before going smaller.
   int64_t cpu_min_batch_size = 8;
   // Automatic CPU instances stop here; further cores become intra-op threads. More instances:
@@ -103,14 +106,20 @@ struct PlannerOptions {
   // devices run together. More: GPUs stay fed, fewer CPU instances.
   int64_t host_cores_per_gpu = 1;
 
-  // Batches each instance has in flight (one running, one being filled or scattered). More hides
-  // batcher/stitcher latency; each costs batch × window bytes of buffer.
-  int64_t in_flight_per_instance = 2;
+  // Batch buffers each instance holds (the pipeline's instance threads have one input and one
+  // output buffer: the batch being run). Each costs batch × window bytes.
+  int64_t in_flight_per_instance = 1;
   // Host queue depth, in rounds of (every instance's batch). Deeper: absorbs slow files and
   // bursty stations; costs memory linearly.
   int64_t queue_depth_batches = 2;
-  // Bounded host queues between stages that get queue_capacity_bytes each.
-  int64_t host_queue_count = 3;
+  // Read-ahead floor: the queue gets at least this many bytes when the budget leaves room, so the
+  // producer stays a few block pieces ahead of the instances (a PhaseNet piece of ~200 000 samples
+  // is ~5 MB of samples and stitcher traces; 64 MiB keeps ~12 queued: measured, the same windows/s
+  // as 256 MiB on 50 stations × 1 h, and a short run and a long one reach the same peak).
+  int64_t min_queue_bytes = int64_t{64} << 20;
+  // Bounded host queues that get queue_capacity_bytes each (the pipeline has one: the annotator's
+  // queue of block pieces).
+  int64_t host_queue_count = 1;
   // Host bytes kept for stages the planner does not size (reader buffers, stitchers, sinks).
   // Raise for many stations or long windows.
   int64_t reserved_host_bytes = int64_t{64} << 20;

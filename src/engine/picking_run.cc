@@ -32,12 +32,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Read-ahead for the block queue when the RAM budget allows it: a PhaseNet piece (~200 000 samples)
-// is ~5 MB of samples and stitcher traces, so this keeps ~12 pieces queued — enough that the
-// instances do not wait for reading (measured: the same windows/s as 256 MiB on 50 stations × 1 h),
-// and small enough that a short run and a long one reach the same peak memory.
-constexpr int64_t kMinBlockQueueBytes = int64_t{64} << 20;
-
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Drops the samples of `seg` outside [start, end] (either may be unset).
@@ -183,11 +177,7 @@ PipelineOptions PipelineOptionsOf(const RunOptions& opts, const RunPlan& plan, c
   a.stop = opts.stop;
   a.intra_threads = plan.intra_threads;
   a.cpus = plan.cpus;
-  // Read-ahead of whole blocks: at least kMinBlockQueueBytes so the producer stays a few blocks
-  // ahead of the instances, within what the RAM budget leaves after the planned peak.
-  const int64_t budget_left = plan.host_budget_bytes - plan.expected_peak_host_bytes;
-  a.queue_capacity_bytes =
-      std::max(plan.queue_capacity_bytes, std::min(kMinBlockQueueBytes, std::max<int64_t>(budget_left, 0)));
+  a.queue_capacity_bytes = plan.queue_capacity_bytes;  // the planner's, read-ahead included
   return p;
 }
 

@@ -15,12 +15,6 @@ namespace {
 // (batch 1 under-reports, see model_probe.h), small enough to cost ~0.1 s.
 constexpr int64_t kProbeBatch = 32;
 
-// Largest automatic CPU batch for this pipeline. Measured end to end on the 2-core dev machine
-// with PhaseNet (50 synthetic stations × 1 h, 2 instances × 1 thread, OpenBLAS): batch 8 ≈ 2160
-// windows/s, 16 ≈ 2130, 32 ≈ 2140; smaller batches hold less memory. `rapid tune` measures the best
-// batch of a machine; `rapid run --config best.toml` applies it.
-constexpr int64_t kCpuAutoBatchCap = 8;
-
 // A CUDA device's free and total memory and the model's activation bytes per window there,
 // measured with a probe instance (released before returning, so its memory is free again).
 Status MeasureCudaDevice(const LoadedModel& loaded, const std::string& device, DeviceMeasurement* out) {
@@ -57,7 +51,6 @@ Status PlanRun(const PlanRequest& opts, const LoadedModel& loaded, RunPlan* plan
   in.process_baseline_bytes = CurrentRssBytes();
   in.options.max_ram_bytes = opts.max_ram_bytes;
   in.options.max_vram_bytes = opts.max_vram_bytes;
-  in.options.cpu_max_batch_size = kCpuAutoBatchCap;
   in.options.instances = opts.instances;
   in.options.intra_threads = opts.intra_threads;
   in.options.batch_size = opts.batch_size;
