@@ -106,7 +106,7 @@ void Annotator::WaitUnlessStopped(std::condition_variable& cv, std::unique_lock<
 
 bool Annotator::Submit(StationBlock block) {
   auto p = std::make_shared<Pending>();
-  if (block.window_count >= 0) {
+  if (block.window_count != kWindowsToTheEnd) {
     for (int64_t k = 0; k < block.window_count; ++k) p->starts.push_back(k * spec_.StrideSamples());
   } else {
     p->starts = WindowStarts(block.samples_per_channel, spec_);

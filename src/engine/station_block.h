@@ -15,6 +15,10 @@
 
 namespace rapid {
 
+// StationBlock::window_count of a block's last piece: its windows are the piece's whole window
+// grid, including the final end-aligned window (windower.h WindowStarts).
+constexpr int64_t kWindowsToTheEnd = -1;
+
 // A continuous multi-component array at the model rate: row c holds component
 // spec.component_order[c]; all rows have `samples_per_channel` samples starting at `start`.
 struct StationBlock {
@@ -33,9 +37,9 @@ struct StationBlock {
   int64_t piece = 0;           // 0, 1, … in time order
   bool last_piece = true;
   int64_t first_window = 0;    // grid index (within the block) of this piece's first window
-  // Windows at 0, stride, …, (window_count − 1)·stride of this piece; -1 (the last piece): the
-  // window grid of the piece including its final end-aligned window (windower.h WindowStarts).
-  int64_t window_count = -1;
+  // Windows at 0, stride, …, (window_count − 1)·stride of this piece; kWindowsToTheEnd (the last
+  // piece): the window grid of the piece including its final end-aligned window.
+  int64_t window_count = kWindowsToTheEnd;
   NanoTime block_start = kUnsetTime;  // time of the block's sample 0; kUnsetTime: `start`
   int64_t block_offset = 0;           // index of this piece's sample 0 in the block
   // Set on the last piece (the block's segments are known only when it ends): the mean, over the

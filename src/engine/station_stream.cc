@@ -296,7 +296,7 @@ void StationStream::FinishBlock(std::vector<StationBlock>* pieces, std::vector<s
                      " samples, shorter than one window (" + std::to_string(spec_.in_samples) + "); not annotated");
   } else {
     const int64_t from = block_->next_window * spec_.StrideSamples();
-    StationBlock b = CutPiece(from, length - from, -1, true);
+    StationBlock b = CutPiece(from, length - from, kWindowsToTheEnd, true);
     b.time_shift_ns = std::llround(static_cast<double>(shift_sum_ns) / static_cast<double>(segments));
     pieces->push_back(std::move(b));
   }
