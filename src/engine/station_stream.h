@@ -24,7 +24,10 @@
 // A sample is final once every component's data up to it are known: a component's data are known
 // up to the end of what its open segment has produced, or, when it has no open segment, up to the
 // earliest sample of the latest Push (later parts never bring data before that; data that do are
-// dropped with a note). Close() makes everything final.
+// dropped with a note). Close() makes everything final. This assumes each part holds every
+// channel's data for its span, as a time group of files does; a producer that pushes channels one
+// record at a time (a live stream) must not rely on it: a channel lagging behind another's record
+// would be taken to have a gap.
 // Thread safety: one object per thread.
 #pragma once
 
