@@ -93,12 +93,12 @@ TEST(RunConfigTest, CpusConfineTheRunAndAreRestoredAfterIt) {
   opts.input = std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample";
   opts.output_dir = dir.path();
   opts.progress = RunOptions::Progress::kOff;
-  opts.cpus = {before.front()};
+  opts.plan.cpus = {before.front()};
   RunReport report;
   ASSERT_TRUE(RunPicking(opts, &report).status().ok());
   EXPECT_EQ(report.plan.cores_available, 1);
   EXPECT_EQ(report.plan.instances, 1);
-  EXPECT_EQ(report.plan.cpus, opts.cpus);
+  EXPECT_EQ(report.plan.cpus, opts.plan.cpus);
   EXPECT_EQ(CurrentThreadCpus(), before);
 }
 

@@ -72,19 +72,19 @@ int Run(const RunFlags& flags) {
   opts.output_dir = flags.output;
   opts.save_probabilities = flags.save_probabilities;
   if (flags.progress == "off") opts.progress = RunOptions::Progress::kOff;
-  opts.batch_size = flags.batch_size;
+  opts.plan.batch_size = flags.batch_size;
   opts.max_batch_wait_ms = flags.batch_wait_ms;
-  opts.intra_threads = flags.intra_threads;
-  opts.instances = flags.instances;
+  opts.plan.intra_threads = flags.intra_threads;
+  opts.plan.instances = flags.instances;
   opts.write_quakeml = ("," + flags.format + ",").find(",quakeml,") != std::string::npos;
   opts.write_eqcctpro = ("," + flags.format + ",").find(",eqcctpro,") != std::string::npos;
-  if (Status s = ParseDeviceList(flags.devices, &opts.devices); !s.ok()) {  // also asks libtorch for the devices
+  if (Status s = ParseDeviceList(flags.devices, &opts.plan.devices); !s.ok()) {  // also asks libtorch for the devices
     spdlog::error("--devices {}: {}", flags.devices, s.message());
     return kExitUsage;
   }
-  if (!flags.max_vram.empty()) opts.max_vram_bytes = *ParseByteSize(flags.max_vram);
-  if (!flags.max_ram.empty()) opts.max_ram_bytes = *ParseByteSize(flags.max_ram);
-  if (!flags.cpus.empty()) (void)ParseCpuList(flags.cpus, &opts.cpus);
+  if (!flags.max_vram.empty()) opts.plan.max_vram_bytes = *ParseByteSize(flags.max_vram);
+  if (!flags.max_ram.empty()) opts.plan.max_ram_bytes = *ParseByteSize(flags.max_ram);
+  if (!flags.cpus.empty()) (void)ParseCpuList(flags.cpus, &opts.plan.cpus);
   if (!flags.start.empty()) opts.start = *ParseIsoTime(flags.start);
   if (!flags.end.empty()) opts.end = *ParseIsoTime(flags.end);
   if (!flags.chunk.empty()) opts.chunk_ns = *ParseDurationNs(flags.chunk);

@@ -100,7 +100,7 @@ struct PreparedRun {
 
 // Model, time chunks and input: checked before anything is written.
 Status PrepareModelAndInput(const RunOptions& opts, RunReport* report, PreparedRun* run) {
-  if (Status s = run->confinement.Confine(opts.cpus); !s.ok()) return Status::InvalidArgument("--cpus: " + s.message());
+  if (Status s = run->confinement.Confine(opts.plan.cpus); !s.ok()) return Status::InvalidArgument("--cpus: " + s.message());
   RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &run->loaded));
   const ModelSpec& spec = run->loaded.model->Spec();
   report->model = run->loaded.name;
@@ -132,15 +132,7 @@ Status PrepareModelAndInput(const RunOptions& opts, RunReport* report, PreparedR
 
 // The plan, the model instances, the output folder, the spills and the journal.
 Status PrepareExecution(const RunOptions& opts, RunReport* report, PreparedRun* run) {
-  PlanRequest request;
-  request.devices = opts.devices;
-  request.cpus = opts.cpus;
-  request.max_ram_bytes = opts.max_ram_bytes;
-  request.max_vram_bytes = opts.max_vram_bytes;
-  request.instances = opts.instances;
-  request.intra_threads = opts.intra_threads;
-  request.batch_size = opts.batch_size;
-  RAPID_RETURN_IF_ERROR(PlanRun(request, run->loaded, &report->plan));
+  RAPID_RETURN_IF_ERROR(PlanRun(opts.plan, run->loaded, &report->plan));
   std::error_code ec;
   fs::create_directories(opts.output_dir, ec);
   if (ec || !fs::is_directory(opts.output_dir)) return Status::IOError(opts.output_dir + ": cannot create output folder");

@@ -13,6 +13,7 @@
 
 #include "core/nano_time.h"
 #include "core/status.h"
+#include "engine/run_plan.h"
 #include "io/input_scan.h"
 #include "sinks/run_report.h"
 
@@ -39,18 +40,11 @@ struct RunOptions {
   // REQUIRES for chunk_ns > 0: start and end set.
   int64_t chunk_ns = 0;
   int64_t overlap_ns = 0;
-  // Performance settings (0 = choose): model instances (one thread each), threads per forward
-  // call, windows per forward call.
-  int64_t instances = 0;
-  int64_t intra_threads = 0;
-  int64_t batch_size = 0;
+  // Devices, budgets and hand-made performance choices (engine/run_plan.h). A non-empty
+  // plan.cpus confines the whole run: the calling thread (and so every thread it starts) for the
+  // run's duration, each instance pinned to its share.
+  PlanRequest plan;
   int64_t max_batch_wait_ms = 0;  // see AnnotateOptions::max_batch_wait_ms
-  int64_t max_ram_bytes = 0;   // 0: the planner's default share of available memory
-  int64_t max_vram_bytes = 0;  // per GPU device; 0: the planner's default share of its free memory
-  std::vector<std::string> devices = {"cpu"};  // "cpu", "cuda:N" (models/device.h)
-  // Empty: any CPU this process may use. Else the run keeps to these CPUs: the calling thread (and
-  // so every thread it starts) for the run's duration, each instance pinned to its share.
-  std::vector<int> cpus;
   // Only the first N work units (stations, in NET.STA.LOC order); 0: all.
   int64_t max_stations = 0;
   // Continue the unfinished run whose journal is in output_dir (sinks/journal.h); without it, such
