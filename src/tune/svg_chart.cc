@@ -68,9 +68,68 @@ std::string EscapeXml(const std::string& text) {
   return out;
 }
 
+namespace {
+
+// The plot area and its axes: data coordinates to pixels.
+struct Frame {
+  Axis xa, ya;
+  double plot_w = 0, plot_h = 0;
+  double X(double x) const { return kLeft + (x - xa.lo) / (xa.hi - xa.lo) * plot_w; }
+  double Y(double y) const { return kTop + plot_h - (y - ya.lo) / (ya.hi - ya.lo) * plot_h; }
+};
+
+// Grid lines with y labels, x ticks with labels, the plot border and the axis titles.
+std::string SvgAxes(const ChartSpec& spec, const Frame& f) {
+  std::string out;
+  for (double v = f.ya.lo; v <= f.ya.hi + f.ya.step * 1e-9; v += f.ya.step) {
+    out += "<line x1=\"" + Px(kLeft) + "\" x2=\"" + Px(kLeft + f.plot_w) + "\" y1=\"" + Px(f.Y(v)) + "\" y2=\"" +
+           Px(f.Y(v)) + "\" stroke=\"#eeeeee\"/>\n<text x=\"" + Px(kLeft - 6) + "\" y=\"" + Px(f.Y(v) + 4) +
+           "\" text-anchor=\"end\" font-size=\"11\">" + Num(v) + "</text>\n";
+  }
+  for (double v = std::ceil(f.xa.lo / f.xa.step) * f.xa.step; v <= f.xa.hi + f.xa.step * 1e-9; v += f.xa.step) {
+    out += "<line x1=\"" + Px(f.X(v)) + "\" x2=\"" + Px(f.X(v)) + "\" y1=\"" + Px(kTop + f.plot_h) + "\" y2=\"" +
+           Px(kTop + f.plot_h + 4) + "\" stroke=\"#333333\"/>\n<text x=\"" + Px(f.X(v)) + "\" y=\"" +
+           Px(kTop + f.plot_h + 17) + "\" text-anchor=\"middle\" font-size=\"11\">" + Num(v) + "</text>\n";
+  }
+  out += "<rect x=\"" + Px(kLeft) + "\" y=\"" + Px(kTop) + "\" width=\"" + Px(f.plot_w) + "\" height=\"" + Px(f.plot_h) +
+         "\" fill=\"none\" stroke=\"#333333\"/>\n";
+  out += "<text x=\"" + Px(kLeft + f.plot_w / 2) + "\" y=\"" + Px(spec.height_px - 10) +
+         "\" text-anchor=\"middle\" font-size=\"12\">" + EscapeXml(spec.x_label) + "</text>\n";
+  out += "<text transform=\"translate(16," + Px(kTop + f.plot_h / 2) +
+         ") rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">" + EscapeXml(spec.y_label) + "</text>\n";
+  return out;
+}
+
+// Series `i`: its line and markers, and its legend entry.
+std::string SvgSeries(const ChartSeries& s, size_t i, const Frame& f) {
+  std::vector<ChartPoint> pts = s.points;
+  std::stable_sort(pts.begin(), pts.end(), [](const ChartPoint& a, const ChartPoint& b) { return a.x < b.x; });
+  std::string out = "<g class=\"series\" data-name=\"" + EscapeXml(s.name) + "\">\n";
+  if (s.line && pts.size() > 1) {
+    out += "<polyline fill=\"none\" stroke=\"" + s.colour + "\" stroke-width=\"2.5\" points=\"";
+    for (const ChartPoint& p : pts) out += Px(f.X(p.x)) + "," + Px(f.Y(p.y)) + " ";
+    out += "\"/>\n";
+  }
+  for (const ChartPoint& p : pts) {
+    if (s.marker == ChartSeries::Marker::kDot) {
+      out += "<circle cx=\"" + Px(f.X(p.x)) + "\" cy=\"" + Px(f.Y(p.y)) + "\" r=\"4.5\" fill=\"" + s.colour + "\"/>\n";
+    } else {
+      out += "<rect x=\"" + Px(f.X(p.x) - 5) + "\" y=\"" + Px(f.Y(p.y) - 5) +
+             "\" width=\"10\" height=\"10\" fill=\"none\" stroke=\"" + s.colour + "\" stroke-width=\"2.5\"/>\n";
+    }
+  }
+  out += "</g>\n";
+  const double ly = kTop + 8 + 18 * static_cast<double>(i);
+  out += "<rect x=\"" + Px(kLeft + f.plot_w + 14) + "\" y=\"" + Px(ly - 6) + "\" width=\"12\" height=\"12\" fill=\"" +
+         s.colour + "\"/>\n<text x=\"" + Px(kLeft + f.plot_w + 32) + "\" y=\"" + Px(ly + 4) + "\" font-size=\"11\">" +
+         EscapeXml(s.name) + "</text>\n";
+  return out;
+}
+
+}  // namespace
+
 std::string SvgChart(const ChartSpec& spec) {
   const double w = spec.width_px, h = spec.height_px;
-  const double plot_w = w - kLeft - kRight, plot_h = h - kTop - kBottom;
   double xmin = std::numeric_limits<double>::infinity(), xmax = -xmin, ymin = xmin, ymax = -xmin;
   for (const ChartSeries& s : spec.series) {
     for (const ChartPoint& p : s.points) {
@@ -93,60 +152,20 @@ std::string SvgChart(const ChartSpec& spec) {
   for (const ChartSeries& s : spec.series) {
     for (const ChartPoint& p : s.points) whole_x = whole_x && p.x == std::floor(p.x);
   }
-  Axis xa;
-  xa.step = NiceStep(xmax > xmin ? xmax - xmin : 1.0, 5);
-  if (whole_x) xa.step = std::max(1.0, std::round(xa.step));
-  if (spec.x_tick_step > 0) xa.step = spec.x_tick_step;
-  xa.lo = xmin - xa.step / 2;
-  xa.hi = xmax + xa.step / 2;
-  const Axis ya = MakeAxis(ymin, ymax * 1.05);
-  auto X = [&](double x) { return kLeft + (x - xa.lo) / (xa.hi - xa.lo) * plot_w; };
-  auto Y = [&](double y) { return kTop + plot_h - (y - ya.lo) / (ya.hi - ya.lo) * plot_h; };
-  // Grid and ticks.
-  for (double v = ya.lo; v <= ya.hi + ya.step * 1e-9; v += ya.step) {
-    out += "<line x1=\"" + Px(kLeft) + "\" x2=\"" + Px(kLeft + plot_w) + "\" y1=\"" + Px(Y(v)) + "\" y2=\"" + Px(Y(v)) +
-           "\" stroke=\"#eeeeee\"/>\n<text x=\"" + Px(kLeft - 6) + "\" y=\"" + Px(Y(v) + 4) +
-           "\" text-anchor=\"end\" font-size=\"11\">" + Num(v) + "</text>\n";
-  }
-  for (double v = std::ceil(xa.lo / xa.step) * xa.step; v <= xa.hi + xa.step * 1e-9; v += xa.step) {
-    out += "<line x1=\"" + Px(X(v)) + "\" x2=\"" + Px(X(v)) + "\" y1=\"" + Px(kTop + plot_h) + "\" y2=\"" +
-           Px(kTop + plot_h + 4) + "\" stroke=\"#333333\"/>\n<text x=\"" + Px(X(v)) + "\" y=\"" + Px(kTop + plot_h + 17) +
-           "\" text-anchor=\"middle\" font-size=\"11\">" + Num(v) + "</text>\n";
-  }
-  out += "<rect x=\"" + Px(kLeft) + "\" y=\"" + Px(kTop) + "\" width=\"" + Px(plot_w) + "\" height=\"" + Px(plot_h) +
-         "\" fill=\"none\" stroke=\"#333333\"/>\n";
-  out += "<text x=\"" + Px(kLeft + plot_w / 2) + "\" y=\"" + Px(h - 10) + "\" text-anchor=\"middle\" font-size=\"12\">" +
-         EscapeXml(spec.x_label) + "</text>\n";
-  out += "<text transform=\"translate(16," + Px(kTop + plot_h / 2) + ") rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">" +
-         EscapeXml(spec.y_label) + "</text>\n";
-  // Series and legend.
-  for (size_t i = 0; i < spec.series.size(); ++i) {
-    const ChartSeries& s = spec.series[i];
-    std::vector<ChartPoint> pts = s.points;
-    std::stable_sort(pts.begin(), pts.end(), [](const ChartPoint& a, const ChartPoint& b) { return a.x < b.x; });
-    out += "<g class=\"series\" data-name=\"" + EscapeXml(s.name) + "\">\n";
-    if (s.line && pts.size() > 1) {
-      out += "<polyline fill=\"none\" stroke=\"" + s.colour + "\" stroke-width=\"2.5\" points=\"";
-      for (const ChartPoint& p : pts) out += Px(X(p.x)) + "," + Px(Y(p.y)) + " ";
-      out += "\"/>\n";
-    }
-    for (const ChartPoint& p : pts) {
-      if (s.marker == ChartSeries::Marker::kDot) {
-        out += "<circle cx=\"" + Px(X(p.x)) + "\" cy=\"" + Px(Y(p.y)) + "\" r=\"4.5\" fill=\"" + s.colour + "\"/>\n";
-      } else {
-        out += "<rect x=\"" + Px(X(p.x) - 5) + "\" y=\"" + Px(Y(p.y) - 5) + "\" width=\"10\" height=\"10\" fill=\"none\" stroke=\"" +
-               s.colour + "\" stroke-width=\"2.5\"/>\n";
-      }
-    }
-    out += "</g>\n";
-    const double ly = kTop + 8 + 18 * static_cast<double>(i);
-    out += "<rect x=\"" + Px(kLeft + plot_w + 14) + "\" y=\"" + Px(ly - 6) + "\" width=\"12\" height=\"12\" fill=\"" + s.colour +
-           "\"/>\n<text x=\"" + Px(kLeft + plot_w + 32) + "\" y=\"" + Px(ly + 4) + "\" font-size=\"11\">" +
-           EscapeXml(s.name) + "</text>\n";
-  }
+  Frame f;
+  f.plot_w = w - kLeft - kRight;
+  f.plot_h = h - kTop - kBottom;
+  f.xa.step = NiceStep(xmax > xmin ? xmax - xmin : 1.0, 5);
+  if (whole_x) f.xa.step = std::max(1.0, std::round(f.xa.step));
+  if (spec.x_tick_step > 0) f.xa.step = spec.x_tick_step;
+  f.xa.lo = xmin - f.xa.step / 2;
+  f.xa.hi = xmax + f.xa.step / 2;
+  f.ya = MakeAxis(ymin, ymax * 1.05);
+  out += SvgAxes(spec, f);
+  for (size_t i = 0; i < spec.series.size(); ++i) out += SvgSeries(spec.series[i], i, f);
   if (spec.has_highlight) {
-    const double hx = X(spec.highlight.x), hy = Y(spec.highlight.y);
-    const bool right_half = hx > kLeft + plot_w / 2;  // label on the side with room
+    const double hx = f.X(spec.highlight.x), hy = f.Y(spec.highlight.y);
+    const bool right_half = hx > kLeft + f.plot_w / 2;  // label on the side with room
     out += "<g class=\"highlight\"><circle cx=\"" + Px(hx) + "\" cy=\"" + Px(hy) + "\" r=\"11\" fill=\"none\" stroke=\"" +
            kHighlightColour + "\" stroke-width=\"3.5\"/>\n<text x=\"" + Px(right_half ? hx - 14 : hx + 14) + "\" y=\"" +
            Px(hy - 14) + "\" text-anchor=\"" + (right_half ? "end" : "start") +
