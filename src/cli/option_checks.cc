@@ -1,6 +1,7 @@
 #include "cli/option_checks.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -112,6 +113,44 @@ CLI::Validator RatesValue() {
   return Expect("sampling rates in Hz such as 100 or 100,200,250", "RATES", [](const std::string& v) -> std::string {
     std::vector<double> rates;
     Status s = ParseRatesHz(v, &rates);
+    return s.ok() ? "" : s.message();
+  });
+}
+
+namespace {
+
+// The whole of `text` as a finite double.
+bool ParseNumber(const std::string& text, double* value) {
+  if (text.empty()) return false;
+  errno = 0;
+  char* end = nullptr;
+  *value = std::strtod(text.c_str(), &end);
+  return errno == 0 && end == text.c_str() + text.size() && std::isfinite(*value);
+}
+
+}  // namespace
+
+CLI::Validator ThresholdValue() {
+  return Expect("a probability above 0 and at most 1", "PROB", [](const std::string& v) -> std::string {
+    double p = 0;
+    return ParseNumber(v, &p) && p > 0.0 && p <= 1.0 ? "" : "-";
+  });
+}
+
+Status ParseBandHz(const std::string& text, double* low_hz, double* high_hz) {
+  const size_t comma = text.find(',');
+  if (comma == std::string::npos || !ParseNumber(text.substr(0, comma), low_hz) ||
+      !ParseNumber(text.substr(comma + 1), high_hz)) {
+    return Status::InvalidArgument("two frequencies in Hz, LOW,HIGH");
+  }
+  if (*low_hz <= 0.0 || *high_hz <= *low_hz) return Status::InvalidArgument("0 < LOW < HIGH");
+  return Status::OK();
+}
+
+CLI::Validator BandValue() {
+  return Expect("band-pass corners in Hz such as 1,45", "LOW,HIGH", [](const std::string& v) -> std::string {
+    double lo = 0, hi = 0;
+    Status s = ParseBandHz(v, &lo, &hi);
     return s.ok() ? "" : s.message();
   });
 }

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "core/status.h"
+
 namespace rapid {
 
 // Decimal digits (an optional leading '-'), within [min, max].
@@ -34,6 +36,13 @@ CLI::Validator ListOf(std::vector<std::string> names);
 // ParseDeviceList also asks libtorch which devices exist.)
 CLI::Validator CpuListValue();
 CLI::Validator RatesValue();
+
+// A probability threshold: a number in (0, 1].
+CLI::Validator ThresholdValue();
+// Band-pass corners "LOW,HIGH" in Hz (ParseBandHz).
+CLI::Validator BandValue();
+// "1,45" → 1 and 45: two numbers, 0 < low < high. InvalidArgument otherwise.
+Status ParseBandHz(const std::string& text, double* low_hz, double* high_hz);
 
 // The message for a command-line error: CLI11's text, then where the options are listed.
 std::string UsageErrorMessage(const CLI::App& app, const CLI::ParseError& error);

@@ -13,6 +13,7 @@
 #include "cli/stop_signals.h"
 #include "core/exit_codes.h"
 #include "dispatch/resource_probe.h"
+#include "engine/eqcctpro_windows.h"
 #include "engine/picking_run.h"
 #include "engine/time_chunks.h"
 #include "models/device.h"
@@ -28,7 +29,7 @@ namespace fs = std::filesystem;
 constexpr int64_t kMaxThreadsFlag = 1024;
 
 struct RunFlags {
-  std::string input, layout = "auto", model = "phasenet", weights, output = "rapid-output", format = "csv";
+  std::string input, layout = "auto", model, weights, output = "rapid-output", format = "csv";
   std::string start, end, chunk, overlap;
   bool save_probabilities = false, resume = false;
   int64_t batch_size = 0, intra_threads = 0, instances = 0, batch_wait_ms = 0;
@@ -36,7 +37,24 @@ struct RunFlags {
   std::string max_ram, max_vram, cpus, devices = "cpu";
   std::string config;
   int64_t max_stations = 0;
+  std::string preset, taper, bandpass;
+  int64_t bandpass_corners = 0;
+  double p_threshold = 0.0, s_threshold = 0.0;
 };
+
+// --preset, --taper, --bandpass and the thresholds into *opts (the values were checked).
+void ApplyPickingFlags(const RunFlags& flags, RunOptions* opts) {
+  opts->eqcctpro_preset = flags.preset == "eqcctpro";
+  if (opts->eqcctpro_preset) opts->filter = EqcctproDefaultFilter();
+  if (!flags.taper.empty()) opts->filter.taper_s = static_cast<double>(*ParseDurationNs(flags.taper)) / kNanosPerSecond;
+  if (!flags.bandpass.empty()) {
+    opts->filter.bandpass = true;
+    (void)ParseBandHz(flags.bandpass, &opts->filter.low_hz, &opts->filter.high_hz);
+  }
+  if (flags.bandpass_corners > 0) opts->filter.corners = static_cast<int>(flags.bandpass_corners);
+  if (flags.p_threshold > 0) opts->thresholds["P"] = flags.p_threshold;
+  if (flags.s_threshold > 0) opts->thresholds["S"] = flags.s_threshold;
+}
 
 // Prints a short table of the picks for a person at a terminal.
 void PrintPickTable(const std::string& picks_csv) {
@@ -67,7 +85,12 @@ int Run(const RunFlags& flags) {
   opts.input = demo ? BundledSampleDir() : flags.input;
   // The values were checked when the command line was read (option_checks.h).
   opts.layout = *ParseLayout(flags.layout);
-  opts.model = flags.model;
+  opts.model = !flags.model.empty() ? flags.model : flags.preset == "eqcctpro" ? "eqcct" : "phasenet";
+  ApplyPickingFlags(flags, &opts);
+  if (flags.bandpass_corners > 0 && !opts.filter.bandpass) {
+    spdlog::error("--bandpass-corners needs --bandpass (or --preset eqcctpro)");
+    return kExitUsage;
+  }
   opts.weights = flags.weights;
   opts.output_dir = flags.output;
   opts.save_probabilities = flags.save_probabilities;
@@ -149,8 +172,7 @@ CommandAction AddRunCommand(CLI::App* app) {
       ->capture_default_str()
       ->check(OneOf({"auto", "chunks", "sds", "files"}));
   cmd->add_option("--model", flags->model, "Model name (rapid models lists them); NAME:TAG loads SeisBench's cached weights of that tag, "
-                  "newest version ($SEISBENCH_CACHE_ROOT, else ~/.seisbench)")
-      ->capture_default_str()
+                  "newest version ($SEISBENCH_CACHE_ROOT, else ~/.seisbench); default phasenet (eqcct with --preset eqcctpro)")
       ->check(NotEmpty("a model name (rapid models lists them)"));
   cmd->add_option("--weights", flags->weights, "SeisBench weight file (.pt); its .json is read if present")
       ->check(NotEmpty("a weight file"));
@@ -197,6 +219,24 @@ CommandAction AddRunCommand(CLI::App* app) {
   cmd->add_option("--max-stations", flags->max_stations,
                   "Pick only the first N stations (NET.STA.LOC order): a quick look, or a trial of rapid tune")
       ->check(WholeNumberAtLeast(1));
+  cmd->add_option("--preset", flags->preset,
+                  "eqcctpro: EQCCTPro's own EQCCT pipeline (5 s taper, 1-45 Hz band-pass, 42 s windows, per-window "
+                  "picks at P 0.001 / S 0.02, its X_prediction_results.csv) instead of SeisBench's semantics")
+      ->check(OneOf({"eqcctpro"}));
+  cmd->add_option("--p-threshold", flags->p_threshold, "Threshold of the P label (default: the model's or the preset's)")
+      ->check(ThresholdValue());
+  cmd->add_option("--s-threshold", flags->s_threshold, "Threshold of the S label (default: the model's or the preset's)")
+      ->check(ThresholdValue());
+  cmd->add_option("--taper", flags->taper,
+                  "Cosine taper at each end of every continuous segment before windowing, e.g. 5s (off by default; "
+                  "changes picks away from SeisBench's)")
+      ->check(DurationValue(/*zero_ok=*/true));
+  cmd->add_option("--bandpass", flags->bandpass,
+                  "Zero-phase Butterworth band-pass LOW,HIGH in Hz before windowing, e.g. 1,45 (a high-pass where HIGH "
+                  "is not below Nyquist; off by default)")
+      ->check(BandValue());
+  cmd->add_option("--bandpass-corners", flags->bandpass_corners, "Butterworth corners of --bandpass (default 2)")
+      ->check(WholeNumberAtLeast(1, 10));
   cmd->add_option("--config", flags->config,
                   "TOML file of flags, e.g. best.toml from rapid tune (keys are flag names: batch-size = 32); "
                   "flags given here win")

@@ -44,6 +44,188 @@ std::vector<Biquad> DesignButterworthLowpass(int corners, double cutoff_hz, doub
   return sections;
 }
 
+namespace {
+
+using Complex = std::complex<double>;
+
+// scipy's buttap: the analog prototype's poles -exp(iπm / 2N), m = -N+1, -N+3, …, N-1.
+std::vector<Complex> PrototypePoles(int corners) {
+  std::vector<Complex> poles;
+  for (int m = -corners + 1; m < corners; m += 2) {
+    poles.push_back(-std::exp(Complex(0.0, std::numbers::pi * m / (2.0 * corners))));
+  }
+  return poles;
+}
+
+// Pre-warped analog frequency of a cutoff (fraction of Nyquist), for the bilinear transform with
+// fs = 2 (scipy's convention): 2·fs·tan(π·wn / fs).
+double Prewarp(double wn) { return 4.0 * std::tan(std::numbers::pi * wn / 2.0); }
+
+// Bilinear transform of analog poles (fs = 2): z = (4 + s) / (4 - s).
+std::vector<Complex> BilinearPoles(const std::vector<Complex>& analog, Complex* denominator) {
+  std::vector<Complex> digital;
+  *denominator = 1.0;
+  for (const Complex& p : analog) {
+    digital.push_back((4.0 + p) / (4.0 - p));
+    *denominator *= 4.0 - p;
+  }
+  return digital;
+}
+
+bool IsReal(const Complex& v) { return v.imag() == 0.0; }
+
+// scipy's _cplxreal: one of each conjugate pair (imag > 0) and the real values (imag within
+// 100·eps·|v| of 0 counts as real). Complex ones first, then real ones, each sorted as scipy sorts.
+std::vector<Complex> OneOfEachPair(const std::vector<Complex>& values) {
+  std::vector<Complex> complex_upper, real;
+  for (const Complex& v : values) {
+    if (std::abs(v.imag()) <= 100 * 2.220446049250313e-16 * std::abs(v)) {
+      real.push_back(Complex(v.real(), 0.0));
+    } else if (v.imag() > 0) {
+      complex_upper.push_back(v);
+    }
+  }
+  auto by_real = [](const Complex& a, const Complex& b) { return a.real() < b.real(); };
+  std::stable_sort(complex_upper.begin(), complex_upper.end(), by_real);
+  std::stable_sort(real.begin(), real.end(), by_real);
+  complex_upper.insert(complex_upper.end(), real.begin(), real.end());
+  return complex_upper;
+}
+
+// Index of the value of `from` nearest `to` among all (kind 0), the real ones (1) or the complex
+// ones (2): scipy's _nearest_real_complex_idx.
+size_t NearestIndex(const std::vector<Complex>& from, const Complex& to, int kind) {
+  std::vector<size_t> order(from.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return std::abs(from[a] - to) < std::abs(from[b] - to); });
+  for (size_t i : order) {
+    if (kind == 0 || (kind == 1) == IsReal(from[i])) return i;
+  }
+  return order.front();
+}
+
+// The pole nearest the unit circle ("worst"), scipy's idx_worst for digital filters.
+size_t WorstPole(const std::vector<Complex>& poles) {
+  size_t worst = 0;
+  for (size_t i = 1; i < poles.size(); ++i) {
+    if (std::abs(1.0 - std::abs(poles[i])) < std::abs(1.0 - std::abs(poles[worst]))) worst = i;
+  }
+  return worst;
+}
+
+Biquad SectionOf(const Complex& z1, const Complex& z2, const Complex& p1, const Complex& p2) {
+  // numpy.poly of each pair: [1, −(a + b), a·b], real for conjugate or real pairs.
+  return {1.0, (-(z1 + z2)).real(), (z1 * z2).real(), (-(p1 + p2)).real(), (p1 * p2).real()};
+}
+
+// scipy.signal.zpk2sos(z, p, k) with its default pairing ('nearest') for a digital filter: the
+// pole nearest the unit circle is paired first with its conjugate (or the next such real pole)
+// and the zeros nearest it; sections are returned with the first-paired last, and the gain
+// multiplies the first section. Following its order keeps the rounding of the cascade equal to
+// scipy's, not only its transfer function. REQUIRES: as many zeros as poles.
+std::vector<Biquad> ZpkToSections(std::vector<Complex> zeros, std::vector<Complex> poles, double gain) {
+  if (poles.size() % 2 == 1) {
+    poles.push_back(0.0);
+    zeros.push_back(0.0);
+  }
+  const size_t n_sections = poles.size() / 2;
+  zeros = OneOfEachPair(zeros);
+  poles = OneOfEachPair(poles);
+  // OneOfEachPair keeps one of each complex pair: the conjugates are implied.
+  std::vector<Biquad> reversed;
+  auto take = [](std::vector<Complex>* v, size_t i) {
+    const Complex x = (*v)[i];
+    v->erase(v->begin() + static_cast<std::ptrdiff_t>(i));
+    return x;
+  };
+  for (size_t s = 0; s < n_sections; ++s) {
+    const Complex p1 = take(&poles, WorstPole(poles));
+    const bool reals_left = std::any_of(poles.begin(), poles.end(), IsReal);
+    if (IsReal(p1) && !reals_left) {  // the last real pole: a first-order section
+      const Complex z1 = take(&zeros, NearestIndex(zeros, p1, 1));
+      reversed.push_back(SectionOf(z1, 0.0, p1, 0.0));
+      continue;
+    }
+    Complex p2 = std::conj(p1);
+    if (IsReal(p1)) {
+      std::vector<size_t> real_idx;
+      for (size_t i = 0; i < poles.size(); ++i) {
+        if (IsReal(poles[i])) real_idx.push_back(i);
+      }
+      std::vector<Complex> real_poles;
+      for (size_t i : real_idx) real_poles.push_back(poles[i]);
+      p2 = take(&poles, real_idx[WorstPole(real_poles)]);
+    }
+    const Complex z1 = take(&zeros, NearestIndex(zeros, p1, 0));
+    if (!IsReal(z1)) {
+      reversed.push_back(SectionOf(z1, std::conj(z1), p1, p2));
+    } else {
+      const Complex z2 = zeros.empty() ? Complex(0.0) : take(&zeros, NearestIndex(zeros, p1, 1));
+      reversed.push_back(SectionOf(z1, z2, p1, p2));
+    }
+  }
+  std::vector<Biquad> sections(reversed.rbegin(), reversed.rend());
+  sections.front().b0 *= gain;
+  sections.front().b1 *= gain;
+  sections.front().b2 *= gain;
+  return sections;
+}
+
+}  // namespace
+
+std::vector<Biquad> DesignButterworthHighpass(int corners, double cutoff_hz, double rate_hz) {
+  assert(corners > 0 && cutoff_hz > 0 && cutoff_hz < 0.5 * rate_hz);
+  const double warped = Prewarp(cutoff_hz / (0.5 * rate_hz));
+  std::vector<Complex> analog;
+  for (const Complex& p : PrototypePoles(corners)) analog.push_back(warped / p);  // lp2hp; gain stays 1
+  Complex denominator;
+  std::vector<Complex> digital = BilinearPoles(analog, &denominator);
+  // The corners zeros at s = 0 map to z = 1; bilinear gain 4^N / Π(4 - p).
+  const double gain = (std::pow(4.0, corners) / denominator).real();
+  return ZpkToSections(std::vector<Complex>(static_cast<size_t>(corners), 1.0), digital, gain);
+}
+
+std::vector<Biquad> DesignButterworthBandpass(int corners, double low_hz, double high_hz, double rate_hz) {
+  assert(corners > 0 && low_hz > 0 && low_hz < high_hz && high_hz < 0.5 * rate_hz);
+  const double nyquist = 0.5 * rate_hz;
+  const double w1 = Prewarp(low_hz / nyquist), w2 = Prewarp(high_hz / nyquist);
+  const double bandwidth = w2 - w1, centre = std::sqrt(w1 * w2);
+  // lp2bp: each prototype pole p becomes p·bw/2 ± sqrt((p·bw/2)² - wo²); corners zeros at s = 0.
+  std::vector<Complex> analog;
+  for (const Complex& p : PrototypePoles(corners)) {
+    const Complex scaled = p * (bandwidth / 2.0);
+    const Complex root = std::sqrt(scaled * scaled - centre * centre);
+    analog.push_back(scaled + root);
+    analog.push_back(scaled - root);
+  }
+  Complex denominator;
+  std::vector<Complex> digital = BilinearPoles(analog, &denominator);
+  // Zeros: corners at z = 1 (from s = 0) and corners at z = -1 (from infinity), one of each per
+  // section; gain bw^N · 4^N / Π(4 - p).
+  const double gain = (std::pow(bandwidth * 4.0, corners) / denominator).real();
+  std::vector<Complex> zeros(static_cast<size_t>(corners), 1.0);
+  zeros.insert(zeros.end(), static_cast<size_t>(corners), -1.0);
+  return ZpkToSections(zeros, digital, gain);
+}
+
+Status DesignObspyBandpass(int corners, double low_hz, double high_hz, double rate_hz, std::vector<Biquad>* sections,
+                           std::string* note) {
+  const double nyquist = 0.5 * rate_hz;
+  if (low_hz >= nyquist || low_hz <= 0.0) {
+    return Status::InvalidArgument("band-pass low corner " + std::to_string(low_hz) + " Hz is not between 0 and Nyquist (" +
+                                   std::to_string(nyquist) + " Hz)");
+  }
+  if (high_hz / nyquist - 1.0 > -1e-6) {
+    *note = "band-pass high corner " + std::to_string(high_hz) + " Hz is at or above Nyquist (" +
+            std::to_string(nyquist) + " Hz): a high-pass at " + std::to_string(low_hz) + " Hz instead";
+    *sections = DesignButterworthHighpass(corners, low_hz, rate_hz);
+    return Status::OK();
+  }
+  *sections = DesignButterworthBandpass(corners, low_hz, high_hz, rate_hz);
+  return Status::OK();
+}
+
 void FilterSections(const std::vector<Biquad>& sections, std::vector<double>* samples) {
   for (const Biquad& s : sections) {
     double z1 = 0.0, z2 = 0.0;  // transposed direct form II state

@@ -1,11 +1,14 @@
-// Butterworth low-pass design and zero-phase filtering, matching ObsPy's
-// `lowpass(data, freq, df, corners, zerophase=True)` (scipy iirfilter → zpk2sos → sosfilt
+// Butterworth design and zero-phase filtering, matching ObsPy's `lowpass`, `highpass` and
+// `bandpass(data, ..., df, corners, zerophase=True)` (scipy iirfilter → zpk2sos → sosfilt
 // forward, then backward, zero initial state).
 // Thread safety: pure functions.
 #pragma once
 
 #include <array>
+#include <string>
 #include <vector>
+
+#include "core/status.h"
 
 namespace rapid {
 
@@ -19,6 +22,22 @@ struct Biquad {
 // gain). A cutoff at or above Nyquist is clamped just below it, as ObsPy does (it clamps to 1.0 of
 // Nyquist). REQUIRES: corners even and > 0, 0 < cutoff_hz, rate_hz > 0.
 std::vector<Biquad> DesignButterworthLowpass(int corners, double cutoff_hz, double rate_hz);
+
+// Digital Butterworth high-pass of order `corners` (>= 1) with cutoff `cutoff_hz`, as scipy's
+// iirfilter(corners, Wn, btype='highpass') designs it (pre-warped bilinear transform; zeros at
+// z = 1; unit gain at Nyquist). REQUIRES: 0 < cutoff_hz < rate_hz / 2.
+std::vector<Biquad> DesignButterworthHighpass(int corners, double cutoff_hz, double rate_hz);
+
+// Digital Butterworth band-pass of order 2·`corners` (scipy's iirfilter(corners, [lo, hi],
+// btype='band')): zeros at z = ±1, unit gain at the pre-warped centre frequency.
+// REQUIRES: corners >= 1, 0 < low_hz < high_hz < rate_hz / 2.
+std::vector<Biquad> DesignButterworthBandpass(int corners, double low_hz, double high_hz, double rate_hz);
+
+// ObsPy's band-pass choice for a trace at `rate_hz`: the band-pass, or — when `high_hz` is at or
+// above Nyquist (within 1e-6 of it, as ObsPy tests it) — a high-pass at `low_hz`, with *note
+// saying so. InvalidArgument when `low_hz` is not below Nyquist (ObsPy raises there too).
+Status DesignObspyBandpass(int corners, double low_hz, double high_hz, double rate_hz, std::vector<Biquad>* sections,
+                           std::string* note);
 
 // Runs the cascade forward with zero initial state, in place.
 void FilterSections(const std::vector<Biquad>& sections, std::vector<double>* samples);

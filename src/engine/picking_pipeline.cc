@@ -54,6 +54,22 @@ Status PickingPipeline::Push(uint64_t stream, std::vector<TraceSegment> segments
   return s;
 }
 
+void PickingPipeline::PushBlocks(uint64_t stream, std::vector<StationBlock> pieces) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stream& s = streams_.at(stream);
+    // Above the StationStream's ids of this stream, which count up from stream << kStreamShift.
+    const uint64_t base = (stream << kStreamShift) | (uint64_t{1} << (kStreamShift - 1));
+    std::map<uint64_t, uint64_t> renamed;
+    for (StationBlock& b : pieces) {
+      auto [it, fresh] = renamed.try_emplace(b.block_id, base + s.own_blocks);
+      if (fresh) s.own_blocks += 1;
+      b.block_id = it->second;
+    }
+  }
+  Submit(stream, &pieces);
+}
+
 Status PickingPipeline::CloseStream(uint64_t stream, std::vector<std::string>* notes) {
   std::unique_ptr<StationStream> preprocess;
   {
@@ -72,9 +88,11 @@ Status PickingPipeline::CloseStream(uint64_t stream, std::vector<std::string>* n
 
 void PickingPipeline::Submit(uint64_t stream, std::vector<StationBlock>* pieces) {
   for (StationBlock& b : *pieces) {
-    if (b.last_piece) {  // counted before the annotator can deliver it
+    if (b.last_piece || !b.window_times.empty()) {  // before the annotator can deliver it
       std::lock_guard<std::mutex> lock(mu_);
-      streams_.at(stream).blocks_submitted += 1;
+      if (b.last_piece) streams_.at(stream).blocks_submitted += 1;
+      std::vector<NanoTime>& times = blocks_[b.block_id].window_times;
+      times.insert(times.end(), b.window_times.begin(), b.window_times.end());
     }
     if (!annotator_.Submit(std::move(b))) stopped_ = true;
   }
@@ -88,13 +106,47 @@ bool PickingPipeline::StreamFinished(uint64_t stream) {
   return true;
 }
 
+double PickingPipeline::Threshold(const std::string& label) const {
+  if (auto it = opts_.thresholds.find(label); it != opts_.thresholds.end()) return it->second;
+  const ModelSpec& spec = annotator_.spec();
+  if (auto it = spec.thresholds.find(label); it != spec.thresholds.end()) return it->second;
+  return opts_.default_threshold;
+}
+
+void PickingPipeline::PickWindows(const Annotation& a, BlockPicking* bp) {
+  const ModelSpec& spec = annotator_.spec();
+  const int64_t in = spec.in_samples;
+  const int64_t first = a.offset / in;
+  const int64_t count = a.traces.empty() ? 0 : static_cast<int64_t>(a.traces.front().size()) / in;
+  for (int64_t j = 0; j < count; ++j) {
+    WindowPicks row;
+    row.start = bp->window_times.at(static_cast<size_t>(first + j));
+    for (size_t l = 0; l < spec.labels.size(); ++l) {
+      if (spec.labels[l] == spec.noise_label || spec.labels[l] == spec.detection_label) continue;
+      const WindowPeak peak = PickWindowPeak(a.traces[l].data() + j * in, in, Threshold(spec.labels[l]));
+      if (peak.index < 0) continue;
+      Pick p;
+      p.trace_id = a.trace_id;
+      p.phase = spec.labels[l];
+      p.peak_time = SampleTime(row.start, peak.index, a.rate_hz);
+      p.start_time = p.end_time = p.peak_time;
+      p.peak_value = peak.value;
+      row.picks.push_back(p);
+      bp->output.picks.push_back(std::move(p));
+    }
+    bp->output.windows.push_back(std::move(row));
+  }
+}
+
 void PickingPipeline::PickPiece(const Annotation& a, BlockPicking* bp) {
+  if (!bp->window_times.empty()) {
+    PickWindows(a, bp);
+    return;
+  }
   const ModelSpec& spec = annotator_.spec();
   if (bp->pickers.empty()) {
     for (const std::string& label : spec.labels) {
-      auto th = spec.thresholds.find(label);
-      bp->pickers.emplace_back(a.trace_id, label, a.block_start, a.rate_hz,
-                               th == spec.thresholds.end() ? opts_.default_threshold : th->second);
+      bp->pickers.emplace_back(a.trace_id, label, a.block_start, a.rate_hz, Threshold(label));
     }
   }
   for (size_t l = 0; l < spec.labels.size(); ++l) {

@@ -29,6 +29,7 @@
 #include "engine/station_stream.h"
 #include "io/trace.h"
 #include "picking/picker.h"
+#include "picking/window_peak.h"
 
 namespace rapid {
 
@@ -40,6 +41,9 @@ struct BlockOutput {
   std::vector<Pick> picks;                           // the model's phase labels
   std::vector<Pick> detections;                      // triggers of the detection label, if any
   std::vector<std::pair<size_t, Annotation>> traces;  // keep_traces: the pieces, with submission numbers
+  // Blocks of independent windows (StationBlock::window_times): every window, in order, with its
+  // picks (also in `picks`), so that windows without a pick are known too.
+  std::vector<WindowPicks> windows;
 };
 
 struct PipelineOptions {
@@ -48,6 +52,8 @@ struct PipelineOptions {
   bool keep_traces = false;   // deliver the probability traces in BlockOutput::traces
   // A label's threshold when neither the model nor its weights name one (SeisBench's default).
   double default_threshold = 0.3;
+  // Label → threshold, over the model's (--p-threshold, --s-threshold).
+  std::map<std::string, double> thresholds;
 };
 
 class PickingPipeline {
@@ -71,6 +77,10 @@ class PickingPipeline {
   // The stream's next data (engine/station_stream.h Push). Notes of dropped or filled data go to
   // *notes. InvalidArgument when resampling fails (the stream stays usable).
   Status Push(uint64_t stream, std::vector<TraceSegment> segments, std::vector<std::string>* notes);
+  // Blocks the producer built itself (independent windows, engine/eqcctpro_windows.h), pieces in
+  // order; their block ids are replaced by ids of the stream (a piece's id is that of its block's
+  // first piece as given).
+  void PushBlocks(uint64_t stream, std::vector<StationBlock> pieces);
   // No more data for the stream: its remaining blocks are submitted; on_stream_done follows once
   // they are delivered. The stream id is not usable afterwards.
   Status CloseStream(uint64_t stream, std::vector<std::string>* notes);
@@ -80,6 +90,8 @@ class PickingPipeline {
   void Finish();
 
   int64_t windows_done() const { return annotator_.windows_done(); }
+  const ModelSpec& spec() const { return annotator_.spec(); }
+  int64_t piece_windows() const { return piece_windows_; }
   const AnnotateStats& stats() const { return annotator_.stats(); }  // after Finish
   double pick_s() const { return pick_s_; }                          // after Finish
   double annotated_station_s() const { return annotated_station_s_; }  // after Finish
@@ -88,16 +100,20 @@ class PickingPipeline {
   struct Stream {
     std::unique_ptr<StationStream> preprocess;
     int64_t blocks_submitted = 0, blocks_done = 0;
+    uint64_t own_blocks = 0;  // blocks given by PushBlocks
     bool closed = false;
   };
   struct BlockPicking {  // a block's picks wait for its last piece, which carries the time shift
     std::vector<PickStream> pickers;  // one per label
+    std::vector<NanoTime> window_times;  // independent windows: the start of each, in block order
     BlockOutput output;
   };
 
   void Submit(uint64_t stream, std::vector<StationBlock>* pieces);
   void OnPiece(size_t number, Annotation&& a);  // the Annotator's on_done
+  double Threshold(const std::string& label) const;
   void PickPiece(const Annotation& a, BlockPicking* bp);
+  void PickWindows(const Annotation& a, BlockPicking* bp);
   bool StreamFinished(uint64_t stream);  // REQUIRES: mu_ held; erases it and says so when done
 
   const PipelineOptions opts_;

@@ -10,6 +10,8 @@
 #include "dispatch/cpu_confinement.h"
 #include "dispatch/resource_probe.h"
 #include "dispatch/vram_monitor.h"
+#include "dsp/taper.h"
+#include "engine/eqcctpro_windows.h"
 #include "engine/picking_pipeline.h"
 #include "engine/progress_reporter.h"
 #include "engine/run_plan.h"
@@ -21,6 +23,7 @@
 #include "io/segment_merge.h"
 #include "models/device.h"
 #include "models/registry.h"
+#include "models/respecified_model.h"
 #include "sinks/journal.h"
 #include "sinks/pick_spill.h"
 #include "sinks/run_outputs.h"
@@ -75,6 +78,7 @@ struct PreparedRun {
   std::vector<InputFile> files;
   std::vector<WorkUnit> units;
   Executors executors;
+  std::vector<std::unique_ptr<Model>> respecified;  // the preset's view of each instance
   std::vector<std::string> cuda_devices;
   Journal journal;
   std::set<std::string> resumed_units;
@@ -125,9 +129,46 @@ Status PrepareModelAndInput(const RunOptions& opts, RunReport* report, PreparedR
   scan.end = opts.end;
   RAPID_RETURN_IF_ERROR(ScanInput(opts.input, scan, &run->files, &detected, &report->notes));
   report->layout = LayoutName(detected);
+  if (opts.eqcctpro_preset) {
+    if (run->loaded.name != "eqcct") {
+      return Status::InvalidArgument("--preset eqcctpro runs EQCCTPro's EQCCT (--model eqcct), not " + run->loaded.name);
+    }
+    if (detected != InputLayout::kChunks) {
+      return Status::InvalidArgument("--preset eqcctpro reads EQCCTPro's timechunk layout (<start>_<end>/<STA>/*mseed); " +
+                                     opts.input + " is laid out as " + LayoutName(detected));
+    }
+    if (opts.chunk_ns > 0) {
+      return Status::InvalidArgument("--preset eqcctpro takes its chunks from the timechunk folders; drop --chunk");
+    }
+    if (opts.save_probabilities) {
+      return Status::InvalidArgument("--save-probabilities is not available with --preset eqcctpro: EQCCTPro's 60 s "
+                                     "windows overlap and are never stacked into one trace per station");
+    }
+    report->preset = "eqcctpro";
+  }
+  report->filter = opts.filter;
   report->files_total = static_cast<int64_t>(run->files.size());
   run->units = ListWorkUnits(run->files, detected, opts.max_stations, &report->notes);
   return Status::OK();
+}
+
+// What besides model, weights and input changes the picks, for the journal's header: a resumed run
+// must have the same. Empty for a plain run.
+std::string RunSettings(const RunOptions& opts, const RunReport& r) {
+  std::string s;
+  if (!r.preset.empty()) s += "preset=" + r.preset + " ";
+  if (r.filter.active()) {
+    s += "taper_s=" + std::to_string(r.filter.taper_s) + " ";
+    if (r.filter.bandpass) {
+      s += "bandpass=" + std::to_string(r.filter.low_hz) + "," + std::to_string(r.filter.high_hz) + "," +
+           std::to_string(r.filter.corners) + " ";
+    }
+  }
+  if (!r.preset.empty() || !opts.thresholds.empty()) {
+    for (const auto& [label, th] : r.thresholds) s += label + "=" + std::to_string(th) + " ";
+  }
+  if (!s.empty()) s.pop_back();
+  return s;
 }
 
 // The plan, the model instances, the output folder, the spills and the journal.
@@ -137,6 +178,21 @@ Status PrepareExecution(const RunOptions& opts, RunReport* report, PreparedRun* 
   fs::create_directories(opts.output_dir, ec);
   if (ec || !fs::is_directory(opts.output_dir)) return Status::IOError(opts.output_dir + ": cannot create output folder");
   RAPID_RETURN_IF_ERROR(LoadExecutors(report->plan, run->loaded, &run->executors));
+  if (opts.eqcctpro_preset) {
+    for (Model*& instance : run->executors.instances) {
+      run->respecified.push_back(std::make_unique<RespecifiedModel>(instance, EqcctproSpec(instance->Spec())));
+      instance = run->respecified.back().get();
+    }
+  }
+  const ModelSpec& spec = run->executors.instances.front()->Spec();
+  for (const std::string& label : spec.labels) {
+    if (label == spec.noise_label) continue;
+    auto given = opts.thresholds.find(label);
+    auto own = spec.thresholds.find(label);
+    report->thresholds[label] = given != opts.thresholds.end() ? given->second
+                                : own != spec.thresholds.end() ? own->second
+                                                               : PipelineOptions().default_threshold;
+  }
   report->rss_after_load_bytes = CurrentRssBytes();
   for (const RunDevicePlan& d : report->plan.devices) {
     if (d.name != "cpu") run->cuda_devices.push_back(d.name);
@@ -145,7 +201,8 @@ Status PrepareExecution(const RunOptions& opts, RunReport* report, PreparedRun* 
   RAPID_RETURN_IF_ERROR(run->detections.Open(opts.output_dir + "/.detections.spill"));
   // The journal: completed units of an earlier, unfinished run of this output (with --resume).
   RAPID_RETURN_IF_ERROR(run->journal.Open(opts.output_dir + "/journal.jsonl",
-                                          {run->loaded.name, run->loaded.weights_sha256, opts.input}, opts.resume,
+                                          {run->loaded.name, run->loaded.weights_sha256, opts.input, RunSettings(opts, *report)},
+                                          opts.resume,
                                           [&](JournalUnit&& u) {
                                             run->resumed_units.insert(u.unit);
                                             run->AddUnitResults(std::move(u), report);
@@ -161,6 +218,7 @@ Status PrepareExecution(const RunOptions& opts, RunReport* report, PreparedRun* 
 PipelineOptions PipelineOptionsOf(const RunOptions& opts, const RunPlan& plan, const Executors& executors) {
   PipelineOptions p;
   p.keep_traces = opts.save_probabilities;
+  p.thresholds = opts.thresholds;
   AnnotateOptions& a = p.annotate;
   a.batch_size = plan.batch_size;
   a.instance_batch_sizes = executors.batch_sizes;
@@ -182,12 +240,22 @@ class Producer {
         selecting_(opts.start != kUnsetTime || opts.end != kUnsetTime) {}
 
   void ReadUnit(const WorkUnit& unit);
+  // --preset eqcctpro: each time group of the unit (a timechunk folder) on its own, as EQCCTPro
+  // reads it (engine/eqcctpro_windows.h), into one pipeline stream per chunk.
+  void ReadUnitEqcctpro(const WorkUnit& unit);
   // After every unit: the error when --start/--end left no data at all.
   void CheckSelection();
   double read_s = 0.0, preprocess_s = 0.0;
 
  private:
   std::vector<TraceSegment> ReadTimeGroup(const WorkUnit& unit, size_t begin, size_t end, JournalUnit* read);
+  // --start/--end: drops the samples outside, remembering what the data covered.
+  void Select(TraceSegment* seg);
+  // --taper/--bandpass without the preset: each segment demeaned, tapered and band-passed.
+  void Filter(const std::string& unit, TraceSegment* seg);
+  // One chunk of the preset: the traces EQCCTPro reads from `paths` (in its order), or an error
+  // naming the file that made EQCCTPro give up on the station.
+  Status ReadEqcctproChunk(const WorkUnit& unit, const std::vector<std::string>& paths, std::vector<TraceSegment>* traces);
 
   const RunOptions& opts_;
   PickingPipeline* pipeline_;
@@ -197,7 +265,107 @@ class Producer {
   const ReaderOptions reader_opts_;
   DataSpan all_data_, unit_data_;  // with --start/--end: what the files hold, before the selection
   bool any_selected_ = false, unit_selected_ = false;
+  std::set<std::string> filter_notes_;  // said once per run
 };
+
+void Producer::Select(TraceSegment* seg) {
+  if (!selecting_) return;
+  unit_data_.Add(*seg);
+  TrimToSelection(opts_.start, opts_.end, seg);
+  unit_selected_ = unit_selected_ || !seg->samples.empty();
+}
+
+void Producer::Filter(const std::string& unit, TraceSegment* seg) {
+  if (!opts_.filter.active() || seg->samples.empty()) return;
+  double mean = 0.0;
+  for (double v : seg->samples) mean += v;
+  mean /= static_cast<double>(seg->samples.size());
+  for (double& v : seg->samples) v -= mean;
+  std::string note;
+  const int64_t taper = TaperHalfLengthOfSeconds(opts_.filter.taper_s, seg->rate_hz, static_cast<int64_t>(seg->samples.size()));
+  if (Status s = ApplyStationFilter(opts_.filter, taper, seg, &note); !s.ok()) {
+    report_->errors.push_back({unit, "", s.message()});
+    seg->samples.clear();  // unusable without its filter
+    return;
+  }
+  if (!note.empty() && filter_notes_.insert(note).second) report_->notes.push_back(note);
+}
+
+Status Producer::ReadEqcctproChunk(const WorkUnit& unit, const std::vector<std::string>& paths,
+                                   std::vector<TraceSegment>* traces) {
+  for (const std::string& path : paths) {
+    MseedFileContents contents;
+    if (Status s = ReadMseedFile(path, reader_opts_, &contents); !s.ok()) {
+      report_->files_failed += 1;
+      return Status::InvalidArgument(s.message());
+    }
+    for (const std::string& p : contents.problems) report_->errors.push_back({unit.name, path, p});
+    std::vector<std::string> merge_problems;
+    std::vector<TraceSegment> segments = MergeSegments(std::move(contents.segments), reader_opts_, &merge_problems);
+    for (const std::string& p : merge_problems) report_->errors.push_back({unit.name, path, p});
+    for (TraceSegment& seg : segments) Select(&seg);
+    const size_t before = traces->size();
+    if (Status s = EqcctproFileTraces(segments, traces); !s.ok()) return Status::InvalidArgument(path + ": " + s.message());
+    // EQCCTPro gives up on a station when one of its files yields no trace.
+    if (traces->size() == before) return Status::InvalidArgument(path + ": no samples" + (selecting_ ? " selected" : ""));
+  }
+  return Status::OK();
+}
+
+void Producer::ReadUnitEqcctpro(const WorkUnit& unit) {
+  namespace fs = std::filesystem;
+  tracker_->Begin(unit.name);
+  const size_t first_error = report_->errors.size();
+  JournalUnit read;
+  unit_data_ = DataSpan();
+  unit_selected_ = false;
+  const ModelSpec& spec = pipeline_->spec();
+  for (size_t g = 0; g < unit.files.size() && !pipeline_->stopped();) {
+    const size_t group_end = TimeGroupEnd(unit.files, g);
+    std::vector<std::string> paths, skipped;
+    for (size_t i = g; i < group_end; ++i) paths.push_back(unit.files[i]->path);
+    g = group_end;
+    auto t = Clock::now();
+    paths = EqcctproReadingOrder(paths, &skipped);
+    for (const std::string& s : skipped) report_->notes.push_back(s + ": not read (EQCCTPro reads <STA>/*mseed only)");
+    if (paths.empty()) continue;
+    const fs::path first(paths.front());
+    EqcctproWindowTable table;
+    table.station_folder = first.parent_path().filename().string();
+    table.chunk_folder = first.parent_path().parent_path().filename().string();
+    table.file_name = table.station_folder + "/" + first.filename().string();
+    std::vector<TraceSegment> traces;
+    Status s = ReadEqcctproChunk(unit, paths, &traces);
+    read_s += Since(t);
+    t = Clock::now();
+    EqcctproWindows windows;
+    if (s.ok()) s = BuildEqcctproWindows(traces, opts_.filter, spec.component_order, &windows);
+    const std::string station = unit.name.empty() && !traces.empty() ? traces.front().id.StationKey() : unit.name;
+    table.station = traces.empty() ? table.station_folder : traces.front().id.station;
+    if (!s.ok()) {
+      report_->errors.push_back({station, "", table.chunk_folder + "/" + table.station_folder + ": " + s.message()});
+      read.failed_stations.push_back(station);
+      tracker_->AddWindowTable(unit.name, -1, std::move(table));
+      continue;
+    }
+    read.stations.emplace(station, traces.front().id.channel.substr(0, 2));
+    for (const std::string& note : windows.notes) report_->notes.push_back(table.chunk_folder + ": " + note);
+    const uint64_t stream = pipeline_->OpenStream();
+    tracker_->AddStream(unit.name, stream);
+    tracker_->AddWindowTable(unit.name, static_cast<int64_t>(stream), std::move(table));
+    pipeline_->PushBlocks(stream, EqcctproBlockPieces(std::move(windows), station, spec.Channels(), 0,
+                                                      pipeline_->piece_windows()));
+    (void)pipeline_->CloseStream(stream, &report_->notes);
+    preprocess_s += Since(t);
+  }
+  if (selecting_ && !unit_data_.empty()) {
+    all_data_.Add(unit_data_.lo, unit_data_.hi);
+    any_selected_ = any_selected_ || unit_selected_;
+  }
+  read.errors.assign(report_->errors.begin() + static_cast<std::ptrdiff_t>(first_error), report_->errors.end());
+  report_->errors.resize(first_error);
+  tracker_->EndUnit(unit.name, std::move(read));
+}
 
 std::vector<TraceSegment> Producer::ReadTimeGroup(const WorkUnit& unit, size_t begin, size_t end,
                                                   JournalUnit* read) {
@@ -218,17 +386,18 @@ std::vector<TraceSegment> Producer::ReadTimeGroup(const WorkUnit& unit, size_t b
   std::vector<std::string> merge_problems;
   std::vector<TraceSegment> segments = MergeSegments(std::move(pieces), reader_opts_, &merge_problems);
   for (const std::string& p : merge_problems) report_->errors.push_back({unit.name, "", p});
-  if (selecting_) {
-    for (TraceSegment& seg : segments) {
-      unit_data_.Add(seg);
-      TrimToSelection(opts_.start, opts_.end, &seg);
-      unit_selected_ = unit_selected_ || !seg.samples.empty();
-    }
+  for (TraceSegment& seg : segments) {
+    Select(&seg);
+    Filter(unit.name, &seg);
   }
   return segments;
 }
 
 void Producer::ReadUnit(const WorkUnit& unit) {
+  if (opts_.eqcctpro_preset) {
+    ReadUnitEqcctpro(unit);
+    return;
+  }
   tracker_->Begin(unit.name);
   const size_t first_error = report_->errors.size();
   JournalUnit read;  // what the producer learns of this unit: stations, failures, errors
@@ -294,12 +463,13 @@ struct PickedUnits {
 // Reads every unit not resumed through the pipeline; the run's results and figures go to *run
 // and *report.
 PickedUnits PickUnits(const RunOptions& opts, PreparedRun* run, RunReport* report) {
-  const ModelSpec& spec = run->loaded.model->Spec();
+  const ModelSpec& spec = run->executors.instances.front()->Spec();
   std::vector<int> cuda_indices;
   for (const std::string& d : run->cuda_devices) cuda_indices.push_back(CudaIndex(d));
   VramMonitor vram_monitor(cuda_indices, std::chrono::milliseconds(100), CudaMemoryInfo);
   UnitTracker tracker(spec, &run->journal, opts.save_probabilities ? opts.output_dir + "/probabilities" : "",
-                      [&](JournalUnit&& u) { run->AddUnitResults(std::move(u), report); });
+                      [&](JournalUnit&& u) { run->AddUnitResults(std::move(u), report); },
+                      opts.output_dir + "/eqcctpro");
   PickingPipeline pipeline(
       run->executors.instances, PipelineOptionsOf(opts, report->plan, run->executors),
       [&](BlockOutput&& b) { tracker.OnBlock(std::move(b)); },
@@ -369,7 +539,7 @@ Status WriteOutputs(const RunOptions& opts, PreparedRun* run, const PickedUnits&
   out.model_name = run->loaded.name;
   out.detections = !run->loaded.model->Spec().detection_label.empty();
   out.quakeml = opts.write_quakeml;
-  out.eqcctpro = opts.write_eqcctpro;
+  out.eqcctpro = opts.write_eqcctpro && !opts.eqcctpro_preset;  // the preset wrote its own tables
   out.creation_time = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
   // EQCCTPro's chunks: the planned ones, else the input's timechunk folders.

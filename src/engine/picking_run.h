@@ -7,12 +7,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/nano_time.h"
 #include "core/status.h"
+#include "dsp/station_filter.h"
 #include "engine/run_plan.h"
 #include "io/input_scan.h"
 #include "sinks/run_report.h"
@@ -50,6 +52,17 @@ struct RunOptions {
   // Continue the unfinished run whose journal is in output_dir (sinks/journal.h); without it, such
   // a journal is a configuration error.
   bool resume = false;
+  // --preset eqcctpro: EQCCTPro's native EQCCT pipeline (engine/eqcctpro_windows.h) instead of
+  // SeisBench's semantics, for model "eqcct" on the timechunk layout; its window tables go to
+  // output_dir/eqcctpro/<chunk>/<STA>_outputs/X_prediction_results.csv.
+  bool eqcctpro_preset = false;
+  // Filtering before windowing (dsp/station_filter.h). Without the preset: each continuous segment
+  // read is demeaned, tapered over filter.taper_s at each end and band-passed, at its own rate,
+  // before resampling. With the preset: EQCCTPro's filter (EqcctproDefaultFilter) as the caller
+  // adjusted it.
+  StationFilter filter;
+  // Label → threshold, over the model's (and the preset's): --p-threshold, --s-threshold.
+  std::map<std::string, double> thresholds;
   // Graceful stop: once it reads true, no further unit is started; what was submitted finishes,
   // completed units are journaled and the outputs hold them (report->interrupted). May be null.
   const std::atomic<bool>* stop = nullptr;

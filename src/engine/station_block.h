@@ -47,6 +47,11 @@ struct StationBlock {
   // block's outputs at the grid times plus this, so every output time of the block (probability
   // traces, picks) is its grid time + time_shift_ns.
   NanoTime time_shift_ns = 0;
+  // Independent windows (EQCCTPro's grid, engine/eqcctpro_windows.h): when not empty, this piece's
+  // windows lie end to end in `samples` (the spec's stride is in_samples, no blinding) and its
+  // window j starts at window_times[j]. Their outputs are picked window by window
+  // (picking/window_peak.h), never as one continuous trace. Empty for continuous blocks.
+  std::vector<NanoTime> window_times;
 
   const float* Row(int64_t c) const { return samples.data() + c * samples_per_channel; }
 };

@@ -7,9 +7,9 @@
 namespace rapid {
 
 UnitTracker::UnitTracker(const ModelSpec& spec, Journal* journal, std::string probabilities_dir,
-                         CompleteFn on_complete)
+                         CompleteFn on_complete, std::string window_tables_dir)
     : spec_(spec), journal_(journal), probabilities_dir_(std::move(probabilities_dir)),
-      on_complete_(std::move(on_complete)) {}
+      window_tables_dir_(std::move(window_tables_dir)), on_complete_(std::move(on_complete)) {}
 
 void UnitTracker::Begin(const std::string& unit) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -20,6 +20,13 @@ void UnitTracker::AddStream(const std::string& unit, uint64_t stream) {
   std::lock_guard<std::mutex> lock(mu_);
   units_[unit].streams_open += 1;
   unit_of_stream_[stream] = unit;
+}
+
+void UnitTracker::AddWindowTable(const std::string& unit, int64_t stream, EqcctproWindowTable table) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Unit& u = units_[unit];
+  if (stream >= 0) u.table_of_stream[static_cast<uint64_t>(stream)] = u.tables.size();
+  u.tables.push_back(std::move(table));
 }
 
 void UnitTracker::EndUnit(const std::string& unit, JournalUnit&& read) {
@@ -40,6 +47,10 @@ void UnitTracker::OnBlock(BlockOutput&& block) {
   u.result.picks.insert(u.result.picks.end(), block.picks.begin(), block.picks.end());
   u.result.detections.insert(u.result.detections.end(), block.detections.begin(), block.detections.end());
   for (auto& trace : block.traces) u.traces.push_back(std::move(trace));
+  if (auto t = u.table_of_stream.find(block.stream); t != u.table_of_stream.end()) {
+    std::vector<WindowPicks>& rows = u.tables[t->second].windows;
+    rows.insert(rows.end(), std::make_move_iterator(block.windows.begin()), std::make_move_iterator(block.windows.end()));
+  }
 }
 
 void UnitTracker::OnFailure(uint64_t stream, const std::string& trace_id, const std::string& message) {
@@ -72,6 +83,9 @@ void UnitTracker::CompleteIfDone(const std::string& unit) {
     std::vector<Annotation> ordered;
     for (auto& entry : u.traces) ordered.push_back(std::move(entry.second));
     s = WriteProbabilityTraces(probabilities_dir_, ordered, spec_, nullptr);
+  }
+  for (const EqcctproWindowTable& table : u.tables) {
+    if (s.ok()) s = WriteEqcctproWindowTable(window_tables_dir_, table);
   }
   if (s.ok()) s = journal_->Append(u.result);
   if (!s.ok() && status_.ok()) status_ = s;

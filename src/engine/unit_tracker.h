@@ -17,6 +17,7 @@
 #include "core/status.h"
 #include "engine/picking_pipeline.h"
 #include "models/model_spec.h"
+#include "sinks/eqcctpro_window_table.h"
 #include "sinks/journal.h"
 
 namespace rapid {
@@ -27,10 +28,16 @@ class UnitTracker {
   using CompleteFn = std::function<void(JournalUnit&&)>;
 
   // `spec` and `journal` are borrowed. `probabilities_dir` empty: traces are not kept or written.
-  UnitTracker(const ModelSpec& spec, Journal* journal, std::string probabilities_dir, CompleteFn on_complete);
+  // `window_tables_dir`: where EQCCTPro's window tables (AddWindowTable) are written.
+  UnitTracker(const ModelSpec& spec, Journal* journal, std::string probabilities_dir, CompleteFn on_complete,
+              std::string window_tables_dir = "");
 
   void Begin(const std::string& unit);
   void AddStream(const std::string& unit, uint64_t stream);
+  // An EQCCTPro window table of the unit (`--preset eqcctpro`), filled with the windows of
+  // `stream`'s blocks (BlockOutput::windows); `stream` < 0: none (the station's chunk could not be
+  // read: the table stays empty). Written when the unit completes, before it is journaled.
+  void AddWindowTable(const std::string& unit, int64_t stream, EqcctproWindowTable table);
   // The producer has read the whole unit; `read` holds what it learnt: stations, failed
   // stations, errors of its files.
   void EndUnit(const std::string& unit, JournalUnit&& read);
@@ -51,12 +58,15 @@ class UnitTracker {
     bool read = false;
     JournalUnit result;
     std::vector<std::pair<size_t, Annotation>> traces;  // with their submission numbers
+    std::vector<EqcctproWindowTable> tables;
+    std::map<uint64_t, size_t> table_of_stream;
   };
   void CompleteIfDone(const std::string& unit);  // REQUIRES: mu_ held
 
   const ModelSpec& spec_;
   Journal* journal_;
   const std::string probabilities_dir_;
+  const std::string window_tables_dir_;
   CompleteFn on_complete_;
   std::mutex mu_;
   std::map<std::string, Unit> units_;

@@ -104,8 +104,45 @@ float Peak(const float* x, int64_t n) {
 
 }  // namespace
 
+namespace {
+
+// WindowNorm::kStdPerChannelPopulation as NumPy computes it on a float32 (samples × channels)
+// window: every sum in float32, one sample after the other (a reduction along axis 0), the
+// variance around the mean of the already demeaned channel (np.std recomputes it).
+void NormalisePopulationStd(const float* rows, int64_t row_stride, int64_t channels, int64_t start, int64_t in_samples,
+                            float* out) {
+  const float n = static_cast<float>(in_samples);
+  for (int64_t c = 0; c < channels; ++c) {
+    float* x = out + c * in_samples;
+    CopyFinite(rows + c * row_stride + start, in_samples, x);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < in_samples; ++i) sum += x[i];
+    const float mean = sum / n;
+    float centred_sum = 0.0f;
+    for (int64_t i = 0; i < in_samples; ++i) {
+      x[i] -= mean;
+      centred_sum += x[i];
+    }
+    const float centred_mean = centred_sum / n;
+    float sq = 0.0f;
+    for (int64_t i = 0; i < in_samples; ++i) {
+      const float d = x[i] - centred_mean;
+      sq += d * d;
+    }
+    float std = std::sqrt(sq / n);
+    if (std == 0.0f) std = 1.0f;
+    for (int64_t i = 0; i < in_samples; ++i) x[i] /= std;
+  }
+}
+
+}  // namespace
+
 void NormaliseWindow(const float* rows, int64_t row_stride, int64_t channels, int64_t start, int64_t in_samples,
                      WindowNorm norm, float* out) {
+  if (norm == WindowNorm::kStdPerChannelPopulation) {
+    NormalisePopulationStd(rows, row_stride, channels, start, in_samples, out);
+    return;
+  }
   constexpr double kEps = 1e-10;
   double total_sq = 0.0;
   for (int64_t c = 0; c < channels; ++c) {

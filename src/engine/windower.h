@@ -20,7 +20,8 @@ std::vector<int64_t> WindowStarts(int64_t block_samples, const ModelSpec& spec);
 // rows + c·row_stride) and normalises it as SeisBench's annotate_batch_pre does on float32
 // tensors: each channel is demeaned, then divided by
 // (std + 1e-10) (unbiased std per channel or over all channels) or (max|x| + 1e-10), per
-// spec.norm (kDemeanOnly: not divided); kStdAllChannelsTapered then tapers the first and last 6 samples
+// spec.norm (kDemeanOnly: not divided; kStdPerChannelPopulation: EQCCTPro's, see model_spec.h);
+// kStdAllChannelsTapered then tapers the first and last 6 samples
 // of each channel.
 // Writes channels × in_samples floats to `out`. Non-finite samples are treated as 0 so a window
 // never produces NaN. REQUIRES: in_samples >= 12 for kStdAllChannelsTapered.

@@ -23,6 +23,10 @@ enum class WindowNorm {
   kStdAllChannelsTapered,
   // Demean only: the model scales the window itself (GPD divides by its peak inside forward).
   kDemeanOnly,
+  // EQCCTPro's native EQCCT mode (`--preset eqcctpro`): each channel demeaned and divided by its
+  // population std (ddof 0), in float32 as NumPy computes them on a float32 window (the
+  // reference's arithmetic); a channel whose std is 0 is divided by 1. No epsilon, no taper.
+  kStdPerChannelPopulation,
 };
 
 struct ModelSpec {

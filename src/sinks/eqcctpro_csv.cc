@@ -7,13 +7,10 @@
 #include <cstdio>
 
 #include "core/atomic_file.h"
+#include "picking/window_peak.h"
 
 namespace rapid {
 namespace {
-
-constexpr char kHeader[] =
-    "file_name,network,station,instrument_type,station_lat,station_lon,station_elv,"
-    "p_arrival_time,p_probability,s_arrival_time,s_probability\r\n";
 
 struct TraceCodes {
   std::string network, station, location;
@@ -29,43 +26,6 @@ bool SplitTraceId(const std::string& trace_id, TraceCodes* out) {
   out->station = trace_id.substr(first + 1, second - first - 1);
   out->location = trace_id.substr(second + 1);
   return true;
-}
-
-// Python's csv.writer with QUOTE_MINIMAL: quote a field holding the delimiter, the quote character
-// or a line break, doubling inner quotes.
-std::string CsvField(const std::string& field) {
-  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
-  std::string quoted = "\"";
-  for (char c : field) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
-
-// Python's str(datetime): "2024-12-15 11:59:03.120000", or "2024-12-15 11:59:03" when the
-// microseconds are zero. Rounds to the microsecond as FormatIsoMicros does.
-std::string PythonDateTime(NanoTime t) {
-  std::string iso = FormatIsoMicros(t);  // 2024-12-15T11:59:03.120000Z
-  iso.pop_back();                        // 'Z'
-  size_t t_pos = iso.find('T');
-  if (t_pos != std::string::npos) iso[t_pos] = ' ';
-  size_t dot = iso.rfind('.');
-  if (dot != std::string::npos && iso.compare(dot, std::string::npos, ".000000") == 0) iso.erase(dot);
-  return iso;
-}
-
-// str(numpy.round(numpy.float32(p), 3)): rounding in float32 arithmetic (half to even, as
-// numpy.rint), then the shortest fixed-notation text that reads back to the same float32.
-std::string PythonProbability(float p) {
-  float rounded = std::nearbyint(p * 1000.0f) / 1000.0f;
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, rounded, std::chars_format::fixed);
-  if (ec != std::errc()) return "nan";
-  std::string text(buf, end);
-  if (text == "nan" || text == "-nan" || text.find("inf") != std::string::npos) return text;
-  if (text.find('.') == std::string::npos) text += ".0";  // numpy prints 1.0, not 1
-  return text;
 }
 
 std::string OptionalNumber(const std::optional<double>& v) {
@@ -144,6 +104,37 @@ std::string FormatRows(const std::vector<Pick>& station_picks, const EqcctproSta
 
 }  // namespace
 
+std::string CsvField(const std::string& field) {
+  if (field.find_first_of(",\"\r\n") == std::string::npos) return field;
+  std::string quoted = "\"";
+  for (char c : field) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+std::string PythonDateTime(NanoTime t) {
+  std::string iso = FormatIsoMicros(t);  // 2024-12-15T11:59:03.120000Z
+  iso.pop_back();                        // 'Z'
+  size_t t_pos = iso.find('T');
+  if (t_pos != std::string::npos) iso[t_pos] = ' ';
+  size_t dot = iso.rfind('.');
+  if (dot != std::string::npos && iso.compare(dot, std::string::npos, ".000000") == 0) iso.erase(dot);
+  return iso;
+}
+
+std::string PythonProbability(float p) {
+  const float rounded = RoundToThousandths(p);
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, rounded, std::chars_format::fixed);
+  if (ec != std::errc()) return "nan";
+  std::string text(buf, end);
+  if (text == "nan" || text == "-nan" || text.find("inf") != std::string::npos) return text;
+  if (text.find('.') == std::string::npos) text += ".0";  // numpy prints 1.0, not 1
+  return text;
+}
+
 std::string FormatEqcctproCompactTime(NanoTime t) {
   NanoTime whole_seconds = t / kNanosPerSecond * kNanosPerSecond;
   if (whole_seconds > t) whole_seconds -= kNanosPerSecond;  // floor for times before 1970
@@ -157,7 +148,7 @@ std::string FormatEqcctproCompactTime(NanoTime t) {
 
 std::string FormatEqcctproCsv(const std::vector<Pick>& station_picks, const EqcctproStationInfo& info,
                               NanoTime chunk_start, NanoTime chunk_end) {
-  return kHeader + FormatRows(station_picks, info, chunk_start, chunk_end);
+  return kEqcctproCsvHeader + FormatRows(station_picks, info, chunk_start, chunk_end);
 }
 
 namespace {
@@ -187,7 +178,7 @@ Status WriteStationFile(const std::string& dir, const std::string& station, cons
                         const std::map<std::string, std::vector<Pick>>& picks_by_trace_id,
                         const std::map<std::string, std::string>& instrument_by_trace_id, NanoTime chunk_start,
                         NanoTime chunk_end, const std::map<std::string, std::string>* file_channel_by_trace_id) {
-  std::string text = kHeader;
+  std::string text = kEqcctproCsvHeader;
   for (const std::string& trace_id : trace_ids) {
     EqcctproStationInfo info;
     info.trace_id = trace_id;

@@ -54,6 +54,20 @@ struct EqcctproStationInfo {
 std::string FormatEqcctproCsv(const std::vector<Pick>& station_picks, const EqcctproStationInfo& info,
                               NanoTime chunk_start, NanoTime chunk_end);
 
+// The header line, CRLF included.
+constexpr char kEqcctproCsvHeader[] =
+    "file_name,network,station,instrument_type,station_lat,station_lon,station_elv,"
+    "p_arrival_time,p_probability,s_arrival_time,s_probability\r\n";
+
+// Python's str(datetime): "2024-12-15 11:59:03.120000", or "2024-12-15 11:59:03" when the
+// microseconds are zero (rounded to the microsecond as FormatIsoMicros does).
+std::string PythonDateTime(NanoTime t);
+// str(numpy.round(numpy.float32(p), 3)): the shortest text that reads back to the rounded float32
+// ("0.812", "0.8", "1.0").
+std::string PythonProbability(float p);
+// A field as Python's csv.writer writes it (QUOTE_MINIMAL).
+std::string CsvField(const std::string& field);
+
 // "20241215T115800Z": `t` truncated to the second, as EQCCTPro names chunk folders and files.
 std::string FormatEqcctproCompactTime(NanoTime t);
 

@@ -40,7 +40,9 @@ std::vector<Pick> PicksFromJson(const json& in) {
 }
 
 json HeaderToJson(const JournalHeader& h) {
-  return {{"rapid_journal", kJournalVersion}, {"model", h.model}, {"weights_sha256", h.weights_sha256}, {"input", h.input}};
+  json j = {{"rapid_journal", kJournalVersion}, {"model", h.model}, {"weights_sha256", h.weights_sha256}, {"input", h.input}};
+  if (!h.settings.empty()) j["settings"] = h.settings;
+  return j;
 }
 
 // Parses one unit line; false for a line that is not a complete unit (a torn last line).

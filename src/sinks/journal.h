@@ -26,6 +26,9 @@ struct JournalHeader {
   std::string model;
   std::string weights_sha256;
   std::string input;
+  // What else changes the picks (preset, thresholds, filters), e.g. "preset=eqcctpro P=0.001";
+  // empty for a plain run.
+  std::string settings;
 };
 
 struct JournalUnit {

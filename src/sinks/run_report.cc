@@ -16,6 +16,15 @@ std::string RunReportJson(const RunReport& r) {
   j["weights_sha256"] = r.weights_sha256;
   j["input"] = r.input;
   j["layout"] = r.layout;
+  if (!r.preset.empty()) j["preset"] = r.preset;
+  if (r.filter.active()) {
+    j["filter"] = {{"taper_s", r.filter.taper_s},
+                   {"bandpass_hz", r.filter.bandpass ? nlohmann::ordered_json{r.filter.low_hz, r.filter.high_hz}
+                                                     : nlohmann::ordered_json(nullptr)},
+                   {"corners", r.filter.corners},
+                   {"zerophase", true}};
+  }
+  if (!r.thresholds.empty()) j["thresholds"] = r.thresholds;
   if (r.time_chunks > 0) {
     j["time_chunks"] = {{"count", r.time_chunks}, {"chunk_s", r.chunk_s}, {"overlap_s", r.chunk_overlap_s}};
   }

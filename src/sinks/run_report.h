@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "dsp/station_filter.h"
 
 namespace rapid {
 
@@ -71,6 +72,9 @@ struct RunReport {
   std::string weights_sha256;
   std::string input;
   std::string layout;
+  std::string preset;                         // "eqcctpro", or empty
+  StationFilter filter;                       // filtering before windowing (none when inactive)
+  std::map<std::string, double> thresholds;   // label → the threshold the picks were made with
   // Time chunks of --chunk/--overlap (EQCCTPro semantics; they group the eqcctpro output and never
   // change a pick). 0 when not chunked.
   int64_t time_chunks = 0;
