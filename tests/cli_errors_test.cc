@@ -54,7 +54,16 @@ const std::vector<std::pair<std::string, std::vector<BadValue>>> kTable = {
       {{"--weights", ""}, "a weight file"},
       {{"--model", ""}, "a model name"},
       {{"--config", ""}, "a TOML file"},
-      {{"--progress", "on"}, "one of auto, off"}}},
+      {{"--progress", "on"}, "one of auto, off"},
+      {{"--preset", "seisbench"}, "one of eqcctpro"},
+      {{"--p-threshold", "0"}, "a probability above 0 and at most 1"},
+      {{"--s-threshold", "1.5"}, "a probability above 0 and at most 1"},
+      {{"--p-threshold", "high"}, "a probability above 0 and at most 1"},
+      {{"--bandpass", "45,1"}, "band-pass corners in Hz such as 1,45"},
+      {{"--bandpass", "1"}, "band-pass corners in Hz such as 1,45"},
+      {{"--bandpass", "0,45"}, "band-pass corners in Hz such as 1,45"},
+      {{"--bandpass-corners", "0"}, "whole number from 1 to 10"},
+      {{"--taper", "-5s"}, "duration"}}},
     {"synth",
      {{{"--stations", "0"}, "whole number from 1 to 100000"},
       {{"--stations", "1e9"}, "whole number from 1 to 100000"},
@@ -103,7 +112,7 @@ TEST(CliErrorsTest, EveryBadValueNamesTheOptionTheValueAndWhatIsExpected) {
       EXPECT_FALSE(std::filesystem::exists(out)) << "written although the command line was wrong";
     }
   }
-  EXPECT_EQ(cases, 57);
+  EXPECT_EQ(cases, 66);
 }
 
 TEST(CliErrorsTest, EndBeforeStartIsAConfigurationError) {

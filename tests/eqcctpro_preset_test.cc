@@ -27,6 +27,7 @@
 #include "models/registry.h"
 #include "models/state_dict_reader.h"
 #include "picking/window_peak.h"
+#include "sinks/journal.h"
 #include "test_util.h"
 
 namespace rapid {
@@ -250,6 +251,25 @@ TEST(EqcctproRunTest, TablesPicksAndRunJsonMatchEqcctpro) {
   EXPECT_EQ(run.at("windows"), 60);
 }
 
+// --start/--end choose whole chunks: a span inside the chunk gives the whole chunk's tables; a span
+// outside every chunk picks nothing and says so.
+TEST(EqcctproRunTest, StartAndEndChooseWholeChunks) {
+  TempDir dir;
+  std::string log;
+  ASSERT_EQ(RunRapid({"run", "--input", kSample, "--preset", "eqcctpro", "--start", "2024-12-15T11:59:00Z", "--end",
+                      "2024-12-15T11:59:30Z", "--output", dir.Path("inside"), "--progress", "off"},
+                     &log),
+            0)
+      << log;
+  ExpectTablesMatchGolden(dir.Path("inside"));
+  EXPECT_EQ(RunRapid({"run", "--input", kSample, "--preset", "eqcctpro", "--start", "2024-12-16T00:00:00Z", "--output",
+                      dir.Path("outside"), "--progress", "off"},
+                     &log),
+            2)
+      << log;
+  EXPECT_NE(log.find("nothing to pick"), std::string::npos) << log;
+}
+
 TEST(EqcctproRunTest, ThresholdFlagsOverrideThePresets) {
   TempDir dir;
   const std::string out = dir.Path("out");
@@ -319,6 +339,27 @@ TEST(EqcctproRunTest, ConfigurationErrorsNameTheProblem) {
                      &log),
             1);
   EXPECT_NE(log.find("--save-probabilities"), std::string::npos) << log;
+}
+
+// A resume must pick as the interrupted run did: other preset, thresholds or filter are refused.
+TEST(EqcctproRunTest, ResumeWithOtherSettingsIsRefused) {
+  TempDir dir;
+  const std::string path = dir.Path("journal.jsonl");
+  {
+    Journal j;
+    ASSERT_TRUE(j.Open(path, {"eqcct", "abc", "/data", "preset=eqcctpro P=0.001000 S=0.020000"}, false,
+                       [](JournalUnit&&) { return Status::OK(); })
+                    .ok());
+  }
+  Journal again;
+  Status s = again.Open(path, {"eqcct", "abc", "/data", "preset=eqcctpro P=0.500000 S=0.020000"}, true,
+                        [](JournalUnit&&) { return Status::OK(); });
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("P=0.001000"), std::string::npos) << s.ToString();
+  Journal same;
+  EXPECT_TRUE(same.Open(path, {"eqcct", "abc", "/data", "preset=eqcctpro P=0.001000 S=0.020000"}, true,
+                        [](JournalUnit&&) { return Status::OK(); })
+                  .ok());
 }
 
 TEST(WindowPeakTest, FirstBestRoundedLocalMaximumAboveTheThreshold) {
@@ -417,6 +458,34 @@ TEST(StationFilterTest, BandpassKeepsTheBandAndRemovesTheDrift) {
     worst = std::max(worst, std::abs(seg.samples[i] - std::sin(2 * std::numbers::pi * 10 * i / 100.0)));
   }
   EXPECT_LT(worst, 0.02);  // the 10 Hz tone passes (zero phase), the 0.05 Hz drift is gone
+}
+
+// --taper/--bandpass with SeisBench's EQCCT (no preset): the band-pass is what reveals PB35's small
+// event, at the times EQCCTPro gives it; without it EQCCT finds nothing in the bundled chunk.
+TEST(StationFilterRunTest, BandpassRevealsThePb35EventAndIsRecorded) {
+  TempDir dir;
+  std::string log;
+  ASSERT_EQ(RunRapid({"run", "--model", "eqcct", "--output", dir.Path("plain"), "--progress", "off"}, &log), 0) << log;
+  EXPECT_EQ(ReadCsv(dir.Path("plain/picks.csv")).size(), 1u);  // the header only
+  ASSERT_EQ(RunRapid({"run", "--model", "eqcct", "--bandpass", "1,45", "--taper", "5s", "--output", dir.Path("filtered"),
+                      "--progress", "off"},
+                     &log),
+            0)
+      << log;
+  bool p = false, s = false;
+  for (const auto& row : ReadCsv(dir.Path("filtered/picks.csv"))) {
+    p = p || (row[0] == "TX.PB35.00" && row[1] == "P" && row[2] == "2024-12-15T11:58:08.750000Z");
+    s = s || (row[0] == "TX.PB35.00" && row[1] == "S" && row[2] == "2024-12-15T11:58:09.920000Z");
+  }
+  EXPECT_TRUE(p && s) << ReadFileText(dir.Path("filtered/picks.csv"));
+  const nlohmann::json run = nlohmann::json::parse(ReadFileText(dir.Path("filtered/run.json")));
+  EXPECT_EQ(run.at("filter").at("taper_s"), 5.0);
+  EXPECT_EQ(run.at("filter").at("bandpass_hz"), nlohmann::json({1.0, 45.0}));
+  EXPECT_FALSE(run.contains("preset"));
+  // The 40 Hz station gets a high-pass, said once per channel.
+  EXPECT_NE(run.at("notes").dump().find("2T.EF76.00.HHZ: band-pass high corner 45 Hz is at or above Nyquist (20 Hz)"),
+            std::string::npos)
+      << run.at("notes");
 }
 
 TEST(LinearInterpolationTest, ObspyGridAndValues) {

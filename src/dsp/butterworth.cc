@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cmath>
 #include <complex>
+#include <cstdio>
 #include <numbers>
 
 namespace rapid {
@@ -209,16 +210,26 @@ std::vector<Biquad> DesignButterworthBandpass(int corners, double low_hz, double
   return ZpkToSections(zeros, digital, gain);
 }
 
+namespace {
+
+std::string Hz(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g Hz", v);
+  return buf;
+}
+
+}  // namespace
+
 Status DesignObspyBandpass(int corners, double low_hz, double high_hz, double rate_hz, std::vector<Biquad>* sections,
                            std::string* note) {
   const double nyquist = 0.5 * rate_hz;
   if (low_hz >= nyquist || low_hz <= 0.0) {
-    return Status::InvalidArgument("band-pass low corner " + std::to_string(low_hz) + " Hz is not between 0 and Nyquist (" +
-                                   std::to_string(nyquist) + " Hz)");
+    return Status::InvalidArgument("band-pass low corner " + Hz(low_hz) + " is not between 0 and Nyquist (" + Hz(nyquist) +
+                                   ")");
   }
   if (high_hz / nyquist - 1.0 > -1e-6) {
-    *note = "band-pass high corner " + std::to_string(high_hz) + " Hz is at or above Nyquist (" +
-            std::to_string(nyquist) + " Hz): a high-pass at " + std::to_string(low_hz) + " Hz instead";
+    *note = "band-pass high corner " + Hz(high_hz) + " is at or above Nyquist (" + Hz(nyquist) + "): a high-pass at " +
+            Hz(low_hz) + " instead";
     *sections = DesignButterworthHighpass(corners, low_hz, rate_hz);
     return Status::OK();
   }

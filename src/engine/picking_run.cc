@@ -303,11 +303,10 @@ Status Producer::ReadEqcctproChunk(const WorkUnit& unit, const std::vector<std::
     std::vector<std::string> merge_problems;
     std::vector<TraceSegment> segments = MergeSegments(std::move(contents.segments), reader_opts_, &merge_problems);
     for (const std::string& p : merge_problems) report_->errors.push_back({unit.name, path, p});
-    for (TraceSegment& seg : segments) Select(&seg);
     const size_t before = traces->size();
     if (Status s = EqcctproFileTraces(segments, traces); !s.ok()) return Status::InvalidArgument(path + ": " + s.message());
     // EQCCTPro gives up on a station when one of its files yields no trace.
-    if (traces->size() == before) return Status::InvalidArgument(path + ": no samples" + (selecting_ ? " selected" : ""));
+    if (traces->size() == before) return Status::InvalidArgument(path + ": no samples");
   }
   return Status::OK();
 }
@@ -324,7 +323,18 @@ void Producer::ReadUnitEqcctpro(const WorkUnit& unit) {
     const size_t group_end = TimeGroupEnd(unit.files, g);
     std::vector<std::string> paths, skipped;
     for (size_t i = g; i < group_end; ++i) paths.push_back(unit.files[i]->path);
+    const InputFile& chunk = *unit.files[g];
     g = group_end;
+    // --start/--end choose whole chunks, as EQCCTPro's start_time/end_time choose its folders: a
+    // chunk's samples are never cut (that would move its taper and filter edges).
+    if (selecting_) {
+      unit_data_.Add(chunk.chunk_start, chunk.chunk_end);
+      if ((opts_.end != kUnsetTime && chunk.chunk_start > opts_.end) ||
+          (opts_.start != kUnsetTime && chunk.chunk_end < opts_.start)) {
+        continue;
+      }
+      unit_selected_ = true;
+    }
     auto t = Clock::now();
     paths = EqcctproReadingOrder(paths, &skipped);
     for (const std::string& s : skipped) report_->notes.push_back(s + ": not read (EQCCTPro reads <STA>/*mseed only)");
