@@ -17,15 +17,15 @@ struct Biquad {
   double b0, b1, b2, a1, a2;
 };
 
-// Digital Butterworth low-pass of even order `corners` with cutoff `cutoff_hz` at sample rate
-// `rate_hz`, as cascaded sections (bilinear transform with pre-warping, zeros at z = -1, unit DC
-// gain). A cutoff at or above Nyquist is clamped just below it, as ObsPy does (it clamps to 1.0 of
-// Nyquist). REQUIRES: corners even and > 0, 0 < cutoff_hz, rate_hz > 0.
+// Digital Butterworth low-pass of order `corners` with cutoff `cutoff_hz` at sample rate `rate_hz`,
+// as cascaded sections (bilinear transform with pre-warping, zeros at z = -1, unit DC gain), in
+// scipy's zpk2sos order. A cutoff above Nyquist is clamped to it, as ObsPy does.
+// REQUIRES: corners > 0, 0 < cutoff_hz, rate_hz > 0.
 std::vector<Biquad> DesignButterworthLowpass(int corners, double cutoff_hz, double rate_hz);
 
 // Digital Butterworth high-pass of order `corners` (>= 1) with cutoff `cutoff_hz`, as scipy's
-// iirfilter(corners, Wn, btype='highpass') designs it (pre-warped bilinear transform; zeros at
-// z = 1; unit gain at Nyquist). REQUIRES: 0 < cutoff_hz < rate_hz / 2.
+// iirfilter(corners, Wn, btype='highpass') + zpk2sos build it (pre-warped bilinear transform;
+// zeros at z = 1; unit gain at Nyquist). REQUIRES: 0 < cutoff_hz < rate_hz / 2.
 std::vector<Biquad> DesignButterworthHighpass(int corners, double cutoff_hz, double rate_hz);
 
 // Digital Butterworth band-pass of order 2·`corners` (scipy's iirfilter(corners, [lo, hi],
