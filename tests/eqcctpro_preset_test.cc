@@ -228,10 +228,17 @@ TEST(EqcctproRunTest, TablesPicksAndRunJsonMatchEqcctpro) {
   TempDir dir;
   const std::string out = dir.Path("out");
   std::string log;
-  ASSERT_EQ(RunRapid({"run", "--input", kSample, "--preset", "eqcctpro", "--output", out, "--progress", "off"}, &log), 0)
+  ASSERT_EQ(RunRapid({"run", "--input", kSample, "--preset", "eqcctpro", "--format", "csv,quakeml,eqcctpro", "--output",
+                      out, "--progress", "off"},
+                     &log),
+            0)
       << log;
-  ExpectTablesMatchGolden(out);
-  // picks.csv holds the same 21 picks (17 P, 4 S).
+  ExpectTablesMatchGolden(out);  // --format eqcctpro changes nothing: the preset's tables are EQCCTPro's
+  // picks.csv and picks.xml hold the same 21 picks (17 P, 4 S).
+  const std::string xml = ReadFileText(out + "/picks.xml");
+  size_t xml_picks = 0;
+  for (size_t at = xml.find("<pick "); at != std::string::npos; at = xml.find("<pick ", at + 1)) ++xml_picks;
+  EXPECT_EQ(xml_picks, 21u);
   auto want = ReadCsv(kGolden + "/picks.csv");
   auto got = ReadCsv(out + "/picks.csv");
   ASSERT_EQ(got.size(), want.size());
