@@ -19,6 +19,7 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   libssl-dev            # SHA-256 of weight files (libcrypto)
+  libboost-dev          # Boost.Beast/Asio (header-only): rapid serve's HTTP
   python3               # compare_picks helper in tests
   libxml2-utils         # xmllint: QuakeML output validated and read back in tests
   chromium              # headless browser: the rapid report page is rendered and checked in a test

@@ -16,6 +16,7 @@ CommandAction AddSynthCommand(CLI::App* app);
 CommandAction AddModelsCommand(CLI::App* app);
 CommandAction AddTuneCommand(CLI::App* app);
 CommandAction AddReportCommand(CLI::App* app);
+CommandAction AddServeCommand(CLI::App* app);
 
 // Folder of the bundled real sample (data/texnet-sample): $RAPID_DATA_DIR if set, else
 // <exe>/../data/texnet-sample, else <source tree>/data/texnet-sample.

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   rapid::CommandAction models = rapid::AddModelsCommand(&app);
   rapid::CommandAction tune = rapid::AddTuneCommand(&app);
   rapid::CommandAction report = rapid::AddReportCommand(&app);
+  rapid::CommandAction serve = rapid::AddServeCommand(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("synth")) return synth();
     if (app.got_subcommand("models")) return models();
+    if (app.got_subcommand("serve")) return serve();
     if (app.got_subcommand("tune")) return tune();
     if (app.got_subcommand("report")) return report();
   } catch (const std::exception& e) {

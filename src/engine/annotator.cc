@@ -325,6 +325,7 @@ void Annotator::RunInstance(size_t index, Model* model) {
     stitch_s += Seconds(t2, t3);
     mine.windows += static_cast<int64_t>(count);
     mine.batches += 1;
+    if (opts_.on_batch) opts_.on_batch(static_cast<int64_t>(count), Seconds(t1, t2));
     windows_done_.fetch_add(static_cast<int64_t>(count), std::memory_order_relaxed);
   }
   mine.busy_s = normalise_s + forward_s + stitch_s;

@@ -68,6 +68,9 @@ struct AnnotateOptions {
   // queued windows are dropped — their blocks never reach `on_done` — Submit drops its block and
   // returns false, and Finish returns OK once the batches already running are stitched.
   const std::atomic<bool>* stop = nullptr;
+  // Called after every forward call with its windows (padding not counted) and its seconds, on the
+  // instance's thread (metrics of `rapid serve`). May be empty; must be cheap and thread-safe.
+  std::function<void(int64_t windows, double forward_s)> on_batch;
 };
 
 

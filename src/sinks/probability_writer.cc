@@ -21,9 +21,8 @@ ChannelId ParseTraceId(const std::string& trace_id) {
 
 }  // namespace
 
-Status WriteProbabilityTraces(const std::string& dir, const std::vector<Annotation>& annotations,
-                              const ModelSpec& spec, std::vector<std::string>* files_written) {
-  // file name → segments, in annotation order (blocks of a station are in time order).
+std::map<std::string, std::vector<TraceSegment>> ProbabilityTraceSegments(const std::vector<Annotation>& annotations,
+                                                                         const ModelSpec& spec) {
   std::map<std::string, std::vector<TraceSegment>> files;
   for (const Annotation& a : annotations) {
     for (size_t l = 0; l < a.traces.size(); ++l) {
@@ -37,7 +36,13 @@ Status WriteProbabilityTraces(const std::string& dir, const std::vector<Annotati
       files[a.trace_id + "." + spec.class_name + "_" + label + ".mseed"].push_back(std::move(seg));
     }
   }
-  for (const auto& [name, segments] : files) {
+  return files;
+}
+
+Status WriteProbabilityTraces(const std::string& dir, const std::vector<Annotation>& annotations,
+                              const ModelSpec& spec, std::vector<std::string>* files_written) {
+  // Blocks of a station are in time order in `annotations`, so in each file.
+  for (const auto& [name, segments] : ProbabilityTraceSegments(annotations, spec)) {
     const std::string path = dir + "/" + name;
     RAPID_RETURN_IF_ERROR(WriteMseedFile(path, segments, SampleEncoding::kFloat32));
     if (files_written != nullptr) files_written->push_back(path);

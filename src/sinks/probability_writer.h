@@ -4,14 +4,21 @@
 // first three characters (miniSEED 2 allows three); the file name carries the full name.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "io/trace.h"
 #include "models/model_spec.h"
 #include "picking/annotation.h"
 
 namespace rapid {
+
+// The traces of `annotations` as float32-ready segments, by file name
+// ("NET.STA.LOC.<Class>_<label>.mseed"), each file's segments in annotation order.
+std::map<std::string, std::vector<TraceSegment>> ProbabilityTraceSegments(const std::vector<Annotation>& annotations,
+                                                                         const ModelSpec& spec);
 
 // Writes the files for `annotations` into `dir` (created if needed), atomically per file.
 // `files_written` (may be null) receives the paths.

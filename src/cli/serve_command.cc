@@ -1,0 +1,205 @@
+// `rapid serve`: online picking over HTTP (serve/serve_app.h, docs/serve.md).
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/config_file.h"
+#include "cli/option_checks.h"
+#include "cli/stop_signals.h"
+#include "core/atomic_file.h"
+#include "core/exit_codes.h"
+#include "dispatch/resource_probe.h"
+#include "engine/time_chunks.h"
+#include "models/device.h"
+#include "serve/http_server.h"
+#include "serve/serve_app.h"
+
+namespace rapid {
+
+namespace {
+
+struct ServeFlags {
+  std::string listen = "127.0.0.1:8080", models = "phasenet", weights, devices = "cpu", cpus, max_ram, max_vram;
+  int64_t instances = 0, intra_threads = 0, batch_size = 0, max_queue_windows = 0, max_connections = 256, io_threads = 2;
+  std::string max_batch_delay = "5ms", request_timeout = "10s", max_body = "64MiB", drain_timeout = "30s";
+  std::string auth_token_file, port_file, config;
+};
+
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+std::chrono::milliseconds Ms(const std::string& duration) {
+  return std::chrono::milliseconds(*ParseDurationNs(duration) / 1000000);
+}
+
+int Serve(const ServeFlags& flags) {
+  const size_t colon = flags.listen.rfind(':');
+  HttpServerOptions http;
+  http.host = flags.listen.substr(0, colon);
+  if (http.host.size() > 1 && http.host.front() == '[' && http.host.back() == ']') http.host = http.host.substr(1, http.host.size() - 2);
+  http.port = std::stoi(flags.listen.substr(colon + 1));
+  http.threads = static_cast<int>(flags.io_threads);
+  http.max_body_bytes = *ParseByteSize(flags.max_body);
+  http.max_connections = flags.max_connections;
+  http.read_timeout = Ms(flags.request_timeout);
+  ServeAppOptions app_opts;
+  app_opts.request_timeout = Ms(flags.request_timeout);
+  if (!flags.auth_token_file.empty()) {
+    std::ifstream in(flags.auth_token_file);
+    if (!in || !std::getline(in, app_opts.auth_token) || app_opts.auth_token.empty()) {
+      spdlog::error("--auth-token-file {}: cannot read a token (one line) from it", flags.auth_token_file);
+      return kExitUsage;
+    }
+  }
+  const std::vector<std::string> names = SplitCommas(flags.models);
+  const std::vector<std::string> weights = SplitCommas(flags.weights);
+  if (!weights.empty() && names.size() != 1) {
+    spdlog::error("--weights names one model's weights; with several models use NAME:TAG or the bundled weights");
+    return kExitUsage;
+  }
+  std::vector<std::unique_ptr<ModelService>> services;
+  for (const std::string& name : names) {
+    ModelServiceOptions o;
+    o.model = name;
+    o.weights = flags.weights;
+    o.max_batch_delay_ms = *ParseDurationNs(flags.max_batch_delay) / 1000000;
+    o.max_queue_windows = flags.max_queue_windows;
+    o.plan.batch_size = flags.batch_size;
+    o.plan.instances = flags.instances;
+    o.plan.intra_threads = flags.intra_threads;
+    if (Status s = ParseDeviceList(flags.devices, &o.plan.devices); !s.ok()) {
+      spdlog::error("--devices {}: {}", flags.devices, s.message());
+      return kExitUsage;
+    }
+    if (!flags.cpus.empty()) (void)ParseCpuList(flags.cpus, &o.plan.cpus);
+    if (!flags.max_ram.empty()) o.plan.max_ram_bytes = *ParseByteSize(flags.max_ram);
+    if (!flags.max_vram.empty()) o.plan.max_vram_bytes = *ParseByteSize(flags.max_vram);
+    std::unique_ptr<ModelService> service;
+    if (Status s = ModelService::Create(o, &service); !s.ok()) {
+      spdlog::error("--model {}: {}", name, s.message());
+      return kExitUsage;
+    }
+    spdlog::info("{}: {} instance(s), batch {}, max queue {} windows", service->name(), service->plan().instances,
+                 service->plan().batch_size, service->max_queue_windows());
+    services.push_back(std::move(service));
+  }
+  ServeApp app(app_opts, std::move(services));
+  HttpServer server(http, [&app](HttpRequest&& r, HttpServer::Respond respond) { app.Handle(std::move(r), std::move(respond)); });
+  const std::atomic<bool>* stop = InstallStopHandlers();
+  if (Status s = server.Start(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitUsage;
+  }
+  const std::string address = "http://" + flags.listen.substr(0, colon) + ":" + std::to_string(server.port());
+  std::fprintf(stderr, "rapid serve: listening on %s\n", address.c_str());
+  if (!flags.port_file.empty()) {
+    if (Status s = WriteFileAtomically(flags.port_file, std::to_string(server.port()) + "\n"); !s.ok()) {
+      spdlog::error("--port-file: {}", s.message());
+    }
+  }
+  while (!stop->load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Drain: /readyz says 503, no new connections, every accepted request answered.
+  const auto drain_start = std::chrono::steady_clock::now();
+  app.BeginDrain();
+  server.StopAccepting();
+  const bool drained = app.Drain(Ms(flags.drain_timeout));
+  while (server.pending() > 0 && std::chrono::steady_clock::now() - drain_start < Ms(flags.drain_timeout)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const bool answered = drained && server.pending() == 0;
+  server.Stop();
+  std::fprintf(stderr, "rapid serve: %s in %.2f s\n", answered ? "drained" : "drain timed out",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - drain_start).count());
+  return answered ? kExitOk : kExitInternal;
+}
+
+CLI::Validator ListenValue() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        const size_t colon = v.rfind(':');
+        if (colon == std::string::npos || colon == 0) return "must be HOST:PORT such as 127.0.0.1:8080, not '" + v + "'";
+        const std::string port = v.substr(colon + 1);
+        if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoi(port) > 65535) {
+          return "must be HOST:PORT with a port from 0 to 65535, not '" + v + "'";
+        }
+        return "";
+      },
+      "HOST:PORT");
+}
+
+}  // namespace
+
+CommandAction AddServeCommand(CLI::App* app) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app->add_subcommand("serve", "Pick phases online: miniSEED over HTTP, dynamic batching across requests");
+  cmd->add_option("--listen", flags->listen, "Address to listen on (loopback unless told otherwise; port 0: any free port)")
+      ->capture_default_str()
+      ->check(ListenValue());
+  cmd->add_option("--model", flags->models, "Models to serve, comma-separated (rapid models lists them)")
+      ->capture_default_str()
+      ->check(NotEmpty("a model name (rapid models lists them)"));
+  cmd->add_option("--weights", flags->weights, "SeisBench weight file(s) of the one model served")->check(NotEmpty("a weight file"));
+  cmd->add_option("--devices", flags->devices, "Devices, comma-separated: cpu, cuda:N")->capture_default_str();
+  cmd->add_option("--cpus", flags->cpus, "CPUs the instances keep to, e.g. 0-3")->check(CpuListValue());
+  cmd->add_option("--max-ram", flags->max_ram, "Host memory budget, e.g. 4G")->check(ByteSizeValue());
+  cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G")->check(ByteSizeValue());
+  cmd->add_option("--instances", flags->instances, "Model instances per model (default: planner)")
+      ->check(WholeNumberAtLeast(1, 1024));
+  cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default: planner)")
+      ->check(WholeNumberAtLeast(1, 1024));
+  cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default: planner)")->check(WholeNumberAtLeast(1));
+  cmd->add_option("--max-batch-delay", flags->max_batch_delay,
+                  "Longest wait of the oldest queued window for its batch to fill, e.g. 5ms (0: full batches only)")
+      ->capture_default_str()
+      ->check(DurationValue(/*zero_ok=*/true));
+  cmd->add_option("--max-queue-windows", flags->max_queue_windows,
+                  "Windows admitted and not yet answered, per model, beyond which requests get 429 (default: 32 batches)")
+      ->check(WholeNumberAtLeast(1));
+  cmd->add_option("--request-timeout", flags->request_timeout,
+                  "Longest time to receive a request, and to answer it once received (then 408 / 504)")
+      ->capture_default_str()
+      ->check(DurationValue(/*zero_ok=*/false));
+  cmd->add_option("--max-body", flags->max_body, "Largest request body (then 413), e.g. 64MiB")
+      ->capture_default_str()
+      ->check(ByteSizeValue());
+  cmd->add_option("--max-connections", flags->max_connections, "Open connections beyond which new ones get 503")
+      ->capture_default_str()
+      ->check(WholeNumberAtLeast(1, 100000));
+  cmd->add_option("--io-threads", flags->io_threads, "HTTP threads")->capture_default_str()->check(WholeNumberAtLeast(1, 64));
+  cmd->add_option("--auth-token-file", flags->auth_token_file,
+                  "File whose first line is the bearer token every request but /healthz and /readyz must carry")
+      ->check(NotEmpty("a file"));
+  cmd->add_option("--drain-timeout", flags->drain_timeout,
+                  "On SIGTERM/SIGINT: longest wait for accepted requests to be answered")
+      ->capture_default_str()
+      ->check(DurationValue(/*zero_ok=*/true));
+  cmd->add_option("--port-file", flags->port_file, "Write the port listened on to this file once listening")
+      ->check(NotEmpty("a file"));
+  cmd->add_option("--config", flags->config, "TOML file of flags (keys are flag names); flags given here win")
+      ->check(NotEmpty("a TOML file"));
+  return [flags, cmd] {
+    if (!flags->config.empty()) {
+      if (Status s = ApplyConfigFile(flags->config, cmd); !s.ok()) {
+        spdlog::error("--config {}", s.message());
+        return kExitUsage;
+      }
+    }
+    return Serve(*flags);
+  };
+}
+
+}  // namespace rapid

@@ -1,0 +1,256 @@
+#include "serve/serve_app.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "dispatch/resource_probe.h"
+#include "io/mseed_reader.h"
+#include "io/mseed_writer.h"
+#include "sinks/picks_csv.h"
+#include "sinks/probability_writer.h"
+
+namespace rapid {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+HttpResponse JsonResponse(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+HttpResponse ErrorResponse(int status, const std::string& message) { return JsonResponse(status, {{"error", message}}); }
+
+json PickJson(const Pick& p) {
+  return {{"trace_id", p.trace_id}, {"phase", p.phase},       {"peak_time", FormatIsoMicros(p.peak_time)},
+          {"peak_value", p.peak_value}, {"start_time", FormatIsoMicros(p.start_time)},
+          {"end_time", FormatIsoMicros(p.end_time)}};
+}
+
+// "P_threshold=0.5" → label P; "detection_threshold" → the model's detection label. False with
+// *error on a bad key or value.
+bool ParseThresholds(const std::map<std::string, std::string>& query, const ModelSpec& spec,
+                     std::map<std::string, double>* thresholds, std::string* error) {
+  static const std::string kSuffix = "_threshold";
+  for (const auto& [key, value] : query) {
+    if (key == "format") continue;
+    if (key.size() <= kSuffix.size() || key.compare(key.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+      *error = "unknown query parameter '" + key + "' (thresholds are LABEL_threshold, e.g. P_threshold=0.5)";
+      return false;
+    }
+    std::string label = key.substr(0, key.size() - kSuffix.size());
+    if (label == "detection" || label == "Detection") label = spec.detection_label;
+    if (std::find(spec.labels.begin(), spec.labels.end(), label) == spec.labels.end() || label == spec.noise_label) {
+      *error = "'" + key + "': " + spec.class_name + " has no label '" + label + "' to pick";
+      return false;
+    }
+    errno = 0;
+    char* end = nullptr;
+    const double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || errno != 0 || end != value.c_str() + value.size() || !std::isfinite(v) || v <= 0 || v > 1) {
+      *error = "'" + key + "' must be a probability above 0 and at most 1, not '" + value + "'";
+      return false;
+    }
+    (*thresholds)[label] = v;
+  }
+  return true;
+}
+
+}  // namespace
+
+ServeApp::ServeApp(ServeAppOptions opts, std::vector<std::unique_ptr<ModelService>> models) : opts_(std::move(opts)) {
+  for (auto& m : models) {
+    ServeObserver observer;
+    observer.on_batch = [this](int64_t windows, double forward_s) { metrics_.ObserveBatch(windows, forward_s); };
+    observer.on_request_done = [this](int64_t, double queue_s, double) { metrics_.ObserveQueueWait(queue_s); };
+    m->set_observer(std::move(observer));
+    const std::string name = m->name();
+    models_[name] = std::move(m);
+  }
+}
+
+ServeApp::~ServeApp() = default;
+
+void ServeApp::BeginDrain() { draining_ = true; }
+
+bool ServeApp::Drain(std::chrono::milliseconds timeout) {
+  draining_ = true;
+  const auto deadline = ServeClock::now() + timeout;
+  bool all = true;
+  for (auto& [name, m] : models_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - ServeClock::now());
+    all = m->Drain(std::max(left, std::chrono::milliseconds(0))) && all;
+  }
+  return all;
+}
+
+HttpResponse ServeApp::ModelsList() const {
+  json list = json::array();
+  for (const auto& [name, m] : models_) {
+    const ModelSpec& s = m->spec();
+    json thresholds = json::object();
+    for (const auto& [label, th] : s.thresholds) thresholds[label] = th;
+    list.push_back({{"name", name},
+                    {"class", s.class_name},
+                    {"labels", s.labels},
+                    {"component_order", s.component_order},
+                    {"rate_hz", s.rate_hz},
+                    {"in_samples", s.in_samples},
+                    {"thresholds", thresholds},
+                    {"weights_sha256", m->weights_sha256()},
+                    {"instances", m->plan().instances},
+                    {"batch_size", m->plan().batch_size},
+                    {"max_queue_windows", m->max_queue_windows()}});
+  }
+  return JsonResponse(200, {{"models", list}});
+}
+
+void ServeApp::Handle(HttpRequest&& request, HttpServer::Respond respond) {
+  const auto received = ServeClock::now();
+  // Answers through here are counted in the metrics, by route.
+  auto answer = [this, received, respond](const std::string& model, const std::string& route, HttpResponse r) {
+    metrics_.CountRequest(model, route, r.status,
+                          std::chrono::duration<double>(ServeClock::now() - received).count());
+    respond(std::move(r));
+  };
+  const std::string& path = request.path;
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  auto method_not_allowed = [&](const std::string& route, const char* allow) {
+    HttpResponse r = ErrorResponse(405, request.method + " is not allowed on " + path + " (use " + allow + ")");
+    r.headers.push_back({"Allow", allow});
+    answer("", route, std::move(r));
+  };
+  if (path == "/healthz") {
+    if (!get) return method_not_allowed("healthz", "GET");
+    return answer("", "healthz", JsonResponse(200, {{"status", "alive"}}));
+  }
+  if (path == "/readyz") {
+    if (!get) return method_not_allowed("readyz", "GET");
+    if (draining_) return answer("", "readyz", JsonResponse(503, {{"status", "draining"}}));
+    return answer("", "readyz", JsonResponse(200, {{"status", "ready"}}));
+  }
+  if (!opts_.auth_token.empty() && request.Header("authorization") != "Bearer " + opts_.auth_token) {
+    HttpResponse r = ErrorResponse(401, "this server needs 'Authorization: Bearer <token>'");
+    r.headers.push_back({"WWW-Authenticate", "Bearer"});
+    return answer("", "auth", std::move(r));
+  }
+  if (path == "/metrics") {
+    if (!get) return method_not_allowed("metrics", "GET");
+    std::map<std::string, int64_t> queued;
+    for (const auto& [name, m] : models_) queued[name] = m->queued_windows();
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics_.Render(queued, CurrentRssBytes());
+    return answer("", "metrics", std::move(r));
+  }
+  if (path == "/v1/models") {
+    if (!get) return method_not_allowed("models", "GET");
+    return answer("", "models", ModelsList());
+  }
+  static const std::string kPrefix = "/v1/models/";
+  if (path.compare(0, kPrefix.size(), kPrefix) == 0) {
+    const std::string rest = path.substr(kPrefix.size());
+    const size_t slash = rest.find('/');
+    const std::string model = rest.substr(0, slash);
+    const std::string route = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    if (route == "picks" || route == "annotate") {
+      auto it = models_.find(model);
+      if (it == models_.end()) {
+        std::string known;
+        for (const auto& [name, m] : models_) known += (known.empty() ? "" : ", ") + name;
+        return answer(model, route, ErrorResponse(404, "no model '" + model + "' here (served: " + known + ")"));
+      }
+      if (request.method != "POST") return method_not_allowed(route, "POST");
+      ModelService* service = it->second.get();
+      return HandlePicking(std::move(request), service, route == "annotate",
+                           [answer, model, route](HttpResponse r) { answer(model, route, std::move(r)); });
+    }
+  }
+  answer("", "unknown", ErrorResponse(404, "no route " + path + " (see docs/serve.md)"));
+}
+
+void ServeApp::HandlePicking(HttpRequest&& request, ModelService* model, bool annotate, HttpServer::Respond respond) {
+  ServeRequest job;
+  job.received = ServeClock::now();
+  job.deadline = job.received + opts_.request_timeout;
+  job.keep_traces = annotate;
+  std::string error;
+  if (!ParseThresholds(request.query, model->spec(), &job.thresholds, &error)) return respond(ErrorResponse(400, error));
+  if (draining_) return respond(ErrorResponse(503, "draining: not accepting new requests"));
+  if (request.body.empty()) return respond(ErrorResponse(400, "empty body: send miniSEED records"));
+  MseedFileContents contents;
+  Status decoded = DecodeMseedBytes(request.body, "request body", ReaderOptions(), &contents);
+  if (!decoded.ok()) {
+    return respond(JsonResponse(400, {{"error", decoded.message()}, {"problems", contents.problems}}));
+  }
+  job.segments = std::move(contents.segments);
+  const std::vector<std::string> problems = std::move(contents.problems);
+  const std::string accept = request.Header("accept");
+  const auto format = request.query.count("format") > 0 ? request.query.at("format") : std::string();
+  const bool csv = accept.find("text/csv") != std::string::npos || format == "csv";
+  const bool json_traces = accept.find("application/json") != std::string::npos || format == "json";
+  const std::string name = model->name();
+  const ModelSpec& spec = model->spec();
+  model->Submit(std::move(job), [respond, problems, csv, json_traces, annotate, name, &spec](ServeResult&& r) {
+    if (r.status != 200) {
+      HttpResponse e = ErrorResponse(r.status, r.error);
+      if (r.status == 429 || r.status == 503) e.headers.push_back({"Retry-After", "1"});
+      return respond(std::move(e));
+    }
+    // A malformed record makes the answer 400, with what the good records gave.
+    std::vector<std::string> errors = problems;
+    errors.insert(errors.end(), r.errors.begin(), r.errors.end());
+    const int status = problems.empty() ? 200 : 400;
+    if (annotate && !json_traces) {
+      std::vector<TraceSegment> segments;
+      for (auto& [file, segs] : ProbabilityTraceSegments(r.traces, spec)) {
+        segments.insert(segments.end(), segs.begin(), segs.end());
+      }
+      HttpResponse m;
+      m.status = status;
+      m.content_type = "application/vnd.fdsn.mseed";
+      if (Status s = EncodeMseed(segments, SampleEncoding::kFloat32, 512, &m.body); !s.ok()) {
+        return respond(ErrorResponse(500, "encoding the traces: " + s.message()));
+      }
+      return respond(std::move(m));
+    }
+    if (csv && !annotate) {
+      HttpResponse c;
+      c.status = status;
+      c.content_type = "text/csv";
+      c.body = FormatPicksCsv(r.picks, name);
+      return respond(std::move(c));
+    }
+    json body = {{"model", name}};
+    if (annotate) {
+      json traces = json::array();
+      for (const Annotation& a : r.traces) {
+        for (size_t l = 0; l < a.traces.size(); ++l) {
+          traces.push_back({{"trace_id", a.trace_id}, {"label", spec.labels[l]}, {"start_time", FormatIsoMicros(a.start)},
+                            {"rate_hz", a.rate_hz}, {"data", a.traces[l]}});
+        }
+      }
+      body["traces"] = traces;
+    } else {
+      json picks = json::array(), detections = json::array();
+      for (const Pick& p : r.picks) picks.push_back(PickJson(p));
+      for (const Pick& p : r.detections) detections.push_back(PickJson(p));
+      body["picks"] = picks;
+      body["detections"] = detections;
+    }
+    body["stations"] = r.stations;
+    body["windows"] = r.windows;
+    body["errors"] = errors;
+    body["notes"] = r.notes;
+    body["timing_ms"] = {{"queue", r.queue_ms}, {"compute", r.compute_ms}, {"total", r.total_ms}};
+    respond(JsonResponse(status, body));
+  });
+}
+
+}  // namespace rapid

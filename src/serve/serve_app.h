@@ -1,0 +1,51 @@
+// The routes of `rapid serve` (docs/serve.md): requests from the HTTP server (serve/http_server.h)
+// to the served models (serve/model_service.h), answers in JSON, CSV or miniSEED, and metrics.
+//   POST /v1/models/{model}/picks      miniSEED body → picks (JSON; picks.csv with Accept: text/csv)
+//   POST /v1/models/{model}/annotate   miniSEED body → probability traces (float32 miniSEED; JSON)
+//   GET  /v1/models, /healthz, /readyz, /metrics
+// Errors are answers: 400 (malformed miniSEED or parameter; the body's good stations are still
+// picked), 401 (token configured and not given), 404, 405, 429, 503 (draining), 504.
+// Thread safety: Handle from any server thread; BeginDrain from one.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "serve/http_server.h"
+#include "serve/metrics.h"
+#include "serve/model_service.h"
+
+namespace rapid {
+
+struct ServeAppOptions {
+  std::string auth_token;  // empty: no token asked for
+  std::chrono::milliseconds request_timeout{10000};
+};
+
+class ServeApp {
+ public:
+  // The services are owned; their observers are set to feed the metrics.
+  ServeApp(ServeAppOptions opts, std::vector<std::unique_ptr<ModelService>> models);
+  ~ServeApp();
+
+  void Handle(HttpRequest&& request, HttpServer::Respond respond);
+  // /readyz answers 503 and new picking requests are refused from now on.
+  void BeginDrain();
+  // Waits until every admitted request is answered, at most `timeout`; true when all were.
+  bool Drain(std::chrono::milliseconds timeout);
+
+ private:
+  void HandlePicking(HttpRequest&& request, ModelService* model, bool annotate, HttpServer::Respond respond);
+  HttpResponse ModelsList() const;
+
+  ServeAppOptions opts_;
+  std::map<std::string, std::unique_ptr<ModelService>> models_;
+  ServeMetrics metrics_;
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace rapid

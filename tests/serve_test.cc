@@ -1,0 +1,328 @@
+// `rapid serve` over real loopback HTTP (issue 17): every route and error code, picks equal to
+// `rapid run`'s on the bundled sample posted as 12 concurrent requests, a slow client timed out
+// while others are served, overload answered with 429, a drain under load that loses nothing.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "http_client.h"
+#include "io/mseed_reader.h"
+#include "serve/serve_app.h"
+#include "test_util.h"
+
+namespace rapid {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Http;
+using testing::HttpAnswer;
+using testing::ReadFileText;
+using testing::RunRapid;
+using testing::ServeProcess;
+using testing::TempDir;
+
+const std::string kChunk = std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample/20241215T115800Z_20241215T120100Z";
+
+// The station's files of the bundled chunk, concatenated (a body of several files).
+std::string StationBody(const std::string& station) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(kChunk + "/" + station)) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  std::string body;
+  for (const std::string& f : files) body += ReadFileText(f);
+  return body;
+}
+
+std::vector<std::string> Stations() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(kChunk)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const std::map<std::string, std::string> kMseed = {{"Content-Type", "application/vnd.fdsn.mseed"}};
+
+// Picks of 12 stations posted at once equal `rapid run`'s on the same files (same batch size).
+TEST(ServeTest, TwelveConcurrentRequestsGiveRapidRunsPicks) {
+  TempDir dir;
+  std::string log;
+  ASSERT_EQ(RunRapid({"run", "--output", dir.Path("run"), "--instances", "2", "--batch-size", "4", "--progress", "off"},
+                     &log),
+            0)
+      << log;
+  std::vector<std::string> want_rows;
+  {
+    std::ifstream in(dir.Path("run/picks.csv"));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) want_rows.push_back(line);
+  }
+  ASSERT_GE(want_rows.size(), 5u);
+  ServeProcess server({"--instances", "2", "--batch-size", "4", "--max-batch-delay", "20ms"});
+  ASSERT_GT(server.port(), 0);
+  const std::vector<std::string> stations = Stations();
+  ASSERT_EQ(stations.size(), 12u);
+  std::vector<HttpAnswer> answers(stations.size());
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < stations.size(); ++i) {
+    clients.emplace_back([&, i] {
+      std::map<std::string, std::string> h = kMseed;
+      h["Accept"] = "text/csv";
+      answers[i] = Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody(stations[i]), h);
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  std::vector<std::string> got_rows;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    ASSERT_EQ(answers[i].status, 200) << stations[i] << " " << answers[i].body << answers[i].error;
+    EXPECT_EQ(answers[i].headers["content-type"], "text/csv");
+    std::istringstream in(answers[i].body);
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "trace_id,phase,peak_time,peak_value,start_time,end_time,model");
+    while (std::getline(in, line)) got_rows.push_back(line);
+  }
+  std::sort(got_rows.begin(), got_rows.end());
+  std::sort(want_rows.begin(), want_rows.end());
+  EXPECT_EQ(got_rows, want_rows);
+  // The same request as JSON: the shape of the answer.
+  HttpAnswer a = Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody("PB35"), kMseed);
+  ASSERT_EQ(a.status, 200) << a.body;
+  const nlohmann::json j = nlohmann::json::parse(a.body);
+  EXPECT_EQ(j.at("model"), "phasenet");
+  EXPECT_EQ(j.at("stations"), nlohmann::json({"TX.PB35.00"}));
+  EXPECT_GT(j.at("windows").get<int>(), 5);
+  EXPECT_TRUE(j.at("errors").empty());
+  for (const char* k : {"queue", "compute", "total"}) EXPECT_GE(j.at("timing_ms").at(k).get<double>(), 0.0) << k;
+  EXPECT_EQ(server.Terminate(), 0);
+}
+
+TEST(ServeTest, RoutesAndErrorAnswers) {
+  TempDir dir;
+  const std::string token_file = dir.Path("token");
+  std::ofstream(token_file) << "s3cret\n";
+  ServeProcess server({"--auth-token-file", token_file, "--max-body", "200KiB"});
+  ASSERT_GT(server.port(), 0);
+  const int port = server.port();
+  const std::map<std::string, std::string> auth = {{"Authorization", "Bearer s3cret"},
+                                                   {"Content-Type", "application/vnd.fdsn.mseed"}};
+  EXPECT_EQ(Http(port, "GET", "/healthz").status, 200);  // no token needed
+  EXPECT_EQ(Http(port, "GET", "/readyz").status, 200);
+  EXPECT_EQ(Http(port, "GET", "/v1/models").status, 401);
+  EXPECT_EQ(Http(port, "GET", "/v1/models", "", {{"Authorization", "Bearer wrong"}}).status, 401);
+  HttpAnswer models = Http(port, "GET", "/v1/models", "", auth);
+  ASSERT_EQ(models.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(models.body).at("models").at(0).at("name"), "phasenet");
+  EXPECT_EQ(Http(port, "GET", "/nowhere", "", auth).status, 404);
+  HttpAnswer unknown = Http(port, "POST", "/v1/models/nomodel/picks", "x", auth);
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(unknown.body.find("phasenet"), std::string::npos) << unknown.body;  // says what is served
+  HttpAnswer get_picks = Http(port, "GET", "/v1/models/phasenet/picks", "", auth);
+  EXPECT_EQ(get_picks.status, 405);
+  EXPECT_EQ(get_picks.headers["allow"], "POST");
+  EXPECT_EQ(Http(port, "POST", "/healthz").status, 405);
+  // Bodies and parameters.
+  HttpAnswer empty = Http(port, "POST", "/v1/models/phasenet/picks", "", auth);
+  EXPECT_EQ(empty.status, 400);
+  HttpAnswer garbage = Http(port, "POST", "/v1/models/phasenet/picks", std::string(4096, 'z'), auth);
+  EXPECT_EQ(garbage.status, 400);
+  EXPECT_NE(garbage.body.find("not miniSEED"), std::string::npos) << garbage.body;
+  EXPECT_EQ(Http(port, "POST", "/v1/models/phasenet/picks?P_threshold=2", StationBody("PB35"), auth).status, 400);
+  EXPECT_EQ(Http(port, "POST", "/v1/models/phasenet/picks?X_threshold=0.5", StationBody("PB35"), auth).status, 400);
+  EXPECT_EQ(Http(port, "POST", "/v1/models/phasenet/picks?colour=red", StationBody("PB35"), auth).status, 400);
+  HttpAnswer big = Http(port, "POST", "/v1/models/phasenet/picks", std::string(300 * 1024, 'a'), auth);
+  EXPECT_EQ(big.status, 413);
+  // A malformed stretch in the middle: 400, and the good stations are still picked.
+  const std::string mixed = StationBody("PB35") + std::string(1024, '\x7f') + StationBody("HBVL");
+  HttpAnswer partial = Http(port, "POST", "/v1/models/phasenet/picks?P_threshold=0.1", mixed, auth);
+  EXPECT_EQ(partial.status, 400);
+  const nlohmann::json pj = nlohmann::json::parse(partial.body);
+  EXPECT_EQ(pj.at("stations"), nlohmann::json({"TX.HBVL.00", "TX.PB35.00"}));
+  ASSERT_EQ(pj.at("errors").size(), 1u);
+  EXPECT_NE(pj.at("errors").at(0).get<std::string>().find("not miniSEED"), std::string::npos) << pj.at("errors");
+  // Lower thresholds give more picks: the query overrides the model's.
+  const auto count = [&](const std::string& q) {
+    return nlohmann::json::parse(Http(port, "POST", "/v1/models/phasenet/picks" + q, StationBody("PB35"), auth).body)
+        .at("picks")
+        .size();
+  };
+  EXPECT_GT(count("?P_threshold=0.05&S_threshold=0.05"), count(""));
+  // /annotate: float32 miniSEED, one trace per label; or JSON.
+  HttpAnswer traces = Http(port, "POST", "/v1/models/phasenet/annotate", StationBody("PB35"), auth);
+  ASSERT_EQ(traces.status, 200) << traces.body;
+  EXPECT_EQ(traces.headers["content-type"], "application/vnd.fdsn.mseed");
+  MseedFileContents decoded;
+  ASSERT_TRUE(DecodeMseedBytes(traces.body, "answer", ReaderOptions(), &decoded).ok());
+  std::set<std::string> channels;
+  for (const TraceSegment& s : decoded.segments) {
+    channels.insert(s.id.channel);
+    EXPECT_EQ(s.rate_hz, 100.0);
+    EXPECT_EQ(s.id.StationKey(), "TX.PB35.00");
+  }
+  EXPECT_EQ(channels, (std::set<std::string>{"N", "P", "S"}));
+  HttpAnswer json_traces = Http(port, "POST", "/v1/models/phasenet/annotate?format=json", StationBody("PB35"), auth);
+  ASSERT_EQ(json_traces.status, 200);
+  const nlohmann::json tj = nlohmann::json::parse(json_traces.body);
+  ASSERT_EQ(tj.at("traces").size(), 3u);
+  EXPECT_EQ(tj.at("traces").at(0).at("data").size(), decoded.segments.at(0).samples.size());
+  // Metrics: the required families, and the requests answered so far.
+  HttpAnswer metrics = Http(port, "GET", "/metrics", "", auth);
+  ASSERT_EQ(metrics.status, 200);
+  for (const char* name : {"rapid_requests_total{model=\"phasenet\",route=\"picks\",code=\"200\"}",
+                           "rapid_requests_total{model=\"phasenet\",route=\"picks\",code=\"400\"}",
+                           "rapid_request_duration_seconds_bucket", "rapid_queue_wait_seconds_count",
+                           "rapid_inference_duration_seconds_sum", "rapid_batch_size_bucket", "rapid_queue_windows{",
+                           "rapid_windows_total", "rapid_process_resident_memory_bytes"}) {
+    EXPECT_NE(metrics.body.find(name), std::string::npos) << name;
+  }
+  EXPECT_EQ(server.Terminate(), 0);
+}
+
+// A client that sends half a request and stalls gets 408 after the read timeout; meanwhile
+// other clients are answered at once.
+TEST(ServeTest, SlowClientTimesOutWhileOthersAreServed) {
+  ServeProcess server({"--request-timeout", "1s"});
+  ASSERT_GT(server.port(), 0);
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string partial = "POST /v1/models/phasenet/picks HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc";
+  ASSERT_EQ(send(fd, partial.data(), partial.size(), 0), static_cast<ssize_t>(partial.size()));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(Http(server.port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody("PB35"), kMseed).status, 200);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0);
+  std::string reply(4096, '\0');
+  const ssize_t n = recv(fd, reply.data(), reply.size(), 0);  // blocks until the server answers
+  ASSERT_GT(n, 0);
+  reply.resize(static_cast<size_t>(n));
+  EXPECT_EQ(reply.compare(0, 12, "HTTP/1.1 408"), 0) << reply;
+  EXPECT_GE(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0.9);
+  close(fd);
+  EXPECT_EQ(server.Terminate(), 0);
+}
+
+// More than the queue holds: the excess is answered 429 with Retry-After at once, the admitted ones
+// 200; a request that waits past --request-timeout gets 504.
+TEST(ServeTest, OverloadIsAnsweredWith429And504) {
+  ServeProcess server({"--instances", "1", "--batch-size", "1", "--max-queue-windows", "40", "--request-timeout", "3s"});
+  ASSERT_GT(server.port(), 0);
+  std::string all;
+  for (const std::string& s : Stations()) all += StationBody(s);  // ~140 windows
+  std::vector<HttpAnswer> answers(6);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    clients.emplace_back([&, i] { answers[i] = Http(server.port(), "POST", "/v1/models/phasenet/picks", all, kMseed); });
+  }
+  for (std::thread& t : clients) t.join();
+  int ok = 0, too_many = 0;
+  for (const HttpAnswer& a : answers) {
+    if (a.status == 200) ok += 1;
+    if (a.status == 429) {
+      too_many += 1;
+      EXPECT_EQ(a.headers.at("retry-after"), "1");
+    }
+  }
+  std::string statuses;
+  for (const HttpAnswer& a : answers) statuses += std::to_string(a.status) + " " + a.body.substr(0, 200) + "\n";
+  EXPECT_EQ(ok, 1) << statuses;  // the first is admitted alone (larger than the limit, into an empty queue)
+  EXPECT_EQ(too_many, 5) << statuses;
+  EXPECT_EQ(server.Terminate(), 0);
+
+  // 504: a queue long enough for six such bodies, one instance, and a 400 ms timeout: the first is
+  // computed (~0.2 s), the last ones wait past the timeout and are never fed.
+  ServeProcess slow({"--instances", "1", "--batch-size", "1", "--max-queue-windows", "100000", "--request-timeout",
+                     "400ms"});
+  ASSERT_GT(slow.port(), 0);
+  std::vector<HttpAnswer> late(6);
+  clients.clear();
+  for (size_t i = 0; i < late.size(); ++i) {
+    clients.emplace_back([&, i] { late[i] = Http(slow.port(), "POST", "/v1/models/phasenet/picks", all, kMseed); });
+  }
+  for (std::thread& t : clients) t.join();
+  int answered = 0, timed_out = 0, never_fed = 0;
+  for (const HttpAnswer& a : late) {
+    answered += a.status == 200;
+    timed_out += a.status == 504;
+    never_fed += a.status == 504 && a.body.find("(not computed)") != std::string::npos;
+  }
+  std::string late_statuses;
+  for (const HttpAnswer& a : late) late_statuses += std::to_string(a.status) + " " + a.body.substr(0, 300) + "\n";
+  EXPECT_GE(answered, 1) << late_statuses;
+  EXPECT_GE(timed_out, 1) << late_statuses;
+  EXPECT_GE(never_fed, 1) << late_statuses;  // waited in the queue past the timeout: its windows were dropped
+  EXPECT_EQ(answered + timed_out, 6);
+  EXPECT_EQ(slow.Terminate(), 0);
+}
+
+// SIGTERM while requests are in flight: /readyz turns 503, every request already accepted is
+// answered 200, the process exits 0.
+TEST(ServeTest, DrainUnderLoadAnswersEveryAcceptedRequest) {
+  ServeProcess server({"--instances", "1", "--batch-size", "2", "--drain-timeout", "60s"});
+  ASSERT_GT(server.port(), 0);
+  const std::vector<std::string> stations = Stations();
+  std::vector<HttpAnswer> answers(stations.size());
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < stations.size(); ++i) {
+    clients.emplace_back(
+        [&, i] { answers[i] = Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody(stations[i]), kMseed); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the requests are in
+  const int port = server.port();
+  std::thread terminator([&] { EXPECT_EQ(server.Terminate(), 0); });
+  // While draining, readiness says so (the listener may already be closed: no answer then).
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  HttpAnswer ready = Http(port, "GET", "/readyz");
+  EXPECT_TRUE(ready.status == 503 || ready.status == 0) << ready.status;
+  for (std::thread& t : clients) t.join();
+  terminator.join();
+  for (size_t i = 0; i < answers.size(); ++i) {
+    EXPECT_EQ(answers[i].status, 200) << stations[i] << ": " << answers[i].error << answers[i].body;
+  }
+}
+
+// Draining, seen from the routes: /readyz 503, picking requests 503 with Retry-After, health 200.
+TEST(ServeAppTest, DrainingTurnsReadinessAndNewWorkAway) {
+  ModelServiceOptions o;
+  o.model = "phasenet";
+  o.plan.instances = 1;
+  o.plan.batch_size = 2;
+  std::unique_ptr<ModelService> service;
+  ASSERT_TRUE(ModelService::Create(o, &service).ok());
+  std::vector<std::unique_ptr<ModelService>> services;
+  services.push_back(std::move(service));
+  ServeApp app(ServeAppOptions(), std::move(services));
+  auto call = [&](const std::string& method, const std::string& path, const std::string& body) {
+    HttpRequest r;
+    r.method = method;
+    r.path = path;
+    r.body = body;
+    std::promise<HttpResponse> answer;
+    app.Handle(std::move(r), [&](HttpResponse a) { answer.set_value(std::move(a)); });
+    return answer.get_future().get();
+  };
+  EXPECT_EQ(call("GET", "/readyz", "").status, 200);
+  EXPECT_EQ(call("POST", "/v1/models/phasenet/picks", StationBody("PB35")).status, 200);
+  app.BeginDrain();
+  EXPECT_EQ(call("GET", "/readyz", "").status, 503);
+  EXPECT_EQ(call("GET", "/healthz", "").status, 200);
+  HttpResponse refused = call("POST", "/v1/models/phasenet/picks", StationBody("PB35"));
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_TRUE(app.Drain(std::chrono::seconds(10)));
+}
+
+}  // namespace
+}  // namespace rapid
