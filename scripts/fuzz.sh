@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes the miniSEED decode + merge path (fuzz/mseed_fuzz.cc) for SECONDS with libFuzzer.
+# Fuzzes the miniSEED decode + merge path (fuzz/mseed_fuzz.cc) — or, with FUZZ_TARGET=serve_request_fuzz,
+# rapid serve's request path (fuzz/serve_request_fuzz.cc) — for SECONDS with libFuzzer.
 #   scripts/fuzz.sh SECONDS          e.g. scripts/fuzz.sh 600
+#   FUZZ_TARGET=serve_request_fuzz scripts/fuzz.sh 600
 # Builds with clang (-DRAPID_FUZZ=ON: libFuzzer + ASan + UBSan, no libtorch) in build-fuzz/, seeds
 # the corpus from the bundled miniSEED files (and ../shared/data when present), runs FUZZ_JOBS
 # (default 2) fuzzing processes in libFuzzer's fork mode, and prints executions, coverage and
@@ -24,22 +26,41 @@ if [ "$jobs" != 1 ] && [ "$jobs" != 2 ]; then
 fi
 bash scripts/install-deps.sh --fuzz
 
+target=${FUZZ_TARGET:-mseed_fuzz}
+if [ "$target" != mseed_fuzz ] && [ "$target" != serve_request_fuzz ]; then
+  echo "fuzz.sh: FUZZ_TARGET must be mseed_fuzz or serve_request_fuzz (got $target)" >&2
+  exit 2
+fi
 build=build-fuzz
 CC=clang CXX=clang++ cmake -S . -B "$build" -DRAPID_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j2 --target mseed_fuzz >/dev/null
-fuzzer="$build/fuzz/mseed_fuzz"
+cmake --build "$build" -j2 --target "$target" >/dev/null
+fuzzer="$build/fuzz/$target"
 
 # Seeds: every bundled miniSEED file, refreshed on each run (names made unique by their path).
 seeds="$build/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds" "$build/corpus" "$build/artifacts"
+corpus="$build/corpus"
+[ "$target" = serve_request_fuzz ] && corpus="$build/corpus-serve"
+mkdir -p "$seeds" "$corpus" "$build/artifacts"
 seed_dirs=(data/texnet-sample tests/data/mseed-corpus tests/data/fuzz)
 [ -d ../shared/data ] && seed_dirs+=(../shared/data)
 while IFS= read -r -d '' f; do
   name=${f#../}
   cp "$f" "$seeds/${name//\//_}"
 done < <(find "${seed_dirs[@]}" -type f ! -name '*.md' ! -name '*.txt' ! -name '*.json' ! -name '*.csv' -print0)
-echo "fuzz.sh: $(ls "$seeds" | wc -l) seed files from ${seed_dirs[*]}; $(ls "$build/corpus" | wc -l) corpus files" \
+if [ "$target" = serve_request_fuzz ]; then
+  # Each miniSEED seed (its first 8 KiB) becomes the body of a picks request; plus bare requests.
+  for f in "$seeds"/*; do
+    head -c 8192 "$f" >"$f.body"
+    { printf 'POST /v1/models/phasenet/picks?P_threshold=0.5&S_threshold=0.2 HTTP/1.1\r\nHost: x\r\n'
+      printf 'Content-Type: application/vnd.fdsn.mseed\r\nContent-Length: %d\r\n\r\n' "$(stat -c %s "$f.body")"
+      cat "$f.body"; } >"$f"
+    rm -f "$f.body"
+  done
+  printf 'GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n' >"$seeds/get_models"
+  printf 'POST /v1/models/phasenet/annotate?format=json HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n' >"$seeds/chunked"
+fi
+echo "fuzz.sh: $(ls "$seeds" | wc -l) seed files from ${seed_dirs[*]}; $(ls "$corpus" | wc -l) corpus files" \
      "from earlier runs; $jobs jobs for ${seconds}s, inputs up to $max_len bytes"
 
 crashes_before=$(find "$build/artifacts" -type f | wc -l)
@@ -48,7 +69,7 @@ start=$(date +%s)
 # Fork mode: the parent merges what the jobs find and keeps going after a crash (-ignore_crashes).
 set +e
 "$fuzzer" -fork="$jobs" -ignore_crashes=1 -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
-  -rss_limit_mb=2048 -print_funcs=0 -artifact_prefix="$build/artifacts/" "$build/corpus" "$seeds" >"$log" 2>&1 &
+  -rss_limit_mb=2048 -print_funcs=0 -artifact_prefix="$build/artifacts/" "$corpus" "$seeds" >"$log" 2>&1 &
 pid=$!
 ticks=0
 while kill -0 "$pid" 2>/dev/null; do  # progress every 30 s
@@ -76,7 +97,7 @@ ft=$(sed -E 's/.* ft: ([0-9]+) .*/\1/' <<<"$last")
 crash_counts=$(sed -E 's#.*oom/timeout/crash: ([0-9/]+).*#\1#' <<<"$last")
 new_artifacts=$(find "$build/artifacts" -type f -newer "$seeds" | sort)
 echo "fuzz.sh: ${elapsed}s, $jobs jobs, executions $execs ($(( execs / (elapsed > 0 ? elapsed : 1) )) exec/s)," \
-     "cov $cov, ft $ft, corpus $(ls "$build/corpus" | wc -l) files ($(du -sh "$build/corpus" | cut -f1))," \
+     "cov $cov, ft $ft, corpus $(ls "$corpus" | wc -l) files ($(du -sh "$corpus" | cut -f1))," \
      "oom/timeout/crash $crash_counts"
 if [ -n "$new_artifacts" ]; then
   echo "fuzz.sh: new crash inputs (reproduce with $fuzzer FILE):"

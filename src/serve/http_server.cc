@@ -11,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include "serve/request_parsing.h"
+
 namespace rapid {
 
 namespace beast = boost::beast;
@@ -21,13 +23,6 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr size_t kHeaderLimitBytes = 64 * 1024;
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 std::string ErrorJson(const std::string& message) {
   std::string escaped;
@@ -40,24 +35,6 @@ std::string ErrorJson(const std::string& message) {
 }
 
 }  // namespace
-
-bool UrlDecode(const std::string& in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      *out += ' ';
-    } else if (in[i] == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      *out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      *out += in[i];
-    }
-  }
-  return true;
-}
 
 class Session;
 
@@ -168,31 +145,10 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = req.keep_alive();
     HttpRequest r;
     r.method = std::string(req.method_string());
-    const std::string target(req.target());
-    const size_t q = target.find('?');
-    if (!UrlDecode(target.substr(0, q), &r.path)) {
-      WriteError(400, "malformed URL escape in the path", {});
+    std::string target_error;
+    if (!ParseTarget(std::string(req.target()), &r.path, &r.query, &target_error)) {
+      WriteError(400, target_error, {});
       return;
-    }
-    if (q != std::string::npos) {
-      const std::string query = target.substr(q + 1);
-      size_t pos = 0;
-      while (pos <= query.size()) {
-        size_t amp = query.find('&', pos);
-        if (amp == std::string::npos) amp = query.size();
-        const std::string pair = query.substr(pos, amp - pos);
-        if (!pair.empty()) {
-          const size_t eq = pair.find('=');
-          std::string key, value;
-          if (!UrlDecode(pair.substr(0, eq), &key) ||
-              !UrlDecode(eq == std::string::npos ? "" : pair.substr(eq + 1), &value)) {
-            WriteError(400, "malformed URL escape in the query", {});
-            return;
-          }
-          r.query[key] = value;
-        }
-        pos = amp + 1;
-      }
     }
     for (const auto& field : req) {
       std::string name(field.name_string());

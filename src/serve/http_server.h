@@ -78,7 +78,4 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-// "%2F" and '+' decoded; false on a malformed escape.
-bool UrlDecode(const std::string& in, std::string* out);
-
 }  // namespace rapid

@@ -2,14 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <cmath>
-#include <cstdlib>
 
 #include "dispatch/resource_probe.h"
 #include "io/mseed_reader.h"
 #include "io/mseed_writer.h"
 #include "sinks/picks_csv.h"
+#include "serve/request_parsing.h"
 #include "sinks/probability_writer.h"
 
 namespace rapid {
@@ -31,35 +29,6 @@ json PickJson(const Pick& p) {
   return {{"trace_id", p.trace_id}, {"phase", p.phase},       {"peak_time", FormatIsoMicros(p.peak_time)},
           {"peak_value", p.peak_value}, {"start_time", FormatIsoMicros(p.start_time)},
           {"end_time", FormatIsoMicros(p.end_time)}};
-}
-
-// "P_threshold=0.5" → label P; "detection_threshold" → the model's detection label. False with
-// *error on a bad key or value.
-bool ParseThresholds(const std::map<std::string, std::string>& query, const ModelSpec& spec,
-                     std::map<std::string, double>* thresholds, std::string* error) {
-  static const std::string kSuffix = "_threshold";
-  for (const auto& [key, value] : query) {
-    if (key == "format") continue;
-    if (key.size() <= kSuffix.size() || key.compare(key.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
-      *error = "unknown query parameter '" + key + "' (thresholds are LABEL_threshold, e.g. P_threshold=0.5)";
-      return false;
-    }
-    std::string label = key.substr(0, key.size() - kSuffix.size());
-    if (label == "detection" || label == "Detection") label = spec.detection_label;
-    if (std::find(spec.labels.begin(), spec.labels.end(), label) == spec.labels.end() || label == spec.noise_label) {
-      *error = "'" + key + "': " + spec.class_name + " has no label '" + label + "' to pick";
-      return false;
-    }
-    errno = 0;
-    char* end = nullptr;
-    const double v = std::strtod(value.c_str(), &end);
-    if (value.empty() || errno != 0 || end != value.c_str() + value.size() || !std::isfinite(v) || v <= 0 || v > 1) {
-      *error = "'" + key + "' must be a probability above 0 and at most 1, not '" + value + "'";
-      return false;
-    }
-    (*thresholds)[label] = v;
-  }
-  return true;
 }
 
 }  // namespace
