@@ -16,7 +16,7 @@ using testing::RunRapid;
 using testing::TempDir;
 
 struct BadValue {
-  std::vector<std::string> args;  // after the subcommand; --output is added for run and synth
+  std::vector<std::string> args;  // after the subcommand; --output is added (serve has none)
   std::string expected;           // what the message must say is expected
 };
 
@@ -91,6 +91,14 @@ const std::vector<std::pair<std::string, std::vector<BadValue>>> kTable = {
       {{"--cpu-counts", "a"}, "whole numbers ≥ 1"},
       {{"--devices", "gpu"}, "auto or a device list"},
       {{"--cpus", "0-x"}, "CPU list"}}},
+    {"serve",
+     {{{"--listen", "localhost"}, "HOST:PORT"},
+      {{"--listen", "127.0.0.1:99999"}, "port from 0 to 65535"},
+      {{"--max-batch-delay", "soon"}, "duration"},
+      {{"--request-timeout", "0"}, "duration above zero"},
+      {{"--max-body", "0"}, "size above zero"},
+      {{"--max-connections", "0"}, "whole number from 1 to 100000"},
+      {{"--max-queue-windows", "-2"}, "whole number ≥ 1"}}},
 };
 
 TEST(CliErrorsTest, EveryBadValueNamesTheOptionTheValueAndWhatIsExpected) {
@@ -101,7 +109,7 @@ TEST(CliErrorsTest, EveryBadValueNamesTheOptionTheValueAndWhatIsExpected) {
       const std::string out = dir.Path("out" + std::to_string(cases++));
       std::vector<std::string> args = {command};
       args.insert(args.end(), bad.args.begin(), bad.args.end());
-      args.insert(args.end(), {"--output", out});
+      if (command != "serve") args.insert(args.end(), {"--output", out});
       std::string log;
       SCOPED_TRACE(command + " " + bad.args[0] + " '" + bad.args[1] + "'");
       EXPECT_EQ(RunRapid(args, &log), 1) << log;
@@ -112,7 +120,7 @@ TEST(CliErrorsTest, EveryBadValueNamesTheOptionTheValueAndWhatIsExpected) {
       EXPECT_FALSE(std::filesystem::exists(out)) << "written although the command line was wrong";
     }
   }
-  EXPECT_EQ(cases, 66);
+  EXPECT_EQ(cases, 73);
 }
 
 TEST(CliErrorsTest, EndBeforeStartIsAConfigurationError) {

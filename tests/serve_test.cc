@@ -238,12 +238,17 @@ TEST(ServeTest, OverloadIsAnsweredWith429And504) {
   }
   std::string statuses;
   for (const HttpAnswer& a : answers) statuses += std::to_string(a.status) + " " + a.body.substr(0, 200) + "\n";
-  EXPECT_EQ(ok, 1) << statuses;  // the first is admitted alone (larger than the limit, into an empty queue)
-  EXPECT_EQ(too_many, 5) << statuses;
+  // The first is admitted alone (larger than the limit, into an empty queue); the others arrive
+  // while it computes (a slow machine could finish it before the last arrives: then that one is
+  // admitted too).
+  EXPECT_GE(ok, 1) << statuses;
+  EXPECT_GE(too_many, 4) << statuses;
+  EXPECT_EQ(ok + too_many, 6) << statuses;
   EXPECT_EQ(server.Terminate(), 0);
 
   // 504: a queue long enough for six such bodies, one instance, and a 400 ms timeout: the first is
-  // computed (~0.2 s), the last ones wait past the timeout and are never fed.
+  // computed (~0.2 s here; 504 too on a slower machine), the last ones wait past the timeout in the
+  // FIFO and are never fed.
   ServeProcess slow({"--instances", "1", "--batch-size", "1", "--max-queue-windows", "100000", "--request-timeout",
                      "400ms"});
   ASSERT_GT(slow.port(), 0);
@@ -261,7 +266,6 @@ TEST(ServeTest, OverloadIsAnsweredWith429And504) {
   }
   std::string late_statuses;
   for (const HttpAnswer& a : late) late_statuses += std::to_string(a.status) + " " + a.body.substr(0, 300) + "\n";
-  EXPECT_GE(answered, 1) << late_statuses;
   EXPECT_GE(timed_out, 1) << late_statuses;
   EXPECT_GE(never_fed, 1) << late_statuses;  // waited in the queue past the timeout: its windows were dropped
   EXPECT_EQ(answered + timed_out, 6);
