@@ -6,9 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <thread>
 
 #include "serve/request_parsing.h"
@@ -48,8 +46,6 @@ struct HttpServer::Impl {
   std::atomic<int64_t> pending{0}, connections{0};
   std::atomic<bool> draining{false};
   int port = 0;
-  std::mutex sessions_mu;
-  std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
 
   void Accept();
 };
@@ -63,11 +59,6 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() { server_->connections -= 1; }
 
   void Start() {
-    {
-      std::lock_guard<std::mutex> lock(server_->sessions_mu);
-      std::erase_if(server_->sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
-      server_->sessions.insert(weak_from_this());
-    }
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
   }
 
@@ -75,13 +66,6 @@ class Session : public std::enable_shared_from_this<Session> {
   void Refuse() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       self->WriteError(503, "too many connections", {{"Retry-After", "1"}});
-    });
-  }
-
-  // Draining: an idle connection (no request begun) closes now; a busy one after its answer.
-  void Drain() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->reading_ && (!self->parser_ || !self->parser_->got_some())) self->Close();
     });
   }
 
@@ -266,10 +250,6 @@ void HttpServer::StopAccepting() {
     beast::error_code ec;
     if (s.acceptor) s.acceptor->close(ec);
   });
-  std::lock_guard<std::mutex> lock(s.sessions_mu);
-  for (const auto& weak : s.sessions) {
-    if (auto session = weak.lock()) session->Drain();
-  }
 }
 
 void HttpServer::Stop() {

@@ -64,7 +64,8 @@ class HttpServer {
   // bound (the message names host:port and the reason).
   Status Start();
   int port() const;
-  // Draining: no new connections; open ones get their requests answered, then close.
+  // Draining: no new connections; on open ones every request read is answered (with
+  // Connection: close), so a request already on its way is never lost; Stop() closes the rest.
   void StopAccepting();
   // Closes everything and joins the threads.
   void Stop();
