@@ -3,8 +3,8 @@
 
 Phases (each prints one JSON line):
   saturate  closed loop: C clients post back to back for S seconds -> windows/s, requests/s
-  rate      open loop at R requests/s for S seconds (latency counted from the scheduled send time,
-            so client-side queueing shows) -> p50/p99 by status, codes, server peak RSS
+  rate      open loop at R requests/s for S seconds -> p50/p99 by status (from the send: what the
+            server took), the client's own lag behind the schedule, codes, server peak RSS
   drain     open loop at R requests/s; SIGTERM to the server after T seconds -> every request sent
             before the signal must be answered (200, or 503 when it arrived while draining); the
             server's exit code
@@ -139,13 +139,16 @@ def open_loop(args, bodies, signal_after=None):
         w.join()
     stop_rss.set()
     sampler.join()
-    by_code = {}
+    by_code = {}     # latency from the send: what the server took (connect, send, answer)
+    lag = []         # from the scheduled time to the send: the client's own queueing
     for scheduled, status, latency, sent in results:
-        by_code.setdefault(status, []).append(latency)
+        by_code.setdefault(status, []).append(latency - (sent - scheduled))
+        lag.append(sent - scheduled)
     out = {"rate_per_s": args.rate, "sent": len(results),
            "codes": {str(k): len(v) for k, v in sorted(by_code.items())},
            "latency_ms": {str(k): {"p50": round(percentile(v, 50) * 1000, 1), "p99": round(percentile(v, 99) * 1000, 1)}
                           for k, v in sorted(by_code.items())},
+           "client_lag_ms": {"p50": round(percentile(lag, 50) * 1000, 1), "p99": round(percentile(lag, 99) * 1000, 1)},
            "server_peak_rss_bytes": peak[0]}
     if signal_after is not None:
         out["signalled_after_s"] = signal_after
