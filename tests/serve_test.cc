@@ -215,6 +215,36 @@ TEST(ServeTest, SlowClientTimesOutWhileOthersAreServed) {
   EXPECT_EQ(server.Terminate(), 0);
 }
 
+// Over --max-connections: a new connection gets 503 and is closed; the held ones still work.
+TEST(ServeTest, ConnectionsOverTheLimitGet503) {
+  ServeProcess server({"--max-connections", "2"});
+  ASSERT_GT(server.port(), 0);
+  std::vector<int> held;
+  for (int i = 0; i < 2; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    held.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // both accepted
+  HttpAnswer third = Http(server.port(), "GET", "/healthz");
+  EXPECT_EQ(third.status, 503) << third.error;
+  EXPECT_EQ(third.headers["retry-after"], "1");
+  const std::string get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(send(held[0], get.data(), get.size(), 0), static_cast<ssize_t>(get.size()));
+  std::string reply(1024, '\0');
+  const ssize_t n = recv(held[0], reply.data(), reply.size(), 0);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(reply.compare(0, 12, "HTTP/1.1 200"), 0) << reply;
+  for (int fd : held) close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // released
+  EXPECT_EQ(Http(server.port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(server.Terminate(), 0);
+}
+
 // More than the queue holds: the excess is answered 429 with Retry-After at once, the admitted ones
 // 200; a request that waits past --request-timeout gets 504.
 TEST(ServeTest, OverloadIsAnsweredWith429And504) {

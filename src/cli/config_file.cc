@@ -1,5 +1,7 @@
 #include "cli/config_file.h"
 
+#include <spdlog/spdlog.h>
+
 namespace rapid {
 
 Status ApplyConfigFile(const std::string& path, CLI::App* cmd) {
@@ -30,6 +32,15 @@ Status ApplyConfigFile(const std::string& path, CLI::App* cmd) {
     }
   }
   return Status::OK();
+}
+
+bool ApplyConfigFlag(const std::string& path, CLI::App* cmd) {
+  if (path.empty()) return true;
+  if (Status s = ApplyConfigFile(path, cmd); !s.ok()) {
+    spdlog::error("--config {}", s.message());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace rapid

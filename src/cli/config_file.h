@@ -19,4 +19,8 @@ namespace rapid {
 // a flag of `cmd` (or is --config itself), another subcommand's section, or a value the flag rejects.
 Status ApplyConfigFile(const std::string& path, CLI::App* cmd);
 
+// The commands' use of it: applies `path` when not empty; false after logging "--config <problem>"
+// when it cannot be applied (the command then exits with the usage code).
+bool ApplyConfigFlag(const std::string& path, CLI::App* cmd);
+
 }  // namespace rapid

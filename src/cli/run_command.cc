@@ -241,15 +241,7 @@ CommandAction AddRunCommand(CLI::App* app) {
                   "TOML file of flags, e.g. best.toml from rapid tune (keys are flag names: batch-size = 32); "
                   "flags given here win")
       ->check(NotEmpty("a TOML file"));
-  return [flags, cmd] {
-    if (!flags->config.empty()) {
-      if (Status s = ApplyConfigFile(flags->config, cmd); !s.ok()) {
-        spdlog::error("--config {}", s.message());
-        return kExitUsage;
-      }
-    }
-    return Run(*flags);
-  };
+  return [flags, cmd] { return ApplyConfigFlag(flags->config, cmd) ? Run(*flags) : kExitUsage; };
 }
 
 }  // namespace rapid

@@ -191,15 +191,7 @@ CommandAction AddServeCommand(CLI::App* app) {
       ->check(NotEmpty("a file"));
   cmd->add_option("--config", flags->config, "TOML file of flags (keys are flag names); flags given here win")
       ->check(NotEmpty("a TOML file"));
-  return [flags, cmd] {
-    if (!flags->config.empty()) {
-      if (Status s = ApplyConfigFile(flags->config, cmd); !s.ok()) {
-        spdlog::error("--config {}", s.message());
-        return kExitUsage;
-      }
-    }
-    return Serve(*flags);
-  };
+  return [flags, cmd] { return ApplyConfigFlag(flags->config, cmd) ? Serve(*flags) : kExitUsage; };
 }
 
 }  // namespace rapid
