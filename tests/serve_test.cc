@@ -68,7 +68,8 @@ TEST(ServeTest, TwelveConcurrentRequestsGiveRapidRunsPicks) {
     while (std::getline(in, line)) want_rows.push_back(line);
   }
   ASSERT_GE(want_rows.size(), 5u);
-  ServeProcess server({"--instances", "2", "--batch-size", "4", "--max-batch-delay", "20ms"});
+  // A queue that holds all twelve whatever the machine's speed (the default is ~0.25 s of work).
+  ServeProcess server({"--instances", "2", "--batch-size", "4", "--max-batch-delay", "20ms", "--max-queue-windows", "10000"});
   ASSERT_GT(server.port(), 0);
   const std::vector<std::string> stations = Stations();
   ASSERT_EQ(stations.size(), 12u);
@@ -305,7 +306,7 @@ TEST(ServeTest, OverloadIsAnsweredWith429And504) {
 // SIGTERM while requests are in flight: /readyz turns 503, every request already accepted is
 // answered 200, the process exits 0.
 TEST(ServeTest, DrainUnderLoadAnswersEveryAcceptedRequest) {
-  ServeProcess server({"--instances", "1", "--batch-size", "2", "--drain-timeout", "60s"});
+  ServeProcess server({"--instances", "1", "--batch-size", "2", "--drain-timeout", "60s", "--max-queue-windows", "10000"});
   ASSERT_GT(server.port(), 0);
   const std::vector<std::string> stations = Stations();
   std::vector<HttpAnswer> answers(stations.size());

@@ -167,7 +167,8 @@ CommandAction AddServeCommand(CLI::App* app) {
       ->capture_default_str()
       ->check(DurationValue(/*zero_ok=*/true));
   cmd->add_option("--max-queue-windows", flags->max_queue_windows,
-                  "Windows admitted and not yet answered, per model, beyond which requests get 429 (default: 32 batches)")
+                  "Windows admitted and not yet answered, per model, beyond which requests get 429 (default: about 0.25 s of "
+                  "the instances' work, at least 4 batches)")
       ->check(WholeNumberAtLeast(1));
   cmd->add_option("--request-timeout", flags->request_timeout,
                   "Longest time to receive a request, and to answer it once received (then 408 / 504)")

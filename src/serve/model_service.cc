@@ -67,17 +67,17 @@ Status ModelService::Create(const ModelServiceOptions& opts, std::unique_ptr<Mod
   for (Model* m : s->executors_.instances) {
     if (Status w = m->Forward(in.data(), 1, outp.data()); !w.ok()) return Status::Internal("warm-up forward: " + w.message());
   }
-  // Default queue: about half a second of the instances' work (the planner's probe of one
+  // Default queue: about a quarter of a second of the instances' work (the planner's probe of one
   // forward), at least four batches, so an admitted request waits little and overload is refused.
   int64_t largest_batch = s->plan_.batch_size;
   for (int64_t b : s->executors_.batch_sizes) largest_batch = std::max(largest_batch, b);
-  int64_t half_second = 32 * largest_batch;
+  int64_t quarter_second = 32 * largest_batch;
   if (s->plan_.probe_forward_s_per_window > 0) {
-    half_second = static_cast<int64_t>(0.5 * static_cast<double>(s->executors_.instances.size()) /
+    quarter_second = static_cast<int64_t>(0.25 * static_cast<double>(s->executors_.instances.size()) /
                                        s->plan_.probe_forward_s_per_window);
   }
   s->max_queue_windows_ =
-      opts.max_queue_windows > 0 ? opts.max_queue_windows : std::max<int64_t>(4 * largest_batch, half_second);
+      opts.max_queue_windows > 0 ? opts.max_queue_windows : std::max<int64_t>(4 * largest_batch, quarter_second);
   s->feed_ahead_windows_ = 4 * largest_batch * static_cast<int64_t>(s->executors_.instances.size());
   PipelineOptions p;
   p.keep_traces = true;  // each request picks with its own thresholds

@@ -67,7 +67,7 @@ struct ModelServiceOptions {
   std::string weights;
   PlanRequest plan;
   int64_t max_batch_delay_ms = 5;
-  // 0: about half a second of work (the planner's probe forward time × instances), at least 4 batches
+  // 0: about a quarter of a second of work (the planner's probe forward time × instances), at least 4 batches
   int64_t max_queue_windows = 0;
 };
 

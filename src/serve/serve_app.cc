@@ -153,6 +153,15 @@ void ServeApp::HandlePicking(HttpRequest&& request, ModelService* model, bool an
   if (!ParseThresholds(request.query, model->spec(), &job.thresholds, &error)) return respond(ErrorResponse(400, error));
   if (draining_) return respond(ErrorResponse(503, "draining: not accepting new requests"));
   if (request.body.empty()) return respond(ErrorResponse(400, "empty body: send miniSEED records"));
+  // A full queue refuses before the body is decoded, so overload costs little per refused request
+  // (Submit checks again with the request's own windows).
+  if (model->queued_windows() >= model->max_queue_windows()) {
+    HttpResponse busy = ErrorResponse(429, "queue full: " + std::to_string(model->queued_windows()) +
+                                               " windows queued, the limit is " +
+                                               std::to_string(model->max_queue_windows()));
+    busy.headers.push_back({"Retry-After", "1"});
+    return respond(std::move(busy));
+  }
   MseedFileContents contents;
   Status decoded = DecodeMseedBytes(request.body, "request body", ReaderOptions(), &contents);
   if (!decoded.ok()) {
