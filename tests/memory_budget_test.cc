@@ -36,7 +36,13 @@ TEST(MemoryBudgetTest, ManyStationsStayUnderASmallBudget) {
   // block here: 10 min at 100 Hz, 3 components plus PhaseNet's stitcher (3 slots × 3 labels), float32.
   constexpr int64_t kOneBlockBytes = (3 + 3 * 3) * 60000 * 4;
   const int64_t queue = run["plan"]["queue_capacity_bytes"].get<int64_t>();
-  EXPECT_LT(queue, int64_t{64} << 20);
+  // Under ASan the start-up probe varies more with the machine's load, and 900 MiB can leave the
+  // whole read-ahead (64 MiB): then the queue is at it, never above.
+  if (testing::kAddressSanitizer) {
+    EXPECT_LE(queue, int64_t{64} << 20);
+  } else {
+    EXPECT_LT(queue, int64_t{64} << 20);
+  }
   EXPECT_LE(run["plan"]["expected_peak_host_bytes"].get<int64_t>(), kBudget);
   EXPECT_LE(run["queue_high_water_bytes"].get<int64_t>(), std::max(queue, kOneBlockBytes));
 }

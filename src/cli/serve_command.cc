@@ -121,6 +121,7 @@ int Serve(const ServeFlags& flags) {
   }
   const bool answered = drained && server.pending() == 0;
   server.Stop();
+  app.Shutdown();  // the models' threads end while the server's objects still exist
   std::fprintf(stderr, "rapid serve: %s in %.2f s\n", answered ? "drained" : "drain timed out",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - drain_start).count());
   return answered ? kExitOk : kExitInternal;

@@ -59,6 +59,8 @@ bool ServeApp::Drain(std::chrono::milliseconds timeout) {
   return all;
 }
 
+void ServeApp::Shutdown() { models_.clear(); }
+
 HttpResponse ServeApp::ModelsList() const {
   json list = json::array();
   for (const auto& [name, m] : models_) {

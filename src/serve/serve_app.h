@@ -37,15 +37,19 @@ class ServeApp {
   void BeginDrain();
   // Waits until every admitted request is answered, at most `timeout`; true when all were.
   bool Drain(std::chrono::milliseconds timeout);
+  // Stops the models (their threads end; requests still open are answered or dropped). REQUIRES:
+  // the server stopped (Handle is not called any more) but not destroyed: late answers are posted
+  // to its stopped threads, which discard them.
+  void Shutdown();
 
  private:
   void HandlePicking(HttpRequest&& request, ModelService* model, bool annotate, HttpServer::Respond respond);
   HttpResponse ModelsList() const;
 
   ServeAppOptions opts_;
-  std::map<std::string, std::unique_ptr<ModelService>> models_;
-  ServeMetrics metrics_;
+  ServeMetrics metrics_;  // before models_: the models' threads report to it until they end
   std::atomic<bool> draining_{false};
+  std::map<std::string, std::unique_ptr<ModelService>> models_;
 };
 
 }  // namespace rapid
