@@ -21,6 +21,9 @@ struct HttpAnswer {
 HttpAnswer Http(int port, const std::string& method, const std::string& target, const std::string& body = "",
                 const std::map<std::string, std::string>& headers = {});
 
+// A plain TCP connection to 127.0.0.1:port (for clients that misbehave on purpose); -1 on failure.
+int ConnectLoopback(int port);
+
 // `rapid serve --listen 127.0.0.1:0 --port-file …` plus `args`, waited for until it listens.
 // The destructor stops it (SIGKILL if still running).
 class ServeProcess {

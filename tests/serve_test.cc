@@ -3,7 +3,6 @@
 // while others are served, overload answered with 429, a drain under load that loses nothing.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -194,12 +193,8 @@ TEST(ServeTest, RoutesAndErrorAnswers) {
 TEST(ServeTest, SlowClientTimesOutWhileOthersAreServed) {
   ServeProcess server({"--request-timeout", "1s"});
   ASSERT_GT(server.port(), 0);
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int fd = testing::ConnectLoopback(server.port());
+  ASSERT_GE(fd, 0);
   const std::string partial = "POST /v1/models/phasenet/picks HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc";
   ASSERT_EQ(send(fd, partial.data(), partial.size(), 0), static_cast<ssize_t>(partial.size()));
   const auto t0 = std::chrono::steady_clock::now();
@@ -222,12 +217,8 @@ TEST(ServeTest, ConnectionsOverTheLimitGet503) {
   ASSERT_GT(server.port(), 0);
   std::vector<int> held;
   for (int i = 0; i < 2; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(server.port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const int fd = testing::ConnectLoopback(server.port());
+    ASSERT_GE(fd, 0);
     held.push_back(fd);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // both accepted
