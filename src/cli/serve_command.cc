@@ -45,7 +45,7 @@ std::chrono::milliseconds Ms(const std::string& duration) {
   return std::chrono::milliseconds(*ParseDurationNs(duration) / 1000000);
 }
 
-int Serve(const ServeFlags& flags) {
+HttpServerOptions HttpOptionsOf(const ServeFlags& flags) {
   const size_t colon = flags.listen.rfind(':');
   HttpServerOptions http;
   http.host = flags.listen.substr(0, colon);
@@ -55,22 +55,15 @@ int Serve(const ServeFlags& flags) {
   http.max_body_bytes = *ParseByteSize(flags.max_body);
   http.max_connections = flags.max_connections;
   http.read_timeout = Ms(flags.request_timeout);
-  ServeAppOptions app_opts;
-  app_opts.request_timeout = Ms(flags.request_timeout);
-  if (!flags.auth_token_file.empty()) {
-    std::ifstream in(flags.auth_token_file);
-    if (!in || !std::getline(in, app_opts.auth_token) || app_opts.auth_token.empty()) {
-      spdlog::error("--auth-token-file {}: cannot read a token (one line) from it", flags.auth_token_file);
-      return kExitUsage;
-    }
-  }
+  return http;
+}
+
+// One service per --model, planned, loaded and warmed up. InvalidArgument naming the flag.
+Status LoadServices(const ServeFlags& flags, std::vector<std::unique_ptr<ModelService>>* services) {
   const std::vector<std::string> names = SplitCommas(flags.models);
-  const std::vector<std::string> weights = SplitCommas(flags.weights);
-  if (!weights.empty() && names.size() != 1) {
-    spdlog::error("--weights names one model's weights; with several models use NAME:TAG or the bundled weights");
-    return kExitUsage;
+  if (!SplitCommas(flags.weights).empty() && names.size() != 1) {
+    return Status::InvalidArgument("--weights names one model's weights; with several models use NAME:TAG or the bundled weights");
   }
-  std::vector<std::unique_ptr<ModelService>> services;
   for (const std::string& name : names) {
     ModelServiceOptions o;
     o.model = name;
@@ -81,29 +74,63 @@ int Serve(const ServeFlags& flags) {
     o.plan.instances = flags.instances;
     o.plan.intra_threads = flags.intra_threads;
     if (Status s = ParseDeviceList(flags.devices, &o.plan.devices); !s.ok()) {
-      spdlog::error("--devices {}: {}", flags.devices, s.message());
-      return kExitUsage;
+      return Status::InvalidArgument("--devices " + flags.devices + ": " + s.message());
     }
     if (!flags.cpus.empty()) (void)ParseCpuList(flags.cpus, &o.plan.cpus);
     if (!flags.max_ram.empty()) o.plan.max_ram_bytes = *ParseByteSize(flags.max_ram);
     if (!flags.max_vram.empty()) o.plan.max_vram_bytes = *ParseByteSize(flags.max_vram);
     std::unique_ptr<ModelService> service;
-    if (Status s = ModelService::Create(o, &service); !s.ok()) {
-      spdlog::error("--model {}: {}", name, s.message());
-      return kExitUsage;
-    }
+    if (Status s = ModelService::Create(o, &service); !s.ok()) return Status::InvalidArgument("--model " + name + ": " + s.message());
     spdlog::info("{}: {} instance(s), batch {}, max queue {} windows", service->name(), service->plan().instances,
                  service->plan().batch_size, service->max_queue_windows());
-    services.push_back(std::move(service));
+    services->push_back(std::move(service));
+  }
+  return Status::OK();
+}
+
+// After the stop signal: /readyz says 503, no new connections, every accepted request answered
+// (within `timeout`), then everything stops. True when every request was answered.
+bool DrainAndStop(std::chrono::milliseconds timeout, ServeApp* app, HttpServer* server) {
+  const auto drain_start = std::chrono::steady_clock::now();
+  app->BeginDrain();
+  server->StopAccepting();
+  const bool drained = app->Drain(timeout);
+  while (server->pending() > 0 && std::chrono::steady_clock::now() - drain_start < timeout) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const bool answered = drained && server->pending() == 0;
+  server->Stop();
+  app->Shutdown();  // the models' threads end while the server's objects still exist
+  std::fprintf(stderr, "rapid serve: %s in %.2f s\n", answered ? "drained" : "drain timed out",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - drain_start).count());
+  return answered;
+}
+
+int Serve(const ServeFlags& flags) {
+  ServeAppOptions app_opts;
+  app_opts.request_timeout = Ms(flags.request_timeout);
+  if (!flags.auth_token_file.empty()) {
+    std::ifstream in(flags.auth_token_file);
+    if (!in || !std::getline(in, app_opts.auth_token) || app_opts.auth_token.empty()) {
+      spdlog::error("--auth-token-file {}: cannot read a token (one line) from it", flags.auth_token_file);
+      return kExitUsage;
+    }
+  }
+  std::vector<std::unique_ptr<ModelService>> services;
+  if (Status s = LoadServices(flags, &services); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitUsage;
   }
   ServeApp app(app_opts, std::move(services));
-  HttpServer server(http, [&app](HttpRequest&& r, HttpServer::Respond respond) { app.Handle(std::move(r), std::move(respond)); });
+  HttpServer server(HttpOptionsOf(flags),
+                    [&app](HttpRequest&& r, HttpServer::Respond respond) { app.Handle(std::move(r), std::move(respond)); });
   const std::atomic<bool>* stop = InstallStopHandlers();
   if (Status s = server.Start(); !s.ok()) {
     spdlog::error("{}", s.message());
     return kExitUsage;
   }
-  const std::string address = "http://" + flags.listen.substr(0, colon) + ":" + std::to_string(server.port());
+  const std::string address =
+      "http://" + flags.listen.substr(0, flags.listen.rfind(':')) + ":" + std::to_string(server.port());
   std::fprintf(stderr, "rapid serve: listening on %s\n", address.c_str());
   if (!flags.port_file.empty()) {
     if (Status s = WriteFileAtomically(flags.port_file, std::to_string(server.port()) + "\n"); !s.ok()) {
@@ -111,20 +138,7 @@ int Serve(const ServeFlags& flags) {
     }
   }
   while (!stop->load()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  // Drain: /readyz says 503, no new connections, every accepted request answered.
-  const auto drain_start = std::chrono::steady_clock::now();
-  app.BeginDrain();
-  server.StopAccepting();
-  const bool drained = app.Drain(Ms(flags.drain_timeout));
-  while (server.pending() > 0 && std::chrono::steady_clock::now() - drain_start < Ms(flags.drain_timeout)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  const bool answered = drained && server.pending() == 0;
-  server.Stop();
-  app.Shutdown();  // the models' threads end while the server's objects still exist
-  std::fprintf(stderr, "rapid serve: %s in %.2f s\n", answered ? "drained" : "drain timed out",
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - drain_start).count());
-  return answered ? kExitOk : kExitInternal;
+  return DrainAndStop(Ms(flags.drain_timeout), &app, &server) ? kExitOk : kExitInternal;
 }
 
 CLI::Validator ListenValue() {

@@ -31,6 +31,73 @@ json PickJson(const Pick& p) {
           {"end_time", FormatIsoMicros(p.end_time)}};
 }
 
+// How a picking request wants its answer.
+struct AnswerShape {
+  std::string model;
+  bool annotate = false;     // the traces, not the picks
+  bool csv = false;          // picks as picks.csv
+  bool json_traces = false;  // traces as JSON, not miniSEED
+};
+
+// 429, 503 and 504 answers; the first two say when to come back.
+HttpResponse Refusal(int status, const std::string& message) {
+  HttpResponse r = ErrorResponse(status, message);
+  if (status == 429 || status == 503) r.headers.push_back({"Retry-After", "1"});
+  return r;
+}
+
+// The answer to a computed request. Records of the body that could not be decoded (`problems`)
+// make it 400, with what the good records gave.
+HttpResponse PickingAnswer(const ServeResult& r, const AnswerShape& shape, const std::vector<std::string>& problems,
+                           const ModelSpec& spec) {
+  const int status = problems.empty() ? 200 : 400;
+  if (shape.annotate && !shape.json_traces) {
+    std::vector<TraceSegment> segments;
+    for (auto& [file, segs] : ProbabilityTraceSegments(r.traces, spec)) {
+      segments.insert(segments.end(), segs.begin(), segs.end());
+    }
+    HttpResponse m;
+    m.status = status;
+    m.content_type = "application/vnd.fdsn.mseed";
+    if (Status s = EncodeMseed(segments, SampleEncoding::kFloat32, 512, &m.body); !s.ok()) {
+      return ErrorResponse(500, "encoding the traces: " + s.message());
+    }
+    return m;
+  }
+  if (shape.csv && !shape.annotate) {
+    HttpResponse c;
+    c.status = status;
+    c.content_type = "text/csv";
+    c.body = FormatPicksCsv(r.picks, shape.model);
+    return c;
+  }
+  json body = {{"model", shape.model}};
+  if (shape.annotate) {
+    json traces = json::array();
+    for (const Annotation& a : r.traces) {
+      for (size_t l = 0; l < a.traces.size(); ++l) {
+        traces.push_back({{"trace_id", a.trace_id}, {"label", spec.labels[l]}, {"start_time", FormatIsoMicros(a.start)},
+                          {"rate_hz", a.rate_hz}, {"data", a.traces[l]}});
+      }
+    }
+    body["traces"] = traces;
+  } else {
+    json picks = json::array(), detections = json::array();
+    for (const Pick& p : r.picks) picks.push_back(PickJson(p));
+    for (const Pick& p : r.detections) detections.push_back(PickJson(p));
+    body["picks"] = picks;
+    body["detections"] = detections;
+  }
+  std::vector<std::string> errors = problems;
+  errors.insert(errors.end(), r.errors.begin(), r.errors.end());
+  body["stations"] = r.stations;
+  body["windows"] = r.windows;
+  body["errors"] = errors;
+  body["notes"] = r.notes;
+  body["timing_ms"] = {{"queue", r.queue_ms}, {"compute", r.compute_ms}, {"total", r.total_ms}};
+  return JsonResponse(status, body);
+}
+
 }  // namespace
 
 ServeApp::ServeApp(ServeAppOptions opts, std::vector<std::unique_ptr<ModelService>> models) : opts_(std::move(opts)) {
@@ -153,16 +220,13 @@ void ServeApp::HandlePicking(HttpRequest&& request, ModelService* model, bool an
   job.keep_traces = annotate;
   std::string error;
   if (!ParseThresholds(request.query, model->spec(), &job.thresholds, &error)) return respond(ErrorResponse(400, error));
-  if (draining_) return respond(ErrorResponse(503, "draining: not accepting new requests"));
+  if (draining_) return respond(Refusal(503, "draining: not accepting new requests"));
   if (request.body.empty()) return respond(ErrorResponse(400, "empty body: send miniSEED records"));
   // A full queue refuses before the body is decoded, so overload costs little per refused request
   // (Submit checks again with the request's own windows).
   if (model->queued_windows() >= model->max_queue_windows()) {
-    HttpResponse busy = ErrorResponse(429, "queue full: " + std::to_string(model->queued_windows()) +
-                                               " windows queued, the limit is " +
-                                               std::to_string(model->max_queue_windows()));
-    busy.headers.push_back({"Retry-After", "1"});
-    return respond(std::move(busy));
+    return respond(Refusal(429, "queue full: " + std::to_string(model->queued_windows()) +
+                                    " windows queued, the limit is " + std::to_string(model->max_queue_windows())));
   }
   MseedFileContents contents;
   Status decoded = DecodeMseedBytes(request.body, "request body", ReaderOptions(), &contents);
@@ -170,66 +234,16 @@ void ServeApp::HandlePicking(HttpRequest&& request, ModelService* model, bool an
     return respond(JsonResponse(400, {{"error", decoded.message()}, {"problems", contents.problems}}));
   }
   job.segments = std::move(contents.segments);
-  const std::vector<std::string> problems = std::move(contents.problems);
+  AnswerShape shape;
+  shape.model = model->name();
+  shape.annotate = annotate;
   const std::string accept = request.Header("accept");
   const auto format = request.query.count("format") > 0 ? request.query.at("format") : std::string();
-  const bool csv = accept.find("text/csv") != std::string::npos || format == "csv";
-  const bool json_traces = accept.find("application/json") != std::string::npos || format == "json";
-  const std::string name = model->name();
+  shape.csv = accept.find("text/csv") != std::string::npos || format == "csv";
+  shape.json_traces = accept.find("application/json") != std::string::npos || format == "json";
   const ModelSpec& spec = model->spec();
-  model->Submit(std::move(job), [respond, problems, csv, json_traces, annotate, name, &spec](ServeResult&& r) {
-    if (r.status != 200) {
-      HttpResponse e = ErrorResponse(r.status, r.error);
-      if (r.status == 429 || r.status == 503) e.headers.push_back({"Retry-After", "1"});
-      return respond(std::move(e));
-    }
-    // A malformed record makes the answer 400, with what the good records gave.
-    std::vector<std::string> errors = problems;
-    errors.insert(errors.end(), r.errors.begin(), r.errors.end());
-    const int status = problems.empty() ? 200 : 400;
-    if (annotate && !json_traces) {
-      std::vector<TraceSegment> segments;
-      for (auto& [file, segs] : ProbabilityTraceSegments(r.traces, spec)) {
-        segments.insert(segments.end(), segs.begin(), segs.end());
-      }
-      HttpResponse m;
-      m.status = status;
-      m.content_type = "application/vnd.fdsn.mseed";
-      if (Status s = EncodeMseed(segments, SampleEncoding::kFloat32, 512, &m.body); !s.ok()) {
-        return respond(ErrorResponse(500, "encoding the traces: " + s.message()));
-      }
-      return respond(std::move(m));
-    }
-    if (csv && !annotate) {
-      HttpResponse c;
-      c.status = status;
-      c.content_type = "text/csv";
-      c.body = FormatPicksCsv(r.picks, name);
-      return respond(std::move(c));
-    }
-    json body = {{"model", name}};
-    if (annotate) {
-      json traces = json::array();
-      for (const Annotation& a : r.traces) {
-        for (size_t l = 0; l < a.traces.size(); ++l) {
-          traces.push_back({{"trace_id", a.trace_id}, {"label", spec.labels[l]}, {"start_time", FormatIsoMicros(a.start)},
-                            {"rate_hz", a.rate_hz}, {"data", a.traces[l]}});
-        }
-      }
-      body["traces"] = traces;
-    } else {
-      json picks = json::array(), detections = json::array();
-      for (const Pick& p : r.picks) picks.push_back(PickJson(p));
-      for (const Pick& p : r.detections) detections.push_back(PickJson(p));
-      body["picks"] = picks;
-      body["detections"] = detections;
-    }
-    body["stations"] = r.stations;
-    body["windows"] = r.windows;
-    body["errors"] = errors;
-    body["notes"] = r.notes;
-    body["timing_ms"] = {{"queue", r.queue_ms}, {"compute", r.compute_ms}, {"total", r.total_ms}};
-    respond(JsonResponse(status, body));
+  model->Submit(std::move(job), [respond, problems = std::move(contents.problems), shape, &spec](ServeResult&& r) {
+    respond(r.status != 200 ? Refusal(r.status, r.error) : PickingAnswer(r, shape, problems, spec));
   });
 }
 
