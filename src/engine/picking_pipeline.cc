@@ -22,6 +22,12 @@ void ShiftPickTimes(NanoTime shift_ns, std::vector<Pick>* picks) {
 
 }  // namespace
 
+double LabelThreshold(const std::string& label, const std::map<std::string, double>& overrides, const ModelSpec& spec) {
+  if (auto it = overrides.find(label); it != overrides.end()) return it->second;
+  if (auto it = spec.thresholds.find(label); it != spec.thresholds.end()) return it->second;
+  return kDefaultThreshold;
+}
+
 PickingPipeline::PickingPipeline(const std::vector<Model*>& instances, const PipelineOptions& opts, BlockFn on_block,
                                  FailureFn on_failure, StreamDoneFn on_stream_done)
     : opts_(opts),
@@ -106,13 +112,6 @@ bool PickingPipeline::StreamFinished(uint64_t stream) {
   return true;
 }
 
-double PickingPipeline::Threshold(const std::string& label) const {
-  if (auto it = opts_.thresholds.find(label); it != opts_.thresholds.end()) return it->second;
-  const ModelSpec& spec = annotator_.spec();
-  if (auto it = spec.thresholds.find(label); it != spec.thresholds.end()) return it->second;
-  return opts_.default_threshold;
-}
-
 void PickingPipeline::PickWindows(const Annotation& a, BlockPicking* bp) {
   const ModelSpec& spec = annotator_.spec();
   const int64_t in = spec.in_samples;
@@ -123,7 +122,7 @@ void PickingPipeline::PickWindows(const Annotation& a, BlockPicking* bp) {
     row.start = bp->window_times.at(static_cast<size_t>(first + j));
     for (size_t l = 0; l < spec.labels.size(); ++l) {
       if (spec.labels[l] == spec.noise_label || spec.labels[l] == spec.detection_label) continue;
-      const WindowPeak peak = PickWindowPeak(a.traces[l].data() + j * in, in, Threshold(spec.labels[l]));
+      const WindowPeak peak = PickWindowPeak(a.traces[l].data() + j * in, in, LabelThreshold(spec.labels[l], opts_.thresholds, spec));
       if (peak.index < 0) continue;
       Pick p;
       p.trace_id = a.trace_id;
@@ -146,7 +145,7 @@ void PickingPipeline::PickPiece(const Annotation& a, BlockPicking* bp) {
   const ModelSpec& spec = annotator_.spec();
   if (bp->pickers.empty()) {
     for (const std::string& label : spec.labels) {
-      bp->pickers.emplace_back(a.trace_id, label, a.block_start, a.rate_hz, Threshold(label));
+      bp->pickers.emplace_back(a.trace_id, label, a.block_start, a.rate_hz, LabelThreshold(label, opts_.thresholds, spec));
     }
   }
   for (size_t l = 0; l < spec.labels.size(); ++l) {

@@ -46,13 +46,18 @@ struct BlockOutput {
   std::vector<WindowPicks> windows;
 };
 
+// SeisBench's threshold for a label neither the model nor its weights name.
+constexpr double kDefaultThreshold = 0.3;
+
+// A label's threshold: `overrides` (flags, query parameters), else the model's, else
+// kDefaultThreshold.
+double LabelThreshold(const std::string& label, const std::map<std::string, double>& overrides, const ModelSpec& spec);
+
 struct PipelineOptions {
   AnnotateOptions annotate;
   int64_t piece_windows = 0;  // windows per block piece; 0: StationStream::DefaultPieceWindows
   bool keep_traces = false;   // deliver the probability traces in BlockOutput::traces
-  // A label's threshold when neither the model nor its weights name one (SeisBench's default).
-  double default_threshold = 0.3;
-  // Label → threshold, over the model's (--p-threshold, --s-threshold).
+  // Label → threshold, over the model's (--p-threshold, --s-threshold; LabelThreshold).
   std::map<std::string, double> thresholds;
 };
 
@@ -111,7 +116,6 @@ class PickingPipeline {
 
   void Submit(uint64_t stream, std::vector<StationBlock>* pieces);
   void OnPiece(size_t number, Annotation&& a);  // the Annotator's on_done
-  double Threshold(const std::string& label) const;
   void PickPiece(const Annotation& a, BlockPicking* bp);
   void PickWindows(const Annotation& a, BlockPicking* bp);
   bool StreamFinished(uint64_t stream);  // REQUIRES: mu_ held; erases it and says so when done

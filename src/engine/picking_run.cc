@@ -152,11 +152,7 @@ Status PrepareExecution(const RunOptions& opts, RunReport* report, PreparedRun* 
   const ModelSpec& spec = run->executors.instances.front()->Spec();
   for (const std::string& label : spec.labels) {
     if (label == spec.noise_label) continue;
-    auto given = opts.thresholds.find(label);
-    auto own = spec.thresholds.find(label);
-    report->thresholds[label] = given != opts.thresholds.end() ? given->second
-                                : own != spec.thresholds.end() ? own->second
-                                                               : PipelineOptions().default_threshold;
+    report->thresholds[label] = LabelThreshold(label, opts.thresholds, spec);
   }
   report->rss_after_load_bytes = CurrentRssBytes();
   for (const RunDevicePlan& d : report->plan.devices) {

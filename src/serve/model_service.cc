@@ -14,13 +14,6 @@ double MsBetween(ServeClock::time_point a, ServeClock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
-// A label's threshold: the request's, else the model's, else SeisBench's default.
-double ThresholdOf(const std::string& label, const ServeRequest& request, const ModelSpec& spec) {
-  if (auto it = request.thresholds.find(label); it != request.thresholds.end()) return it->second;
-  if (auto it = spec.thresholds.find(label); it != spec.thresholds.end()) return it->second;
-  return PipelineOptions().default_threshold;
-}
-
 }  // namespace
 
 struct ModelService::Job {
@@ -229,7 +222,7 @@ void ModelService::FinishJob(const std::shared_ptr<Job>& job) {
     for (size_t l = 0; l < s.labels.size(); ++l) {
       if (s.labels[l] == s.noise_label) continue;
       std::vector<Pick>* out = s.labels[l] == s.detection_label ? &r.detections : &r.picks;
-      PickStream picker(b.trace_id, s.labels[l], first.block_start, first.rate_hz, ThresholdOf(s.labels[l], job->request, s));
+      PickStream picker(b.trace_id, s.labels[l], first.block_start, first.rate_hz, LabelThreshold(s.labels[l], job->request.thresholds, s));
       for (const auto& [number, a] : b.traces) {
         picker.Feed(a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()), a.offset, out);
       }
