@@ -9,13 +9,12 @@
 #   (c) 4x the saturated rate for 30 s: codes, p99 of 429s and of 200s, peak RSS against (b)'s;
 #   (d) SIGTERM under load: requests left unanswered (must be 0) and the exit code (must be 0).
 #   bench/serve_load.sh BUILD_DIR [STATIONS] [SECONDS]     e.g. bench/serve_load.sh build 64 20
-# The load generator is bench/serve_load.py (Python standard library); it shares the machine with
-# the server, as a client on the same host would.
+# The load generator is bench/serve_load_client.cc (built as BUILD_DIR/serve_load_client: one thread,
+# asynchronous); it shares the machine with the server, as a client on the same host would.
 set -euo pipefail
 build=${1:?usage: bench/serve_load.sh BUILD_DIR [STATIONS] [SECONDS]}
 stations=${2:-64}
 seconds=${3:-20}
-here=$(cd "$(dirname "$0")" && pwd)
 rapid="$build/rapid"
 work=$(mktemp -d /tmp/rapid-serve-load-XXXXXX)
 server=""
@@ -48,8 +47,8 @@ start_server() {
   for _ in $(seq 1 600); do [ -s "$work/port" ] && break; sleep 0.1; done
   port=$(cat "$work/port")
 }
-load() { python3 "$here/serve_load.py" "$@" --port "$port" --server-pid "$server" --bodies "${bodies[@]}"; }
-load10() { python3 "$here/serve_load.py" "$@" --port "$port" --server-pid "$server" --bodies "$work"/bodies10/*.mseed; }
+load() { "$build/serve_load_client" "$@" --port "$port" --server-pid "$server" "${bodies[@]}"; }
+load10() { "$build/serve_load_client" "$@" --port "$port" --server-pid "$server" "$work"/bodies10/*.mseed; }
 field() { python3 -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1"; }
 
 start_server
@@ -61,7 +60,7 @@ echo "(a) saturated, 1-minute requests: $sat_wps windows/s, $sat_rps requests/s;
      "ratio $(python3 -c "print(round($sat_wps/$run_wps1,2))")  $sat"
 half=$(load rate --rate "$(python3 -c "print($sat_rps/2)")" --seconds "$seconds")
 echo "(b) half load: 200 p50 $(field "$half" "j['latency_ms']['200']['p50']") ms, p99 $(field "$half" "j['latency_ms']['200']['p99']") ms  $half"
-over=$(load rate --rate "$(python3 -c "print($sat_rps*4)")" --seconds 30 --workers 768)
+over=$(load rate --rate "$(python3 -c "print($sat_rps*4)")" --seconds 30 --max-connections 2048)
 echo "(c) 4x overload 30 s: codes $(field "$over" "j['codes']"), 429 p99 $(field "$over" "j['latency_ms'].get('429',{}).get('p99')") ms," \
      "200 p99 $(field "$over" "j['latency_ms'].get('200',{}).get('p99')") ms, peak RSS $(field "$over" "j['server_peak_rss_bytes']>>20") MiB" \
      "vs half load $(field "$half" "j['server_peak_rss_bytes']>>20") MiB; alive: $(kill -0 "$server" 2>/dev/null && echo yes || echo no)  $over"
