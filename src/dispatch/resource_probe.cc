@@ -221,6 +221,18 @@ Status PinCurrentThread(const std::vector<int>& cpus) {
   return Status::OK();
 }
 
+Status LowerCurrentThreadPriority(int increment) {
+  if (increment <= 0) return Status::OK();
+  const auto tid = static_cast<id_t>(gettid());
+  errno = 0;
+  const int now = getpriority(PRIO_PROCESS, tid);
+  if (errno != 0) return Status::IOError(std::string("getpriority: ") + std::strerror(errno));
+  if (setpriority(PRIO_PROCESS, tid, std::min(19, now + increment)) != 0) {
+    return Status::IOError(std::string("setpriority: ") + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
 std::vector<int> CurrentThreadCpus() {
   std::vector<int> cpus;
   cpu_set_t set;

@@ -61,6 +61,11 @@ int64_t PeakRssBytes();
 // process may run on. IOError: the kernel refused for another reason (message names errno).
 Status PinCurrentThread(const std::vector<int>& cpus);
 
+// Raises the calling thread's nice value by `increment` (Linux: per thread; threads it starts later
+// inherit it), so threads left at the process's nice value win the CPU when both are runnable.
+// IOError names errno when the kernel refuses. increment <= 0: nothing.
+Status LowerCurrentThreadPriority(int increment);
+
 // The CPUs the calling thread may run on, ascending (threads it starts inherit them); empty if the
 // kernel refuses to say.
 std::vector<int> CurrentThreadCpus();
