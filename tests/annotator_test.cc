@@ -9,6 +9,7 @@
 
 #include "engine/annotator.h"
 #include "engine/stitcher.h"
+#include "engine/windower.h"
 #include "fake_model.h"
 
 namespace rapid {
@@ -163,6 +164,58 @@ TEST(AnnotatorTest, PerInstanceBatchSizesGiveTheSameTraces) {
   int64_t windows = 0;
   for (const InstanceStats& s : stats.instances) windows += s.windows;
   EXPECT_EQ(windows, ref_stats.windows);
+}
+
+// A fake model whose calls wait until the test opens the gate: the test knows which windows are in
+// the running batch and which are still queued.
+class GatedModel : public FakeModel {
+ public:
+  Status Forward(const float* input, int64_t batch, float* output) override {
+    entered_ = true;
+    while (!open_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return FakeModel::Forward(input, batch, output);
+  }
+  std::atomic<bool> entered_{false}, open_{false};
+};
+
+// Cancel drops exactly the queued windows of the chosen blocks: a batch already running finishes,
+// every block is still delivered (the cancelled ones with the reason), the others are untouched.
+TEST(AnnotatorTest, CancelDropsTheQueuedWindowsOfTheChosenBlocks) {
+  auto blocks = MakeBlocks(6, 1000);
+  for (size_t k = 0; k < blocks.size(); ++k) blocks[k].block_id = k;
+  FakeModel plain;
+  AnnotateOptions opts;
+  opts.batch_size = 4;
+  std::vector<Annotation> ref;
+  AnnotateStats ref_stats;
+  AnnotateBlocks({&plain}, blocks, opts, &ref, &ref_stats);
+  std::vector<int64_t> windows;
+  for (const StationBlock& b : blocks) windows.push_back(static_cast<int64_t>(WindowStarts(b.samples_per_channel, plain.Spec()).size()));
+
+  GatedModel gated;
+  std::vector<Annotation> out(blocks.size());
+  int delivered = 0;
+  Annotator annotator({&gated}, opts, [&](size_t n, Annotation&& a) {
+    out[n] = std::move(a);
+    delivered += 1;
+  });
+  for (const StationBlock& b : blocks) ASSERT_TRUE(annotator.Submit(b));
+  while (!gated.entered_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Block 0's first 4 windows are in the running batch; its others and blocks 2 and 4 are queued.
+  const int64_t dropped = annotator.Cancel([](uint64_t id) { return id % 2 == 0; }, "deadline passed");
+  EXPECT_EQ(dropped, windows[0] - 4 + windows[2] + windows[4]);
+  gated.open_ = true;
+  annotator.Finish();
+  EXPECT_EQ(delivered, 6);
+  EXPECT_EQ(annotator.stats().windows, ref_stats.windows - dropped);
+  for (size_t k = 0; k < blocks.size(); ++k) {
+    if (k % 2 == 0) {
+      EXPECT_EQ(out[k].failure, "deadline passed") << k;
+    } else {
+      EXPECT_TRUE(out[k].failure.empty()) << k;
+      EXPECT_EQ(out[k].traces, ref[k].traces) << k;
+    }
+  }
 }
 
 }  // namespace

@@ -42,6 +42,13 @@ std::string StationBody(const std::string& station) {
   return body;
 }
 
+// The value of an unlabelled metric in Prometheus text; -1 when absent.
+int64_t MetricValue(const std::string& text, const std::string& name) {
+  const size_t at = text.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stoll(text.substr(at + name.size() + 2));
+}
+
 std::vector<std::string> Stations() {
   std::vector<std::string> out;
   for (const auto& e : fs::directory_iterator(kChunk)) out.push_back(e.path().filename().string());
@@ -131,6 +138,38 @@ TEST(ServeTest, RoutesAndErrorAnswers) {
   EXPECT_EQ(get_picks.status, 405);
   EXPECT_EQ(get_picks.headers["allow"], "POST");
   EXPECT_EQ(Http(port, "POST", "/healthz").status, 405);
+  {  // HEAD: the GET's headers, Content-Length included, and no body (read to the close)
+    const int fd = testing::ConnectLoopback(port);
+    ASSERT_GE(fd, 0);
+    const std::string head = "HEAD /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nConnection: close\r\n\r\n";
+    ASSERT_EQ(send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+    std::string reply, chunk(4096, '\0');
+    for (ssize_t n; (n = recv(fd, chunk.data(), chunk.size(), 0)) > 0;) reply.append(chunk, 0, static_cast<size_t>(n));
+    close(fd);
+    EXPECT_EQ(reply.compare(0, 12, "HTTP/1.1 200"), 0) << reply;
+    const size_t end = reply.find("\r\n\r\n");
+    ASSERT_NE(end, std::string::npos) << reply;
+    EXPECT_EQ(reply.size(), end + 4) << "HEAD answered with a body: " << reply;
+    EXPECT_NE(reply.find("Content-Length: " + std::to_string(models.body.size()) + "\r\n"), std::string::npos) << reply;
+  }
+  {  // Expect: 100-continue (curl's way with bodies over 1 MiB): the body goes after the interim answer
+    const int fd = testing::ConnectLoopback(port);
+    ASSERT_GE(fd, 0);
+    const std::string body = StationBody("PB35");
+    const std::string header = "POST /v1/models/phasenet/picks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n"
+                               "Content-Length: " + std::to_string(body.size()) +
+                               "\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n";
+    ASSERT_EQ(send(fd, header.data(), header.size(), 0), static_cast<ssize_t>(header.size()));
+    std::string reply, chunk(65536, '\0');
+    const ssize_t n = recv(fd, chunk.data(), chunk.size(), 0);
+    ASSERT_GT(n, 0);
+    EXPECT_EQ(chunk.substr(0, static_cast<size_t>(n)), "HTTP/1.1 100 Continue\r\n\r\n");
+    ASSERT_EQ(send(fd, body.data(), body.size(), 0), static_cast<ssize_t>(body.size()));
+    for (ssize_t m; (m = recv(fd, chunk.data(), chunk.size(), 0)) > 0;) reply.append(chunk, 0, static_cast<size_t>(m));
+    close(fd);
+    EXPECT_EQ(reply.compare(0, 12, "HTTP/1.1 200"), 0) << reply.substr(0, 300);
+    EXPECT_NE(reply.find("\"picks\""), std::string::npos) << reply.substr(0, 300);
+  }
   // Bodies and parameters.
   HttpAnswer empty = Http(port, "POST", "/v1/models/phasenet/picks", "", auth);
   EXPECT_EQ(empty.status, 400);
@@ -182,7 +221,7 @@ TEST(ServeTest, RoutesAndErrorAnswers) {
                            "rapid_requests_total{model=\"phasenet\",route=\"picks\",code=\"400\"}",
                            "rapid_request_duration_seconds_bucket", "rapid_queue_wait_seconds_count",
                            "rapid_inference_duration_seconds_sum", "rapid_batch_size_bucket", "rapid_queue_windows{",
-                           "rapid_windows_total", "rapid_process_resident_memory_bytes"}) {
+                           "rapid_windows_total", "rapid_windows_cancelled_total", "rapid_process_resident_memory_bytes"}) {
     EXPECT_NE(metrics.body.find(name), std::string::npos) << name;
   }
   EXPECT_EQ(server.Terminate(), 0);
@@ -251,8 +290,12 @@ TEST(ServeTest, OverloadIsAnsweredWith429And504) {
   }
   for (std::thread& t : clients) t.join();
   int ok = 0, too_many = 0;
+  int64_t body_windows = 0;  // of one `all` body, from an answer
   for (const HttpAnswer& a : answers) {
-    if (a.status == 200) ok += 1;
+    if (a.status == 200) {
+      ok += 1;
+      body_windows = nlohmann::json::parse(a.body).at("windows").get<int64_t>();
+    }
     if (a.status == 429) {
       too_many += 1;
       EXPECT_EQ(a.headers.at("retry-after"), "1");
@@ -291,6 +334,18 @@ TEST(ServeTest, OverloadIsAnsweredWith429And504) {
   EXPECT_GE(timed_out, 1) << late_statuses;
   EXPECT_GE(never_fed, 1) << late_statuses;  // waited in the queue past the timeout: its windows were dropped
   EXPECT_EQ(answered + timed_out, 6);
+  // Every admitted window was computed or cancelled, never both (a request fed before its deadline
+  // has its queued windows dropped too); the last running batch may still be finishing.
+  ASSERT_GT(body_windows, 0);
+  int64_t computed = 0, cancelled = 0;
+  for (int tries = 0; tries < 200 && computed + cancelled != 6 * body_windows; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string metrics = Http(slow.port(), "GET", "/metrics").body;
+    computed = MetricValue(metrics, "rapid_windows_total");
+    cancelled = MetricValue(metrics, "rapid_windows_cancelled_total");
+  }
+  EXPECT_EQ(computed + cancelled, 6 * body_windows) << computed << " computed, " << cancelled << " cancelled";
+  EXPECT_GT(cancelled, 0);
   EXPECT_EQ(slow.Terminate(), 0);
 }
 

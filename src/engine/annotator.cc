@@ -201,6 +201,31 @@ bool Annotator::TakeBatch(int64_t size, Batch* batch) {
   return true;
 }
 
+int64_t Annotator::Cancel(const std::function<bool(uint64_t block_id)>& which, const std::string& reason) {
+  std::vector<std::shared_ptr<Pending>> emptied;  // no window left in flight: finished here
+  int64_t dropped = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      Pending& p = **it;
+      if (!which(p.block.block_id)) {
+        ++it;
+        continue;
+      }
+      const size_t left = p.starts.size() - p.next_window;
+      for (size_t w = p.next_window; w < p.starts.size(); ++w) p.stitcher->Skip(p.block.first_window + static_cast<int64_t>(w));
+      p.next_window = p.starts.size();
+      if (p.failure.empty()) p.failure = reason;
+      dropped += static_cast<int64_t>(left);
+      if ((p.remaining -= static_cast<int64_t>(left)) == 0) emptied.push_back(*it);
+      it = queue_.erase(it);
+    }
+    undispensed_windows_ -= dropped;
+  }
+  for (auto& p : emptied) WindowsDone(std::move(p));
+  return dropped;
+}
+
 void Annotator::WindowsDone(std::shared_ptr<Pending> p) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -270,6 +295,7 @@ void Annotator::RunInstance(size_t index, Model* model) {
     }
     (void)PinCurrentThread(mine);  // best effort: an unpinned instance still computes correctly
   }
+  (void)LowerCurrentThreadPriority(opts_.compute_nice);  // best effort, as pinning
   model->UseIntraOpThreads(static_cast<int>(threads));
   const int64_t in = spec_.in_samples, channels = spec_.Channels(), labels = spec_.Labels();
   const int64_t out_samples = spec_.OutSamples();

@@ -57,6 +57,9 @@ struct AnnotateOptions {
   // CPUs to pin instance threads to: instance k runs on intra_threads CPUs taken round-robin from
   // this list. Empty: not pinned.
   std::vector<int> cpus;
+  // Nice increment of the instance threads and the intra-op threads they start (0: none). rapid
+  // serve sets it so that its network threads answer at once while the instances compute.
+  int compute_nice = 0;
   // Bytes of blocks (samples + stitcher) submitted but not finished. Larger: more read-ahead, so
   // instances never wait for the producer; smaller: less memory.
   int64_t queue_capacity_bytes = int64_t{256} << 20;
@@ -112,6 +115,13 @@ class Annotator {
   // Queues `block`; waits while it does not fit the capacity. Returns false (block dropped) once
   // a stop was requested (AnnotateOptions::stop).
   bool Submit(StationBlock block);
+
+  // The queued windows of the block pieces whose block id `which` accepts leave the queue and are
+  // never run: they are skipped as failed windows are (the piece's Annotation::failure says
+  // `reason`), so every piece is still finished and handed to on_done. Windows already in a batch
+  // run; pieces submitted later are not affected. Returns the windows dropped. Thread-safe; calls
+  // on_done (for pieces with nothing left to run) on the calling thread.
+  int64_t Cancel(const std::function<bool(uint64_t block_id)>& which, const std::string& reason);
 
   // No more blocks: waits until every submitted block is finished (after a stop: until the running
   // batches are). A model failure never ends the run: see Annotation::failure. Idempotent.

@@ -105,6 +105,10 @@ void PickingPipeline::Submit(uint64_t stream, std::vector<StationBlock>* pieces)
   pieces->clear();
 }
 
+int64_t PickingPipeline::CancelStream(uint64_t stream, const std::string& reason) {
+  return annotator_.Cancel([stream](uint64_t block_id) { return StreamOfBlock(block_id) == stream; }, reason);
+}
+
 bool PickingPipeline::StreamFinished(uint64_t stream) {
   auto it = streams_.find(stream);
   if (!it->second.closed || it->second.blocks_done < it->second.blocks_submitted) return false;

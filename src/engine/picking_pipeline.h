@@ -89,6 +89,11 @@ class PickingPipeline {
   // No more data for the stream: its remaining blocks are submitted; on_stream_done follows once
   // they are delivered. The stream id is not usable afterwards.
   Status CloseStream(uint64_t stream, std::vector<std::string>* notes);
+  // The stream's queued windows leave the queue unrun (Annotator::Cancel); its blocks are still
+  // delivered, with the reason as their failure, and on_stream_done still follows its close. For a
+  // caller that no longer wants the stream's results (a request past its deadline): blocks pushed
+  // afterwards are computed, so stop pushing first. Returns the windows dropped.
+  int64_t CancelStream(uint64_t stream, const std::string& reason);
   // A stop was requested and a block was refused: the producer should stop feeding.
   bool stopped() const { return stopped_; }
   // No more streams: waits for every submitted window (after a stop: for the batches running).

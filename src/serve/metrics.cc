@@ -69,6 +69,11 @@ void ServeMetrics::ObserveBatch(int64_t windows, double forward_s) {
   windows_total_ += static_cast<uint64_t>(windows);
 }
 
+void ServeMetrics::CountCancelled(int64_t windows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  windows_cancelled_ += static_cast<uint64_t>(windows);
+}
+
 void ServeMetrics::ObserveQueueWait(double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   queue_wait_.Observe(seconds);
@@ -90,6 +95,9 @@ std::string ServeMetrics::Render(const std::map<std::string, int64_t>& queued_wi
   batch_size_.Render("rapid_batch_size", "Windows per forward call (padding not counted).", &out);
   out += "# HELP rapid_windows_total Model windows computed.\n# TYPE rapid_windows_total counter\nrapid_windows_total " +
          std::to_string(windows_total_) + "\n";
+  out += "# HELP rapid_windows_cancelled_total Windows of requests past --request-timeout, dropped before a forward call.\n"
+         "# TYPE rapid_windows_cancelled_total counter\nrapid_windows_cancelled_total " +
+         std::to_string(windows_cancelled_) + "\n";
   out += "# HELP rapid_queue_windows Windows of admitted requests not yet answered.\n# TYPE rapid_queue_windows gauge\n";
   for (const auto& [model, n] : queued_windows_by_model) {
     out += "rapid_queue_windows{model=\"" + LabelValue(model) + "\"} " + std::to_string(n) + "\n";

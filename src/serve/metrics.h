@@ -1,6 +1,6 @@
 // `rapid serve`'s Prometheus metrics (text exposition format 0.0.4): request counts by model, route
 // and code, histograms of request duration, queue wait, forward time and batch size, windows
-// computed, windows queued, resident memory.
+// computed and cancelled, windows queued, resident memory.
 // Thread safety: every method may be called from any thread.
 #pragma once
 
@@ -33,6 +33,7 @@ class ServeMetrics {
   void CountRequest(const std::string& model, const std::string& route, int code, double seconds);
   void ObserveBatch(int64_t windows, double forward_s);
   void ObserveQueueWait(double seconds);
+  void CountCancelled(int64_t windows);
   // Gauges sampled when rendering: windows queued per model, and the process's resident memory.
   std::string Render(const std::map<std::string, int64_t>& queued_windows_by_model, int64_t resident_bytes) const;
 
@@ -40,7 +41,7 @@ class ServeMetrics {
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
   Histogram request_duration_, queue_wait_, inference_, batch_size_;
-  uint64_t windows_total_ = 0;
+  uint64_t windows_total_ = 0, windows_cancelled_ = 0;
 };
 
 }  // namespace rapid

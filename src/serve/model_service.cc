@@ -10,6 +10,10 @@ namespace rapid {
 
 namespace {
 
+// Nice increment of the instances' threads: the network threads, the feeder and the answers win
+// the CPU when they have work (a 429 in a millisecond under overload), the instances take the rest.
+constexpr int kComputeNice = 5;
+
 double MsBetween(ServeClock::time_point a, ServeClock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
@@ -24,6 +28,7 @@ struct ModelService::Job {
   int64_t streams_left = 0;
   bool fed = false, answered = false, released = false;
   ServeClock::time_point fed_at;
+  std::vector<uint64_t> streams;  // opened in the pipeline, in order
   std::vector<BlockOutput> blocks;
   std::vector<std::string> errors, notes;
 };
@@ -82,6 +87,7 @@ Status ModelService::Create(const ModelServiceOptions& opts, std::unique_ptr<Mod
   a.cpus = s->plan_.cpus;
   a.queue_capacity_bytes = s->plan_.queue_capacity_bytes;
   a.max_batch_wait_ms = opts.max_batch_delay_ms;
+  a.compute_nice = kComputeNice;
   a.on_batch = [raw = s.get()](int64_t windows, double forward_s) {
     if (raw->observer_.on_batch) raw->observer_.on_batch(windows, forward_s);
   };
@@ -188,10 +194,17 @@ void ModelService::StartJob(const std::shared_ptr<Job>& job) {
   }
   for (std::vector<TraceSegment>& instrument : instruments) {
     const std::string station = instrument.front().id.StationKey();
-    const uint64_t stream = pipeline_->OpenStream();
+    uint64_t stream = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (job->answered) {  // past its deadline while being fed: the rest is not fed
+        if (observer_.on_windows_cancelled) observer_.on_windows_cancelled(EstimateWindows(instrument, spec()));
+        if (--job->streams_left == 0) FinishJob(job);
+        continue;
+      }
+      stream = pipeline_->OpenStream();
       job_of_stream_[stream] = job;
+      job->streams.push_back(stream);
     }
     std::vector<std::string> notes;
     Status pushed = pipeline_->Push(stream, std::move(instrument), &notes);
@@ -262,18 +275,28 @@ void ModelService::WatchDeadlines() {
     for (const auto& [id, job] : open_jobs_) {
       if (now >= job->request.deadline) late.push_back(job);
     }
+    std::vector<uint64_t> cancel;  // streams of fed requests
+    int64_t never_fed_windows = 0;
     for (const std::shared_ptr<Job>& job : late) {
       if (!job->fed && !job->released) {  // never fed: its windows leave the queue
         queued_windows_ -= job->windows;
+        never_fed_windows += job->windows;
         job->released = true;
         work_cv_.notify_all();  // the feeder skips it
       }
+      if (job->fed) cancel.insert(cancel.end(), job->streams.begin(), job->streams.end());
       ServeResult r;
       r.status = 504;
-      r.error = job->fed ? "the request's windows were still being computed at --request-timeout"
+      r.error = job->fed ? "the request was being computed at --request-timeout (its queued windows were dropped)"
                          : "the request waited in the queue past --request-timeout (not computed)";
       Answer(job, std::move(r));
     }
+    // The pipeline calls back into this service under its own locks: cancel without mu_.
+    lock.unlock();
+    int64_t dropped = never_fed_windows;
+    for (uint64_t stream : cancel) dropped += pipeline_->CancelStream(stream, "request past --request-timeout");
+    if (dropped > 0 && observer_.on_windows_cancelled) observer_.on_windows_cancelled(dropped);
+    lock.lock();
   }
 }
 

@@ -9,9 +9,9 @@
 // Admitted requests wait in a FIFO for the feeder, which keeps only a few batches' worth of windows
 // (feed_ahead) in the pipeline beyond those being computed — enough to batch across requests — so
 // the rest wait here, in order; one still waiting at its deadline is answered 504 and never fed
-// (its windows are never computed). A request already fed is answered 504 at
-// its deadline too, but its windows, already in the pipeline's queue, are still computed (their
-// results are dropped).
+// (its windows are never computed). A request already fed is answered 504 at its deadline too:
+// its windows still queued in the pipeline leave it unrun (PickingPipeline::CancelStream), its
+// instruments not yet fed are not fed, and only windows already in a running batch finish.
 // Picks are made per request from the probability traces with the request's thresholds by the
 // same picker `rapid run` uses, so they equal `rapid run`'s on the same data at the same batch size.
 // Thread safety: Submit from any thread; `done` is called once, from the caller (refusals), the
@@ -75,6 +75,7 @@ struct ModelServiceOptions {
 struct ServeObserver {
   std::function<void(int64_t windows, double forward_s)> on_batch;  // every forward call
   std::function<void(int64_t windows, double queue_s, double compute_s)> on_request_done;
+  std::function<void(int64_t windows)> on_windows_cancelled;  // past the deadline: never computed
 };
 
 class ModelService {

@@ -105,6 +105,7 @@ ServeApp::ServeApp(ServeAppOptions opts, std::vector<std::unique_ptr<ModelServic
     ServeObserver observer;
     observer.on_batch = [this](int64_t windows, double forward_s) { metrics_.ObserveBatch(windows, forward_s); };
     observer.on_request_done = [this](int64_t, double queue_s, double) { metrics_.ObserveQueueWait(queue_s); };
+    observer.on_windows_cancelled = [this](int64_t windows) { metrics_.CountCancelled(windows); };
     m->set_observer(std::move(observer));
     const std::string name = m->name();
     models_[name] = std::move(m);
