@@ -71,6 +71,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void Read() {
+    head_ = false;
     if (server_->draining) {
       Close();
       return;
@@ -90,6 +91,27 @@ class Session : public std::enable_shared_from_this<Session> {
       beast::error_code ignored;
       self->stream_.socket().cancel(ignored);
     });
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  // A client that sent `Expect: 100-continue` (curl does, for bodies over 1 MiB) waits for the
+  // interim answer before sending its body; then the body, under the same read deadline.
+  void OnHeader(beast::error_code ec, size_t) {
+    if (ec) return OnRead(ec, 0);
+    const auto expect = parser_->get()[http::field::expect];
+    if (!parser_->is_done() && beast::iequals(expect, "100-continue")) {
+      continue_ = {http::status::continue_, 11};
+      http::async_write(stream_, continue_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->OnRead(ec, 0);
+        self->ReadBody();
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
@@ -127,6 +149,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     http::request<http::string_body> req = parser_->release();
     keep_alive_ = req.keep_alive();
+    head_ = req.method() == http::verb::head;
     HttpRequest r;
     r.method = std::string(req.method_string());
     std::string target_error;
@@ -169,6 +192,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.body() = std::move(response.body);
     res_.keep_alive(!close);
     res_.prepare_payload();
+    if (head_) res_.body().clear();  // HEAD: the GET's headers (Content-Length included), no body
     stream_.expires_after(server_->opts.read_timeout);
     http::async_write(stream_, res_, [self = shared_from_this(), counted, close](beast::error_code ec, size_t) {
       if (counted) self->server_->pending -= 1;
@@ -192,8 +216,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
+  http::response<http::empty_body> continue_;  // the interim 100 Continue
   HttpServer::Impl* server_;
   bool keep_alive_ = false;
+  bool head_ = false;  // the request being answered is a HEAD
   bool reading_ = false;
 };
 
