@@ -147,6 +147,28 @@ TEST(PlannerTest, TinyRamBudgetForcesSmallerBatchThenFewerInstances) {
   EXPECT_EQ(p.devices[0].batch_size, 4);
 }
 
+// N models in one process: each grows into 1/N of what is left above the memory held, so all of
+// them together stay within the one budget.
+TEST(PlannerTest, SharedHostBudgetSplitsWhatIsLeftAboveTheHeldMemory) {
+  PlannerOptions o;
+  o.max_ram_bytes = 10 * kGiB;
+  ShareHostBudget(0.5, 2 * kGiB, &o);
+  EXPECT_EQ(o.max_ram_bytes, 6 * kGiB);  // 2 held + half of the 8 above
+  EXPECT_DOUBLE_EQ(o.default_ram_fraction, 0.35);
+  PlannerOptions whole;
+  whole.max_ram_bytes = 10 * kGiB;
+  ShareHostBudget(1.0, 2 * kGiB, &whole);
+  EXPECT_EQ(whole.max_ram_bytes, 10 * kGiB);
+  EXPECT_DOUBLE_EQ(whole.default_ram_fraction, 0.7);
+  // Planned with the share, the plan's peak stays within it.
+  PlanInputs in = CpuInputs(2, 24 * kGiB);
+  in.options.max_ram_bytes = kBaseline + kReserved + kWeight + 2 * 24 * kCpuBytesPerWindow;
+  ShareHostBudget(0.5, in.process_baseline_bytes, &in.options);
+  Plan p;
+  ASSERT_TRUE(MakePlan(in, &p).ok());
+  EXPECT_LE(p.expected_peak_host_bytes, in.options.max_ram_bytes);
+}
+
 TEST(PlannerTest, ImpossibleRamBudgetSaysWhatIsNeeded) {
   PlanInputs in = CpuInputs(2, 24 * kGiB);
   in.options.max_ram_bytes = kBaseline + kReserved + kMiB;  // less than one window's activations

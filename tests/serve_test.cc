@@ -276,6 +276,29 @@ TEST(ServeTest, ConnectionsOverTheLimitGet503) {
   EXPECT_EQ(server.Terminate(), 0);
 }
 
+// Two models in one process: each has its route and picks, and each plan grows into half of what
+// --max-ram leaves, so the two together stay within it.
+TEST(ServeTest, TwoModelsShareOneProcessAndItsMemoryBudget) {
+  const int64_t max_ram = int64_t{3} << 30;
+  ServeProcess server({"--model", "phasenet,eqcct", "--max-ram", "3GiB"});
+  ASSERT_GT(server.port(), 0);
+  HttpAnswer models = Http(server.port(), "GET", "/v1/models");
+  ASSERT_EQ(models.status, 200);
+  const nlohmann::json list = nlohmann::json::parse(models.body).at("models");
+  ASSERT_EQ(list.size(), 2u);
+  for (const nlohmann::json& m : list) {  // each: the memory held when planned + half of the rest
+    EXPECT_LT(m.at("host_budget_bytes").get<int64_t>(), max_ram - (max_ram >> 3)) << m.dump();
+  }
+  for (const std::string model : {"phasenet", "eqcct"}) {
+    HttpAnswer a = Http(server.port(), "POST", "/v1/models/" + model + "/picks", StationBody("PB35"), kMseed);
+    ASSERT_EQ(a.status, 200) << model << " " << a.body.substr(0, 300);
+    const nlohmann::json j = nlohmann::json::parse(a.body);
+    EXPECT_EQ(j.at("model"), model);
+    EXPECT_GT(j.at("windows").get<int64_t>(), 0) << model;
+  }
+  EXPECT_EQ(server.Terminate(), 0);
+}
+
 // More than the queue holds: the excess is answered 429 with Retry-After at once, the admitted ones
 // 200; a request that waits past --request-timeout gets 504.
 TEST(ServeTest, OverloadIsAnsweredWith429And504) {

@@ -73,6 +73,7 @@ Status LoadServices(const ServeFlags& flags, std::vector<std::unique_ptr<ModelSe
     o.plan.batch_size = flags.batch_size;
     o.plan.instances = flags.instances;
     o.plan.intra_threads = flags.intra_threads;
+    o.plan.ram_share = 1.0 / static_cast<double>(names.size());
     if (Status s = ParseDeviceList(flags.devices, &o.plan.devices); !s.ok()) {
       return Status::InvalidArgument("--devices " + flags.devices + ": " + s.message());
     }

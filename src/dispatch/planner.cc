@@ -378,4 +378,13 @@ Status MakePlan(const PlanInputs& in, Plan* out) {
   return Status::OK();
 }
 
+void ShareHostBudget(double share, int64_t held_bytes, PlannerOptions* o) {
+  if (share >= 1.0) return;
+  if (o->max_ram_bytes > 0) {
+    const int64_t above = std::max<int64_t>(0, o->max_ram_bytes - held_bytes);
+    o->max_ram_bytes = held_bytes + static_cast<int64_t>(share * static_cast<double>(above));
+  }
+  o->default_ram_fraction *= share;
+}
+
 }  // namespace rapid

@@ -166,4 +166,12 @@ struct Plan {
 // the message names the device, what it needs and what it was given.
 Status MakePlan(const PlanInputs& in, Plan* out);
 
+// Several plans in one process (rapid serve with N models, planned one after another): each may
+// grow by `share` = 1/N of what the one budget leaves above the memory held when it is planned
+// (`held_bytes`): of --max-ram (max_ram_bytes becomes held + share × (max_ram − held)), or of the
+// default fraction of available memory (default_ram_fraction × share). The process, every model
+// loaded and every queue full, stays within the budget a single plan would have had.
+// REQUIRES: 0 < share <= 1 (1: unchanged).
+void ShareHostBudget(double share, int64_t held_bytes, PlannerOptions* o);
+
 }  // namespace rapid

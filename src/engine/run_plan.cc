@@ -54,6 +54,7 @@ Status PlanRun(const PlanRequest& opts, const LoadedModel& loaded, RunPlan* plan
   in.options.instances = opts.instances;
   in.options.intra_threads = opts.intra_threads;
   in.options.batch_size = opts.batch_size;
+  ShareHostBudget(opts.ram_share, in.process_baseline_bytes, &in.options);
   Plan chosen;
   RAPID_RETURN_IF_ERROR(MakePlan(in, &chosen));
   plan->devices.clear();

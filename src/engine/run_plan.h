@@ -34,6 +34,10 @@ struct PlanRequest {
   int64_t instances = 0;
   int64_t intra_threads = 0;
   int64_t batch_size = 0;
+  // Share of the host memory budget this plan may grow into (several models in one process:
+  // 1/N each; dispatch/planner.h ShareHostBudget). Cores are not divided: the models' instances
+  // share them, as they share them in time when requests come for one model at a time.
+  double ram_share = 1.0;
 };
 
 // `loaded` is the run's model on the CPU (its spec and host footprint are measured there; it

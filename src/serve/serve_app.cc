@@ -145,6 +145,7 @@ HttpResponse ServeApp::ModelsList() const {
                     {"weights_sha256", m->weights_sha256()},
                     {"instances", m->plan().instances},
                     {"batch_size", m->plan().batch_size},
+                    {"host_budget_bytes", m->plan().host_budget_bytes},
                     {"max_queue_windows", m->max_queue_windows()}});
   }
   return JsonResponse(200, {{"models", list}});
