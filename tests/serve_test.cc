@@ -75,7 +75,8 @@ TEST(ServeTest, TwelveConcurrentRequestsGiveRapidRunsPicks) {
   }
   ASSERT_GE(want_rows.size(), 5u);
   // A queue that holds all twelve whatever the machine's speed (the default is ~0.25 s of work).
-  ServeProcess server({"--instances", "2", "--batch-size", "4", "--max-batch-delay", "20ms", "--max-queue-windows", "10000"});
+  ServeProcess server({"--instances", "2", "--batch-size", "4", "--max-batch-delay", "20ms", "--max-queue-windows", "10000",
+                       "--request-timeout", "60s"});
   ASSERT_GT(server.port(), 0);
   const std::vector<std::string> stations = Stations();
   ASSERT_EQ(stations.size(), 12u);
@@ -276,6 +277,39 @@ TEST(ServeTest, ConnectionsOverTheLimitGet503) {
   EXPECT_EQ(server.Terminate(), 0);
 }
 
+// Many small requests from many clients at once (the feeder opening streams while instances
+// deliver blocks: a lock-order slip deadlocks here): every one answered, the same station's picks
+// the same every time.
+TEST(ServeTest, ManySmallConcurrentRequestsAreAllAnsweredAlike) {
+  ServeProcess server({"--instances", "2", "--batch-size", "4", "--max-queue-windows", "100000", "--request-timeout", "60s"});
+  ASSERT_GT(server.port(), 0);
+  const std::vector<std::string> stations = Stations();
+  std::vector<std::string> bodies;
+  for (const std::string& s : stations) bodies.push_back(StationBody(s));
+  constexpr int kClients = 32, kEach = 8;
+  std::vector<std::vector<HttpAnswer>> answers(kClients, std::vector<HttpAnswer>(kEach));
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int k = 0; k < kEach; ++k) {
+        answers[c][k] = Http(server.port(), "POST", "/v1/models/phasenet/picks", bodies[(c + k) % bodies.size()], kMseed);
+      }
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  std::map<size_t, std::string> picks_of;  // station index → its picks, as first answered
+  for (int c = 0; c < kClients; ++c) {
+    for (int k = 0; k < kEach; ++k) {
+      const HttpAnswer& a = answers[c][k];
+      ASSERT_EQ(a.status, 200) << a.error << a.body.substr(0, 200);
+      const std::string picks = nlohmann::json::parse(a.body).at("picks").dump();
+      auto [it, fresh] = picks_of.try_emplace(static_cast<size_t>(c + k) % bodies.size(), picks);
+      EXPECT_EQ(it->second, picks) << stations[it->first];
+    }
+  }
+  EXPECT_EQ(server.Terminate(), 0);
+}
+
 // Two models in one process: each has its route and picks, and each plan grows into half of what
 // --max-ram leaves, so the two together stay within it.
 TEST(ServeTest, TwoModelsShareOneProcessAndItsMemoryBudget) {
@@ -375,7 +409,8 @@ TEST(ServeTest, OverloadIsAnsweredWith429And504) {
 // SIGTERM while requests are in flight: /readyz turns 503, every request already accepted is
 // answered 200, the process exits 0.
 TEST(ServeTest, DrainUnderLoadAnswersEveryAcceptedRequest) {
-  ServeProcess server({"--instances", "1", "--batch-size", "2", "--drain-timeout", "60s", "--max-queue-windows", "10000"});
+  ServeProcess server({"--instances", "1", "--batch-size", "2", "--drain-timeout", "60s", "--max-queue-windows", "10000",
+                       "--request-timeout", "60s"});
   ASSERT_GT(server.port(), 0);
   const std::vector<std::string> stations = Stations();
   std::vector<HttpAnswer> answers(stations.size());

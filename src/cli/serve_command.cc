@@ -26,7 +26,7 @@ namespace {
 
 struct ServeFlags {
   std::string listen = "127.0.0.1:8080", models = "phasenet", weights, devices = "cpu", cpus, max_ram, max_vram;
-  int64_t instances = 0, intra_threads = 0, batch_size = 0, max_queue_windows = 0, max_connections = 256, io_threads = 2;
+  int64_t instances = 0, intra_threads = 0, batch_size = 0, max_queue_windows = 0, max_connections = 256, io_threads = 2, compute_nice = 5;
   std::string max_batch_delay = "5ms", request_timeout = "10s", max_body = "64MiB", drain_timeout = "30s";
   std::string auth_token_file, port_file, config;
 };
@@ -69,6 +69,7 @@ Status LoadServices(const ServeFlags& flags, std::vector<std::unique_ptr<ModelSe
     o.model = name;
     o.weights = flags.weights;
     o.max_batch_delay_ms = *ParseDurationNs(flags.max_batch_delay) / 1000000;
+    o.compute_nice = static_cast<int>(flags.compute_nice);
     o.max_queue_windows = flags.max_queue_windows;
     o.plan.batch_size = flags.batch_size;
     o.plan.instances = flags.instances;
@@ -197,6 +198,11 @@ CommandAction AddServeCommand(CLI::App* app) {
       ->capture_default_str()
       ->check(WholeNumberAtLeast(1, 100000));
   cmd->add_option("--io-threads", flags->io_threads, "HTTP threads")->capture_default_str()->check(WholeNumberAtLeast(1, 64));
+  cmd->add_option("--compute-nice", flags->compute_nice,
+                  "Nice increment of the model instances' threads: above 0 the HTTP threads answer first under load "
+                  "(0: the instances compete with them, and with other processes, as equals)")
+      ->capture_default_str()
+      ->check(WholeNumberAtLeast(0, 19));
   cmd->add_option("--auth-token-file", flags->auth_token_file,
                   "File whose first line is the bearer token every request but /healthz and /readyz must carry")
       ->check(NotEmpty("a file"));

@@ -10,10 +10,6 @@ namespace rapid {
 
 namespace {
 
-// Nice increment of the instances' threads: the network threads, the feeder and the answers win
-// the CPU when they have work (a 429 in a millisecond under overload), the instances take the rest.
-constexpr int kComputeNice = 5;
-
 double MsBetween(ServeClock::time_point a, ServeClock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
@@ -87,7 +83,7 @@ Status ModelService::Create(const ModelServiceOptions& opts, std::unique_ptr<Mod
   a.cpus = s->plan_.cpus;
   a.queue_capacity_bytes = s->plan_.queue_capacity_bytes;
   a.max_batch_wait_ms = opts.max_batch_delay_ms;
-  a.compute_nice = kComputeNice;
+  a.compute_nice = opts.compute_nice;
   a.on_batch = [raw = s.get()](int64_t windows, double forward_s) {
     if (raw->observer_.on_batch) raw->observer_.on_batch(windows, forward_s);
   };
@@ -194,7 +190,6 @@ void ModelService::StartJob(const std::shared_ptr<Job>& job) {
   }
   for (std::vector<TraceSegment>& instrument : instruments) {
     const std::string station = instrument.front().id.StationKey();
-    uint64_t stream = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (job->answered) {  // past its deadline while being fed: the rest is not fed
@@ -202,7 +197,11 @@ void ModelService::StartJob(const std::shared_ptr<Job>& job) {
         if (--job->streams_left == 0) FinishJob(job);
         continue;
       }
-      stream = pipeline_->OpenStream();
+    }
+    // Not under mu_: the pipeline calls back into this service holding its own lock.
+    const uint64_t stream = pipeline_->OpenStream();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
       job_of_stream_[stream] = job;
       job->streams.push_back(stream);
     }

@@ -67,6 +67,9 @@ struct ModelServiceOptions {
   std::string weights;
   PlanRequest plan;
   int64_t max_batch_delay_ms = 5;
+  // Nice increment of the instances' threads (AnnotateOptions::compute_nice): the network threads,
+  // the feeder and the answers win the CPU when they have work, the instances take the rest.
+  int compute_nice = 0;
   // 0: about a quarter of a second of work (the planner's probe forward time × instances), at least 4 batches
   int64_t max_queue_windows = 0;
 };
@@ -122,6 +125,8 @@ class ModelService {
   int64_t max_queue_windows_ = 0;
   ServeObserver observer_;
 
+  // Lock order: the pipeline's callbacks take mu_ under the pipeline's own lock, so the pipeline is
+  // never called with mu_ held.
   mutable std::mutex mu_;
   std::condition_variable work_cv_, idle_cv_, watch_cv_;
   std::deque<std::shared_ptr<Job>> waiting_;            // admitted, not yet fed
