@@ -167,6 +167,14 @@ void PickingPipeline::OnPiece(size_t number, Annotation&& a) {
   auto it = blocks_.try_emplace(a.block_id).first;
   BlockPicking& bp = it->second;
   PickPiece(a, &bp);
+  if (opts_.on_final_picks && (!bp.output.picks.empty() || !bp.output.detections.empty())) {
+    std::vector<Pick> picks = std::move(bp.output.picks), detections = std::move(bp.output.detections);
+    bp.output.picks.clear();
+    bp.output.detections.clear();
+    ShiftPickTimes(a.time_shift_ns, &picks);
+    ShiftPickTimes(a.time_shift_ns, &detections);
+    opts_.on_final_picks(stream, std::move(picks), std::move(detections));
+  }
   if (!a.failure.empty()) {
     on_failure_(stream, a.trace_id, "model failed on a window from " + FormatIsoMicros(a.start) + ": " + a.failure);
   }

@@ -59,6 +59,11 @@ struct PipelineOptions {
   bool keep_traces = false;   // deliver the probability traces in BlockOutput::traces
   // Label → threshold, over the model's (--p-threshold, --s-threshold; LabelThreshold).
   std::map<std::string, double> thresholds;
+  // Picks as soon as they are final (a live stream's blocks may never end): when set, every pick
+  // and detection goes here once the piece that closes its trigger is picked, its times shifted by
+  // that piece's time shift (the block's, unless a later segment changes it), and BlockOutput's
+  // picks and detections stay empty. Called like the other callbacks.
+  std::function<void(uint64_t stream, std::vector<Pick>&& picks, std::vector<Pick>&& detections)> on_final_picks;
 };
 
 class PickingPipeline {

@@ -42,10 +42,11 @@ struct StationBlock {
   int64_t window_count = kWindowsToTheEnd;
   NanoTime block_start = kUnsetTime;  // time of the block's sample 0; kUnsetTime: `start`
   int64_t block_offset = 0;           // index of this piece's sample 0 in the block
-  // Set on the last piece (the block's segments are known only when it ends): the mean, over the
-  // block's segments, of each segment's start minus its grid-aligned start. SeisBench reports a
-  // block's outputs at the grid times plus this, so every output time of the block (probability
-  // traces, picks) is its grid time + time_shift_ns.
+  // The mean, over the block's segments, of each segment's start minus its grid-aligned start.
+  // SeisBench reports a block's outputs at the grid times plus this, so every output time of the
+  // block (probability traces, picks) is its grid time + time_shift_ns. Final on the last piece (the
+  // block's segments are known only when it ends); on earlier pieces, the mean over the segments
+  // joined so far (the same unless a later segment of the block starts at another sub-sample offset).
   NanoTime time_shift_ns = 0;
   // Independent windows (EQCCTPro's grid, engine/eqcctpro_windows.h): when not empty, this piece's
   // windows lie end to end in `samples` (the spec's stride is in_samples, no blinding) and its

@@ -248,6 +248,7 @@ StationBlock StationStream::CutPiece(int64_t from, int64_t length, int64_t windo
   b.block_start = GridTime(block_->start_k, rate);
   b.block_offset = from;
   b.start = SampleTime(b.block_start, from, rate);
+  b.time_shift_ns = MeanShiftNs();
   const int64_t lo = block_->start_k + from, hi = lo + length;
   for (size_t c = 0; c < runs_.size(); ++c) {
     for (size_t j = 0; j < block_->joined[c]; ++j) {
@@ -276,18 +277,24 @@ void StationStream::DropBefore(int64_t block_sample) {
   }
 }
 
+NanoTime StationStream::MeanShiftNs() const {
+  int64_t shift_sum_ns = 0, segments = 0;
+  for (size_t c = 0; c < runs_.size(); ++c) {
+    for (size_t j = 0; j < block_->joined[c]; ++j) {
+      shift_sum_ns += runs_[c][j].shift_ns;
+      segments += 1;
+    }
+  }
+  return segments == 0 ? 0 : std::llround(static_cast<double>(shift_sum_ns) / static_cast<double>(segments));
+}
+
 void StationStream::FinishBlock(std::vector<StationBlock>* pieces, std::vector<std::string>* notes) {
   const double rate = spec_.rate_hz;
   const int64_t length = block_->last_k + 1 - block_->start_k;
-  int64_t shift_sum_ns = 0, segments = 0;
   for (size_t c = 0; c < runs_.size(); ++c) {
     if (block_->joined[c] == 0) {
       AddNoteOnce(trace_id_ + ": component " + std::string(1, spec_.component_order[c]) + " missing, zero-filled",
                   notes);
-    }
-    for (size_t j = 0; j < block_->joined[c]; ++j) {
-      shift_sum_ns += runs_[c][j].shift_ns;
-      segments += 1;
     }
   }
   if (length < spec_.in_samples) {
@@ -296,9 +303,7 @@ void StationStream::FinishBlock(std::vector<StationBlock>* pieces, std::vector<s
                      " samples, shorter than one window (" + std::to_string(spec_.in_samples) + "); not annotated");
   } else {
     const int64_t from = block_->next_window * spec_.StrideSamples();
-    StationBlock b = CutPiece(from, length - from, kWindowsToTheEnd, true);
-    b.time_shift_ns = std::llround(static_cast<double>(shift_sum_ns) / static_cast<double>(segments));
-    pieces->push_back(std::move(b));
+    pieces->push_back(CutPiece(from, length - from, kWindowsToTheEnd, true));
   }
   for (size_t c = 0; c < runs_.size(); ++c) {
     runs_[c].erase(runs_[c].begin(), runs_[c].begin() + static_cast<std::ptrdiff_t>(block_->joined[c]));

@@ -13,7 +13,8 @@
 //    their closed spans touch or overlap); components without data in part of it read zeros there;
 //  - a block shorter than one window is not annotated (a note says so);
 //  - the block's output times are its grid times plus the mean shift of its segments
-//    (StationBlock::time_shift_ns, known when the block ends, so carried by its last piece).
+//    (StationBlock::time_shift_ns, final when the block ends, on its last piece; earlier pieces
+//    carry the mean over the segments joined so far).
 //
 // A block longer than `piece_windows` windows is handed out in pieces cut on its window grid:
 // piece k holds windows [k·W, (k+1)·W) (the last piece: every remaining grid window, including the
@@ -97,6 +98,7 @@ class StationStream {
   void FinishBlock(std::vector<StationBlock>* pieces, std::vector<std::string>* notes);
   StationBlock CutPiece(int64_t from, int64_t length, int64_t windows, bool last);
   void DropBefore(int64_t block_sample);
+  NanoTime MeanShiftNs() const;  // over the runs joined to the open block
 
   const ModelSpec& spec_;
   const int64_t piece_windows_;

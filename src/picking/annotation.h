@@ -25,8 +25,8 @@ struct Annotation {
   bool last_piece = true;
   NanoTime block_start = kUnsetTime;  // time of the block's output sample 0; sample times are derived from it
   int64_t offset = 0;                 // index of traces[l][0] in the block's output
-  // The last piece's StationBlock::time_shift_ns: every output time of the block is its time from
-  // block_start plus this (0 on earlier pieces, which cannot know it yet).
+  // The piece's StationBlock::time_shift_ns: every output time of the block is its time from
+  // block_start plus the last piece's (earlier pieces carry the value known so far).
   NanoTime time_shift_ns = 0;
   // Not empty when some window of this piece failed in the model even when run alone: the reason.
   // Its outputs are missing from the traces (NaN where no other window covered them).

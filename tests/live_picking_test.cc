@@ -1,0 +1,142 @@
+// The picking pipeline fed as a live stream feeds it — a few seconds of every channel at a time,
+// one-window pieces, picks delivered as soon as they are final — gives the picks of the whole data
+// pushed at once (rapid run's way), at the same batch size.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "engine/picking_pipeline.h"
+#include "io/mseed_reader.h"
+#include "io/segment_merge.h"
+#include "models/registry.h"
+#include "picking/picker.h"
+
+namespace rapid {
+namespace {
+
+const std::string kChunk = std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample/20241215T115800Z_20241215T120100Z";
+
+std::vector<TraceSegment> StationSegments(const std::string& station) {
+  std::vector<TraceSegment> all;
+  for (const auto& e : std::filesystem::directory_iterator(kChunk + "/" + station)) {
+    MseedFileContents contents;
+    EXPECT_TRUE(ReadMseedFile(e.path().string(), ReaderOptions(), &contents).ok());
+    all.insert(all.end(), contents.segments.begin(), contents.segments.end());
+  }
+  return MergeSegments(all, ReaderOptions(), nullptr);
+}
+
+// The samples of `s` at times in [from, to).
+TraceSegment Cut(const TraceSegment& s, NanoTime from, NanoTime to) {
+  TraceSegment out = s;
+  out.samples.clear();
+  out.start = kUnsetTime;
+  for (size_t i = 0; i < s.samples.size(); ++i) {
+    const NanoTime t = s.SampleTimeAt(static_cast<int64_t>(i));
+    if (t < from || t >= to) continue;
+    if (out.start == kUnsetTime) out.start = t;
+    out.samples.push_back(s.samples[i]);
+  }
+  return out;
+}
+
+bool SamePick(const Pick& a, const Pick& b) {
+  return a.trace_id == b.trace_id && a.phase == b.phase && a.peak_time == b.peak_time && a.start_time == b.start_time &&
+         a.end_time == b.end_time && a.peak_value == b.peak_value;
+}
+
+TEST(LivePickingTest, PicksOfSmallPartsDeliveredWhenFinalEqualTheWholeDatasPicks) {
+  LoadedModel m;
+  ASSERT_TRUE(LoadModel("phasenet", "", &m).ok());
+  std::vector<std::vector<TraceSegment>> data;  // every station of the sample
+  for (const auto& e : std::filesystem::directory_iterator(kChunk)) data.push_back(StationSegments(e.path().filename().string()));
+  const std::map<std::string, double> thresholds = {{"P", 0.1}, {"S", 0.1}};
+  auto fail = [](uint64_t, const std::string& id, const std::string& message) { ADD_FAILURE() << id << ": " << message; };
+
+  std::mutex mu;
+  std::vector<Pick> whole;
+  {
+    PipelineOptions opts;
+    opts.annotate.batch_size = 4;
+    opts.thresholds = thresholds;
+    PickingPipeline pipeline({m.model.get()}, opts, [&](BlockOutput&& b) {
+      std::lock_guard<std::mutex> lock(mu);
+      whole.insert(whole.end(), b.picks.begin(), b.picks.end());
+    }, fail, [](uint64_t) {});
+    std::vector<std::string> notes;
+    for (const auto& segments : data) {
+      const uint64_t s = pipeline.OpenStream();
+      ASSERT_TRUE(pipeline.Push(s, segments, &notes).ok());
+      ASSERT_TRUE(pipeline.CloseStream(s, &notes).ok());
+    }
+    pipeline.Finish();
+  }
+
+  std::vector<Pick> live;
+  std::atomic<bool> closing{false};
+  int before_close = 0;
+  {
+    PipelineOptions opts;
+    opts.annotate.batch_size = 4;
+    opts.annotate.max_batch_wait_ms = 5;  // a live stream's windows do not wait for a full batch
+    opts.piece_windows = 1;
+    opts.thresholds = thresholds;
+    opts.on_final_picks = [&](uint64_t, std::vector<Pick>&& picks, std::vector<Pick>&& detections) {
+      EXPECT_TRUE(detections.empty());
+      std::lock_guard<std::mutex> lock(mu);
+      if (!closing) before_close += static_cast<int>(picks.size());
+      live.insert(live.end(), picks.begin(), picks.end());
+    };
+    PickingPipeline pipeline({m.model.get()}, opts, [&](BlockOutput&& b) {
+      EXPECT_TRUE(b.picks.empty());
+    }, fail, [](uint64_t) {});
+    std::vector<std::string> notes;
+    std::vector<uint64_t> ids;
+    for (size_t k = 0; k < data.size(); ++k) ids.push_back(pipeline.OpenStream());
+    NanoTime first = data[0][0].start, last = first;
+    for (const auto& segments : data) {
+      for (const TraceSegment& s : segments) {
+        first = std::min(first, s.start);
+        last = std::max(last, s.LastSampleTime());
+      }
+    }
+    const NanoTime step = kNanosPerSecond * 5 / 2;
+    for (NanoTime t = first; t <= last; t += step) {
+      for (size_t k = 0; k < data.size(); ++k) {
+        std::vector<TraceSegment> part;
+        for (const TraceSegment& s : data[k]) {
+          TraceSegment c = Cut(s, t, t + step);
+          if (!c.samples.empty()) part.push_back(std::move(c));
+        }
+        ASSERT_TRUE(pipeline.Push(ids[k], std::move(part), &notes).ok());
+      }
+    }
+    // What the data decide is picked before the streams end.
+    for (int i = 0; i < 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::lock_guard<std::mutex> lock(mu);
+      if (before_close > 0 && i > 50) break;
+    }
+    closing = true;
+    for (uint64_t id : ids) ASSERT_TRUE(pipeline.CloseStream(id, &notes).ok());
+    pipeline.Finish();
+  }
+  SortPicks(&whole);
+  SortPicks(&live);
+  ASSERT_GE(whole.size(), 5u);
+  ASSERT_EQ(live.size(), whole.size());
+  for (size_t i = 0; i < whole.size(); ++i) {
+    EXPECT_TRUE(SamePick(live[i], whole[i])) << i << ": " << live[i].trace_id << " " << live[i].phase << " "
+                                             << FormatIsoMicros(live[i].peak_time) << " vs "
+                                             << FormatIsoMicros(whole[i].peak_time);
+  }
+  EXPECT_GT(before_close, 0);
+}
+
+}  // namespace
+}  // namespace rapid
