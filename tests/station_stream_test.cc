@@ -224,7 +224,9 @@ TEST(StationStreamTest, SilentComponentAndOneComponentGapsStreamLikeOneFeed) {
     for (size_t i = 0; i < one.size(); ++i) {
       EXPECT_EQ(one[i].start, chunked[i].start) << i;
       EXPECT_EQ(one[i].last_piece, chunked[i].last_piece) << i;
-      EXPECT_EQ(one[i].time_shift_ns, chunked[i].time_shift_ns) << i;
+      // Final on the last piece; earlier pieces carry the mean over the segments joined so far,
+      // which depends on how much had arrived.
+      if (one[i].last_piece) EXPECT_EQ(one[i].time_shift_ns, chunked[i].time_shift_ns) << i;
       EXPECT_EQ(one[i].samples, chunked[i].samples) << i;
     }
     if (rate == 100.0) EXPECT_LT(held, 3 * (24 * 100 + 2 * 1000)) << rate;
