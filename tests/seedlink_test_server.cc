@@ -274,6 +274,7 @@ void TestSeedLinkServer::Serve(int fd, int64_t index) {
     char header[16];
     std::snprintf(header, sizeof header, "SL%06llX", static_cast<unsigned long long>(r.sequence & 0xFFFFFF));
     if (!SendAll(fd, protocol >= 4 ? V4Packet('2', 'D', r.sequence, r.station_id, r.bytes) : header + r.bytes)) break;
+    packets_sent_ += 1;
     if (++sent == opts_.close_after_packets) break;
   }
   {

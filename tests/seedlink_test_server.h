@@ -33,6 +33,7 @@ class TestSeedLinkServer {
   void Append(std::string record);
   void Stop();  // closes the listener and every connection
   int64_t connections() const { return connections_; }
+  int64_t packets_sent() const { return packets_sent_; }  // data packets, all connections
 
  private:
   struct Record {
@@ -46,7 +47,7 @@ class TestSeedLinkServer {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::atomic<int64_t> connections_{0};
+  std::atomic<int64_t> connections_{0}, packets_sent_{0};
   std::mutex mu_;
   std::condition_variable appended_;
   std::vector<Record> records_;

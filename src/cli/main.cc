@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   rapid::CommandAction tune = rapid::AddTuneCommand(&app);
   rapid::CommandAction report = rapid::AddReportCommand(&app);
   rapid::CommandAction serve = rapid::AddServeCommand(&app);
+  rapid::CommandAction stream = rapid::AddStreamCommand(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("synth")) return synth();
     if (app.got_subcommand("models")) return models();
     if (app.got_subcommand("serve")) return serve();
+    if (app.got_subcommand("stream")) return stream();
     if (app.got_subcommand("tune")) return tune();
     if (app.got_subcommand("report")) return report();
   } catch (const std::exception& e) {

@@ -261,7 +261,7 @@ Status SeedLinkClient::Session(const std::atomic<bool>& stop, bool* delivered) {
   RAPID_RETURN_IF_ERROR(Negotiate(&c));
   connections_ += 1;
   auto last_bytes = Clock::now(), last_keepalive = Clock::now();
-  while (!stop) {
+  while (true) {  // the packets already received are delivered before a stop ends the session
     SeedLinkPacket packet;
     size_t used = 0;
     std::string error;
@@ -288,6 +288,7 @@ Status SeedLinkClient::Session(const std::atomic<bool>& stop, bool* delivered) {
       }
       continue;
     }
+    if (stop) return Status::OK();
     const Status filled = c.Fill(kStopPoll);
     const auto now = Clock::now();
     if (filled.ok()) {
@@ -301,7 +302,6 @@ Status SeedLinkClient::Session(const std::atomic<bool>& stop, bool* delivered) {
       last_keepalive = now;
     }
   }
-  return Status::OK();
 }
 
 }  // namespace rapid

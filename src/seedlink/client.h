@@ -55,7 +55,8 @@ class SeedLinkClient {
   SeedLinkClient(SeedLinkClientOptions opts, std::map<std::string, uint64_t> last_sequences, RecordFn on_record,
                  LogFn log);
 
-  // Streams until `stop` reads true (looked at every 100 ms), reconnecting after failures.
+  // Streams until `stop` reads true (looked at every 100 ms), reconnecting after failures; the
+  // packets already read when it does are delivered first.
   void Run(const std::atomic<bool>& stop);
 
   std::map<std::string, uint64_t> last_sequences() const;

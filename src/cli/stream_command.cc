@@ -1,0 +1,129 @@
+// `rapid stream`: real-time picking from a SeedLink server (live/stream_session.h, docs/realtime.md).
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/config_file.h"
+#include "cli/option_checks.h"
+#include "cli/stop_signals.h"
+#include "core/exit_codes.h"
+#include "dispatch/resource_probe.h"
+#include "engine/time_chunks.h"
+#include "live/stream_session.h"
+#include "models/device.h"
+
+namespace rapid {
+
+namespace {
+
+struct StreamFlags {
+  std::string seedlink, model = "phasenet", weights, output, state, start, formats = "csv", protocol = "auto";
+  std::vector<std::string> selects;
+  std::string devices = "cpu", cpus, max_ram, max_vram, max_batch_delay = "5ms", max_channel_lag = "30s", config;
+  int64_t instances = 0, intra_threads = 0, batch_size = 0;
+  double p_threshold = 0, s_threshold = 0;
+};
+
+Status OptionsOf(const StreamFlags& f, StreamOptions* o) {
+  const size_t colon = f.seedlink.rfind(':');
+  if (colon == std::string::npos || colon == 0) return Status::InvalidArgument("--seedlink " + f.seedlink + ": expected HOST:PORT");
+  o->seedlink.host = f.seedlink.substr(0, colon);
+  o->seedlink.port = std::stoi(f.seedlink.substr(colon + 1));
+  o->seedlink.allow_v4 = f.protocol != "3.1";
+  for (const std::string& s : f.selects) {
+    StreamSelector sel;
+    RAPID_RETURN_IF_ERROR(ParseStreamSelector(s, &sel));
+    o->seedlink.selectors.push_back(sel);
+  }
+  if (!f.start.empty()) o->seedlink.start = *ParseIsoTime(f.start);
+  o->model = f.model;
+  o->weights = f.weights;
+  o->output_dir = f.output;
+  o->state_path = f.state;
+  o->jsonl_stdout = f.formats.find("jsonl") != std::string::npos;
+  o->max_batch_delay_ms = *ParseDurationNs(f.max_batch_delay) / 1000000;
+  o->max_channel_lag_ns = *ParseDurationNs(f.max_channel_lag);
+  if (f.p_threshold > 0) o->thresholds["P"] = f.p_threshold;
+  if (f.s_threshold > 0) o->thresholds["S"] = f.s_threshold;
+  o->plan.instances = f.instances;
+  o->plan.intra_threads = f.intra_threads;
+  o->plan.batch_size = f.batch_size;
+  if (Status s = ParseDeviceList(f.devices, &o->plan.devices); !s.ok()) {
+    return Status::InvalidArgument("--devices " + f.devices + ": " + s.message());
+  }
+  if (!f.cpus.empty()) (void)ParseCpuList(f.cpus, &o->plan.cpus);
+  if (!f.max_ram.empty()) o->plan.max_ram_bytes = *ParseByteSize(f.max_ram);
+  if (!f.max_vram.empty()) o->plan.max_vram_bytes = *ParseByteSize(f.max_vram);
+  return Status::OK();
+}
+
+int Stream(const StreamFlags& flags) {
+  StreamOptions opts;
+  if (Status s = OptionsOf(flags, &opts); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitUsage;
+  }
+  const std::atomic<bool>* stop = InstallStopHandlers();
+  StreamSummary summary;
+  const Status s = RunStream(opts, *stop, &summary);
+  std::fprintf(stderr,
+               "rapid stream: %lld records from %lld stations, %lld picks; %lld connections, %lld repeated and %lld "
+               "malformed packets, %lld records dropped (late or repeated), %lld undecodable\n",
+               static_cast<long long>(summary.records), static_cast<long long>(summary.stations),
+               static_cast<long long>(summary.picks), static_cast<long long>(summary.connections),
+               static_cast<long long>(summary.duplicates), static_cast<long long>(summary.malformed),
+               static_cast<long long>(summary.dropped_records), static_cast<long long>(summary.undecodable));
+  if (!s.ok()) {
+    spdlog::error("{}", s.message());
+    return s.code() == Status::Code::kIOError ? kExitInternal : kExitUsage;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandAction AddStreamCommand(CLI::App* app) {
+  auto flags = std::make_shared<StreamFlags>();
+  CLI::App* cmd = app->add_subcommand("stream", "Pick phases in real time from a SeedLink server");
+  cmd->add_option("--seedlink", flags->seedlink, "SeedLink server, HOST:PORT")->required()->check(NotEmpty("HOST:PORT"));
+  cmd->add_option("--select", flags->selects, "Streams: NET_STA[:LOCCHA], * and ? wildcards (repeat for more)")
+      ->required()
+      ->check(NotEmpty("a NET_STA pattern"));
+  cmd->add_option("--output", flags->output, "Folder of the picks (DIR/picks/YYYY-MM-DD.csv)")->required()->check(NotEmpty("a folder"));
+  cmd->add_option("--model", flags->model, "Model (rapid models lists them)")->capture_default_str()->check(NotEmpty("a model name"));
+  cmd->add_option("--weights", flags->weights, "SeisBench weight file(s)")->check(NotEmpty("a weight file"));
+  cmd->add_option("--state", flags->state, "State file: each station's last sequence number, to resume after a restart")
+      ->check(NotEmpty("a file"));
+  cmd->add_option("--start", flags->start, "Without a state: ask the server for its data from this time (else new data)")
+      ->check(IsoTimeValue());
+  cmd->add_option("--format", flags->formats, "Outputs besides the daily CSV: jsonl (one JSON pick per line on stdout)")
+      ->capture_default_str()
+      ->check(ListOf({"csv", "jsonl"}));
+  cmd->add_option("--seedlink-protocol", flags->protocol, "auto (4.0 when offered, else 3.1) or 3.1")
+      ->capture_default_str()
+      ->check(OneOf({"auto", "3.1"}));
+  cmd->add_option("--max-channel-lag", flags->max_channel_lag,
+                  "A channel this far behind its station's others stops holding them back (it is taken as absent)")
+      ->capture_default_str()
+      ->check(DurationValue(/*zero_ok=*/false));
+  cmd->add_option("--max-batch-delay", flags->max_batch_delay, "Longest wait of a window for its batch to fill")
+      ->capture_default_str()
+      ->check(DurationValue(/*zero_ok=*/true));
+  cmd->add_option("--p-threshold", flags->p_threshold, "Threshold of the P label (default: the model's)")->check(ThresholdValue());
+  cmd->add_option("--s-threshold", flags->s_threshold, "Threshold of the S label (default: the model's)")->check(ThresholdValue());
+  cmd->add_option("--devices", flags->devices, "Devices, comma-separated: cpu, cuda:N")->capture_default_str();
+  cmd->add_option("--cpus", flags->cpus, "CPUs the instances keep to, e.g. 0-3")->check(CpuListValue());
+  cmd->add_option("--max-ram", flags->max_ram, "Host memory budget, e.g. 4G")->check(ByteSizeValue());
+  cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G")->check(ByteSizeValue());
+  cmd->add_option("--instances", flags->instances, "Model instances (default: planner)")->check(WholeNumberAtLeast(1, 1024));
+  cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default: planner)")
+      ->check(WholeNumberAtLeast(1, 1024));
+  cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default: planner)")->check(WholeNumberAtLeast(1));
+  cmd->add_option("--config", flags->config, "TOML file of flags (keys are flag names); flags given here win")
+      ->check(NotEmpty("a TOML file"));
+  return [flags, cmd] { return ApplyConfigFlag(flags->config, cmd) ? Stream(*flags) : kExitUsage; };
+}
+
+}  // namespace rapid

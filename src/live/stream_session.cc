@@ -1,0 +1,156 @@
+#include "live/stream_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/atomic_file.h"
+#include "core/read_file.h"
+#include "engine/picking_pipeline.h"
+#include "engine/station_block.h"
+#include "io/mseed_reader.h"
+#include "live/pick_log.h"
+#include "live/station_feed.h"
+#include "models/registry.h"
+
+namespace rapid {
+
+namespace {
+
+constexpr std::chrono::seconds kStateEvery{2};
+constexpr const char* kStateFormat = "rapid-stream-state/1";
+
+}  // namespace
+
+Status ReadStreamState(const std::string& path, std::map<std::string, uint64_t>* last_sequences) {
+  last_sequences->clear();
+  if (!std::filesystem::exists(path)) return Status::OK();  // a first start
+  std::string text;
+  RAPID_RETURN_IF_ERROR(ReadWholeFile(path, &text));
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || j.value("format", "") != kStateFormat || !j.contains("stations") || !j["stations"].is_object()) {
+    return Status::Corruption(path + ": not a rapid stream state file (" + kStateFormat + ")");
+  }
+  for (const auto& [station, seq] : j["stations"].items()) {
+    if (!seq.is_number_unsigned()) return Status::Corruption(path + ": station " + station + " has no sequence number");
+    (*last_sequences)[station] = seq.get<uint64_t>();
+  }
+  return Status::OK();
+}
+
+Status WriteStreamState(const std::string& path, const std::string& server, const std::map<std::string, uint64_t>& last) {
+  nlohmann::json j = {{"format", kStateFormat}, {"seedlink", server}, {"stations", nlohmann::json::object()}};
+  for (const auto& [station, seq] : last) j["stations"][station] = seq;
+  return WriteFileAtomically(path, j.dump(1) + "\n");
+}
+
+Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, StreamSummary* summary) {
+  *summary = StreamSummary();
+  LoadedModel loaded;
+  RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &loaded));
+  RunPlan plan;
+  RAPID_RETURN_IF_ERROR(PlanRun(opts.plan, loaded, &plan));
+  Executors executors;
+  RAPID_RETURN_IF_ERROR(LoadExecutors(plan, loaded, &executors));
+  PickLog log(opts.output_dir, loaded.name, opts.jsonl_stdout);
+  RAPID_RETURN_IF_ERROR(log.Open());
+  std::map<std::string, uint64_t> last;
+  if (!opts.state_path.empty()) RAPID_RETURN_IF_ERROR(ReadStreamState(opts.state_path, &last));
+  const std::string server = opts.seedlink.host + ":" + std::to_string(opts.seedlink.port);
+
+  PipelineOptions p;
+  p.piece_windows = 1;  // a window runs as soon as its data exist
+  p.thresholds = opts.thresholds;
+  p.annotate.batch_size = plan.batch_size;
+  p.annotate.instance_batch_sizes = executors.batch_sizes;
+  p.annotate.instance_threads = executors.threads;
+  p.annotate.intra_threads = plan.intra_threads;
+  p.annotate.cpus = plan.cpus;
+  p.annotate.queue_capacity_bytes = plan.queue_capacity_bytes;
+  p.annotate.max_batch_wait_ms = opts.max_batch_delay_ms;
+  std::atomic<int64_t> write_failures{0};
+  p.on_final_picks = [&](uint64_t, std::vector<Pick>&& picks, std::vector<Pick>&&) {
+    if (Status s = log.Write(std::move(picks)); !s.ok()) {
+      if (write_failures++ == 0) spdlog::error("{}", s.message());
+    }
+  };
+  PickingPipeline pipeline(
+      executors.instances, p, [](BlockOutput&&) {},
+      [](uint64_t, const std::string& id, const std::string& message) { spdlog::warn("{}: {}", id, message); },
+      [](uint64_t) {});
+
+  struct Station {
+    uint64_t stream = 0;
+    std::unique_ptr<LiveStationFeed> feed;
+  };
+  std::map<std::string, Station> stations;  // by instrument key; touched on the client's thread only
+  std::vector<std::string> notes;
+  auto push = [&](Station& st, std::vector<TraceSegment> part) {
+    if (part.empty()) return;
+    notes.clear();
+    if (Status s = pipeline.Push(st.stream, std::move(part), &notes); !s.ok()) spdlog::warn("{}", s.message());
+    for (const std::string& n : notes) spdlog::debug("{}", n);
+  };
+  SeedLinkClient client(
+      opts.seedlink, last,
+      [&](const std::string& station_id, uint64_t sequence, std::string_view record) {
+        MseedFileContents contents;
+        if (Status s = DecodeMseedBytes(record, station_id + " packet " + std::to_string(sequence), ReaderOptions(), &contents);
+            !s.ok() || contents.segments.empty()) {
+          summary->undecodable += 1;
+          return;
+        }
+        summary->records += 1;
+        for (TraceSegment& seg : contents.segments) {
+          const std::string key = InstrumentKey(seg.id);
+          auto [it, fresh] = stations.try_emplace(key);
+          if (fresh) {
+            it->second.stream = pipeline.OpenStream();
+            it->second.feed = std::make_unique<LiveStationFeed>(opts.max_channel_lag_ns);
+          }
+          it->second.feed->Add(std::move(seg));
+          push(it->second, it->second.feed->TakeReady());
+        }
+      },
+      [](const std::string& message) { spdlog::warn("{}", message); });
+
+  std::atomic<bool> client_stop{false};
+  std::thread reader([&] { client.Run(client_stop); });
+  auto save_state = [&] {
+    if (opts.state_path.empty()) return;
+    if (Status s = WriteStreamState(opts.state_path, server, client.last_sequences()); !s.ok()) spdlog::error("{}", s.message());
+  };
+  auto next_save = std::chrono::steady_clock::now() + kStateEvery;
+  while (!stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (std::chrono::steady_clock::now() >= next_save) {
+      save_state();
+      next_save += kStateEvery;
+    }
+  }
+  client_stop = true;
+  reader.join();
+  // Every station's tail, as at the end of an archive.
+  for (auto& [key, st] : stations) {
+    push(st, st.feed->TakeAll());
+    notes.clear();
+    if (Status s = pipeline.CloseStream(st.stream, &notes); !s.ok()) spdlog::warn("{}", s.message());
+    summary->dropped_records += st.feed->dropped_records();
+  }
+  pipeline.Finish();
+  save_state();
+  summary->stations = static_cast<int64_t>(stations.size());
+  summary->picks = log.written();
+  summary->connections = client.connections();
+  summary->duplicates = client.duplicates();
+  summary->malformed = client.malformed();
+  if (write_failures > 0) return Status::IOError(std::to_string(write_failures.load()) + " pick batches could not be written");
+  return Status::OK();
+}
+
+}  // namespace rapid

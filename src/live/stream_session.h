@@ -1,0 +1,56 @@
+// `rapid stream`'s work: SeedLink records in (seedlink/client.h), one pipeline stream per
+// instrument (NET.STA.LOC + band/instrument code) fed through LiveStationFeed, one-window pieces,
+// picks written as soon as they are final (live/pick_log.h); the same picking pipeline as `rapid
+// run`, so the picks of the data received equal `rapid run`'s on the same data.
+// Stop (the flag turns true): the connection closes, every station's tail is finished as at the
+// end of an archive, its picks written, the state saved.
+// State (--state): each station's last sequence number delivered, saved atomically every few
+// seconds and at the stop; a restart resumes after it, so no record is received twice or missed
+// (what the server still holds). A station's tail at a stop is finished there: a restart starts its
+// stream anew at the next record, as `rapid run` on the two archives separately would.
+// Thread safety: RunStream on one thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "core/nano_time.h"
+#include "core/status.h"
+#include "engine/run_plan.h"
+#include "seedlink/client.h"
+
+namespace rapid {
+
+struct StreamOptions {
+  SeedLinkClientOptions seedlink;
+  std::string model = "phasenet";
+  std::string weights;
+  PlanRequest plan;
+  std::map<std::string, double> thresholds;  // label → threshold over the model's
+  std::string output_dir;
+  std::string state_path;  // empty: no state
+  bool jsonl_stdout = false;
+  NanoTime max_channel_lag_ns = 30 * kNanosPerSecond;
+  int64_t max_batch_delay_ms = 5;
+};
+
+struct StreamSummary {
+  int64_t records = 0;          // data records decoded and fed
+  int64_t undecodable = 0;      // records libmseed could not decode
+  int64_t dropped_records = 0;  // repeats and late records (LiveStationFeed)
+  int64_t stations = 0;         // instruments seen
+  int64_t picks = 0;            // written
+  int64_t connections = 0, duplicates = 0, malformed = 0;  // of the SeedLink client
+};
+
+// Errors: the model, the plan, the output folder or a state file that cannot be read (naming it).
+// Runs until `stop` reads true.
+Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, StreamSummary* summary);
+
+// The state file: {"format": "rapid-stream-state/1", "seedlink": "HOST:PORT", "stations": {"NET_STA": seq}}.
+Status ReadStreamState(const std::string& path, std::map<std::string, uint64_t>* last_sequences);
+Status WriteStreamState(const std::string& path, const std::string& server, const std::map<std::string, uint64_t>& last);
+
+}  // namespace rapid

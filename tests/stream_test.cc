@@ -1,0 +1,118 @@
+// `rapid stream` end to end: the bundled sample served by a loopback SeedLink server (records of
+// all stations interleaved in time, as a live server sends them) is picked live, and the picks
+// written when it stops equal `rapid run`'s on the same files; the state names every station's
+// last record.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "io/mseed_reader.h"
+#include "seedlink/client.h"
+#include "seedlink_test_server.h"
+#include "test_util.h"
+
+namespace rapid {
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kChunk = std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample/20241215T115800Z_20241215T120100Z";
+
+// Every record of the sample, ordered by start time (then station and channel).
+std::vector<std::string> LiveOrderRecords() {
+  std::vector<std::pair<std::tuple<NanoTime, std::string>, std::string>> keyed;
+  for (const auto& station : fs::directory_iterator(kChunk)) {
+    for (const auto& file : fs::directory_iterator(station.path())) {
+      for (std::string& r : testing::SplitRecords(testing::ReadFileText(file.path().string()))) {
+        MseedFileContents c;
+        EXPECT_TRUE(DecodeMseedBytes(r, file.path().string(), ReaderOptions(), &c).ok());
+        keyed.push_back({{c.segments.at(0).start, c.segments.at(0).id.ToString()}, std::move(r)});
+      }
+    }
+  }
+  std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> out;
+  for (auto& [key, r] : keyed) out.push_back(std::move(r));
+  return out;
+}
+
+std::vector<std::string> SortedRows(const std::string& csv_path) {
+  std::ifstream in(csv_path);
+  std::string line;
+  std::getline(in, line);  // header
+  EXPECT_EQ(line.rfind("trace_id,phase,peak_time", 0), 0u) << csv_path << ": " << line;
+  std::vector<std::string> rows;
+  while (std::getline(in, line)) rows.push_back(line);
+  std::sort(rows.begin(), rows.end());
+  return rows;
+}
+
+// `rapid` with `args` in the background, its output to `log`.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* out = std::freopen(log.c_str(), "w", stdout);
+    (void)out;
+    dup2(fileno(stdout), 2);
+    std::vector<char*> argv;
+    std::string binary = RAPID_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copy = args;
+    for (std::string& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST(StreamTest, LivePicksOfTheSampleEqualRapidRunsAndTheStateNamesEveryStation) {
+  testing::TempDir dir;
+  std::string log;
+  ASSERT_EQ(testing::RunRapid({"run", "--output", dir.Path("run"), "--instances", "1", "--batch-size", "4", "--progress", "off"}, &log), 0)
+      << log;
+  const std::vector<std::string> want = SortedRows(dir.Path("run/picks.csv"));
+  ASSERT_GE(want.size(), 5u);
+
+  testing::TestSeedLinkServer server({});
+  ASSERT_GT(server.port(), 0);
+  const std::vector<std::string> records = LiveOrderRecords();
+  for (const std::string& r : records) server.Append(r);
+  const std::string out = dir.Path("live");
+  const pid_t pid = Spawn({"stream", "--seedlink", "127.0.0.1:" + std::to_string(server.port()), "--select", "*_*", "--output",
+                           out, "--state", out + "/state.json", "--instances", "1", "--batch-size", "4", "--start",
+                           "2024-12-15T00:00:00Z"},
+                          dir.Path("stream.log"));
+  ASSERT_GT(pid, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (server.packets_sent() < static_cast<int64_t>(records.size()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(server.packets_sent(), static_cast<int64_t>(records.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // read and fed
+  kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  const std::string stream_log = testing::ReadFileText(dir.Path("stream.log"));
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << stream_log;
+  EXPECT_NE(stream_log.find(std::to_string(records.size()) + " records from 12 stations"), std::string::npos) << stream_log;
+
+  const std::vector<std::string> got = SortedRows(out + "/picks/2024-12-15.csv");
+  EXPECT_EQ(got, want);
+  // The state: every station's last record, by the server's numbering.
+  const nlohmann::json state = nlohmann::json::parse(testing::ReadFileText(out + "/state.json"));
+  std::map<std::string, uint64_t> last;
+  for (size_t i = 0; i < records.size(); ++i) last[MseedStationId(records[i])] = i + 1;
+  ASSERT_EQ(state.at("stations").size(), last.size());
+  for (const auto& [station, seq] : last) EXPECT_EQ(state["stations"].at(station).get<uint64_t>(), seq) << station;
+}
+
+}  // namespace
+}  // namespace rapid
