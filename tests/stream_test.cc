@@ -1,7 +1,7 @@
 // `rapid stream` end to end: the bundled sample served by a loopback SeedLink server (records of
 // all stations interleaved in time, as a live server sends them) is picked live, and the picks
-// written when it stops equal `rapid run`'s on the same files; the state names every station's
-// last record.
+// written when it stops equal `rapid run`'s on the same files — also when the server drops the
+// connection again and again, or sends a garbage packet; the state names every station's last record.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
@@ -73,45 +73,69 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
   return pid;
 }
 
-TEST(StreamTest, LivePicksOfTheSampleEqualRapidRunsAndTheStateNamesEveryStation) {
+struct LiveRun {
+  std::vector<std::string> rows;  // picks, sorted
+  std::string log;
+  nlohmann::json state;
+  int exit_code = -1;
+};
+
+// The sample served by a test server with `faults`, picked by `rapid stream` until the server has
+// sent every record, then SIGTERM.
+LiveRun StreamTheSample(const testing::TempDir& dir, const std::string& name, testing::TestSeedLinkOptions faults,
+                        const std::vector<std::string>& records) {
+  LiveRun run;
+  testing::TestSeedLinkServer server(faults);
+  EXPECT_GT(server.port(), 0);
+  for (const std::string& r : records) server.Append(r);
+  const std::string out = dir.Path(name);
+  const pid_t pid = Spawn({"stream", "--seedlink", "127.0.0.1:" + std::to_string(server.port()), "--select", "*_*", "--output",
+                           out, "--state", out + "/state.json", "--instances", "1", "--batch-size", "4", "--start",
+                           "2024-12-15T00:00:00Z"},
+                          dir.Path(name + ".log"));
+  EXPECT_GT(pid, 0);
+  // Every record delivered at least once since the last connection opened.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (server.packets_sent() < static_cast<int64_t>(records.size()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // read and fed
+  kill(pid, SIGTERM);
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.log = testing::ReadFileText(dir.Path(name + ".log"));
+  run.rows = SortedRows(out + "/picks/2024-12-15.csv");
+  run.state = nlohmann::json::parse(testing::ReadFileText(out + "/state.json"), nullptr, false);
+  return run;
+}
+
+TEST(StreamTest, LivePicksEqualRapidRunsThroughDroppedConnectionsAndGarbage) {
   testing::TempDir dir;
   std::string log;
   ASSERT_EQ(testing::RunRapid({"run", "--output", dir.Path("run"), "--instances", "1", "--batch-size", "4", "--progress", "off"}, &log), 0)
       << log;
   const std::vector<std::string> want = SortedRows(dir.Path("run/picks.csv"));
   ASSERT_GE(want.size(), 5u);
-
-  testing::TestSeedLinkServer server({});
-  ASSERT_GT(server.port(), 0);
   const std::vector<std::string> records = LiveOrderRecords();
-  for (const std::string& r : records) server.Append(r);
-  const std::string out = dir.Path("live");
-  const pid_t pid = Spawn({"stream", "--seedlink", "127.0.0.1:" + std::to_string(server.port()), "--select", "*_*", "--output",
-                           out, "--state", out + "/state.json", "--instances", "1", "--batch-size", "4", "--start",
-                           "2024-12-15T00:00:00Z"},
-                          dir.Path("stream.log"));
-  ASSERT_GT(pid, 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (server.packets_sent() < static_cast<int64_t>(records.size()) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(server.packets_sent(), static_cast<int64_t>(records.size()));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // read and fed
-  kill(pid, SIGTERM);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  const std::string stream_log = testing::ReadFileText(dir.Path("stream.log"));
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << stream_log;
-  EXPECT_NE(stream_log.find(std::to_string(records.size()) + " records from 12 stations"), std::string::npos) << stream_log;
-
-  const std::vector<std::string> got = SortedRows(out + "/picks/2024-12-15.csv");
-  EXPECT_EQ(got, want);
-  // The state: every station's last record, by the server's numbering.
-  const nlohmann::json state = nlohmann::json::parse(testing::ReadFileText(out + "/state.json"));
-  std::map<std::string, uint64_t> last;
+  std::map<std::string, uint64_t> last;  // every station's last record, by the server's numbering
   for (size_t i = 0; i < records.size(); ++i) last[MseedStationId(records[i])] = i + 1;
-  ASSERT_EQ(state.at("stations").size(), last.size());
-  for (const auto& [station, seq] : last) EXPECT_EQ(state["stations"].at(station).get<uint64_t>(), seq) << station;
+
+  // Plain; every connection dropped after 150 packets (the client resumes after its last record);
+  // a garbage packet after 200 (counted, reconnected, resumed).
+  for (const auto& [name, faults] : {std::pair{std::string("plain"), testing::TestSeedLinkOptions{}},
+                                     std::pair{std::string("dropped"), testing::TestSeedLinkOptions{.close_after_packets = 150}},
+                                     std::pair{std::string("garbage"), testing::TestSeedLinkOptions{.garbage_after_packets = 200}}}) {
+    const LiveRun run = StreamTheSample(dir, name, faults, records);
+    ASSERT_EQ(run.exit_code, 0) << name << ": " << run.log;
+    EXPECT_NE(run.log.find(std::to_string(records.size()) + " records from 12 stations"), std::string::npos) << name << ": " << run.log;
+    EXPECT_EQ(run.rows, want) << name;
+    ASSERT_TRUE(run.state.is_object()) << name;
+    ASSERT_EQ(run.state.at("stations").size(), last.size()) << name;
+    for (const auto& [station, seq] : last) EXPECT_EQ(run.state["stations"].at(station).get<uint64_t>(), seq) << name << " " << station;
+    if (name == "garbage") EXPECT_NE(run.log.find("1 malformed packets"), std::string::npos) << run.log;
+    if (name == "dropped") EXPECT_NE(run.log.find("the server closed the connection"), std::string::npos) << run.log;
+  }
 }
 
 }  // namespace
