@@ -138,5 +138,49 @@ TEST(StreamTest, LivePicksEqualRapidRunsThroughDroppedConnectionsAndGarbage) {
   }
 }
 
+// The server killed mid-stream and started again on the same port with the same numbering (a ring
+// kept on disk): the client reconnects, resumes after its last record, and the picks are unchanged.
+TEST(StreamTest, ServerKilledAndRestartedMidStreamLosesAndRepeatsNothing) {
+  testing::TempDir dir;
+  std::string log;
+  ASSERT_EQ(testing::RunRapid({"run", "--output", dir.Path("run"), "--instances", "1", "--batch-size", "4", "--progress", "off"}, &log), 0)
+      << log;
+  const std::vector<std::string> want = SortedRows(dir.Path("run/picks.csv"));
+  const std::vector<std::string> records = LiveOrderRecords();
+  const std::string out = dir.Path("live");
+  int port = 0;
+  pid_t pid = -1;
+  {
+    testing::TestSeedLinkServer first({});
+    port = first.port();
+    for (size_t i = 0; i < records.size() / 2; ++i) first.Append(records[i]);
+    pid = Spawn({"stream", "--seedlink", "127.0.0.1:" + std::to_string(port), "--select", "*_*", "--output", out, "--instances",
+                 "1", "--batch-size", "4", "--start", "2024-12-15T00:00:00Z"},
+                dir.Path("live.log"));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (first.packets_sent() < static_cast<int64_t>(records.size() / 2) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }  // killed: the listener and the connection close
+  testing::TestSeedLinkServer second({.port = port});
+  ASSERT_EQ(second.port(), port);
+  for (const std::string& r : records) second.Append(r);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (second.packets_sent() < static_cast<int64_t>(records.size() - records.size() / 2) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  const std::string stream_log = testing::ReadFileText(dir.Path("live.log"));
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << stream_log;
+  EXPECT_EQ(second.packets_sent(), static_cast<int64_t>(records.size() - records.size() / 2));  // nothing sent twice
+  EXPECT_NE(stream_log.find(std::to_string(records.size()) + " records from 12 stations"), std::string::npos) << stream_log;
+  EXPECT_EQ(SortedRows(out + "/picks/2024-12-15.csv"), want);
+}
+
 }  // namespace
 }  // namespace rapid
