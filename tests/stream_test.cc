@@ -138,6 +138,37 @@ TEST(StreamTest, LivePicksEqualRapidRunsThroughDroppedConnectionsAndGarbage) {
   }
 }
 
+// An archive replayed as if live (--replay, 100x): rapid run's picks; --select filters it.
+TEST(StreamTest, ReplayedArchiveGivesRapidRunsPicks) {
+  testing::TempDir dir;
+  std::string log;
+  ASSERT_EQ(testing::RunRapid({"run", "--output", dir.Path("run"), "--instances", "1", "--batch-size", "4", "--progress", "off"}, &log), 0)
+      << log;
+  const std::vector<std::string> want = SortedRows(dir.Path("run/picks.csv"));
+  ASSERT_EQ(testing::RunRapid({"stream", "--replay", std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample", "--speed", "100",
+                               "--output", dir.Path("live"), "--instances", "1", "--batch-size", "4"},
+                              &log),
+            0)
+      << log;
+  EXPECT_EQ(SortedRows(dir.Path("live/picks/2024-12-15.csv")), want);
+  // One station with picks, selected alone.
+  ASSERT_FALSE(want.empty());
+  const std::string net_sta = want.front().substr(0, want.front().find('.', want.front().find('.') + 1));  // "NET.STA"
+  std::string select = net_sta;
+  select[select.find('.')] = '_';
+  ASSERT_EQ(testing::RunRapid({"stream", "--replay", std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample", "--speed", "100",
+                               "--select", select, "--output", dir.Path("one"), "--instances", "1", "--batch-size", "4"},
+                              &log),
+            0)
+      << log;
+  EXPECT_NE(log.find("from 1 stations"), std::string::npos) << log;
+  std::vector<std::string> one;
+  for (const std::string& row : want) {
+    if (row.rfind(net_sta + ".", 0) == 0) one.push_back(row);
+  }
+  EXPECT_EQ(SortedRows(dir.Path("one/picks/2024-12-15.csv")), one);
+}
+
 // The server killed mid-stream and started again on the same port with the same numbering (a ring
 // kept on disk): the client reconnects, resumes after its last record, and the picks are unchanged.
 TEST(StreamTest, ServerKilledAndRestartedMidStreamLosesAndRepeatsNothing) {

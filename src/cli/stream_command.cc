@@ -19,20 +19,28 @@ namespace rapid {
 namespace {
 
 struct StreamFlags {
-  std::string seedlink, model = "phasenet", weights, output, state, start, formats = "csv", protocol = "auto";
+  std::string seedlink, replay, model = "phasenet", weights, output, state, start, formats = "csv", protocol = "auto";
   std::vector<std::string> selects;
   std::string devices = "cpu", cpus, max_ram, max_vram, max_batch_delay = "5ms", max_channel_lag = "30s", config;
   int64_t instances = 0, intra_threads = 0, batch_size = 0;
-  double p_threshold = 0, s_threshold = 0;
+  double p_threshold = 0, s_threshold = 0, speed = 1.0;
 };
 
 Status OptionsOf(const StreamFlags& f, StreamOptions* o) {
-  const size_t colon = f.seedlink.rfind(':');
-  if (colon == std::string::npos || colon == 0) return Status::InvalidArgument("--seedlink " + f.seedlink + ": expected HOST:PORT");
-  o->seedlink.host = f.seedlink.substr(0, colon);
-  o->seedlink.port = std::stoi(f.seedlink.substr(colon + 1));
+  if (f.seedlink.empty() == f.replay.empty()) return Status::InvalidArgument("give one of --seedlink HOST:PORT and --replay ARCHIVE");
+  o->replay = f.replay;
+  o->replay_speed = f.speed;
+  if (!f.seedlink.empty()) {
+    const size_t colon = f.seedlink.rfind(':');
+    if (colon == std::string::npos || colon == 0 || f.seedlink.find_first_not_of("0123456789", colon + 1) != std::string::npos ||
+        colon + 1 == f.seedlink.size()) {
+      return Status::InvalidArgument("--seedlink " + f.seedlink + ": expected HOST:PORT");
+    }
+    o->seedlink.host = f.seedlink.substr(0, colon);
+    o->seedlink.port = std::stoi(f.seedlink.substr(colon + 1));
+  }
   o->seedlink.allow_v4 = f.protocol != "3.1";
-  for (const std::string& s : f.selects) {
+  for (const std::string& s : f.selects.empty() ? std::vector<std::string>{"*_*"} : f.selects) {
     StreamSelector sel;
     RAPID_RETURN_IF_ERROR(ParseStreamSelector(s, &sel));
     o->seedlink.selectors.push_back(sel);
@@ -87,9 +95,12 @@ int Stream(const StreamFlags& flags) {
 CommandAction AddStreamCommand(CLI::App* app) {
   auto flags = std::make_shared<StreamFlags>();
   CLI::App* cmd = app->add_subcommand("stream", "Pick phases in real time from a SeedLink server");
-  cmd->add_option("--seedlink", flags->seedlink, "SeedLink server, HOST:PORT")->required()->check(NotEmpty("HOST:PORT"));
-  cmd->add_option("--select", flags->selects, "Streams: NET_STA[:LOCCHA], * and ? wildcards (repeat for more)")
-      ->required()
+  cmd->add_option("--seedlink", flags->seedlink, "SeedLink server, HOST:PORT")->check(NotEmpty("HOST:PORT"));
+  cmd->add_option("--replay", flags->replay, "Instead of a server: an archive (any rapid run reads) played as if live")
+      ->check(NotEmpty("an archive"));
+  cmd->add_option("--speed", flags->speed, "Replay speed: 1 real time, 10 ten times faster")->capture_default_str()->check(
+      CLI::PositiveNumber);
+  cmd->add_option("--select", flags->selects, "Streams: NET_STA[:LOCCHA], * and ? wildcards (repeat for more; default *_*)")
       ->check(NotEmpty("a NET_STA pattern"));
   cmd->add_option("--output", flags->output, "Folder of the picks (DIR/picks/YYYY-MM-DD.csv)")->required()->check(NotEmpty("a folder"));
   cmd->add_option("--model", flags->model, "Model (rapid models lists them)")->capture_default_str()->check(NotEmpty("a model name"));

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "engine/picking_pipeline.h"
 #include "engine/station_block.h"
 #include "io/mseed_reader.h"
+#include "live/archive_replay.h"
 #include "live/pick_log.h"
 #include "live/station_feed.h"
 #include "models/registry.h"
@@ -96,9 +98,7 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
     if (Status s = pipeline.Push(st.stream, std::move(part), &notes); !s.ok()) spdlog::warn("{}", s.message());
     for (const std::string& n : notes) spdlog::debug("{}", n);
   };
-  SeedLinkClient client(
-      opts.seedlink, last,
-      [&](const std::string& station_id, uint64_t sequence, std::string_view record) {
+  auto on_record = [&](const std::string& station_id, uint64_t sequence, std::string_view record) {
         MseedFileContents contents;
         if (Status s = DecodeMseedBytes(record, station_id + " packet " + std::to_string(sequence), ReaderOptions(), &contents);
             !s.ok() || contents.segments.empty()) {
@@ -107,6 +107,13 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
         }
         summary->records += 1;
         for (TraceSegment& seg : contents.segments) {
+          // A server applies the selectors itself; a replayed archive is filtered here.
+          const auto selected = [&](const StreamSelector& s) {
+            return s.Matches(seg.id.network, seg.id.station, seg.id.location, seg.id.channel);
+          };
+          if (!opts.replay.empty() && std::none_of(opts.seedlink.selectors.begin(), opts.seedlink.selectors.end(), selected)) {
+            continue;
+          }
           const std::string key = InstrumentKey(seg.id);
           auto [it, fresh] = stations.try_emplace(key);
           if (fresh) {
@@ -116,17 +123,33 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
           it->second.feed->Add(std::move(seg));
           push(it->second, it->second.feed->TakeReady());
         }
-      },
-      [](const std::string& message) { spdlog::warn("{}", message); });
-
-  std::atomic<bool> client_stop{false};
-  std::thread reader([&] { client.Run(client_stop); });
+  };
+  // The records come from the SeedLink client, or from an archive played as if live.
+  std::unique_ptr<SeedLinkClient> client;
+  ArchiveReplay replay;
+  if (opts.replay.empty()) {
+    client = std::make_unique<SeedLinkClient>(opts.seedlink, last, on_record,
+                                              [](const std::string& message) { spdlog::warn("{}", message); });
+  } else {
+    RAPID_RETURN_IF_ERROR(ArchiveReplay::Open(opts.replay, opts.replay_speed, &replay));
+    spdlog::info("replaying {} records over {:.1f} s of data at {}x", replay.records(),
+                 static_cast<double>(replay.span_ns()) / 1e9, opts.replay_speed);
+  }
+  std::atomic<bool> client_stop{false}, source_done{false};
+  std::thread reader([&] {
+    if (client) {
+      client->Run(client_stop);
+    } else {
+      replay.Run(client_stop, on_record);
+    }
+    source_done = true;
+  });
   auto save_state = [&] {
-    if (opts.state_path.empty()) return;
-    if (Status s = WriteStreamState(opts.state_path, server, client.last_sequences()); !s.ok()) spdlog::error("{}", s.message());
+    if (opts.state_path.empty() || !client) return;
+    if (Status s = WriteStreamState(opts.state_path, server, client->last_sequences()); !s.ok()) spdlog::error("{}", s.message());
   };
   auto next_save = std::chrono::steady_clock::now() + kStateEvery;
-  while (!stop) {
+  while (!stop && !source_done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::chrono::steady_clock::now() >= next_save) {
       save_state();
@@ -146,9 +169,11 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   save_state();
   summary->stations = static_cast<int64_t>(stations.size());
   summary->picks = log.written();
-  summary->connections = client.connections();
-  summary->duplicates = client.duplicates();
-  summary->malformed = client.malformed();
+  if (client) {
+    summary->connections = client->connections();
+    summary->duplicates = client->duplicates();
+    summary->malformed = client->malformed();
+  }
   if (write_failures > 0) return Status::IOError(std::to_string(write_failures.load()) + " pick batches could not be written");
   return Status::OK();
 }

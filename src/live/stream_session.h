@@ -2,7 +2,7 @@
 // instrument (NET.STA.LOC + band/instrument code) fed through LiveStationFeed, one-window pieces,
 // picks written as soon as they are final (live/pick_log.h); the same picking pipeline as `rapid
 // run`, so the picks of the data received equal `rapid run`'s on the same data.
-// Stop (the flag turns true): the connection closes, every station's tail is finished as at the
+// Stop (the flag turns true, or the replayed archive ends): the connection closes, every station's tail is finished as at the
 // end of an archive, its picks written, the state saved.
 // State (--state): each station's last sequence number delivered, saved atomically every few
 // seconds and at the stop; a restart resumes after it, so no record is received twice or missed
@@ -25,6 +25,10 @@ namespace rapid {
 
 struct StreamOptions {
   SeedLinkClientOptions seedlink;
+  // Instead of SeedLink: an archive played as if live (live/archive_replay.h), at this speed; the
+  // stream ends with it (no state).
+  std::string replay;
+  double replay_speed = 1.0;
   std::string model = "phasenet";
   std::string weights;
   PlanRequest plan;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "io/mseed_reader.h"
+
 namespace rapid {
 namespace {
 
@@ -59,7 +61,11 @@ int64_t RecordLength(std::string_view record) {
            static_cast<int64_t>(LittleEndian(record.data() + 36, 4));
   }
   if (record.size() < 48) return 0;
-  const int detected = ms_detect(record.data(), static_cast<int>(std::min<size_t>(record.size(), 1 << 20)));
+  int detected = -1;
+  {
+    LibmseedSession quiet;  // libmseed logs through one static buffer
+    detected = ms_detect(record.data(), static_cast<int>(std::min<size_t>(record.size(), 1 << 20)));
+  }
   if (detected > 0) return detected;
   if (detected == 0) return static_cast<int64_t>(kV3DefaultRecordBytes);  // a record without blockette 1000
   // Not recognised: with a whole classic record in hand it is garbage; before that, the blockette
