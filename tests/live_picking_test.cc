@@ -86,8 +86,9 @@ TEST(LivePickingTest, PicksOfSmallPartsDeliveredWhenFinalEqualTheWholeDatasPicks
     opts.annotate.max_batch_wait_ms = 5;  // a live stream's windows do not wait for a full batch
     opts.piece_windows = 1;
     opts.thresholds = thresholds;
-    opts.on_final_picks = [&](uint64_t, std::vector<Pick>&& picks, std::vector<Pick>&& detections) {
+    opts.on_final_picks = [&](uint64_t, std::vector<Pick>&& picks, std::vector<Pick>&& detections, NanoTime data_until) {
       EXPECT_TRUE(detections.empty());
+      for (const Pick& p : picks) EXPECT_GT(data_until, p.end_time);  // decided by data after the trigger
       std::lock_guard<std::mutex> lock(mu);
       if (!closing) before_close += static_cast<int>(picks.size());
       live.insert(live.end(), picks.begin(), picks.end());

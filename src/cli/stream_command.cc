@@ -83,6 +83,13 @@ int Stream(const StreamFlags& flags) {
                static_cast<long long>(summary.picks), static_cast<long long>(summary.connections),
                static_cast<long long>(summary.duplicates), static_cast<long long>(summary.malformed),
                static_cast<long long>(summary.dropped_records), static_cast<long long>(summary.undecodable));
+  if (summary.latency_picks > 0) {
+    std::fprintf(stderr, "rapid stream: pick latency p50 %.3f s, p99 %.3f s over %lld picks; CPU %.1f s in %.1f s wall\n",
+                 summary.latency_p50_s, summary.latency_p99_s, static_cast<long long>(summary.latency_picks), summary.cpu_s,
+                 summary.wall_s);
+  } else {
+    std::fprintf(stderr, "rapid stream: CPU %.1f s in %.1f s wall\n", summary.cpu_s, summary.wall_s);
+  }
   if (!s.ok()) {
     spdlog::error("{}", s.message());
     return s.code() == Status::Code::kIOError ? kExitInternal : kExitUsage;

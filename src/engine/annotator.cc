@@ -277,6 +277,7 @@ void Annotator::FinishPiece(Pending* p) {
   }
   a.offset = p->out_offset + lead;
   a.time_shift_ns = b.time_shift_ns;
+  a.data_until = b.data_until;
   a.failure = p->failure;
   a.start = SampleTime(a.block_start, a.offset, a.rate_hz);
   p->stitcher.reset();

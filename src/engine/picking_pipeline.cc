@@ -173,7 +173,7 @@ void PickingPipeline::OnPiece(size_t number, Annotation&& a) {
     bp.output.detections.clear();
     ShiftPickTimes(a.time_shift_ns, &picks);
     ShiftPickTimes(a.time_shift_ns, &detections);
-    opts_.on_final_picks(stream, std::move(picks), std::move(detections));
+    opts_.on_final_picks(stream, std::move(picks), std::move(detections), a.data_until + a.time_shift_ns);
   }
   if (!a.failure.empty()) {
     on_failure_(stream, a.trace_id, "model failed on a window from " + FormatIsoMicros(a.start) + ": " + a.failure);

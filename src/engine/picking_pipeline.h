@@ -62,8 +62,10 @@ struct PipelineOptions {
   // Picks as soon as they are final (a live stream's blocks may never end): when set, every pick
   // and detection goes here once the piece that closes its trigger is picked, its times shifted by
   // that piece's time shift (the block's, unless a later segment changes it), and BlockOutput's
-  // picks and detections stay empty. Called like the other callbacks.
-  std::function<void(uint64_t stream, std::vector<Pick>&& picks, std::vector<Pick>&& detections)> on_final_picks;
+  // picks and detections stay empty; `data_until` is that piece's StationBlock::data_until with the
+  // shift (the data the picks waited for). Called like the other callbacks.
+  std::function<void(uint64_t stream, std::vector<Pick>&& picks, std::vector<Pick>&& detections, NanoTime data_until)>
+      on_final_picks;
 };
 
 class PickingPipeline {

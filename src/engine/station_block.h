@@ -48,6 +48,10 @@ struct StationBlock {
   // block's segments are known only when it ends); on earlier pieces, the mean over the segments
   // joined so far (the same unless a later segment of the block starts at another sub-sample offset).
   NanoTime time_shift_ns = 0;
+  // The data this piece waited for: grid time just after the last sample that had to exist before
+  // it could be cut (a piece before the last also needs its successor's first window, whose data
+  // tell that no end-aligned window reaches back into it; the last piece: the block's end).
+  NanoTime data_until = kUnsetTime;
   // Independent windows (EQCCTPro's grid, engine/eqcctpro_windows.h): when not empty, this piece's
   // windows lie end to end in `samples` (the spec's stride is in_samples, no blinding) and its
   // window j starts at window_times[j]. Their outputs are picked window by window

@@ -249,6 +249,7 @@ StationBlock StationStream::CutPiece(int64_t from, int64_t length, int64_t windo
   b.block_offset = from;
   b.start = SampleTime(b.block_start, from, rate);
   b.time_shift_ns = MeanShiftNs();
+  b.data_until = GridTime(block_->start_k + (last ? from + length : from + windows * spec_.StrideSamples() + spec_.in_samples), rate);
   const int64_t lo = block_->start_k + from, hi = lo + length;
   for (size_t c = 0; c < runs_.size(); ++c) {
     for (size_t j = 0; j < block_->joined[c]; ++j) {

@@ -42,6 +42,7 @@ bool LiveStationFeed::Add(TraceSegment segment) {
     if (skip > 0) segment = Tail(segment, skip);
   }
   ch.rate_hz = segment.rate_hz;
+  ch.last_record_start = segment.start;
   first_start_ = first_start_ == kUnsetTime ? segment.start : std::min(first_start_, segment.start);
   const NanoTime next = segment.SampleTimeAt(static_cast<int64_t>(segment.samples.size()));
   if (!ch.pending.empty()) {
@@ -78,14 +79,19 @@ std::vector<TraceSegment> LiveStationFeed::Release(NanoTime until) {
 }
 
 std::vector<TraceSegment> LiveStationFeed::TakeReady() {
-  NanoTime ahead = kUnsetTime;
+  // How far the station has got, by the start of the newest record of any channel: a channel is
+  // behind when its data end before that by more than the lag (records of a few seconds or of half
+  // a minute alike: a record arrives only once full).
+  NanoTime ahead = kUnsetTime, furthest = kUnsetTime;
   for (const auto& [code, ch] : channels_) {
-    if (ch.next != kUnsetTime) ahead = ahead == kUnsetTime ? ch.next : std::max(ahead, ch.next);
+    if (ch.next == kUnsetTime) continue;
+    ahead = ahead == kUnsetTime ? ch.last_record_start : std::max(ahead, ch.last_record_start);
+    furthest = furthest == kUnsetTime ? ch.next : std::max(furthest, ch.next);
   }
   if (ahead == kUnsetTime) return {};
   // At the start, channels not seen yet may still come: wait until one is max_channel_lag ahead.
   if (released_until_ == kUnsetTime && ahead - first_start_ < max_lag_ns_) return {};
-  NanoTime until = ahead;  // the earliest end among the channels still in step
+  NanoTime until = furthest;  // the earliest end among the channels still in step
   for (const auto& [code, ch] : channels_) {
     if (ch.next != kUnsetTime && ahead - ch.next <= max_lag_ns_) until = std::min(until, ch.next);
   }

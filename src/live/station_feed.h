@@ -1,10 +1,12 @@
 // Joins one station's channels, arriving a record at a time and not in step (SeedLink sends each
 // channel's records as they are filled), into parts for the picking pipeline, which needs every
 // channel's data for a part's span in that part (engine/station_stream.h): a part is released up
-// to the time every channel of the station has reached. A channel more than `max_channel_lag`
-// behind the station's most advanced one (silent, or never sent) stops holding the others back and
-// is treated as absent for what is released (the pipeline zero-fills an absent component, as for
-// an archive without it); its data that arrive later for that span are dropped as late. At the
+// to the time every channel of the station has reached. A channel whose data end more than
+// `max_channel_lag` before the start of the station's newest record (silent, or never sent; a
+// record arrives only once full, so its start is where the station has surely got) stops holding
+// the others back and is treated as absent for what is released (the pipeline zero-fills an
+// absent component, as for an archive without it); its data that arrive later for that span are
+// dropped as late. At the
 // start nothing is released until some channel is max_channel_lag past the first sample (the
 // other channels may still be on their way).
 // Records wholly before what the channel already has (repeats, late data) are dropped and counted;
@@ -44,6 +46,7 @@ class LiveStationFeed {
   struct Channel {
     std::vector<TraceSegment> pending;  // in time order, contiguous runs merged
     NanoTime next = kUnsetTime;         // time of the sample after the last one received
+    NanoTime last_record_start = kUnsetTime;
     double rate_hz = 0;
   };
   std::vector<TraceSegment> Release(NanoTime until);

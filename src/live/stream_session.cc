@@ -1,12 +1,15 @@
 #include "live/stream_session.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -24,7 +27,15 @@ namespace rapid {
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kStateEvery{2};
+constexpr size_t kArrivalsKept = 4096;  // records per stream remembered for the latency (hours of data)
+
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
 constexpr const char* kStateFormat = "rapid-stream-state/1";
 
 }  // namespace
@@ -53,6 +64,7 @@ Status WriteStreamState(const std::string& path, const std::string& server, cons
 
 Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, StreamSummary* summary) {
   *summary = StreamSummary();
+  const auto started = Clock::now();
   LoadedModel loaded;
   RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &loaded));
   RunPlan plan;
@@ -76,10 +88,31 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   p.annotate.queue_capacity_bytes = plan.queue_capacity_bytes;
   p.annotate.max_batch_wait_ms = opts.max_batch_delay_ms;
   std::atomic<int64_t> write_failures{0};
-  p.on_final_picks = [&](uint64_t, std::vector<Pick>&& picks, std::vector<Pick>&&) {
+  // When each stream's records arrived (record end time, arrival), for the pick latency.
+  std::mutex arrivals_mu;
+  using ArrivalLog = std::deque<std::pair<NanoTime, Clock::time_point>>;  // (record end, arrival)
+  std::map<uint64_t, std::map<std::string, ArrivalLog>> arrivals;       // stream → channel → log
+  std::vector<double> latencies_s;
+  std::atomic<bool> streaming{true};
+  p.on_final_picks = [&](uint64_t stream, std::vector<Pick>&& picks, std::vector<Pick>&&, NanoTime data_until) {
+    const size_t n = picks.size();
     if (Status s = log.Write(std::move(picks)); !s.ok()) {
       if (write_failures++ == 0) spdlog::error("{}", s.message());
+      return;
     }
+    if (!streaming) return;
+    const auto now = Clock::now();
+    // The data were complete when the last of the station's channels brought them.
+    std::lock_guard<std::mutex> lock(arrivals_mu);
+    std::optional<Clock::time_point> complete;
+    for (const auto& [channel, log_of_channel] : arrivals[stream]) {
+      for (const auto& [end, arrived] : log_of_channel) {
+        if (end < data_until) continue;
+        complete = complete ? std::max(*complete, arrived) : arrived;
+        break;
+      }
+    }
+    if (complete) latencies_s.insert(latencies_s.end(), n, std::chrono::duration<double>(now - *complete).count());
   };
   PickingPipeline pipeline(
       executors.instances, p, [](BlockOutput&&) {},
@@ -120,6 +153,12 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
             it->second.stream = pipeline.OpenStream();
             it->second.feed = std::make_unique<LiveStationFeed>(opts.max_channel_lag_ns);
           }
+          {
+            std::lock_guard<std::mutex> lock(arrivals_mu);
+            ArrivalLog& log_of_channel = arrivals[it->second.stream][seg.id.channel];
+            log_of_channel.emplace_back(seg.SampleTimeAt(static_cast<int64_t>(seg.samples.size())), Clock::now());
+            if (log_of_channel.size() > kArrivalsKept) log_of_channel.pop_front();
+          }
           it->second.feed->Add(std::move(seg));
           push(it->second, it->second.feed->TakeReady());
         }
@@ -158,6 +197,7 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   }
   client_stop = true;
   reader.join();
+  streaming = false;  // the tails' picks wait for the stop, not for data
   // Every station's tail, as at the end of an archive.
   for (auto& [key, st] : stations) {
     push(st, st.feed->TakeAll());
@@ -168,6 +208,15 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   pipeline.Finish();
   save_state();
   summary->stations = static_cast<int64_t>(stations.size());
+  if (!latencies_s.empty()) {
+    std::sort(latencies_s.begin(), latencies_s.end());
+    auto at = [&](double q) { return latencies_s[static_cast<size_t>(q * static_cast<double>(latencies_s.size() - 1))]; };
+    summary->latency_picks = static_cast<int64_t>(latencies_s.size());
+    summary->latency_p50_s = at(0.50);
+    summary->latency_p99_s = at(0.99);
+  }
+  summary->wall_s = std::chrono::duration<double>(Clock::now() - started).count();
+  summary->cpu_s = ProcessCpuSeconds();
   summary->picks = log.written();
   if (client) {
     summary->connections = client->connections();

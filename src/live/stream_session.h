@@ -47,6 +47,11 @@ struct StreamSummary {
   int64_t stations = 0;         // instruments seen
   int64_t picks = 0;            // written
   int64_t connections = 0, duplicates = 0, malformed = 0;  // of the SeedLink client
+  // Pick latency while streaming: from the arrival of the record holding the last sample a pick
+  // waited for (PipelineOptions::on_final_picks' data_until) to the pick being written.
+  int64_t latency_picks = 0;
+  double latency_p50_s = 0, latency_p99_s = 0;
+  double cpu_s = 0, wall_s = 0;  // process CPU time and wall time of the stream
 };
 
 // Errors: the model, the plan, the output folder or a state file that cannot be read (naming it).

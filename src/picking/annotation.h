@@ -28,6 +28,8 @@ struct Annotation {
   // The piece's StationBlock::time_shift_ns: every output time of the block is its time from
   // block_start plus the last piece's (earlier pieces carry the value known so far).
   NanoTime time_shift_ns = 0;
+  // The piece's StationBlock::data_until (grid time, without the shift): the data it waited for.
+  NanoTime data_until = kUnsetTime;
   // Not empty when some window of this piece failed in the model even when run alone: the reason.
   // Its outputs are missing from the traces (NaN where no other window covered them).
   std::string failure;
