@@ -19,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 cores=$(nproc)
 
 "$rapid" stream --replay "$work/archive" --speed 1 --output "$work/live" >"$work/live.log" 2>&1
-latency=$(grep -o 'pick latency.*' "$work/live.log" || echo "no picks while streaming")
+latency=$(grep -o 'pick latency p50 [0-9.]* s, p99 [0-9.]* s over [0-9]* picks' "$work/live.log" || echo "no picks while streaming")
 cpu=$(grep -o 'CPU [0-9.]* s in [0-9.]* s wall' "$work/live.log" | tail -1)
 used=$(python3 -c "import sys; c,w=float(sys.argv[1]),float(sys.argv[2]); print(f'{c/w:.2f}')" $(echo "$cpu" | awk '{print $2, $5}'))
 echo "(a) $stations stations × $minutes min at 100 Hz in real time on $cores cores: $latency; $cpu = $used cores busy"

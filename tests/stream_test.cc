@@ -73,6 +73,14 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
   return pid;
 }
 
+// rapid run's picks on the bundled sample at the batch size the live runs use, sorted.
+std::vector<std::string> RapidRunPicks(const testing::TempDir& dir) {
+  std::string log;
+  EXPECT_EQ(testing::RunRapid({"run", "--output", dir.Path("run"), "--instances", "1", "--batch-size", "4", "--progress", "off"}, &log), 0)
+      << log;
+  return SortedRows(dir.Path("run/picks.csv"));
+}
+
 struct LiveRun {
   std::vector<std::string> rows;  // picks, sorted
   std::string log;
@@ -112,10 +120,7 @@ LiveRun StreamTheSample(const testing::TempDir& dir, const std::string& name, te
 
 TEST(StreamTest, LivePicksEqualRapidRunsThroughDroppedConnectionsAndGarbage) {
   testing::TempDir dir;
-  std::string log;
-  ASSERT_EQ(testing::RunRapid({"run", "--output", dir.Path("run"), "--instances", "1", "--batch-size", "4", "--progress", "off"}, &log), 0)
-      << log;
-  const std::vector<std::string> want = SortedRows(dir.Path("run/picks.csv"));
+  const std::vector<std::string> want = RapidRunPicks(dir);
   ASSERT_GE(want.size(), 5u);
   const std::vector<std::string> records = LiveOrderRecords();
   std::map<std::string, uint64_t> last;  // every station's last record, by the server's numbering
@@ -141,10 +146,8 @@ TEST(StreamTest, LivePicksEqualRapidRunsThroughDroppedConnectionsAndGarbage) {
 // An archive replayed as if live (--replay, 100x): rapid run's picks; --select filters it.
 TEST(StreamTest, ReplayedArchiveGivesRapidRunsPicks) {
   testing::TempDir dir;
+  const std::vector<std::string> want = RapidRunPicks(dir);
   std::string log;
-  ASSERT_EQ(testing::RunRapid({"run", "--output", dir.Path("run"), "--instances", "1", "--batch-size", "4", "--progress", "off"}, &log), 0)
-      << log;
-  const std::vector<std::string> want = SortedRows(dir.Path("run/picks.csv"));
   ASSERT_EQ(testing::RunRapid({"stream", "--replay", std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample", "--speed", "100",
                                "--output", dir.Path("live"), "--instances", "1", "--batch-size", "4"},
                               &log),
@@ -173,10 +176,7 @@ TEST(StreamTest, ReplayedArchiveGivesRapidRunsPicks) {
 // kept on disk): the client reconnects, resumes after its last record, and the picks are unchanged.
 TEST(StreamTest, ServerKilledAndRestartedMidStreamLosesAndRepeatsNothing) {
   testing::TempDir dir;
-  std::string log;
-  ASSERT_EQ(testing::RunRapid({"run", "--output", dir.Path("run"), "--instances", "1", "--batch-size", "4", "--progress", "off"}, &log), 0)
-      << log;
-  const std::vector<std::string> want = SortedRows(dir.Path("run/picks.csv"));
+  const std::vector<std::string> want = RapidRunPicks(dir);
   const std::vector<std::string> records = LiveOrderRecords();
   const std::string out = dir.Path("live");
   int port = 0;

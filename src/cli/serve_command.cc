@@ -11,12 +11,12 @@
 #include "cli/commands.h"
 #include "cli/config_file.h"
 #include "cli/option_checks.h"
+#include "cli/plan_flags.h"
 #include "cli/stop_signals.h"
 #include "core/atomic_file.h"
 #include "core/exit_codes.h"
 #include "dispatch/resource_probe.h"
 #include "engine/time_chunks.h"
-#include "models/device.h"
 #include "serve/http_server.h"
 #include "serve/serve_app.h"
 
@@ -25,8 +25,9 @@ namespace rapid {
 namespace {
 
 struct ServeFlags {
-  std::string listen = "127.0.0.1:8080", models = "phasenet", weights, devices = "cpu", cpus, max_ram, max_vram;
-  int64_t instances = 0, intra_threads = 0, batch_size = 0, max_queue_windows = 0, max_connections = 256, io_threads = 2, compute_nice = 5;
+  std::string listen = "127.0.0.1:8080", models = "phasenet", weights;
+  PlanFlags plan;
+  int64_t max_queue_windows = 0, max_connections = 256, io_threads = 2, compute_nice = 5;
   std::string max_batch_delay = "5ms", request_timeout = "10s", max_body = "64MiB", drain_timeout = "30s";
   std::string auth_token_file, port_file, config;
 };
@@ -71,16 +72,8 @@ Status LoadServices(const ServeFlags& flags, std::vector<std::unique_ptr<ModelSe
     o.max_batch_delay_ms = *ParseDurationNs(flags.max_batch_delay) / 1000000;
     o.compute_nice = static_cast<int>(flags.compute_nice);
     o.max_queue_windows = flags.max_queue_windows;
-    o.plan.batch_size = flags.batch_size;
-    o.plan.instances = flags.instances;
-    o.plan.intra_threads = flags.intra_threads;
+    RAPID_RETURN_IF_ERROR(PlanRequestOf(flags.plan, &o.plan));
     o.plan.ram_share = 1.0 / static_cast<double>(names.size());
-    if (Status s = ParseDeviceList(flags.devices, &o.plan.devices); !s.ok()) {
-      return Status::InvalidArgument("--devices " + flags.devices + ": " + s.message());
-    }
-    if (!flags.cpus.empty()) (void)ParseCpuList(flags.cpus, &o.plan.cpus);
-    if (!flags.max_ram.empty()) o.plan.max_ram_bytes = *ParseByteSize(flags.max_ram);
-    if (!flags.max_vram.empty()) o.plan.max_vram_bytes = *ParseByteSize(flags.max_vram);
     std::unique_ptr<ModelService> service;
     if (Status s = ModelService::Create(o, &service); !s.ok()) return Status::InvalidArgument("--model " + name + ": " + s.message());
     spdlog::info("{}: {} instance(s), batch {}, max queue {} windows", service->name(), service->plan().instances,
@@ -170,15 +163,7 @@ CommandAction AddServeCommand(CLI::App* app) {
       ->capture_default_str()
       ->check(NotEmpty("a model name (rapid models lists them)"));
   cmd->add_option("--weights", flags->weights, "SeisBench weight file(s) of the one model served")->check(NotEmpty("a weight file"));
-  cmd->add_option("--devices", flags->devices, "Devices, comma-separated: cpu, cuda:N")->capture_default_str();
-  cmd->add_option("--cpus", flags->cpus, "CPUs the instances keep to, e.g. 0-3")->check(CpuListValue());
-  cmd->add_option("--max-ram", flags->max_ram, "Host memory budget, e.g. 4G")->check(ByteSizeValue());
-  cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G")->check(ByteSizeValue());
-  cmd->add_option("--instances", flags->instances, "Model instances per model (default: planner)")
-      ->check(WholeNumberAtLeast(1, 1024));
-  cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default: planner)")
-      ->check(WholeNumberAtLeast(1, 1024));
-  cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default: planner)")->check(WholeNumberAtLeast(1));
+  AddPlanFlags(cmd, &flags->plan, "per model");
   cmd->add_option("--max-batch-delay", flags->max_batch_delay,
                   "Longest wait of the oldest queued window for its batch to fill, e.g. 5ms (0: full batches only)")
       ->capture_default_str()

@@ -7,12 +7,11 @@
 #include "cli/commands.h"
 #include "cli/config_file.h"
 #include "cli/option_checks.h"
+#include "cli/plan_flags.h"
 #include "cli/stop_signals.h"
 #include "core/exit_codes.h"
-#include "dispatch/resource_probe.h"
 #include "engine/time_chunks.h"
 #include "live/stream_session.h"
-#include "models/device.h"
 
 namespace rapid {
 
@@ -21,8 +20,8 @@ namespace {
 struct StreamFlags {
   std::string seedlink, replay, model = "phasenet", weights, output, state, start, formats = "csv", protocol = "auto";
   std::vector<std::string> selects;
-  std::string devices = "cpu", cpus, max_ram, max_vram, max_batch_delay = "5ms", max_channel_lag = "30s", config;
-  int64_t instances = 0, intra_threads = 0, batch_size = 0;
+  std::string max_batch_delay = "5ms", max_channel_lag = "30s", config;
+  PlanFlags plan;
   double p_threshold = 0, s_threshold = 0, speed = 1.0;
 };
 
@@ -55,16 +54,7 @@ Status OptionsOf(const StreamFlags& f, StreamOptions* o) {
   o->max_channel_lag_ns = *ParseDurationNs(f.max_channel_lag);
   if (f.p_threshold > 0) o->thresholds["P"] = f.p_threshold;
   if (f.s_threshold > 0) o->thresholds["S"] = f.s_threshold;
-  o->plan.instances = f.instances;
-  o->plan.intra_threads = f.intra_threads;
-  o->plan.batch_size = f.batch_size;
-  if (Status s = ParseDeviceList(f.devices, &o->plan.devices); !s.ok()) {
-    return Status::InvalidArgument("--devices " + f.devices + ": " + s.message());
-  }
-  if (!f.cpus.empty()) (void)ParseCpuList(f.cpus, &o->plan.cpus);
-  if (!f.max_ram.empty()) o->plan.max_ram_bytes = *ParseByteSize(f.max_ram);
-  if (!f.max_vram.empty()) o->plan.max_vram_bytes = *ParseByteSize(f.max_vram);
-  return Status::OK();
+  return PlanRequestOf(f.plan, &o->plan);
 }
 
 int Stream(const StreamFlags& flags) {
@@ -131,14 +121,7 @@ CommandAction AddStreamCommand(CLI::App* app) {
       ->check(DurationValue(/*zero_ok=*/true));
   cmd->add_option("--p-threshold", flags->p_threshold, "Threshold of the P label (default: the model's)")->check(ThresholdValue());
   cmd->add_option("--s-threshold", flags->s_threshold, "Threshold of the S label (default: the model's)")->check(ThresholdValue());
-  cmd->add_option("--devices", flags->devices, "Devices, comma-separated: cpu, cuda:N")->capture_default_str();
-  cmd->add_option("--cpus", flags->cpus, "CPUs the instances keep to, e.g. 0-3")->check(CpuListValue());
-  cmd->add_option("--max-ram", flags->max_ram, "Host memory budget, e.g. 4G")->check(ByteSizeValue());
-  cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G")->check(ByteSizeValue());
-  cmd->add_option("--instances", flags->instances, "Model instances (default: planner)")->check(WholeNumberAtLeast(1, 1024));
-  cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default: planner)")
-      ->check(WholeNumberAtLeast(1, 1024));
-  cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default: planner)")->check(WholeNumberAtLeast(1));
+  AddPlanFlags(cmd, &flags->plan, "");
   cmd->add_option("--config", flags->config, "TOML file of flags (keys are flag names); flags given here win")
       ->check(NotEmpty("a TOML file"));
   return [flags, cmd] { return ApplyConfigFlag(flags->config, cmd) ? Stream(*flags) : kExitUsage; };
