@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the miniSEED decode + merge path (fuzz/mseed_fuzz.cc) — or, with FUZZ_TARGET=serve_request_fuzz,
-# rapid serve's request path (fuzz/serve_request_fuzz.cc) — for SECONDS with libFuzzer.
+# rapid serve's request path (fuzz/serve_request_fuzz.cc), or with FUZZ_TARGET=seedlink_packet_fuzz
+# the SeedLink packet framing rapid stream reads (fuzz/seedlink_packet_fuzz.cc) — for SECONDS with libFuzzer.
 #   scripts/fuzz.sh SECONDS          e.g. scripts/fuzz.sh 600
 #   FUZZ_TARGET=serve_request_fuzz scripts/fuzz.sh 600
 # Builds with clang (-DRAPID_FUZZ=ON: libFuzzer + ASan + UBSan, no libtorch) in build-fuzz/, seeds
@@ -27,8 +28,8 @@ fi
 bash scripts/install-deps.sh --fuzz
 
 target=${FUZZ_TARGET:-mseed_fuzz}
-if [ "$target" != mseed_fuzz ] && [ "$target" != serve_request_fuzz ]; then
-  echo "fuzz.sh: FUZZ_TARGET must be mseed_fuzz or serve_request_fuzz (got $target)" >&2
+if [ "$target" != mseed_fuzz ] && [ "$target" != serve_request_fuzz ] && [ "$target" != seedlink_packet_fuzz ]; then
+  echo "fuzz.sh: FUZZ_TARGET must be mseed_fuzz, serve_request_fuzz or seedlink_packet_fuzz (got $target)" >&2
   exit 2
 fi
 build=build-fuzz
@@ -41,6 +42,7 @@ seeds="$build/seeds"
 rm -rf "$seeds"
 corpus="$build/corpus"
 [ "$target" = serve_request_fuzz ] && corpus="$build/corpus-serve"
+[ "$target" = seedlink_packet_fuzz ] && corpus="$build/corpus-seedlink"
 mkdir -p "$seeds" "$corpus" "$build/artifacts"
 seed_dirs=(data/texnet-sample tests/data/mseed-corpus tests/data/fuzz)
 [ -d ../shared/data ] && seed_dirs+=(../shared/data)
@@ -59,6 +61,22 @@ if [ "$target" = serve_request_fuzz ]; then
   done
   printf 'GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n' >"$seeds/get_models"
   printf 'POST /v1/models/phasenet/annotate?format=json HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n' >"$seeds/chunked"
+fi
+if [ "$target" = seedlink_packet_fuzz ]; then
+  # Each miniSEED seed's first two 512-byte pieces as 3.1 packets (first byte 0) and as 4.0 packets
+  # (first byte 1), then END.
+  python3 - "$seeds" <<'PY'
+import os, struct, sys
+d = sys.argv[1]
+for name in os.listdir(d):
+    path = os.path.join(d, name)
+    data = open(path, 'rb').read()
+    recs = [data[i:i + 512] for i in (0, 512) if len(data) >= i + 512]
+    v3 = b'\x00' + b''.join(b'SL%06X' % (k + 1) + r for k, r in enumerate(recs)) + b'END'
+    v4 = b'\x01' + b''.join(b'SE2D' + struct.pack('<IQB', len(r), k + 1, 7) + b'TX_PB35' + r for k, r in enumerate(recs)) + b'END'
+    open(path, 'wb').write(v3)
+    open(path + '.v4', 'wb').write(v4)
+PY
 fi
 echo "fuzz.sh: $(ls "$seeds" | wc -l) seed files from ${seed_dirs[*]}; $(ls "$corpus" | wc -l) corpus files" \
      "from earlier runs; $jobs jobs for ${seconds}s, inputs up to $max_len bytes"

@@ -143,6 +143,24 @@ TEST(StreamTest, LivePicksEqualRapidRunsThroughDroppedConnectionsAndGarbage) {
   }
 }
 
+// Bad flags are refused with the flag named, before anything streams.
+TEST(StreamTest, BadFlagsAreRefusedNamingTheFlag) {
+  testing::TempDir dir;
+  for (const auto& [args, says] :
+       {std::pair{std::vector<std::string>{"stream", "--output", dir.Path("a")}, std::string("give one of --seedlink")},
+        std::pair{std::vector<std::string>{"stream", "--replay", dir.Path("nothing-here"), "--output", dir.Path("b")},
+                  std::string("--replay " + dir.Path("nothing-here"))},
+        std::pair{std::vector<std::string>{"stream", "--seedlink", "localhost", "--output", dir.Path("c")},
+                  std::string("--seedlink localhost: expected HOST:PORT")},
+        std::pair{std::vector<std::string>{"stream", "--seedlink", "127.0.0.1:18000", "--select", "TXPB35", "--output", dir.Path("d")},
+                  std::string("--select 'TXPB35'")}}) {
+    std::string log;
+    EXPECT_EQ(testing::RunRapid(args, &log), 1) << log;
+    EXPECT_NE(log.find(says), std::string::npos) << log;
+    EXPECT_EQ(log.find("records from"), std::string::npos) << log;  // no summary of a stream that never ran
+  }
+}
+
 // An archive replayed as if live (--replay, 100x): rapid run's picks; --select filters it.
 TEST(StreamTest, ReplayedArchiveGivesRapidRunsPicks) {
   testing::TempDir dir;

@@ -66,6 +66,10 @@ int Stream(const StreamFlags& flags) {
   const std::atomic<bool>* stop = InstallStopHandlers();
   StreamSummary summary;
   const Status s = RunStream(opts, *stop, &summary);
+  if (!s.ok() && summary.wall_s == 0) {  // refused before streaming: the reason alone
+    spdlog::error("{}", s.message());
+    return kExitUsage;
+  }
   std::fprintf(stderr,
                "rapid stream: %lld records from %lld stations, %lld picks; %lld connections, %lld repeated and %lld "
                "malformed packets, %lld records dropped (late or repeated), %lld undecodable\n",

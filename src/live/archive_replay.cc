@@ -16,7 +16,9 @@ namespace rapid {
 Status ArchiveReplay::Open(const std::string& archive, double speed, ArchiveReplay* out) {
   if (!(speed > 0)) return Status::InvalidArgument("--speed must be above 0");
   std::vector<InputFile> files;
-  RAPID_RETURN_IF_ERROR(ScanInput(archive, InputLayout::kAuto, &files, nullptr));
+  if (Status s = ScanInput(archive, InputLayout::kAuto, &files, nullptr); !s.ok()) {
+    return Status::NotFound("--replay " + archive + ": " + s.message());
+  }
   ArchiveReplay r;
   r.speed_ = speed;
   for (const InputFile& f : files) {
