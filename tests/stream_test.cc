@@ -161,17 +161,22 @@ TEST(StreamTest, BadFlagsAreRefusedNamingTheFlag) {
   }
 }
 
-// An archive replayed as if live (--replay, 100x): rapid run's picks; --select filters it.
+// An archive replayed as if live (--replay, 100x): rapid run's picks, also as QuakeML; --select filters it.
 TEST(StreamTest, ReplayedArchiveGivesRapidRunsPicks) {
   testing::TempDir dir;
   const std::vector<std::string> want = RapidRunPicks(dir);
   std::string log;
   ASSERT_EQ(testing::RunRapid({"stream", "--replay", std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample", "--speed", "100",
-                               "--output", dir.Path("live"), "--instances", "1", "--batch-size", "4"},
+                               "--output", dir.Path("live"), "--instances", "1", "--batch-size", "4", "--format", "csv,quakeml"},
                               &log),
             0)
       << log;
   EXPECT_EQ(SortedRows(dir.Path("live/picks/2024-12-15.csv")), want);
+  // The day's QuakeML: one pick element per CSV row.
+  const std::string xml = testing::ReadFileText(dir.Path("live/picks/2024-12-15.xml"));
+  size_t picks = 0;
+  for (size_t at = xml.find("<pick "); at != std::string::npos; at = xml.find("<pick ", at + 1)) ++picks;
+  EXPECT_EQ(picks, want.size());
   // One station with picks, selected alone.
   ASSERT_FALSE(want.empty());
   const std::string net_sta = want.front().substr(0, want.front().find('.', want.front().find('.') + 1));  // "NET.STA"

@@ -50,6 +50,7 @@ Status OptionsOf(const StreamFlags& f, StreamOptions* o) {
   o->output_dir = f.output;
   o->state_path = f.state;
   o->jsonl_stdout = f.formats.find("jsonl") != std::string::npos;
+  o->quakeml = f.formats.find("quakeml") != std::string::npos;
   o->max_batch_delay_ms = *ParseDurationNs(f.max_batch_delay) / 1000000;
   o->max_channel_lag_ns = *ParseDurationNs(f.max_channel_lag);
   if (f.p_threshold > 0) o->thresholds["P"] = f.p_threshold;
@@ -110,9 +111,10 @@ CommandAction AddStreamCommand(CLI::App* app) {
       ->check(NotEmpty("a file"));
   cmd->add_option("--start", flags->start, "Without a state: ask the server for its data from this time (else new data)")
       ->check(IsoTimeValue());
-  cmd->add_option("--format", flags->formats, "Outputs besides the daily CSV: jsonl (one JSON pick per line on stdout)")
+  cmd->add_option("--format", flags->formats,
+                  "Outputs besides the daily CSV: jsonl (one JSON pick per line on stdout), quakeml (DIR/picks/YYYY-MM-DD.xml)")
       ->capture_default_str()
-      ->check(ListOf({"csv", "jsonl"}));
+      ->check(ListOf({"csv", "jsonl", "quakeml"}));
   cmd->add_option("--seedlink-protocol", flags->protocol, "auto (4.0 when offered, else 3.1) or 3.1")
       ->capture_default_str()
       ->check(OneOf({"auto", "3.1"}));

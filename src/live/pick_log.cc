@@ -7,14 +7,21 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "sinks/picks_csv.h"
+#include "sinks/quakeml.h"
 
 namespace rapid {
 
 namespace fs = std::filesystem;
 
-PickLog::PickLog(std::string output_dir, std::string model_name, bool jsonl_stdout)
-    : dir_(std::move(output_dir)), model_(std::move(model_name)), jsonl_(jsonl_stdout) {}
+namespace {
+constexpr std::chrono::seconds kQuakeMlEvery{10};
+constexpr int kQuakeMlDaysKept = 2;  // days before the newest one kept in memory
+}  // namespace
+
+PickLog::PickLog(std::string output_dir, std::string model_name, bool jsonl_stdout, bool quakeml)
+    : dir_(std::move(output_dir)), model_(std::move(model_name)), jsonl_(jsonl_stdout), quakeml_(quakeml) {}
 
 Status PickLog::Open() {
   std::error_code ec;
@@ -48,7 +55,29 @@ Status PickLog::Write(std::vector<Pick> picks) {
     out.flush();
     if (!out) return Status::IOError(path.string() + ": cannot append " + std::to_string(day_picks.size()) + " picks");
     written_ += static_cast<int64_t>(day_picks.size());
+    if (quakeml_) {
+      std::vector<Pick>& kept = day_picks_[day];
+      kept.insert(kept.end(), day_picks.begin(), day_picks.end());
+      dirty_days_.insert(day);
+    }
   }
+  return Status::OK();
+}
+
+Status PickLog::Flush(bool now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto t = std::chrono::steady_clock::now();
+  if (!quakeml_ || dirty_days_.empty() || (!now && t - last_flush_ < kQuakeMlEvery)) return Status::OK();
+  last_flush_ = t;
+  const NanoTime creation = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const std::string& day : dirty_days_) {
+    const std::string path = (fs::path(dir_) / "picks" / (day + ".xml")).string();
+    RAPID_RETURN_IF_ERROR(WriteFileAtomically(path, FormatQuakeMl(day_picks_[day], model_, creation)));
+  }
+  dirty_days_.clear();
+  // Days well before the newest are complete: written above for the last time, let go.
+  while (day_picks_.size() > static_cast<size_t>(kQuakeMlDaysKept + 1)) day_picks_.erase(day_picks_.begin());
   return Status::OK();
 }
 

@@ -1,12 +1,18 @@
 // Where `rapid stream` writes picks as they become final: DIR/picks/YYYY-MM-DD.csv (picks.csv's
 // columns, sinks/picks_csv.h; the day of each pick's peak time, UTC), appended and flushed with
 // every batch, a header when a day's file is new; and, when asked, one JSON object per pick on
-// stdout (JSON lines). A file's rows are in the order the picks became final.
+// stdout (JSON lines); and, when asked, DIR/picks/YYYY-MM-DD.xml (QuakeML, sinks/quakeml.h) of each
+// day's picks, rewritten atomically by Flush (the day's picks are kept in memory for it; days two
+// days older than the newest pick are written a last time and let go). A CSV file's rows are in the
+// order the picks became final.
 // Thread safety: Write from any thread (serialised here).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,16 +23,22 @@ namespace rapid {
 
 class PickLog {
  public:
-  PickLog(std::string output_dir, std::string model_name, bool jsonl_stdout);
+  PickLog(std::string output_dir, std::string model_name, bool jsonl_stdout, bool quakeml);
   // Creates DIR/picks. IOError naming the folder.
   Status Open();
   // Appends `picks` (any days). IOError naming the file; the picks not written are counted.
   Status Write(std::vector<Pick> picks);
   int64_t written() const;
+  // Rewrites the QuakeML of every day with new picks since the last flush (every call when `now`,
+  // else at most every 10 s). IOError naming the file.
+  Status Flush(bool now);
 
  private:
   const std::string dir_, model_;
-  const bool jsonl_;
+  const bool jsonl_, quakeml_;
+  std::map<std::string, std::vector<Pick>> day_picks_;  // quakeml: "YYYY-MM-DD" → its picks
+  std::set<std::string> dirty_days_;
+  std::chrono::steady_clock::time_point last_flush_{};
   mutable std::mutex mu_;
   int64_t written_ = 0;
 };

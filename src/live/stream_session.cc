@@ -71,7 +71,7 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   RAPID_RETURN_IF_ERROR(PlanRun(opts.plan, loaded, &plan));
   Executors executors;
   RAPID_RETURN_IF_ERROR(LoadExecutors(plan, loaded, &executors));
-  PickLog log(opts.output_dir, loaded.name, opts.jsonl_stdout);
+  PickLog log(opts.output_dir, loaded.name, opts.jsonl_stdout, opts.quakeml);
   RAPID_RETURN_IF_ERROR(log.Open());
   std::map<std::string, uint64_t> last;
   if (!opts.state_path.empty()) RAPID_RETURN_IF_ERROR(ReadStreamState(opts.state_path, &last));
@@ -194,6 +194,7 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
       save_state();
       next_save += kStateEvery;
     }
+    if (Status s = log.Flush(false); !s.ok() && write_failures++ == 0) spdlog::error("{}", s.message());
   }
   client_stop = true;
   reader.join();
@@ -206,6 +207,7 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
     summary->dropped_records += st.feed->dropped_records();
   }
   pipeline.Finish();
+  if (Status s = log.Flush(true); !s.ok() && write_failures++ == 0) spdlog::error("{}", s.message());
   save_state();
   summary->stations = static_cast<int64_t>(stations.size());
   if (!latencies_s.empty()) {

@@ -36,6 +36,7 @@ struct StreamOptions {
   std::string output_dir;
   std::string state_path;  // empty: no state
   bool jsonl_stdout = false;
+  bool quakeml = false;  // DIR/picks/YYYY-MM-DD.xml too
   NanoTime max_channel_lag_ns = 30 * kNanosPerSecond;
   int64_t max_batch_delay_ms = 5;
 };
