@@ -62,6 +62,129 @@ Status WriteStreamState(const std::string& path, const std::string& server, cons
   return WriteFileAtomically(path, j.dump(1) + "\n");
 }
 
+namespace {
+
+// The pipeline of a live stream: the plan's instances and batches, one-window pieces.
+PipelineOptions LivePipelineOptions(const StreamOptions& opts, const RunPlan& plan, const Executors& executors) {
+  PipelineOptions p;
+  p.piece_windows = 1;  // a window runs as soon as its data exist
+  p.thresholds = opts.thresholds;
+  p.annotate.batch_size = plan.batch_size;
+  p.annotate.instance_batch_sizes = executors.batch_sizes;
+  p.annotate.instance_threads = executors.threads;
+  p.annotate.intra_threads = plan.intra_threads;
+  p.annotate.cpus = plan.cpus;
+  p.annotate.queue_capacity_bytes = plan.queue_capacity_bytes;
+  p.annotate.max_batch_wait_ms = opts.max_batch_delay_ms;
+  return p;
+}
+
+// Pick latency: when each stream's channels brought which data, and, per pick written while
+// streaming, the time since the last of them brought what it waited for. Thread-safe.
+class PickLatency {
+ public:
+  void Arrived(uint64_t stream, const std::string& channel, NanoTime record_end) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Log& log = arrivals_[stream][channel];
+    log.emplace_back(record_end, Clock::now());
+    if (log.size() > kArrivalsKept) log.pop_front();
+  }
+  void Written(uint64_t stream, NanoTime data_until, size_t picks) {
+    const auto now = Clock::now();
+    std::lock_guard<std::mutex> lock(mu_);
+    std::optional<Clock::time_point> complete;  // when the last of the channels brought the data
+    for (const auto& [channel, log] : arrivals_[stream]) {
+      for (const auto& [end, arrived] : log) {
+        if (end < data_until) continue;
+        complete = complete ? std::max(*complete, arrived) : arrived;
+        break;
+      }
+    }
+    if (complete) latencies_s_.insert(latencies_s_.end(), picks, std::chrono::duration<double>(now - *complete).count());
+  }
+  void Summarise(StreamSummary* summary) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (latencies_s_.empty()) return;
+    std::sort(latencies_s_.begin(), latencies_s_.end());
+    auto at = [&](double q) { return latencies_s_[static_cast<size_t>(q * static_cast<double>(latencies_s_.size() - 1))]; };
+    summary->latency_picks = static_cast<int64_t>(latencies_s_.size());
+    summary->latency_p50_s = at(0.50);
+    summary->latency_p99_s = at(0.99);
+  }
+
+ private:
+  using Log = std::deque<std::pair<NanoTime, Clock::time_point>>;  // (record end, arrival)
+  std::mutex mu_;
+  std::map<uint64_t, std::map<std::string, Log>> arrivals_;  // stream → channel → log
+  std::vector<double> latencies_s_;
+};
+
+// The instruments of a live stream, each a pipeline stream fed through its LiveStationFeed. Used
+// from one thread (the records' reader, then the stopping one).
+class LiveStations {
+ public:
+  LiveStations(const StreamOptions& opts, PickingPipeline* pipeline, PickLatency* latency)
+      : opts_(opts), pipeline_(pipeline), latency_(latency) {}
+
+  // A record's samples: selected (a replay; a server applies the selectors itself), then fed.
+  void OnRecord(const std::string& station_id, uint64_t sequence, std::string_view record, StreamSummary* summary) {
+    MseedFileContents contents;
+    if (Status s = DecodeMseedBytes(record, station_id + " packet " + std::to_string(sequence), ReaderOptions(), &contents);
+        !s.ok() || contents.segments.empty()) {
+      summary->undecodable += 1;
+      return;
+    }
+    summary->records += 1;
+    for (TraceSegment& seg : contents.segments) {
+      const auto selected = [&](const StreamSelector& s) {
+        return s.Matches(seg.id.network, seg.id.station, seg.id.location, seg.id.channel);
+      };
+      if (!opts_.replay.empty() && std::none_of(opts_.seedlink.selectors.begin(), opts_.seedlink.selectors.end(), selected)) {
+        continue;
+      }
+      auto [it, fresh] = stations_.try_emplace(InstrumentKey(seg.id));
+      Station& st = it->second;
+      if (fresh) {
+        st.stream = pipeline_->OpenStream();
+        st.feed = std::make_unique<LiveStationFeed>(opts_.max_channel_lag_ns);
+      }
+      latency_->Arrived(st.stream, seg.id.channel, seg.SampleTimeAt(static_cast<int64_t>(seg.samples.size())));
+      st.feed->Add(std::move(seg));
+      Push(st, st.feed->TakeReady());
+    }
+  }
+
+  // Every station's tail, as at the end of an archive.
+  void FinishAll(StreamSummary* summary) {
+    for (auto& [key, st] : stations_) {
+      Push(st, st.feed->TakeAll());
+      std::vector<std::string> notes;
+      if (Status s = pipeline_->CloseStream(st.stream, &notes); !s.ok()) spdlog::warn("{}", s.message());
+      summary->dropped_records += st.feed->dropped_records();
+    }
+    summary->stations = static_cast<int64_t>(stations_.size());
+  }
+
+ private:
+  struct Station {
+    uint64_t stream = 0;
+    std::unique_ptr<LiveStationFeed> feed;
+  };
+  void Push(Station& st, std::vector<TraceSegment> part) {
+    if (part.empty()) return;
+    std::vector<std::string> notes;
+    if (Status s = pipeline_->Push(st.stream, std::move(part), &notes); !s.ok()) spdlog::warn("{}", s.message());
+    for (const std::string& n : notes) spdlog::debug("{}", n);
+  }
+
+  const StreamOptions& opts_;
+  PickingPipeline* pipeline_;
+  PickLatency* latency_;
+  std::map<std::string, Station> stations_;  // by instrument key
+};
+
+}  // namespace
+
 Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, StreamSummary* summary) {
   *summary = StreamSummary();
   const auto started = Clock::now();
@@ -75,94 +198,29 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   RAPID_RETURN_IF_ERROR(log.Open());
   std::map<std::string, uint64_t> last;
   if (!opts.state_path.empty()) RAPID_RETURN_IF_ERROR(ReadStreamState(opts.state_path, &last));
-  const std::string server = opts.seedlink.host + ":" + std::to_string(opts.seedlink.port);
 
-  PipelineOptions p;
-  p.piece_windows = 1;  // a window runs as soon as its data exist
-  p.thresholds = opts.thresholds;
-  p.annotate.batch_size = plan.batch_size;
-  p.annotate.instance_batch_sizes = executors.batch_sizes;
-  p.annotate.instance_threads = executors.threads;
-  p.annotate.intra_threads = plan.intra_threads;
-  p.annotate.cpus = plan.cpus;
-  p.annotate.queue_capacity_bytes = plan.queue_capacity_bytes;
-  p.annotate.max_batch_wait_ms = opts.max_batch_delay_ms;
   std::atomic<int64_t> write_failures{0};
-  // When each stream's records arrived (record end time, arrival), for the pick latency.
-  std::mutex arrivals_mu;
-  using ArrivalLog = std::deque<std::pair<NanoTime, Clock::time_point>>;  // (record end, arrival)
-  std::map<uint64_t, std::map<std::string, ArrivalLog>> arrivals;       // stream → channel → log
-  std::vector<double> latencies_s;
-  std::atomic<bool> streaming{true};
+  auto report_write = [&](const Status& s) {
+    if (!s.ok() && write_failures++ == 0) spdlog::error("{}", s.message());
+  };
+  PickLatency latency;
+  std::atomic<bool> streaming{true};  // the tails' picks wait for the stop, not for data
+  PipelineOptions p = LivePipelineOptions(opts, plan, executors);
   p.on_final_picks = [&](uint64_t stream, std::vector<Pick>&& picks, std::vector<Pick>&&, NanoTime data_until) {
     const size_t n = picks.size();
-    if (Status s = log.Write(std::move(picks)); !s.ok()) {
-      if (write_failures++ == 0) spdlog::error("{}", s.message());
-      return;
-    }
-    if (!streaming) return;
-    const auto now = Clock::now();
-    // The data were complete when the last of the station's channels brought them.
-    std::lock_guard<std::mutex> lock(arrivals_mu);
-    std::optional<Clock::time_point> complete;
-    for (const auto& [channel, log_of_channel] : arrivals[stream]) {
-      for (const auto& [end, arrived] : log_of_channel) {
-        if (end < data_until) continue;
-        complete = complete ? std::max(*complete, arrived) : arrived;
-        break;
-      }
-    }
-    if (complete) latencies_s.insert(latencies_s.end(), n, std::chrono::duration<double>(now - *complete).count());
+    const Status written = log.Write(std::move(picks));
+    report_write(written);
+    if (written.ok() && streaming) latency.Written(stream, data_until, n);
   };
   PickingPipeline pipeline(
       executors.instances, p, [](BlockOutput&&) {},
       [](uint64_t, const std::string& id, const std::string& message) { spdlog::warn("{}: {}", id, message); },
       [](uint64_t) {});
-
-  struct Station {
-    uint64_t stream = 0;
-    std::unique_ptr<LiveStationFeed> feed;
-  };
-  std::map<std::string, Station> stations;  // by instrument key; touched on the client's thread only
-  std::vector<std::string> notes;
-  auto push = [&](Station& st, std::vector<TraceSegment> part) {
-    if (part.empty()) return;
-    notes.clear();
-    if (Status s = pipeline.Push(st.stream, std::move(part), &notes); !s.ok()) spdlog::warn("{}", s.message());
-    for (const std::string& n : notes) spdlog::debug("{}", n);
-  };
+  LiveStations stations(opts, &pipeline, &latency);
   auto on_record = [&](const std::string& station_id, uint64_t sequence, std::string_view record) {
-        MseedFileContents contents;
-        if (Status s = DecodeMseedBytes(record, station_id + " packet " + std::to_string(sequence), ReaderOptions(), &contents);
-            !s.ok() || contents.segments.empty()) {
-          summary->undecodable += 1;
-          return;
-        }
-        summary->records += 1;
-        for (TraceSegment& seg : contents.segments) {
-          // A server applies the selectors itself; a replayed archive is filtered here.
-          const auto selected = [&](const StreamSelector& s) {
-            return s.Matches(seg.id.network, seg.id.station, seg.id.location, seg.id.channel);
-          };
-          if (!opts.replay.empty() && std::none_of(opts.seedlink.selectors.begin(), opts.seedlink.selectors.end(), selected)) {
-            continue;
-          }
-          const std::string key = InstrumentKey(seg.id);
-          auto [it, fresh] = stations.try_emplace(key);
-          if (fresh) {
-            it->second.stream = pipeline.OpenStream();
-            it->second.feed = std::make_unique<LiveStationFeed>(opts.max_channel_lag_ns);
-          }
-          {
-            std::lock_guard<std::mutex> lock(arrivals_mu);
-            ArrivalLog& log_of_channel = arrivals[it->second.stream][seg.id.channel];
-            log_of_channel.emplace_back(seg.SampleTimeAt(static_cast<int64_t>(seg.samples.size())), Clock::now());
-            if (log_of_channel.size() > kArrivalsKept) log_of_channel.pop_front();
-          }
-          it->second.feed->Add(std::move(seg));
-          push(it->second, it->second.feed->TakeReady());
-        }
+    stations.OnRecord(station_id, sequence, record, summary);
   };
+
   // The records come from the SeedLink client, or from an archive played as if live.
   std::unique_ptr<SeedLinkClient> client;
   ArchiveReplay replay;
@@ -183,40 +241,29 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
     }
     source_done = true;
   });
+  const std::string server = opts.seedlink.host + ":" + std::to_string(opts.seedlink.port);
   auto save_state = [&] {
     if (opts.state_path.empty() || !client) return;
     if (Status s = WriteStreamState(opts.state_path, server, client->last_sequences()); !s.ok()) spdlog::error("{}", s.message());
   };
-  auto next_save = std::chrono::steady_clock::now() + kStateEvery;
+  auto next_save = Clock::now() + kStateEvery;
   while (!stop && !source_done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (std::chrono::steady_clock::now() >= next_save) {
+    if (Clock::now() >= next_save) {
       save_state();
       next_save += kStateEvery;
     }
-    if (Status s = log.Flush(false); !s.ok() && write_failures++ == 0) spdlog::error("{}", s.message());
+    report_write(log.Flush(false));
   }
   client_stop = true;
   reader.join();
-  streaming = false;  // the tails' picks wait for the stop, not for data
-  // Every station's tail, as at the end of an archive.
-  for (auto& [key, st] : stations) {
-    push(st, st.feed->TakeAll());
-    notes.clear();
-    if (Status s = pipeline.CloseStream(st.stream, &notes); !s.ok()) spdlog::warn("{}", s.message());
-    summary->dropped_records += st.feed->dropped_records();
-  }
+  streaming = false;
+  stations.FinishAll(summary);
   pipeline.Finish();
-  if (Status s = log.Flush(true); !s.ok() && write_failures++ == 0) spdlog::error("{}", s.message());
+  report_write(log.Flush(true));
   save_state();
-  summary->stations = static_cast<int64_t>(stations.size());
-  if (!latencies_s.empty()) {
-    std::sort(latencies_s.begin(), latencies_s.end());
-    auto at = [&](double q) { return latencies_s[static_cast<size_t>(q * static_cast<double>(latencies_s.size() - 1))]; };
-    summary->latency_picks = static_cast<int64_t>(latencies_s.size());
-    summary->latency_p50_s = at(0.50);
-    summary->latency_p99_s = at(0.99);
-  }
+
+  latency.Summarise(summary);
   summary->wall_s = std::chrono::duration<double>(Clock::now() - started).count();
   summary->cpu_s = ProcessCpuSeconds();
   summary->picks = log.written();
