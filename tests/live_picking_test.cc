@@ -13,6 +13,7 @@
 #include "engine/picking_pipeline.h"
 #include "io/mseed_reader.h"
 #include "io/segment_merge.h"
+#include "live/resume_log.h"
 #include "models/registry.h"
 #include "picking/picker.h"
 
@@ -105,12 +106,15 @@ void ExpectLivePicksEqualTheWholeDatas(const std::vector<std::vector<TraceSegmen
     opts.annotate.max_batch_wait_ms = 5;  // a live stream's windows do not wait for a full batch
     opts.piece_windows = 1;
     opts.thresholds = thresholds;
-    opts.on_final_picks = [&](uint64_t, std::vector<Pick>&& picks, std::vector<Pick>&& detections, NanoTime data_until) {
-      EXPECT_TRUE(detections.empty());
-      for (const Pick& p : picks) EXPECT_GT(data_until, p.end_time);  // decided by data after the trigger
+    opts.on_final_picks = [&](uint64_t, FinalPicks&& f) {
+      EXPECT_TRUE(f.detections.empty());
+      for (const Pick& p : f.picks) {
+        EXPECT_GT(f.data_until, p.end_time);      // decided by data after the trigger
+        EXPECT_LT(p.start_time, f.settled_until);  // delivered picks lie before the settled time
+      }
       std::lock_guard<std::mutex> lock(mu);
-      if (!closing) before_close += static_cast<int>(picks.size());
-      live.insert(live.end(), picks.begin(), picks.end());
+      if (!closing) before_close += static_cast<int>(f.picks.size());
+      live.insert(live.end(), f.picks.begin(), f.picks.end());
     };
     PickingPipeline pipeline({m.model.get()}, opts, [&](BlockOutput&& b) {
       EXPECT_TRUE(b.picks.empty());
@@ -165,6 +169,140 @@ TEST(LivePickingTest, PicksOfSmallPartsDeliveredWhenFinalEqualTheWholeDatasPicks
 // A long gap ends a station's block mid-stream; the block after it is picked as in an archive.
 TEST(LivePickingTest, ALongGapRestartsTheStationsBlockCleanly) {
   ExpectLivePicksEqualTheWholeDatas(SampleStations(/*gap=*/true));
+}
+
+// The time span of every station's data.
+void DataSpan(const std::vector<std::vector<TraceSegment>>& data, NanoTime* first, NanoTime* last) {
+  *first = data[0][0].start;
+  *last = *first;
+  for (const auto& segments : data) {
+    for (const TraceSegment& s : segments) {
+      *first = std::min(*first, s.start);
+      *last = std::max(*last, s.LastSampleTime());
+    }
+  }
+}
+
+// A live run stopped (as by a kill) halfway through: its picks delivered by then, and each stream's
+// latest settled point and window grid. Then a second pipeline fed each station from the restart
+// point (RestartDataFrom) and picking from the settled time: the two runs' picks together are the
+// whole data's, none twice. The stations at the model rate (100 Hz): a resampled one's output is
+// released only in the resampler's pieces (dsp/resample_stream.h), minutes long.
+TEST(LivePickingTest, ARunRestartedFromItsSettledPointsContinuesItsPicksExactly) {
+  std::vector<std::vector<TraceSegment>> data;
+  for (std::vector<TraceSegment>& segments : SampleStations(/*gap=*/false)) {
+    if (segments.at(0).rate_hz == 100.0) data.push_back(std::move(segments));
+  }
+  ASSERT_GE(data.size(), 4u);
+  LoadedModel m;
+  ASSERT_TRUE(LoadModel("phasenet", "", &m).ok());
+  const ModelSpec& spec = m.model->Spec();
+  const std::map<std::string, double> thresholds = {{"P", 0.1}, {"S", 0.1}};
+  auto fail = [](uint64_t, const std::string& id, const std::string& message) { ADD_FAILURE() << id << ": " << message; };
+  NanoTime first = 0, last = 0;
+  DataSpan(data, &first, &last);
+  const NanoTime step = kNanosPerSecond * 5 / 2;
+  NanoTime kill = first;  // the first run is fed up to here
+
+  std::mutex mu;
+  std::vector<Pick> whole, before, after;
+  std::map<uint64_t, FinalPicks> settled;  // stream → its latest (picks moved out)
+  auto run = [&](bool restart, std::vector<Pick>* out) {
+    PipelineOptions opts;
+    opts.annotate.batch_size = 4;
+    opts.annotate.max_batch_wait_ms = 5;
+    opts.piece_windows = 1;
+    opts.thresholds = thresholds;
+    opts.on_final_picks = [&](uint64_t stream, FinalPicks&& f) {
+      std::lock_guard<std::mutex> lock(mu);
+      out->insert(out->end(), f.picks.begin(), f.picks.end());
+      f.picks.clear();
+      if (!restart) settled[stream] = std::move(f);
+    };
+    PickingPipeline pipeline({m.model.get()}, opts, [](BlockOutput&&) {}, fail, [](uint64_t) {});
+    std::vector<std::string> notes;
+    std::vector<uint64_t> ids;
+    std::vector<NanoTime> data_from(data.size(), first);
+    for (size_t k = 0; k < data.size(); ++k) {
+      if (!restart) {
+        ids.push_back(pipeline.OpenStream());
+        continue;
+      }
+      const FinalPicks& f = settled.at(k);
+      data_from[k] = RestartDataFrom(f.windows_start, f.settled_until, spec.rate_hz, spec.in_samples, spec.StrideSamples());
+      EXPECT_LE(data_from[k] + static_cast<NanoTime>(static_cast<double>(spec.in_samples - 1) * 1e9 / spec.rate_hz), f.settled_until);
+      ids.push_back(pipeline.OpenStream(f.settled_until));
+    }
+    for (NanoTime t = first; t <= (restart ? last : kill); t += step) {
+      for (size_t k = 0; k < data.size(); ++k) {
+        std::vector<TraceSegment> part;
+        for (const TraceSegment& s : data[k]) {
+          TraceSegment c = Cut(s, std::max(t, data_from[k] - 5'000'000), t + step);  // from data_from (to half a sample)
+          if (!c.samples.empty()) part.push_back(std::move(c));
+        }
+        ASSERT_TRUE(pipeline.Push(ids[k], std::move(part), &notes).ok());
+      }
+    }
+    if (restart) {
+      for (uint64_t id : ids) ASSERT_TRUE(pipeline.CloseStream(id, &notes).ok());
+    }
+    pipeline.Finish();  // the first run is "killed": its open streams' tails are never picked
+  };
+  {
+    PipelineOptions opts;
+    opts.annotate.batch_size = 4;
+    opts.thresholds = thresholds;
+    PickingPipeline pipeline({m.model.get()}, opts, [&](BlockOutput&& b) {
+      std::lock_guard<std::mutex> lock(mu);
+      whole.insert(whole.end(), b.picks.begin(), b.picks.end());
+    }, fail, [](uint64_t) {});
+    std::vector<std::string> notes;
+    for (const auto& segments : data) {
+      const uint64_t s = pipeline.OpenStream();
+      ASSERT_TRUE(pipeline.Push(s, segments, &notes).ok());
+      ASSERT_TRUE(pipeline.CloseStream(s, &notes).ok());
+    }
+    pipeline.Finish();
+  }
+  SortPicks(&whole);
+  ASSERT_GE(whole.size(), 5u);
+  // Killed at 40 … 75 % of the data: the settled points fall before and after picks, with picks
+  // between the restart's data start and its settled point (which it must not give again).
+  size_t across = 0;  // stations with picks on both sides of a restart
+  for (const double at : {0.4, 0.5, 0.6, 0.75}) {
+    kill = first + static_cast<NanoTime>(at * static_cast<double>(last - first));
+    before.clear();
+    after.clear();
+    settled.clear();
+    run(false, &before);
+    ASSERT_EQ(settled.size(), data.size());
+    run(true, &after);
+    for (size_t k = 0; k < data.size(); ++k) {
+      const std::string id = data[k][0].id.network + "." + data[k][0].id.station + "." + data[k][0].id.location;
+      bool early = false, late = false;
+      for (const Pick& p : before) {
+        if (p.trace_id != id) continue;
+        EXPECT_LT(p.start_time, settled.at(k).settled_until) << at;
+        early = true;
+      }
+      for (const Pick& p : after) {
+        if (p.trace_id != id) continue;
+        EXPECT_GE(p.start_time, settled.at(k).settled_until) << at;
+        late = true;
+      }
+      across += early && late;
+    }
+    std::vector<Pick> both = before;
+    both.insert(both.end(), after.begin(), after.end());
+    SortPicks(&both);
+    ASSERT_EQ(both.size(), whole.size()) << at;
+    for (size_t i = 0; i < whole.size(); ++i) {
+      EXPECT_TRUE(SamePick(both[i], whole[i])) << at << " " << i << ": " << both[i].trace_id << " " << both[i].phase << " "
+                                               << FormatIsoMicros(both[i].peak_time) << " vs "
+                                               << FormatIsoMicros(whole[i].peak_time);
+    }
+  }
+  EXPECT_GE(across, 2u);
 }
 
 }  // namespace

@@ -236,5 +236,54 @@ TEST(StreamTest, ServerKilledAndRestartedMidStreamLosesAndRepeatsNothing) {
   EXPECT_EQ(SortedRows(out + "/picks/2024-12-15.csv"), want);
 }
 
+// `rapid stream` killed (SIGKILL: no tail finished, no last state) when part of the sample has
+// come, and started again with its state: it asks the server again for what its unsettled picks
+// need, gives again only the picks the killed run had not written, and the two runs' picks are
+// exactly `rapid run`'s on the whole sample — none missing, none twice.
+TEST(StreamTest, KilledAndRestartedWithItsStateLosesAndRepeatsNoPick) {
+  testing::TempDir dir;
+  const std::vector<std::string> want = RapidRunPicks(dir);
+  const std::vector<std::string> records = LiveOrderRecords();
+  const std::string out = dir.Path("live"), state = out + "/state.json";
+  testing::TestSeedLinkServer server({});
+  const size_t first_part = records.size() * 3 / 5;
+  for (size_t i = 0; i < first_part; ++i) server.Append(records[i]);
+  const std::vector<std::string> args = {"stream", "--seedlink", "127.0.0.1:" + std::to_string(server.port()), "--select",
+                                         "*_*", "--output", out, "--state", state, "--instances", "1", "--batch-size", "4",
+                                         "--start", "2024-12-15T00:00:00Z"};
+  const pid_t killed = Spawn(args, dir.Path("killed.log"));
+  // Killed once a state names an instrument whose picks were settled past the data's start.
+  bool settled = false;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       !settled && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const nlohmann::json j = nlohmann::json::parse(testing::ReadFileText(state), nullptr, false);
+    if (!j.is_object() || !j.contains("instruments")) continue;
+    for (const auto& [instrument, r] : j["instruments"].items()) settled |= r.value("picks_from_ns", 0LL) > r.value("data_from_ns", 0LL);
+  }
+  ASSERT_TRUE(settled) << testing::ReadFileText(dir.Path("killed.log"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // picks written after the state, likely
+  kill(killed, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(killed, &status, 0), killed);
+  const int64_t sent_before = server.packets_sent();
+
+  const pid_t restarted = Spawn(args, dir.Path("restarted.log"));
+  for (size_t i = first_part; i < records.size(); ++i) server.Append(records[i]);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (server.packets_sent() < sent_before + static_cast<int64_t>(records.size() - first_part) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(restarted, SIGTERM);
+  ASSERT_EQ(waitpid(restarted, &status, 0), restarted);
+  const std::string log = testing::ReadFileText(dir.Path("restarted.log"));
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
+  // Records the unsettled picks needed were sent again.
+  EXPECT_GT(server.packets_sent(), sent_before + static_cast<int64_t>(records.size() - first_part));
+  EXPECT_EQ(SortedRows(out + "/picks/2024-12-15.csv"), want) << log;
+}
+
 }  // namespace
 }  // namespace rapid

@@ -73,11 +73,13 @@ int Stream(const StreamFlags& flags) {
   }
   std::fprintf(stderr,
                "rapid stream: %lld records from %lld stations, %lld picks; %lld connections, %lld repeated and %lld "
-               "malformed packets, %lld records dropped (late or repeated), %lld undecodable\n",
+               "malformed packets, %lld records dropped (late or repeated), %lld undecodable; %lld picks already written before "
+               "a restart\n",
                static_cast<long long>(summary.records), static_cast<long long>(summary.stations),
                static_cast<long long>(summary.picks), static_cast<long long>(summary.connections),
                static_cast<long long>(summary.duplicates), static_cast<long long>(summary.malformed),
-               static_cast<long long>(summary.dropped_records), static_cast<long long>(summary.undecodable));
+               static_cast<long long>(summary.dropped_records), static_cast<long long>(summary.undecodable),
+               static_cast<long long>(summary.repeats_dropped));
   if (summary.latency_picks > 0) {
     std::fprintf(stderr, "rapid stream: pick latency p50 %.3f s, p99 %.3f s over %lld picks; CPU %.1f s in %.1f s wall\n",
                  summary.latency_p50_s, summary.latency_p99_s, static_cast<long long>(summary.latency_picks), summary.cpu_s,
@@ -107,7 +109,7 @@ CommandAction AddStreamCommand(CLI::App* app) {
   cmd->add_option("--output", flags->output, "Folder of the picks (DIR/picks/YYYY-MM-DD.csv)")->required()->check(NotEmpty("a folder"));
   cmd->add_option("--model", flags->model, "Model (rapid models lists them)")->capture_default_str()->check(NotEmpty("a model name"));
   cmd->add_option("--weights", flags->weights, "SeisBench weight file(s)")->check(NotEmpty("a weight file"));
-  cmd->add_option("--state", flags->state, "State file: each station's last sequence number, to resume after a restart")
+  cmd->add_option("--state", flags->state, "State file: where each station and instrument takes up after a restart (also after a kill)")
       ->check(NotEmpty("a file"));
   cmd->add_option("--start", flags->start, "Without a state: ask the server for its data from this time (else new data)")
       ->check(IsoTimeValue());

@@ -265,6 +265,7 @@ void Annotator::FinishPiece(Pending* p) {
   a.piece = b.piece;
   a.last_piece = b.last_piece;
   a.block_start = point ? SampleTime(block_start, spec_.in_samples / 2, b.rate_hz) : block_start;
+  a.windows_start = block_start;
   a.traces = p->stitcher->Finish(owned);
   if (!b.last_piece) p->tail = p->stitcher->TakeCarry(owned);
   int64_t lead = 0, trail = 0;

@@ -1,6 +1,9 @@
 #include "engine/picking_pipeline.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 
 namespace rapid {
 
@@ -40,11 +43,12 @@ PickingPipeline::PickingPipeline(const std::vector<Model*>& instances, const Pip
 
 PickingPipeline::~PickingPipeline() { Finish(); }
 
-uint64_t PickingPipeline::OpenStream() {
+uint64_t PickingPipeline::OpenStream(NanoTime picks_from) {
   const uint64_t id = next_stream_++;
   auto preprocess = std::make_unique<StationStream>(annotator_.spec(), piece_windows_, id << kStreamShift);
   std::lock_guard<std::mutex> lock(mu_);
   streams_[id].preprocess = std::move(preprocess);
+  streams_[id].picks_from = picks_from;
   return id;
 }
 
@@ -141,7 +145,19 @@ void PickingPipeline::PickWindows(const Annotation& a, BlockPicking* bp) {
   }
 }
 
-void PickingPipeline::PickPiece(const Annotation& a, BlockPicking* bp) {
+namespace {
+
+// How many leading samples of a piece's traces lie before `picks_from` (0 when it is unset).
+int64_t SamplesBefore(const Annotation& a, NanoTime picks_from, int64_t n) {
+  if (picks_from == kUnsetTime || n == 0) return 0;
+  const double x = static_cast<double>(picks_from - a.time_shift_ns - a.block_start) * a.rate_hz / 1e9 -
+                   static_cast<double>(a.offset);
+  return std::clamp<int64_t>(static_cast<int64_t>(std::ceil(x - 0.5)), 0, n);
+}
+
+}  // namespace
+
+void PickingPipeline::PickPiece(const Annotation& a, NanoTime picks_from, BlockPicking* bp) {
   if (!bp->window_times.empty()) {
     PickWindows(a, bp);
     return;
@@ -152,12 +168,41 @@ void PickingPipeline::PickPiece(const Annotation& a, BlockPicking* bp) {
       bp->pickers.emplace_back(a.trace_id, label, a.block_start, a.rate_hz, LabelThreshold(label, opts_.thresholds, spec));
     }
   }
+  std::vector<float> masked;  // a trace whose samples before picks_from are NaN (never picked)
   for (size_t l = 0; l < spec.labels.size(); ++l) {
     if (spec.labels[l] == spec.noise_label) continue;
     std::vector<Pick>* out = spec.labels[l] == spec.detection_label ? &bp->output.detections : &bp->output.picks;
-    bp->pickers[l].Feed(a.traces[l].data(), static_cast<int64_t>(a.traces[l].size()), a.offset, out);
+    const int64_t n = static_cast<int64_t>(a.traces[l].size());
+    const float* trace = a.traces[l].data();
+    if (const int64_t before = SamplesBefore(a, picks_from, n); before > 0) {
+      masked.assign(a.traces[l].begin(), a.traces[l].end());
+      std::fill_n(masked.begin(), before, std::numeric_limits<float>::quiet_NaN());
+      trace = masked.data();
+    }
+    bp->pickers[l].Feed(trace, n, a.offset, out);
     if (a.last_piece) bp->pickers[l].Close(out);
   }
+}
+
+void PickingPipeline::DeliverFinal(uint64_t stream, const Annotation& a, BlockPicking* bp) {
+  const ModelSpec& spec = annotator_.spec();
+  FinalPicks f;
+  f.picks = std::move(bp->output.picks);
+  f.detections = std::move(bp->output.detections);
+  bp->output.picks.clear();
+  bp->output.detections.clear();
+  ShiftPickTimes(a.time_shift_ns, &f.picks);
+  ShiftPickTimes(a.time_shift_ns, &f.detections);
+  f.data_until = a.data_until + a.time_shift_ns;
+  f.windows_start = a.windows_start + a.time_shift_ns;
+  int64_t settled = a.offset + (a.traces.empty() ? 0 : static_cast<int64_t>(a.traces.front().size()));
+  for (size_t l = 0; l < bp->pickers.size(); ++l) {
+    if (spec.labels[l] != spec.noise_label && spec.labels[l] != spec.detection_label) {
+      settled = std::min(settled, bp->pickers[l].settled_index());
+    }
+  }
+  f.settled_until = SampleTime(a.block_start, settled, a.rate_hz) + a.time_shift_ns;
+  opts_.on_final_picks(stream, std::move(f));
 }
 
 void PickingPipeline::OnPiece(size_t number, Annotation&& a) {
@@ -166,15 +211,8 @@ void PickingPipeline::OnPiece(size_t number, Annotation&& a) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = blocks_.try_emplace(a.block_id).first;
   BlockPicking& bp = it->second;
-  PickPiece(a, &bp);
-  if (opts_.on_final_picks && (!bp.output.picks.empty() || !bp.output.detections.empty())) {
-    std::vector<Pick> picks = std::move(bp.output.picks), detections = std::move(bp.output.detections);
-    bp.output.picks.clear();
-    bp.output.detections.clear();
-    ShiftPickTimes(a.time_shift_ns, &picks);
-    ShiftPickTimes(a.time_shift_ns, &detections);
-    opts_.on_final_picks(stream, std::move(picks), std::move(detections), a.data_until + a.time_shift_ns);
-  }
+  PickPiece(a, streams_.at(stream).picks_from, &bp);
+  if (opts_.on_final_picks && bp.window_times.empty()) DeliverFinal(stream, a, &bp);
   if (!a.failure.empty()) {
     on_failure_(stream, a.trace_id, "model failed on a window from " + FormatIsoMicros(a.start) + ": " + a.failure);
   }

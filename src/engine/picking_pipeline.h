@@ -53,19 +53,32 @@ constexpr double kDefaultThreshold = 0.3;
 // kDefaultThreshold.
 double LabelThreshold(const std::string& label, const std::map<std::string, double>& overrides, const ModelSpec& spec);
 
+// What a piece of a continuous block settled (PipelineOptions::on_final_picks). Times include the
+// piece's time shift (the block's, unless a later segment changes it).
+struct FinalPicks {
+  // Every pick and detection whose trigger this piece closed.
+  std::vector<Pick> picks, detections;
+  // The data the picks waited for: the piece's StationBlock::data_until.
+  NanoTime data_until = kUnsetTime;
+  // Every pick of the stream starting before this has been delivered, and no trigger is open at it
+  // (PickStream::settled_index over the phase labels): a stream restarted on the same data with
+  // OpenStream(settled_until) gives exactly the picks from here on.
+  NanoTime settled_until = kUnsetTime;
+  // The block's window grid: windows start at windows_start + k·StrideSamples() samples at the
+  // model rate. A stream fed the same data from one of these starts computes the same windows.
+  NanoTime windows_start = kUnsetTime;
+};
+
 struct PipelineOptions {
   AnnotateOptions annotate;
   int64_t piece_windows = 0;  // windows per block piece; 0: StationStream::DefaultPieceWindows
   bool keep_traces = false;   // deliver the probability traces in BlockOutput::traces
   // Label → threshold, over the model's (--p-threshold, --s-threshold; LabelThreshold).
   std::map<std::string, double> thresholds;
-  // Picks as soon as they are final (a live stream's blocks may never end): when set, every pick
-  // and detection goes here once the piece that closes its trigger is picked, its times shifted by
-  // that piece's time shift (the block's, unless a later segment changes it), and BlockOutput's
-  // picks and detections stay empty; `data_until` is that piece's StationBlock::data_until with the
-  // shift (the data the picks waited for). Called like the other callbacks.
-  std::function<void(uint64_t stream, std::vector<Pick>&& picks, std::vector<Pick>&& detections, NanoTime data_until)>
-      on_final_picks;
+  // Picks as soon as they are final (a live stream's blocks may never end): when set, it is
+  // called after every piece of a continuous block is picked (FinalPicks), and BlockOutput's picks
+  // and detections stay empty. Called like the other callbacks.
+  std::function<void(uint64_t stream, FinalPicks&& final_picks)> on_final_picks;
 };
 
 class PickingPipeline {
@@ -84,8 +97,11 @@ class PickingPipeline {
   PickingPipeline(const PickingPipeline&) = delete;
   PickingPipeline& operator=(const PickingPipeline&) = delete;
 
-  // A new stream (one instrument's data); ids are distinct for the pipeline's life.
-  uint64_t OpenStream();
+  // A new stream (one instrument's data); ids are distinct for the pipeline's life. Its picks and
+  // detections all start at or after `picks_from` (kUnsetTime: no bound): the probabilities before
+  // it are not picked, so a trigger is looked for from there as at the start of a trace (a live
+  // stream restarted where an earlier run's picks were settled, FinalPicks::settled_until).
+  uint64_t OpenStream(NanoTime picks_from = kUnsetTime);
   // The stream's next data (engine/station_stream.h Push). Notes of dropped or filled data go to
   // *notes. InvalidArgument when resampling fails (the stream stays usable).
   Status Push(uint64_t stream, std::vector<TraceSegment> segments, std::vector<std::string>* notes);
@@ -118,6 +134,7 @@ class PickingPipeline {
     std::unique_ptr<StationStream> preprocess;
     int64_t blocks_submitted = 0, blocks_done = 0;
     uint64_t own_blocks = 0;  // blocks given by PushBlocks
+    NanoTime picks_from = kUnsetTime;
     bool closed = false;
   };
   struct BlockPicking {  // a block's picks wait for its last piece, which carries the time shift
@@ -128,7 +145,8 @@ class PickingPipeline {
 
   void Submit(uint64_t stream, std::vector<StationBlock>* pieces);
   void OnPiece(size_t number, Annotation&& a);  // the Annotator's on_done
-  void PickPiece(const Annotation& a, BlockPicking* bp);
+  void PickPiece(const Annotation& a, NanoTime picks_from, BlockPicking* bp);
+  void DeliverFinal(uint64_t stream, const Annotation& a, BlockPicking* bp);  // REQUIRES: mu_ held
   void PickWindows(const Annotation& a, BlockPicking* bp);
   bool StreamFinished(uint64_t stream);  // REQUIRES: mu_ held; erases it and says so when done
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
+#include "core/read_file.h"
 #include "sinks/picks_csv.h"
 #include "sinks/quakeml.h"
 
@@ -23,18 +24,76 @@ constexpr int kQuakeMlDaysKept = 2;  // days before the newest one kept in memor
 PickLog::PickLog(std::string output_dir, std::string model_name, bool jsonl_stdout, bool quakeml)
     : dir_(std::move(output_dir)), model_(std::move(model_name)), jsonl_(jsonl_stdout), quakeml_(quakeml) {}
 
-Status PickLog::Open() {
+namespace {
+
+// The rows of a day's CSV file, without the header; a last row without its newline (torn by a
+// kill) is cut from the file.
+Status ReadDayRows(const fs::path& path, std::vector<std::string>* rows) {
+  std::string text;
+  RAPID_RETURN_IF_ERROR(ReadWholeFile(path.string(), &text));
+  const size_t end = text.rfind('\n') + 1;  // 0 when there is no newline at all
+  if (end != text.size()) {
+    std::error_code ec;
+    fs::resize_file(path, end, ec);
+    if (ec) return Status::IOError(path.string() + ": cannot cut a torn last row: " + ec.message());
+    text.resize(end);
+  }
+  rows->clear();
+  for (size_t from = text.find('\n') + 1; from < text.size();) {  // after the header
+    const size_t nl = text.find('\n', from);
+    rows->push_back(text.substr(from, nl - from));
+    from = nl + 1;
+  }
+  return Status::OK();
+}
+
+std::string RowOf(const Pick& p, const std::string& model) {
+  const std::string text = FormatPicksCsv({p}, model);
+  const size_t from = text.find('\n') + 1;
+  return text.substr(from, text.size() - from - 1);
+}
+
+}  // namespace
+
+Status PickLog::Open(NanoTime repeats_from) {
   std::error_code ec;
-  fs::create_directories(fs::path(dir_) / "picks", ec);
+  const fs::path dir = fs::path(dir_) / "picks";
+  fs::create_directories(dir, ec);
   if (ec) return Status::IOError(dir_ + "/picks: cannot create: " + ec.message());
+  std::set<std::string> days;  // "YYYY-MM-DD" of the CSV files there
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".csv") days.insert(e.path().stem().string());
+  }
+  const std::string repeats_day = repeats_from == kUnsetTime ? "~" : FormatIsoMicros(repeats_from).substr(0, 10);
+  int quakeml_days = 0;
+  for (auto day = days.rbegin(); day != days.rend(); ++day) {
+    std::vector<std::string> rows;
+    RAPID_RETURN_IF_ERROR(ReadDayRows(dir / (*day + ".csv"), &rows));
+    const bool for_quakeml = quakeml_ && quakeml_days++ <= kQuakeMlDaysKept;
+    for (const std::string& row : rows) {
+      Pick p;
+      if (!ParsePicksCsvRow(row, &p)) continue;
+      if (*day >= repeats_day && p.start_time >= repeats_from) repeats_.insert(row);
+      if (for_quakeml) day_picks_[*day].push_back(std::move(p));
+    }
+  }
   return Status::OK();
 }
 
 Status PickLog::Write(std::vector<Pick> picks) {
   if (picks.empty()) return Status::OK();
   std::map<std::string, std::vector<Pick>> by_day;  // "YYYY-MM-DD" → its picks
-  for (Pick& p : picks) by_day[FormatIsoMicros(p.peak_time).substr(0, 10)].push_back(std::move(p));
   std::lock_guard<std::mutex> lock(mu_);
+  for (Pick& p : picks) {
+    if (!repeats_.empty()) {
+      if (auto it = repeats_.find(RowOf(p, model_)); it != repeats_.end()) {
+        repeats_.erase(it);
+        repeats_dropped_ += 1;
+        continue;
+      }
+    }
+    by_day[FormatIsoMicros(p.peak_time).substr(0, 10)].push_back(std::move(p));
+  }
   for (auto& [day, day_picks] : by_day) {
     if (jsonl_) {
       for (const Pick& p : day_picks) {
@@ -79,6 +138,11 @@ Status PickLog::Flush(bool now) {
   // Days well before the newest are complete: written above for the last time, let go.
   while (day_picks_.size() > static_cast<size_t>(kQuakeMlDaysKept + 1)) day_picks_.erase(day_picks_.begin());
   return Status::OK();
+}
+
+int64_t PickLog::repeats_dropped() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return repeats_dropped_;
 }
 
 int64_t PickLog::written() const {

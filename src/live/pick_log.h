@@ -5,6 +5,9 @@
 // day's picks, rewritten atomically by Flush (the day's picks are kept in memory for it; days two
 // days older than the newest pick are written a last time and let go). A CSV file's rows are in the
 // order the picks became final.
+// Restart: Open cuts a row torn by a kill from the end of each file, and takes the rows already
+// written from a time on as repeats: a restarted stream gives those picks again (live/resume_log.h),
+// and each is dropped once instead of written twice. The QuakeML days start from their CSV rows.
 // Thread safety: Write from any thread (serialised here).
 #pragma once
 
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/nano_time.h"
 #include "core/status.h"
 #include "picking/picker.h"
 
@@ -24,11 +28,13 @@ namespace rapid {
 class PickLog {
  public:
   PickLog(std::string output_dir, std::string model_name, bool jsonl_stdout, bool quakeml);
-  // Creates DIR/picks. IOError naming the folder.
-  Status Open();
+  // Creates DIR/picks; cuts torn rows; with `repeats_from`, takes the rows of picks starting at or
+  // after it as repeats. IOError naming the folder or file.
+  Status Open(NanoTime repeats_from = kUnsetTime);
   // Appends `picks` (any days). IOError naming the file; the picks not written are counted.
   Status Write(std::vector<Pick> picks);
   int64_t written() const;
+  int64_t repeats_dropped() const;
   // Rewrites the QuakeML of every day with new picks since the last flush (every call when `now`,
   // else at most every 10 s). IOError naming the file.
   Status Flush(bool now);
@@ -38,9 +44,10 @@ class PickLog {
   const bool jsonl_, quakeml_;
   std::map<std::string, std::vector<Pick>> day_picks_;  // quakeml: "YYYY-MM-DD" → its picks
   std::set<std::string> dirty_days_;
+  std::multiset<std::string> repeats_;  // rows (without the newline) a restart may give again
   std::chrono::steady_clock::time_point last_flush_{};
   mutable std::mutex mu_;
-  int64_t written_ = 0;
+  int64_t written_ = 0, repeats_dropped_ = 0;
 };
 
 }  // namespace rapid

@@ -10,17 +10,16 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <nlohmann/json.hpp>
 #include <thread>
 
-#include "core/atomic_file.h"
-#include "core/read_file.h"
 #include "engine/picking_pipeline.h"
 #include "engine/station_block.h"
 #include "io/mseed_reader.h"
 #include "live/archive_replay.h"
 #include "live/pick_log.h"
+#include "live/resume_log.h"
 #include "live/station_feed.h"
+#include "live/stream_state.h"
 #include "models/registry.h"
 
 namespace rapid {
@@ -36,31 +35,8 @@ double ProcessCpuSeconds() {
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
-constexpr const char* kStateFormat = "rapid-stream-state/1";
 
 }  // namespace
-
-Status ReadStreamState(const std::string& path, std::map<std::string, uint64_t>* last_sequences) {
-  last_sequences->clear();
-  if (!std::filesystem::exists(path)) return Status::OK();  // a first start
-  std::string text;
-  RAPID_RETURN_IF_ERROR(ReadWholeFile(path, &text));
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || j.value("format", "") != kStateFormat || !j.contains("stations") || !j["stations"].is_object()) {
-    return Status::Corruption(path + ": not a rapid stream state file (" + kStateFormat + ")");
-  }
-  for (const auto& [station, seq] : j["stations"].items()) {
-    if (!seq.is_number_unsigned()) return Status::Corruption(path + ": station " + station + " has no sequence number");
-    (*last_sequences)[station] = seq.get<uint64_t>();
-  }
-  return Status::OK();
-}
-
-Status WriteStreamState(const std::string& path, const std::string& server, const std::map<std::string, uint64_t>& last) {
-  nlohmann::json j = {{"format", kStateFormat}, {"seedlink", server}, {"stations", nlohmann::json::object()}};
-  for (const auto& [station, seq] : last) j["stations"][station] = seq;
-  return WriteFileAtomically(path, j.dump(1) + "\n");
-}
 
 namespace {
 
@@ -119,12 +95,28 @@ class PickLatency {
   std::vector<double> latencies_s_;
 };
 
-// The instruments of a live stream, each a pipeline stream fed through its LiveStationFeed. Used
-// from one thread (the records' reader, then the stopping one).
+// Drops the samples of `seg` before `from` (to within half a sample); false when none are left.
+bool KeepFrom(NanoTime from, TraceSegment* seg) {
+  const auto n = static_cast<int64_t>(seg->samples.size());
+  if (from == kUnsetTime || n == 0) return n > 0;
+  const double x = static_cast<double>(from - seg->start) * seg->rate_hz / 1e9;
+  const int64_t cut = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(x - 0.5)), 0, n);
+  if (cut > 0) {
+    seg->start = seg->SampleTimeAt(cut);
+    seg->samples.erase(seg->samples.begin(), seg->samples.begin() + cut);
+  }
+  return cut < n;
+}
+
+// The instruments of a live stream, each a pipeline stream fed through its LiveStationFeed; a
+// restarted one from its resume point (live/resume_log.h). Used from one thread (the records'
+// reader, then the stopping one).
 class LiveStations {
  public:
-  LiveStations(const StreamOptions& opts, PickingPipeline* pipeline, PickLatency* latency)
-      : opts_(opts), pipeline_(pipeline), latency_(latency) {}
+  // `resume_log`: null when no state is kept.
+  LiveStations(const StreamOptions& opts, std::map<std::string, InstrumentResume> resume, PickingPipeline* pipeline,
+               PickLatency* latency, ResumeLog* resume_log)
+      : opts_(opts), resume_(std::move(resume)), pipeline_(pipeline), latency_(latency), resume_log_(resume_log) {}
 
   // A record's samples: selected (a replay; a server applies the selectors itself), then fed.
   void OnRecord(const std::string& station_id, uint64_t sequence, std::string_view record, StreamSummary* summary) {
@@ -142,13 +134,11 @@ class LiveStations {
       if (!opts_.replay.empty() && std::none_of(opts_.seedlink.selectors.begin(), opts_.seedlink.selectors.end(), selected)) {
         continue;
       }
-      auto [it, fresh] = stations_.try_emplace(InstrumentKey(seg.id));
-      Station& st = it->second;
-      if (fresh) {
-        st.stream = pipeline_->OpenStream();
-        st.feed = std::make_unique<LiveStationFeed>(opts_.max_channel_lag_ns);
-      }
-      latency_->Arrived(st.stream, seg.id.channel, seg.SampleTimeAt(static_cast<int64_t>(seg.samples.size())));
+      Station& st = StationOf(InstrumentKey(seg.id), station_id);
+      if (!KeepFrom(st.data_from, &seg)) continue;  // picked before the restart
+      const NanoTime end = seg.SampleTimeAt(static_cast<int64_t>(seg.samples.size()));
+      latency_->Arrived(st.stream, seg.id.channel, end);
+      if (resume_log_) resume_log_->Received(st.stream, seg.id.channel, seg.start, end, sequence);
       st.feed->Add(std::move(seg));
       Push(st, st.feed->TakeReady());
     }
@@ -168,8 +158,22 @@ class LiveStations {
  private:
   struct Station {
     uint64_t stream = 0;
+    NanoTime data_from = kUnsetTime;
     std::unique_ptr<LiveStationFeed> feed;
   };
+  Station& StationOf(const std::string& instrument, const std::string& station_id) {
+    auto [it, fresh] = stations_.try_emplace(instrument);
+    Station& st = it->second;
+    if (fresh) {
+      const auto r = resume_.find(instrument);
+      const InstrumentResume resumed = r == resume_.end() ? InstrumentResume() : r->second;
+      st.data_from = resumed.data_from;
+      st.stream = pipeline_->OpenStream(resumed.picks_from);
+      st.feed = std::make_unique<LiveStationFeed>(opts_.max_channel_lag_ns);
+      if (resume_log_) resume_log_->Opened(st.stream, instrument, station_id, resumed);
+    }
+    return st;
+  }
   void Push(Station& st, std::vector<TraceSegment> part) {
     if (part.empty()) return;
     std::vector<std::string> notes;
@@ -178,10 +182,66 @@ class LiveStations {
   }
 
   const StreamOptions& opts_;
+  const std::map<std::string, InstrumentResume> resume_;
   PickingPipeline* pipeline_;
   PickLatency* latency_;
+  ResumeLog* resume_log_;
   std::map<std::string, Station> stations_;  // by instrument key
 };
+
+// The state file's saves (live/stream_state.h): while streaming, the resume points; at a clean
+// stop, each station's last record.
+class StateSaver {
+ public:
+  StateSaver(const StreamOptions& opts, const SeedLinkClient* client, ResumeLog* resume_log)
+      : opts_(opts), client_(client), resume_log_(resume_log) {}
+
+  void WhileStreaming() {
+    if (opts_.state_path.empty() || !client_) return;
+    StreamState state;
+    state.last_sequences = client_->last_sequences();  // stations with nothing to feed again
+    std::map<std::string, uint64_t> first;
+    resume_log_->Snapshot(&state.instruments, &first);
+    const uint64_t mask = client_->protocol_major() >= 4 ? ~uint64_t{0} : uint64_t{0xFFFFFF};  // 3.1 numbers wrap at 24 bits
+    for (const auto& [station, seq] : first) state.last_sequences[station] = (seq - 1) & mask;
+    Save(state);
+  }
+  void AtStop() {
+    if (opts_.state_path.empty() || !client_) return;
+    StreamState state;
+    state.last_sequences = client_->last_sequences();
+    Save(state);
+  }
+
+ private:
+  void Save(const StreamState& state) {
+    const std::string server = opts_.seedlink.host + ":" + std::to_string(opts_.seedlink.port);
+    if (Status s = WriteStreamState(opts_.state_path, server, state); !s.ok()) spdlog::error("{}", s.message());
+  }
+  const StreamOptions& opts_;
+  const SeedLinkClient* client_;
+  ResumeLog* resume_log_;
+};
+
+}  // namespace
+
+namespace {
+
+// Where a restart's picks may repeat rows already written: the earliest picks_from of the state.
+NanoTime RepeatsFrom(const StreamState& state) {
+  NanoTime from = kUnsetTime;
+  for (const auto& [instrument, r] : state.instruments) from = from == kUnsetTime ? r.picks_from : std::min(from, r.picks_from);
+  return from;
+}
+
+void SummariseSources(const SeedLinkClient* client, const PickLog& log, StreamSummary* summary) {
+  summary->picks = log.written();
+  summary->repeats_dropped = log.repeats_dropped();
+  if (!client) return;
+  summary->connections = client->connections();
+  summary->duplicates = client->duplicates();
+  summary->malformed = client->malformed();
+}
 
 }  // namespace
 
@@ -194,29 +254,33 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   RAPID_RETURN_IF_ERROR(PlanRun(opts.plan, loaded, &plan));
   Executors executors;
   RAPID_RETURN_IF_ERROR(LoadExecutors(plan, loaded, &executors));
+  StreamState state;
+  if (!opts.state_path.empty()) RAPID_RETURN_IF_ERROR(ReadStreamState(opts.state_path, &state));
   PickLog log(opts.output_dir, loaded.name, opts.jsonl_stdout, opts.quakeml);
-  RAPID_RETURN_IF_ERROR(log.Open());
-  std::map<std::string, uint64_t> last;
-  if (!opts.state_path.empty()) RAPID_RETURN_IF_ERROR(ReadStreamState(opts.state_path, &last));
+  RAPID_RETURN_IF_ERROR(log.Open(RepeatsFrom(state)));
 
   std::atomic<int64_t> write_failures{0};
   auto report_write = [&](const Status& s) {
     if (!s.ok() && write_failures++ == 0) spdlog::error("{}", s.message());
   };
   PickLatency latency;
+  const ModelSpec& spec = loaded.model->Spec();
+  ResumeLog resume_log(spec.rate_hz, spec.in_samples, spec.StrideSamples());
   std::atomic<bool> streaming{true};  // the tails' picks wait for the stop, not for data
   PipelineOptions p = LivePipelineOptions(opts, plan, executors);
-  p.on_final_picks = [&](uint64_t stream, std::vector<Pick>&& picks, std::vector<Pick>&&, NanoTime data_until) {
-    const size_t n = picks.size();
-    const Status written = log.Write(std::move(picks));
+  p.on_final_picks = [&](uint64_t stream, FinalPicks&& f) {
+    const size_t n = f.picks.size();
+    const Status written = log.Write(std::move(f.picks));
     report_write(written);
-    if (written.ok() && streaming) latency.Written(stream, data_until, n);
+    if (!written.ok()) return;  // the state keeps this stream's resume point before these picks
+    if (streaming) latency.Written(stream, f.data_until, n);
+    resume_log.Settled(stream, f.windows_start, f.settled_until);
   };
   PickingPipeline pipeline(
       executors.instances, p, [](BlockOutput&&) {},
       [](uint64_t, const std::string& id, const std::string& message) { spdlog::warn("{}: {}", id, message); },
       [](uint64_t) {});
-  LiveStations stations(opts, &pipeline, &latency);
+  LiveStations stations(opts, state.instruments, &pipeline, &latency, opts.state_path.empty() ? nullptr : &resume_log);
   auto on_record = [&](const std::string& station_id, uint64_t sequence, std::string_view record) {
     stations.OnRecord(station_id, sequence, record, summary);
   };
@@ -225,7 +289,7 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   std::unique_ptr<SeedLinkClient> client;
   ArchiveReplay replay;
   if (opts.replay.empty()) {
-    client = std::make_unique<SeedLinkClient>(opts.seedlink, last, on_record,
+    client = std::make_unique<SeedLinkClient>(opts.seedlink, state.last_sequences, on_record,
                                               [](const std::string& message) { spdlog::warn("{}", message); });
   } else {
     RAPID_RETURN_IF_ERROR(ArchiveReplay::Open(opts.replay, opts.replay_speed, &replay));
@@ -241,16 +305,11 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
     }
     source_done = true;
   });
-  const std::string server = opts.seedlink.host + ":" + std::to_string(opts.seedlink.port);
-  auto save_state = [&] {
-    if (opts.state_path.empty() || !client) return;
-    if (Status s = WriteStreamState(opts.state_path, server, client->last_sequences()); !s.ok()) spdlog::error("{}", s.message());
-  };
-  auto next_save = Clock::now() + kStateEvery;
-  while (!stop && !source_done) {
+  StateSaver saver(opts, client.get(), &resume_log);
+  for (auto next_save = Clock::now() + kStateEvery; !stop && !source_done;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (Clock::now() >= next_save) {
-      save_state();
+      saver.WhileStreaming();
       next_save += kStateEvery;
     }
     report_write(log.Flush(false));
@@ -261,17 +320,12 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   stations.FinishAll(summary);
   pipeline.Finish();
   report_write(log.Flush(true));
-  save_state();
+  saver.AtStop();
 
   latency.Summarise(summary);
   summary->wall_s = std::chrono::duration<double>(Clock::now() - started).count();
   summary->cpu_s = ProcessCpuSeconds();
-  summary->picks = log.written();
-  if (client) {
-    summary->connections = client->connections();
-    summary->duplicates = client->duplicates();
-    summary->malformed = client->malformed();
-  }
+  SummariseSources(client.get(), log, summary);
   if (write_failures > 0) return Status::IOError(std::to_string(write_failures.load()) + " pick batches could not be written");
   return Status::OK();
 }

@@ -4,10 +4,12 @@
 // run`, so the picks of the data received equal `rapid run`'s on the same data.
 // Stop (the flag turns true, or the replayed archive ends): the connection closes, every station's tail is finished as at the
 // end of an archive, its picks written, the state saved.
-// State (--state): each station's last sequence number delivered, saved atomically every few
-// seconds and at the stop; a restart resumes after it, so no record is received twice or missed
-// (what the server still holds). A station's tail at a stop is finished there: a restart starts its
-// stream anew at the next record, as `rapid run` on the two archives separately would.
+// State (--state, live/stream_state.h): saved atomically every few seconds and at the stop. After a
+// kill, a restart takes up every instrument where its written picks were settled (live/resume_log.h):
+// the picks of the two runs together are those of one run that was never stopped, none missing and
+// none twice. After a clean stop (each station's tail finished as at the end of an archive), a
+// restart starts each station anew at its next record, as `rapid run` on the two archives
+// separately would.
 // Thread safety: RunStream on one thread.
 #pragma once
 
@@ -47,6 +49,7 @@ struct StreamSummary {
   int64_t dropped_records = 0;  // repeats and late records (LiveStationFeed)
   int64_t stations = 0;         // instruments seen
   int64_t picks = 0;            // written
+  int64_t repeats_dropped = 0;  // picks a restart gave again that the killed run had written
   int64_t connections = 0, duplicates = 0, malformed = 0;  // of the SeedLink client
   // Pick latency while streaming: from the arrival of the record holding the last sample a pick
   // waited for (PipelineOptions::on_final_picks' data_until) to the pick being written.
@@ -58,9 +61,5 @@ struct StreamSummary {
 // Errors: the model, the plan, the output folder or a state file that cannot be read (naming it).
 // Runs until `stop` reads true.
 Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, StreamSummary* summary);
-
-// The state file: {"format": "rapid-stream-state/1", "seedlink": "HOST:PORT", "stations": {"NET_STA": seq}}.
-Status ReadStreamState(const std::string& path, std::map<std::string, uint64_t>* last_sequences);
-Status WriteStreamState(const std::string& path, const std::string& server, const std::map<std::string, uint64_t>& last);
 
 }  // namespace rapid

@@ -25,6 +25,9 @@ struct Annotation {
   bool last_piece = true;
   NanoTime block_start = kUnsetTime;  // time of the block's output sample 0; sample times are derived from it
   int64_t offset = 0;                 // index of traces[l][0] in the block's output
+  // Time of the block's first model-rate input sample (grid time, without the shift): its windows
+  // start there and every StrideSamples() after (the same as block_start for array models).
+  NanoTime windows_start = kUnsetTime;
   // The piece's StationBlock::time_shift_ns: every output time of the block is its time from
   // block_start plus the last piece's (earlier pieces carry the value known so far).
   NanoTime time_shift_ns = 0;

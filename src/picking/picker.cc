@@ -36,6 +36,7 @@ void PickStream::Feed(const float* trace, int64_t n, int64_t offset, std::vector
       peak_value_ = v;
     }
   }
+  next_index_ = offset + n;
 }
 
 void PickStream::Close(std::vector<Pick>* picks) {

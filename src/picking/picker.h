@@ -34,6 +34,10 @@ class PickStream {
   void Feed(const float* trace, int64_t n, int64_t offset, std::vector<Pick>* picks);
   // The trace has ended.
   void Close(std::vector<Pick>* picks);
+  // Index before which every trigger has been emitted and at which none is open: the open
+  // trigger's first sample, else the next sample to feed. A PickStream started there in its
+  // initial state and fed the same samples from there gives the same picks as this one.
+  int64_t settled_index() const { return on_ ? on_index_ : next_index_; }
 
  private:
   void Emit(std::vector<Pick>* picks);
@@ -41,7 +45,7 @@ class PickStream {
   NanoTime start_;
   double rate_hz_, on_threshold_, off_threshold_;
   bool on_ = false;
-  int64_t on_index_ = 0, peak_index_ = 0, last_index_ = 0;
+  int64_t on_index_ = 0, peak_index_ = 0, last_index_ = 0, next_index_ = 0;
   float peak_value_ = 0.0f;
 };
 

@@ -1,6 +1,7 @@
 #include "sinks/picks_csv.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/atomic_file.h"
 
@@ -55,6 +56,24 @@ Status WriteStreamed(const std::string& path, const PickSpill& picks, const char
 
 std::string FormatPicksCsv(std::vector<Pick> picks, const std::string& model_name) {
   return FormatAll(std::move(picks), kPicksHeader, AppendPickRow, model_name);
+}
+
+bool ParsePicksCsvRow(std::string_view row, Pick* pick) {
+  std::vector<std::string_view> f;
+  for (size_t from = 0;;) {
+    const size_t comma = row.find(',', from);
+    f.push_back(row.substr(from, comma == std::string_view::npos ? std::string_view::npos : comma - from));
+    if (comma == std::string_view::npos) break;
+    from = comma + 1;
+  }
+  if (f.size() != 7) return false;
+  const auto peak = ParseIsoTime(f[2]), start = ParseIsoTime(f[4]), end = ParseIsoTime(f[5]);
+  const std::string value(f[3]);
+  char* value_end = nullptr;
+  const float v = std::strtof(value.c_str(), &value_end);
+  if (!peak || !start || !end || value.empty() || *value_end != '\0') return false;
+  *pick = {std::string(f[0]), std::string(f[1]), *start, *peak, *end, v};
+  return true;
 }
 
 std::string FormatDetectionsCsv(std::vector<Pick> detections, const std::string& model_name) {

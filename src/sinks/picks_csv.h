@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -14,6 +15,10 @@ namespace rapid {
 
 // The whole file's text for `picks` (sorted here), each row tagged with `model_name`.
 std::string FormatPicksCsv(std::vector<Pick> picks, const std::string& model_name);
+
+// One row of picks.csv (without its newline) back into a pick (the model column is not kept);
+// false when the row is not one.
+bool ParsePicksCsvRow(std::string_view row, Pick* pick);
 
 // Writes the same text for the picks of `picks` atomically to `path`, streamed (memory does not
 // grow with the number of picks). IOError naming the path on failure.
