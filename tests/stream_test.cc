@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -98,7 +99,7 @@ LiveRun StreamTheSample(const testing::TempDir& dir, const std::string& name, te
   for (const std::string& r : records) server.Append(r);
   const std::string out = dir.Path(name);
   const pid_t pid = Spawn({"stream", "--seedlink", "127.0.0.1:" + std::to_string(server.port()), "--select", "*_*", "--output",
-                           out, "--state", out + "/state.json", "--instances", "1", "--batch-size", "4", "--start",
+                           out, "--state", out + "/state.json", "--instances", "1", "--batch-size", "4", "--resample-piece", "0", "--start",
                            "2024-12-15T00:00:00Z"},
                           dir.Path(name + ".log"));
   EXPECT_GT(pid, 0);
@@ -167,7 +168,7 @@ TEST(StreamTest, ReplayedArchiveGivesRapidRunsPicks) {
   const std::vector<std::string> want = RapidRunPicks(dir);
   std::string log;
   ASSERT_EQ(testing::RunRapid({"stream", "--replay", std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample", "--speed", "100",
-                               "--output", dir.Path("live"), "--instances", "1", "--batch-size", "4", "--format", "csv,quakeml"},
+                               "--output", dir.Path("live"), "--instances", "1", "--batch-size", "4", "--resample-piece", "0", "--format", "csv,quakeml"},
                               &log),
             0)
       << log;
@@ -183,7 +184,7 @@ TEST(StreamTest, ReplayedArchiveGivesRapidRunsPicks) {
   std::string select = net_sta;
   select[select.find('.')] = '_';
   ASSERT_EQ(testing::RunRapid({"stream", "--replay", std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample", "--speed", "100",
-                               "--select", select, "--output", dir.Path("one"), "--instances", "1", "--batch-size", "4"},
+                               "--select", select, "--output", dir.Path("one"), "--instances", "1", "--batch-size", "4", "--resample-piece", "0"},
                               &log),
             0)
       << log;
@@ -193,6 +194,58 @@ TEST(StreamTest, ReplayedArchiveGivesRapidRunsPicks) {
     if (row.rfind(net_sta + ".", 0) == 0) one.push_back(row);
   }
   EXPECT_EQ(SortedRows(dir.Path("one/picks/2024-12-15.csv")), one);
+}
+
+// The default live resampling (10 s pieces, so a resampled channel's picks wait seconds, not
+// hours): stations at the model rate and at whole multiples of it (decimated) get exactly rapid
+// run's picks; Fourier-resampled ones (250 and 40 Hz) get picks within a sample and 0.03 in value
+// of rapid run's, except picks within 0.03 of the threshold, which may fall on either side.
+TEST(StreamTest, LiveResamplingKeepsDecimatedStationsExactAndFourierOnesClose) {
+  testing::TempDir dir;
+  const std::vector<std::string> want = RapidRunPicks(dir);
+  std::string log;
+  ASSERT_EQ(testing::RunRapid({"stream", "--replay", std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample", "--speed", "100",
+                               "--output", dir.Path("live"), "--instances", "1", "--batch-size", "4"},
+                              &log),
+            0)
+      << log;
+  std::map<std::string, double> rate;  // "NET.STA.LOC" → sampling rate
+  for (const std::string& r : LiveOrderRecords()) {
+    MseedFileContents c;
+    ASSERT_TRUE(DecodeMseedBytes(r, "record", ReaderOptions(), &c).ok());
+    const ChannelId& id = c.segments.at(0).id;
+    rate[id.network + "." + id.station + "." + id.location] = c.segments.at(0).rate_hz;
+  }
+  auto fourier = [&](const std::string& row) {
+    const double hz = rate.at(row.substr(0, row.find(',')));
+    return std::fmod(hz, 100.0) != 0.0;
+  };
+  auto field = [](const std::string& row, int k) {
+    size_t from = 0;
+    for (int i = 0; i < k; ++i) from = row.find(',', from) + 1;
+    return row.substr(from, row.find(',', from) - from);
+  };
+  const std::vector<std::string> got = SortedRows(dir.Path("live/picks/2024-12-15.csv"));
+  std::vector<std::string> exact_want, exact_got, close_want, close_got;
+  for (const std::string& r : want) (fourier(r) ? close_want : exact_want).push_back(r);
+  for (const std::string& r : got) (fourier(r) ? close_got : exact_got).push_back(r);
+  EXPECT_EQ(exact_got, exact_want);
+  ASSERT_GE(close_want.size(), 5u);
+  auto matched = [&](const std::string& row, const std::vector<std::string>& in) {
+    for (const std::string& other : in) {
+      if (field(other, 0) != field(row, 0) || field(other, 1) != field(row, 1)) continue;
+      const double dt = std::abs(static_cast<double>(*ParseIsoTime(field(other, 2)) - *ParseIsoTime(field(row, 2)))) / 1e9;
+      if (dt <= 0.0101 && std::abs(std::stod(field(other, 3)) - std::stod(field(row, 3))) <= 0.03) return true;
+    }
+    return false;
+  };
+  const double threshold = 0.3;  // PhaseNet's, for P and S
+  for (const std::string& r : close_want) {
+    if (std::stod(field(r, 3)) >= threshold + 0.03) EXPECT_TRUE(matched(r, close_got)) << "rapid run's " << r;
+  }
+  for (const std::string& r : close_got) {
+    if (std::stod(field(r, 3)) >= threshold + 0.03) EXPECT_TRUE(matched(r, close_want)) << "live " << r;
+  }
 }
 
 // The server killed mid-stream and started again on the same port with the same numbering (a ring
@@ -209,7 +262,7 @@ TEST(StreamTest, ServerKilledAndRestartedMidStreamLosesAndRepeatsNothing) {
     port = first.port();
     for (size_t i = 0; i < records.size() / 2; ++i) first.Append(records[i]);
     pid = Spawn({"stream", "--seedlink", "127.0.0.1:" + std::to_string(port), "--select", "*_*", "--output", out, "--instances",
-                 "1", "--batch-size", "4", "--start", "2024-12-15T00:00:00Z"},
+                 "1", "--batch-size", "4", "--resample-piece", "0", "--start", "2024-12-15T00:00:00Z"},
                 dir.Path("live.log"));
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (first.packets_sent() < static_cast<int64_t>(records.size() / 2) && std::chrono::steady_clock::now() < deadline) {
@@ -249,7 +302,7 @@ TEST(StreamTest, KilledAndRestartedWithItsStateLosesAndRepeatsNoPick) {
   const size_t first_part = records.size() * 3 / 5;
   for (size_t i = 0; i < first_part; ++i) server.Append(records[i]);
   const std::vector<std::string> args = {"stream", "--seedlink", "127.0.0.1:" + std::to_string(server.port()), "--select",
-                                         "*_*", "--output", out, "--state", state, "--instances", "1", "--batch-size", "4",
+                                         "*_*", "--output", out, "--state", state, "--instances", "1", "--batch-size", "4", "--resample-piece", "0",
                                          "--start", "2024-12-15T00:00:00Z"};
   const pid_t killed = Spawn(args, dir.Path("killed.log"));
   // Killed once a state names an instrument whose picks were settled past the data's start.

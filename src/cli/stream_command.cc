@@ -20,7 +20,7 @@ namespace {
 struct StreamFlags {
   std::string seedlink, replay, model = "phasenet", weights, output, state, start, formats = "csv", protocol = "auto";
   std::vector<std::string> selects;
-  std::string max_batch_delay = "5ms", max_channel_lag = "30s", config;
+  std::string max_batch_delay = "5ms", max_channel_lag = "30s", resample_piece = "10s", config;
   PlanFlags plan;
   double p_threshold = 0, s_threshold = 0, speed = 1.0;
 };
@@ -53,6 +53,9 @@ Status OptionsOf(const StreamFlags& f, StreamOptions* o) {
   o->quakeml = f.formats.find("quakeml") != std::string::npos;
   o->max_batch_delay_ms = *ParseDurationNs(f.max_batch_delay) / 1000000;
   o->max_channel_lag_ns = *ParseDurationNs(f.max_channel_lag);
+  const NanoTime piece_ns = *ParseDurationNs(f.resample_piece);
+  if (piece_ns % kNanosPerSecond != 0) return Status::InvalidArgument("--resample-piece " + f.resample_piece + ": whole seconds");
+  o->resample = piece_ns == 0 ? ResamplePieces() : ResamplePieces::LowLatency(piece_ns / kNanosPerSecond);
   if (f.p_threshold > 0) o->thresholds["P"] = f.p_threshold;
   if (f.s_threshold > 0) o->thresholds["S"] = f.s_threshold;
   return PlanRequestOf(f.plan, &o->plan);
@@ -124,6 +127,12 @@ CommandAction AddStreamCommand(CLI::App* app) {
                   "A channel this far behind its station's others stops holding them back (it is taken as absent)")
       ->capture_default_str()
       ->check(DurationValue(/*zero_ok=*/false));
+  cmd->add_option("--resample-piece", flags->resample_piece,
+                  "Channels at another rate than the model's are resampled in pieces this long (whole seconds), so their "
+                  "picks wait at most twice this; 0: as rapid run (exact, but Fourier rates such as 40 or 250 Hz then wait "
+                  "for hours)")
+      ->capture_default_str()
+      ->check(DurationValue(/*zero_ok=*/true));
   cmd->add_option("--max-batch-delay", flags->max_batch_delay, "Longest wait of a window for its batch to fill")
       ->capture_default_str()
       ->check(DurationValue(/*zero_ok=*/true));

@@ -26,15 +26,15 @@ int64_t WholeOutputLength(ResampleMethod method, int64_t n, double rate_hz, doub
 
 }  // namespace
 
-ResampleStream::ResampleStream(double rate_hz, double target_hz, int64_t fourier_whole_max_samples)
+ResampleStream::ResampleStream(double rate_hz, double target_hz, ResamplePieces pieces)
     : rate_hz_(rate_hz),
       target_hz_(target_hz),
       method_(ChooseResampleMethod(rate_hz, target_hz)),
-      fourier_whole_max_(fourier_whole_max_samples) {
+      fourier_whole_max_(pieces.fourier_whole_max_samples) {
   // With whole-Hz rates, a boundary at a whole second of input is a whole output sample.
-  piecewise_ok_ = IsWholeHz(rate_hz) && IsWholeHz(target_hz);
-  piece_ = kPieceSeconds * static_cast<int64_t>(rate_hz);
-  margin_ = kMarginSeconds * static_cast<int64_t>(rate_hz);
+  piecewise_ok_ = IsWholeHz(rate_hz) && IsWholeHz(target_hz) && pieces.piece_s > 0;
+  piece_ = pieces.piece_s * static_cast<int64_t>(rate_hz);
+  margin_ = pieces.margin_s * static_cast<int64_t>(rate_hz);
 }
 
 void ResampleStream::Append(const double* samples, int64_t count) {

@@ -3,8 +3,8 @@
 // (SeisBench parity): for decimation, one that ends before reaching piece + margin samples; for
 // Fourier resampling, one of at most kFourierWholeMaxSamples (ObsPy's whole-trace FFT has no local
 // equivalent: near a segment's ends, and for odd lengths throughout, pieces differ from it by more
-// than the pick tolerance). A longer one is resampled in pieces of kPieceSeconds at fixed positions
-// from the segment start, each computed with kMarginSeconds of extra input on both sides and cut to
+// than the pick tolerance). A longer one is resampled in pieces of ResamplePieces::piece_s at fixed positions
+// from the segment start, each computed with margin_s of extra input on both sides and cut to
 // its own span, so memory stays bounded and the output depends only on the samples, never on how
 // they were split into parts. Piecewise output differs from resampling the whole segment at once
 // only by the filters' far tails (decimation: < 1e-12 relative; Fourier: see docs/decisions.md and
@@ -20,17 +20,26 @@
 
 namespace rapid {
 
-class ResampleStream {
- public:
-  static constexpr int64_t kPieceSeconds = 600;
-  static constexpr int64_t kMarginSeconds = 60;
+// How long segments are cut: pieces of piece_s seconds of input, each resampled with margin_s
+// seconds more on both sides; the Fourier method resamples a segment of up to
+// fourier_whole_max_samples input samples whole. The defaults are `rapid run`'s (SeisBench parity);
+// a live stream cuts short pieces and no Fourier segment whole (LowLatency), so a resampled
+// channel's output lags its input by at most piece + margin.
+struct ResamplePieces {
   // A day at up to 50 Hz (4.32 M samples) plus the extra records day files often carry; 36 MB of
   // input held per channel while the segment lasts.
   static constexpr int64_t kFourierWholeMaxSamples = 4'500'000;
+  int64_t piece_s = 600;
+  int64_t margin_s = 60;
+  int64_t fourier_whole_max_samples = kFourierWholeMaxSamples;
 
-  // `fourier_whole_max_samples`: the longest segment the Fourier method resamples whole (tests
-  // lower it to exercise the pieces).
-  ResampleStream(double rate_hz, double target_hz, int64_t fourier_whole_max_samples = kFourierWholeMaxSamples);
+  // Pieces of `seconds` with margins of `seconds`, Fourier segments never whole.
+  static ResamplePieces LowLatency(int64_t seconds) { return {seconds, seconds, 0}; }
+};
+
+class ResampleStream {
+ public:
+  ResampleStream(double rate_hz, double target_hz, ResamplePieces pieces = ResamplePieces());
 
   // Appends the next samples of the segment.
   void Append(const double* samples, int64_t count);

@@ -45,7 +45,7 @@ PickingPipeline::~PickingPipeline() { Finish(); }
 
 uint64_t PickingPipeline::OpenStream(NanoTime picks_from) {
   const uint64_t id = next_stream_++;
-  auto preprocess = std::make_unique<StationStream>(annotator_.spec(), piece_windows_, id << kStreamShift);
+  auto preprocess = std::make_unique<StationStream>(annotator_.spec(), piece_windows_, id << kStreamShift, opts_.resample);
   std::lock_guard<std::mutex> lock(mu_);
   streams_[id].preprocess = std::move(preprocess);
   streams_[id].picks_from = picks_from;

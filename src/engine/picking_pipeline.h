@@ -72,6 +72,7 @@ struct FinalPicks {
 struct PipelineOptions {
   AnnotateOptions annotate;
   int64_t piece_windows = 0;  // windows per block piece; 0: StationStream::DefaultPieceWindows
+  ResamplePieces resample;    // how channels at another rate are resampled (StationStream)
   bool keep_traces = false;   // deliver the probability traces in BlockOutput::traces
   // Label → threshold, over the model's (--p-threshold, --s-threshold; LabelThreshold).
   std::map<std::string, double> thresholds;

@@ -50,8 +50,8 @@ struct StationStream::Run {
 };
 
 struct StationStream::Channel {
-  Channel(const TraceSegment& seg, int c, double target_hz)
-      : rate_hz(seg.rate_hz), component(c), start(seg.start), resampler(seg.rate_hz, target_hz) {}
+  Channel(const TraceSegment& seg, int c, double target_hz, ResamplePieces pieces)
+      : rate_hz(seg.rate_hz), component(c), start(seg.start), resampler(seg.rate_hz, target_hz, pieces) {}
   double rate_hz;
   int component;
   NanoTime start;  // of the current segment
@@ -73,9 +73,11 @@ int64_t StationStream::DefaultPieceWindows(const ModelSpec& spec) {
   return std::max<int64_t>(4, 200000 / std::max<int64_t>(1, spec.StrideSamples()));
 }
 
-StationStream::StationStream(const ModelSpec& spec, int64_t piece_windows, uint64_t first_block_id)
+StationStream::StationStream(const ModelSpec& spec, int64_t piece_windows, uint64_t first_block_id,
+                             ResamplePieces resample)
     : spec_(spec),
       piece_windows_(piece_windows),
+      resample_(resample),
       next_block_id_(first_block_id),
       runs_(static_cast<size_t>(spec.Channels())),
       feeding_channel_(static_cast<size_t>(spec.Channels())) {}
@@ -146,7 +148,7 @@ Status StationStream::AddSegment(TraceSegment seg, std::vector<std::string>* not
       seg.start = seg.SampleTimeAt(late);
     }
   }
-  auto ch = std::make_unique<Channel>(seg, c, spec_.rate_hz);
+  auto ch = std::make_unique<Channel>(seg, c, spec_.rate_hz, resample_);
   Run run;
   run.k0 = AlignedGridIndex(seg.start, spec_.rate_hz);
   run.shift_ns = seg.start - GridTime(run.k0, spec_.rate_hz);

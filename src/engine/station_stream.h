@@ -61,7 +61,9 @@ class StationStream {
 
   // `spec` is borrowed. `piece_windows` <= 0: blocks are never cut. Block ids start at
   // `first_block_id` (give each stream of a run a distinct range, e.g. unit index << 32).
-  StationStream(const ModelSpec& spec, int64_t piece_windows, uint64_t first_block_id);
+  // `resample`: how channels at another rate than the model's are resampled in pieces.
+  StationStream(const ModelSpec& spec, int64_t piece_windows, uint64_t first_block_id,
+                ResamplePieces resample = ResamplePieces());
   ~StationStream();
   StationStream(const StationStream&) = delete;
   StationStream& operator=(const StationStream&) = delete;
@@ -102,6 +104,7 @@ class StationStream {
 
   const ModelSpec& spec_;
   const int64_t piece_windows_;
+  const ResamplePieces resample_;
   uint64_t next_block_id_;
   std::string trace_id_;
   std::map<std::string, std::unique_ptr<Channel>> channels_;  // open segments, by channel code

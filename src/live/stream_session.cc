@@ -44,6 +44,7 @@ namespace {
 PipelineOptions LivePipelineOptions(const StreamOptions& opts, const RunPlan& plan, const Executors& executors) {
   PipelineOptions p;
   p.piece_windows = 1;  // a window runs as soon as its data exist
+  p.resample = opts.resample;
   p.thresholds = opts.thresholds;
   p.annotate.batch_size = plan.batch_size;
   p.annotate.instance_batch_sizes = executors.batch_sizes;

@@ -20,6 +20,7 @@
 
 #include "core/nano_time.h"
 #include "core/status.h"
+#include "dsp/resample_stream.h"
 #include "engine/run_plan.h"
 #include "seedlink/client.h"
 
@@ -40,6 +41,9 @@ struct StreamOptions {
   bool jsonl_stdout = false;
   bool quakeml = false;  // DIR/picks/YYYY-MM-DD.xml too
   NanoTime max_channel_lag_ns = 30 * kNanosPerSecond;
+  // Channels at another rate than the model's: resampled in short pieces, so their picks wait
+  // seconds, not hours (dsp/resample_stream.h); ResamplePieces() is `rapid run`'s way.
+  ResamplePieces resample = ResamplePieces::LowLatency(10);
   int64_t max_batch_delay_ms = 5;
 };
 
