@@ -30,7 +30,7 @@ TEST(PickLogTest, ARestartWritesEachPickOnceAndCutsATornRow) {
   const Pick a = PickAt("PB01", "2024-12-15T11:58:10Z", 0.5f), b = PickAt("PB02", "2024-12-15T11:58:40Z", 0.25f),
              c = PickAt("PB01", "2024-12-15T11:59:20Z", 0.75f), d = PickAt("PB03", "2024-12-15T11:59:50Z", 0.125f);
   {
-    PickLog log(dir.path(), "phasenet", false, false);
+    PickLog log(dir.path(), "phasenet", false, nullptr);
     ASSERT_TRUE(log.Open().ok());
     ASSERT_TRUE(log.Write({a, b}).ok());
     ASSERT_TRUE(log.Write({c}).ok());
@@ -39,7 +39,8 @@ TEST(PickLogTest, ARestartWritesEachPickOnceAndCutsATornRow) {
   ASSERT_EQ(Lines(csv).size(), 5u);
 
   // The restart picks again from 11:58:39 (b's start is 11:58:39.9): b and c come again, d is new.
-  PickLog log(dir.path(), "phasenet", false, true);
+  std::vector<std::string> published;
+  PickLog log(dir.path(), "phasenet", true, [&](const std::string& json) { published.push_back(json); });
   ASSERT_TRUE(log.Open(*ParseIsoTime("2024-12-15T11:58:39Z")).ok());
   ASSERT_TRUE(log.Write({b, d}).ok());
   ASSERT_TRUE(log.Write({c, c}).ok());  // a second c is a pick of its own: written
@@ -52,6 +53,7 @@ TEST(PickLogTest, ARestartWritesEachPickOnceAndCutsATornRow) {
     want.push_back(text.substr(text.find('\n') + 1, text.size() - text.find('\n') - 2));
   }
   EXPECT_EQ(lines, want);
+  EXPECT_EQ(published, (std::vector<std::string>{PickJson(d, "phasenet"), PickJson(c, "phasenet")}));
 
   // The day's QuakeML holds the rows written before the restart too.
   ASSERT_TRUE(log.Flush(true).ok());

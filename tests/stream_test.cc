@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,8 @@
 
 #include "io/mseed_reader.h"
 #include "seedlink/client.h"
+#include "http_client.h"
+#include "raw_http_client.h"
 #include "seedlink_test_server.h"
 #include "test_util.h"
 
@@ -154,7 +157,15 @@ TEST(StreamTest, BadFlagsAreRefusedNamingTheFlag) {
         std::pair{std::vector<std::string>{"stream", "--seedlink", "localhost", "--output", dir.Path("c")},
                   std::string("--seedlink localhost: expected HOST:PORT")},
         std::pair{std::vector<std::string>{"stream", "--seedlink", "127.0.0.1:18000", "--select", "TXPB35", "--output", dir.Path("d")},
-                  std::string("--select 'TXPB35'")}}) {
+                  std::string("--select 'TXPB35'")},
+        std::pair{std::vector<std::string>{"stream", "--seedlink", "127.0.0.1:18000", "--serve", "8080", "--output", dir.Path("e")},
+                  std::string("--serve: must be HOST:PORT")},
+        std::pair{std::vector<std::string>{"stream", "--seedlink", "127.0.0.1:18000", "--port-file", dir.Path("p"), "--output",
+                                           dir.Path("f")},
+                  std::string("--port-file needs --serve")},
+        std::pair{std::vector<std::string>{"stream", "--seedlink", "127.0.0.1:18000", "--resample-piece", "2.5s", "--output",
+                                           dir.Path("g")},
+                  std::string("--resample-piece 2.5s: whole seconds")}}) {
     std::string log;
     EXPECT_EQ(testing::RunRapid(args, &log), 1) << log;
     EXPECT_NE(log.find(says), std::string::npos) << log;
@@ -287,6 +298,72 @@ TEST(StreamTest, ServerKilledAndRestartedMidStreamLosesAndRepeatsNothing) {
   EXPECT_EQ(second.packets_sent(), static_cast<int64_t>(records.size() - records.size() / 2));  // nothing sent twice
   EXPECT_NE(stream_log.find(std::to_string(records.size()) + " records from 12 stations"), std::string::npos) << stream_log;
   EXPECT_EQ(SortedRows(out + "/picks/2024-12-15.csv"), want);
+}
+
+// --serve: an SSE subscriber connected before the data come gets every pick written, as JSON, and
+// /metrics counts the records of every station and the picks, with each station's lag.
+TEST(StreamTest, ServeSendsEveryPickAsAnEventAndCountsRecordsInMetrics) {
+  testing::TempDir dir;
+  const std::vector<std::string> records = LiveOrderRecords();
+  testing::TestSeedLinkServer server({});
+  const std::string out = dir.Path("live"), port_file = dir.Path("port");
+  const pid_t pid = Spawn({"stream", "--seedlink", "127.0.0.1:" + std::to_string(server.port()), "--output", out, "--instances",
+                           "1", "--batch-size", "4", "--start", "2024-12-15T00:00:00Z", "--serve", "127.0.0.1:0",
+                           "--port-file", port_file},
+                          dir.Path("live.log"));
+  int port = 0;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+       port == 0 && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (fs::exists(port_file)) port = std::atoi(testing::ReadFileText(port_file).c_str());
+  }
+  ASSERT_GT(port, 0) << testing::ReadFileText(dir.Path("live.log"));
+  testing::RawClient events(port, "/v1/picks/stream");
+  ASSERT_TRUE(events.ReadUntil([](const testing::RawClient& c) { return c.HeadComplete(); }, std::chrono::seconds(10)));
+  EXPECT_NE(events.head().find("text/event-stream"), std::string::npos) << events.head();
+
+  for (const std::string& r : records) server.Append(r);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (server.packets_sent() < static_cast<int64_t>(records.size()) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const testing::HttpAnswer metrics = testing::Http(port, "GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  std::map<std::string, int64_t> per_station;  // records of each station, as sent
+  for (const std::string& r : records) per_station[MseedStationId(r)] += 1;
+  EXPECT_NE(metrics.body.find("rapid_stream_records_total " + std::to_string(records.size()) + "\n"), std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("rapid_stream_reconnects_total 0\n"), std::string::npos) << metrics.body;
+  for (const auto& [station, n] : per_station) {
+    EXPECT_NE(metrics.body.find("rapid_stream_station_records_total{station=\"" + station + "\"} " + std::to_string(n) + "\n"),
+              std::string::npos)
+        << station;
+    const size_t lag = metrics.body.find("rapid_stream_station_lag_seconds{station=\"" + station + "\"} ");
+    ASSERT_NE(lag, std::string::npos) << station;
+    EXPECT_GT(std::atof(metrics.body.c_str() + metrics.body.find(' ', lag) + 1), 3e7) << station;  // data from 2024
+  }
+
+  kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << testing::ReadFileText(dir.Path("live.log"));
+  ASSERT_TRUE(events.ReadUntilClosed(std::chrono::seconds(10)));  // the stream ends with the process
+  std::vector<std::string> sent;  // "trace_id,phase,peak_time" of each event
+  const std::string body = events.body();
+  for (size_t at = body.find("event: pick\ndata: "); at != std::string::npos; at = body.find("event: pick\ndata: ", at + 1)) {
+    const size_t from = at + std::strlen("event: pick\ndata: ");
+    const nlohmann::json j = nlohmann::json::parse(body.substr(from, body.find('\n', from) - from));
+    sent.push_back(j.at("trace_id").get<std::string>() + "," + j.at("phase").get<std::string>() + "," +
+                   j.at("peak_time").get<std::string>());
+  }
+  std::vector<std::string> written;
+  for (const std::string& row : SortedRows(out + "/picks/2024-12-15.csv")) {
+    written.push_back(row.substr(0, row.find(',', row.find(',', row.find(',') + 1) + 1)));  // up to peak_time
+  }
+  std::sort(sent.begin(), sent.end());
+  ASSERT_GE(written.size(), 5u);
+  EXPECT_EQ(sent, written);
 }
 
 // `rapid stream` killed (SIGKILL: no tail finished, no last state) when part of the sample has

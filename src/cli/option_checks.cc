@@ -130,6 +130,25 @@ bool ParseNumber(const std::string& text, double* value) {
 
 }  // namespace
 
+CLI::Validator ListenValue() {
+  return Expect("HOST:PORT with a port from 0 to 65535, such as 127.0.0.1:8080", "HOST:PORT", [](const std::string& v) {
+    const size_t colon = v.rfind(':');
+    if (colon == std::string::npos || colon == 0) return std::string("-");
+    const std::string port = v.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+      return std::string("-");
+    }
+    return std::string();
+  });
+}
+
+void SplitListenAddress(const std::string& address, std::string* host, int* port) {
+  const size_t colon = address.rfind(':');
+  *host = address.substr(0, colon);
+  if (host->size() > 1 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  *port = std::stoi(address.substr(colon + 1));
+}
+
 CLI::Validator ThresholdValue() {
   return Expect("a probability above 0 and at most 1", "PROB", [](const std::string& v) -> std::string {
     double p = 0;

@@ -37,6 +37,11 @@ CLI::Validator ListOf(std::vector<std::string> names);
 CLI::Validator CpuListValue();
 CLI::Validator RatesValue();
 
+// An address to listen on, HOST:PORT with a port from 0 to 65535 ("[::1]:8080" for IPv6).
+CLI::Validator ListenValue();
+// A value ListenValue accepted → its host (brackets removed) and port.
+void SplitListenAddress(const std::string& address, std::string* host, int* port);
+
 // A probability threshold: a number in (0, 1].
 CLI::Validator ThresholdValue();
 // Band-pass corners "LOW,HIGH" in Hz (ParseBandHz).

@@ -47,11 +47,8 @@ std::chrono::milliseconds Ms(const std::string& duration) {
 }
 
 HttpServerOptions HttpOptionsOf(const ServeFlags& flags) {
-  const size_t colon = flags.listen.rfind(':');
   HttpServerOptions http;
-  http.host = flags.listen.substr(0, colon);
-  if (http.host.size() > 1 && http.host.front() == '[' && http.host.back() == ']') http.host = http.host.substr(1, http.host.size() - 2);
-  http.port = std::stoi(flags.listen.substr(colon + 1));
+  SplitListenAddress(flags.listen, &http.host, &http.port);
   http.threads = static_cast<int>(flags.io_threads);
   http.max_body_bytes = *ParseByteSize(flags.max_body);
   http.max_connections = flags.max_connections;
@@ -136,20 +133,6 @@ int Serve(const ServeFlags& flags) {
   return DrainAndStop(Ms(flags.drain_timeout), &app, &server) ? kExitOk : kExitInternal;
 }
 
-CLI::Validator ListenValue() {
-  return CLI::Validator(
-      [](std::string& v) -> std::string {
-        const size_t colon = v.rfind(':');
-        if (colon == std::string::npos || colon == 0) return "must be HOST:PORT such as 127.0.0.1:8080, not '" + v + "'";
-        const std::string port = v.substr(colon + 1);
-        if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-            std::stoi(port) > 65535) {
-          return "must be HOST:PORT with a port from 0 to 65535, not '" + v + "'";
-        }
-        return "";
-      },
-      "HOST:PORT");
-}
 
 }  // namespace
 

@@ -19,6 +19,7 @@ namespace {
 
 struct StreamFlags {
   std::string seedlink, replay, model = "phasenet", weights, output, state, start, formats = "csv", protocol = "auto";
+  std::string serve, port_file;
   std::vector<std::string> selects;
   std::string max_batch_delay = "5ms", max_channel_lag = "30s", resample_piece = "10s", config;
   PlanFlags plan;
@@ -51,6 +52,12 @@ Status OptionsOf(const StreamFlags& f, StreamOptions* o) {
   o->state_path = f.state;
   o->jsonl_stdout = f.formats.find("jsonl") != std::string::npos;
   o->quakeml = f.formats.find("quakeml") != std::string::npos;
+  if (!f.serve.empty()) {
+    o->serve.emplace();
+    SplitListenAddress(f.serve, &o->serve->host, &o->serve->port);
+  }
+  if (!f.port_file.empty() && f.serve.empty()) return Status::InvalidArgument("--port-file needs --serve");
+  o->port_file = f.port_file;
   o->max_batch_delay_ms = *ParseDurationNs(f.max_batch_delay) / 1000000;
   o->max_channel_lag_ns = *ParseDurationNs(f.max_channel_lag);
   const NanoTime piece_ns = *ParseDurationNs(f.resample_piece);
@@ -120,6 +127,12 @@ CommandAction AddStreamCommand(CLI::App* app) {
                   "Outputs besides the daily CSV: jsonl (one JSON pick per line on stdout), quakeml (DIR/picks/YYYY-MM-DD.xml)")
       ->capture_default_str()
       ->check(ListOf({"csv", "jsonl", "quakeml"}));
+  cmd->add_option("--serve", flags->serve,
+                  "Also serve the picks as Server-Sent Events (GET /v1/picks/stream) and metrics (GET /metrics) on "
+                  "HOST:PORT (loopback unless told otherwise; port 0: any free port)")
+      ->check(ListenValue());
+  cmd->add_option("--port-file", flags->port_file, "With --serve: write the port listened on to this file once listening")
+      ->check(NotEmpty("a file"));
   cmd->add_option("--seedlink-protocol", flags->protocol, "auto (4.0 when offered, else 3.1) or 3.1")
       ->capture_default_str()
       ->check(OneOf({"auto", "3.1"}));

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -21,8 +20,19 @@ constexpr std::chrono::seconds kQuakeMlEvery{10};
 constexpr int kQuakeMlDaysKept = 2;  // days before the newest one kept in memory
 }  // namespace
 
-PickLog::PickLog(std::string output_dir, std::string model_name, bool jsonl_stdout, bool quakeml)
-    : dir_(std::move(output_dir)), model_(std::move(model_name)), jsonl_(jsonl_stdout), quakeml_(quakeml) {}
+std::string PickJson(const Pick& p, const std::string& model_name) {
+  const nlohmann::json j = {{"trace_id", p.trace_id},
+                            {"phase", p.phase},
+                            {"peak_time", FormatIsoMicros(p.peak_time)},
+                            {"peak_value", p.peak_value},
+                            {"start_time", FormatIsoMicros(p.start_time)},
+                            {"end_time", FormatIsoMicros(p.end_time)},
+                            {"model", model_name}};
+  return j.dump();
+}
+
+PickLog::PickLog(std::string output_dir, std::string model_name, bool quakeml, std::function<void(const std::string&)> on_pick)
+    : dir_(std::move(output_dir)), model_(std::move(model_name)), quakeml_(quakeml), on_pick_(std::move(on_pick)) {}
 
 namespace {
 
@@ -95,15 +105,8 @@ Status PickLog::Write(std::vector<Pick> picks) {
     by_day[FormatIsoMicros(p.peak_time).substr(0, 10)].push_back(std::move(p));
   }
   for (auto& [day, day_picks] : by_day) {
-    if (jsonl_) {
-      for (const Pick& p : day_picks) {
-        nlohmann::json j = {{"trace_id", p.trace_id},          {"phase", p.phase},
-                            {"peak_time", FormatIsoMicros(p.peak_time)}, {"peak_value", p.peak_value},
-                            {"start_time", FormatIsoMicros(p.start_time)}, {"end_time", FormatIsoMicros(p.end_time)},
-                            {"model", model_}};
-        std::cout << j.dump() << "\n";
-      }
-      std::cout.flush();
+    if (on_pick_) {
+      for (const Pick& p : day_picks) on_pick_(PickJson(p, model_));
     }
     const fs::path path = fs::path(dir_) / "picks" / (day + ".csv");
     const bool fresh = !fs::exists(path);

@@ -1,7 +1,7 @@
 // Where `rapid stream` writes picks as they become final: DIR/picks/YYYY-MM-DD.csv (picks.csv's
 // columns, sinks/picks_csv.h; the day of each pick's peak time, UTC), appended and flushed with
-// every batch, a header when a day's file is new; and, when asked, one JSON object per pick on
-// stdout (JSON lines); and, when asked, DIR/picks/YYYY-MM-DD.xml (QuakeML, sinks/quakeml.h) of each
+// every batch, a header when a day's file is new; each pick written also goes, as one line of
+// JSON (PickJson), to a callback (JSON lines on stdout, Server-Sent Events); and, when asked, DIR/picks/YYYY-MM-DD.xml (QuakeML, sinks/quakeml.h) of each
 // day's picks, rewritten atomically by Flush (the day's picks are kept in memory for it; days two
 // days older than the newest pick are written a last time and let go). A CSV file's rows are in the
 // order the picks became final.
@@ -12,6 +12,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -25,9 +26,14 @@
 
 namespace rapid {
 
+// One pick as a line of JSON: trace_id, phase, peak_time, peak_value, start_time, end_time, model.
+std::string PickJson(const Pick& p, const std::string& model_name);
+
 class PickLog {
  public:
-  PickLog(std::string output_dir, std::string model_name, bool jsonl_stdout, bool quakeml);
+  // `on_pick`: called with PickJson of every pick written, in the order written, under the log's
+  // lock (it must not call back); may be empty.
+  PickLog(std::string output_dir, std::string model_name, bool quakeml, std::function<void(const std::string&)> on_pick);
   // Creates DIR/picks; cuts torn rows; with `repeats_from`, takes the rows of picks starting at or
   // after it as repeats. IOError naming the folder or file.
   Status Open(NanoTime repeats_from = kUnsetTime);
@@ -41,7 +47,8 @@ class PickLog {
 
  private:
   const std::string dir_, model_;
-  const bool jsonl_, quakeml_;
+  const bool quakeml_;
+  const std::function<void(const std::string&)> on_pick_;
   std::map<std::string, std::vector<Pick>> day_picks_;  // quakeml: "YYYY-MM-DD" → its picks
   std::set<std::string> dirty_days_;
   std::multiset<std::string> repeats_;  // rows (without the newline) a restart may give again

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -12,12 +14,14 @@
 #include <optional>
 #include <thread>
 
+#include "core/atomic_file.h"
 #include "engine/picking_pipeline.h"
 #include "engine/station_block.h"
 #include "io/mseed_reader.h"
 #include "live/archive_replay.h"
 #include "live/pick_log.h"
 #include "live/resume_log.h"
+#include "live/station_counters.h"
 #include "live/station_feed.h"
 #include "live/stream_state.h"
 #include "models/registry.h"
@@ -116,8 +120,13 @@ class LiveStations {
  public:
   // `resume_log`: null when no state is kept.
   LiveStations(const StreamOptions& opts, std::map<std::string, InstrumentResume> resume, PickingPipeline* pipeline,
-               PickLatency* latency, ResumeLog* resume_log)
-      : opts_(opts), resume_(std::move(resume)), pipeline_(pipeline), latency_(latency), resume_log_(resume_log) {}
+               PickLatency* latency, ResumeLog* resume_log, StationCounters* counters)
+      : opts_(opts),
+        resume_(std::move(resume)),
+        pipeline_(pipeline),
+        latency_(latency),
+        resume_log_(resume_log),
+        counters_(counters) {}
 
   // A record's samples: selected (a replay; a server applies the selectors itself), then fed.
   void OnRecord(const std::string& station_id, uint64_t sequence, std::string_view record, StreamSummary* summary) {
@@ -128,6 +137,8 @@ class LiveStations {
       return;
     }
     summary->records += 1;
+    NanoTime newest = kUnsetTime;
+    int64_t dropped = 0;
     for (TraceSegment& seg : contents.segments) {
       const auto selected = [&](const StreamSelector& s) {
         return s.Matches(seg.id.network, seg.id.station, seg.id.location, seg.id.channel);
@@ -135,14 +146,18 @@ class LiveStations {
       if (!opts_.replay.empty() && std::none_of(opts_.seedlink.selectors.begin(), opts_.seedlink.selectors.end(), selected)) {
         continue;
       }
+      const NanoTime end = seg.SampleTimeAt(static_cast<int64_t>(seg.samples.size()));
+      newest = std::max(newest, end);
       Station& st = StationOf(InstrumentKey(seg.id), station_id);
       if (!KeepFrom(st.data_from, &seg)) continue;  // picked before the restart
-      const NanoTime end = seg.SampleTimeAt(static_cast<int64_t>(seg.samples.size()));
       latency_->Arrived(st.stream, seg.id.channel, end);
       if (resume_log_) resume_log_->Received(st.stream, seg.id.channel, seg.start, end, sequence);
+      const int64_t dropped_before = st.feed->dropped_records();
       st.feed->Add(std::move(seg));
       Push(st, st.feed->TakeReady());
+      dropped += st.feed->dropped_records() - dropped_before;
     }
+    counters_->Record(station_id, newest, dropped);
   }
 
   // Every station's tail, as at the end of an archive.
@@ -187,6 +202,7 @@ class LiveStations {
   PickingPipeline* pipeline_;
   PickLatency* latency_;
   ResumeLog* resume_log_;
+  StationCounters* counters_;
   std::map<std::string, Station> stations_;  // by instrument key
 };
 
@@ -235,6 +251,30 @@ NanoTime RepeatsFrom(const StreamState& state) {
   return from;
 }
 
+// What /metrics shows: the stations' counters, the picks written, the client's counters.
+LiveStreamMetrics MetricsNow(const StationCounters& counters, const PickLog& log, const SeedLinkClient* client) {
+  LiveStreamMetrics m;
+  counters.Fill(&m);
+  m.picks_total = log.written();
+  if (client) {
+    m.reconnects_total = std::max<int64_t>(0, client->connections() - 1);
+    m.duplicate_packets_total = client->duplicates();
+    m.malformed_packets_total = client->malformed();
+  }
+  return m;
+}
+
+// The HTTP front (--serve), listening; the port written to --port-file.
+Status StartFront(const StreamOptions& opts, LiveHttpFront::MetricsProvider metrics, std::unique_ptr<LiveHttpFront>* front) {
+  if (!opts.serve) return Status::OK();
+  *front = std::make_unique<LiveHttpFront>(*opts.serve, std::move(metrics));
+  RAPID_RETURN_IF_ERROR((*front)->Start());
+  spdlog::info("picks as Server-Sent Events on http://{}:{}/v1/picks/stream, metrics on /metrics", opts.serve->host,
+               (*front)->port());
+  if (opts.port_file.empty()) return Status::OK();
+  return WriteFileAtomically(opts.port_file, std::to_string((*front)->port()) + "\n");
+}
+
 void SummariseSources(const SeedLinkClient* client, const PickLog& log, StreamSummary* summary) {
   summary->picks = log.written();
   summary->repeats_dropped = log.repeats_dropped();
@@ -257,7 +297,14 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   RAPID_RETURN_IF_ERROR(LoadExecutors(plan, loaded, &executors));
   StreamState state;
   if (!opts.state_path.empty()) RAPID_RETURN_IF_ERROR(ReadStreamState(opts.state_path, &state));
-  PickLog log(opts.output_dir, loaded.name, opts.jsonl_stdout, opts.quakeml);
+  std::unique_ptr<LiveHttpFront> front;  // started below, before any record is fed
+  PickLog log(opts.output_dir, loaded.name, opts.quakeml, [&](const std::string& json) {
+    if (opts.jsonl_stdout) {
+      std::printf("%s\n", json.c_str());
+      std::fflush(stdout);
+    }
+    if (front) front->PublishPick(json);
+  });
   RAPID_RETURN_IF_ERROR(log.Open(RepeatsFrom(state)));
 
   std::atomic<int64_t> write_failures{0};
@@ -281,7 +328,9 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
       executors.instances, p, [](BlockOutput&&) {},
       [](uint64_t, const std::string& id, const std::string& message) { spdlog::warn("{}: {}", id, message); },
       [](uint64_t) {});
-  LiveStations stations(opts, state.instruments, &pipeline, &latency, opts.state_path.empty() ? nullptr : &resume_log);
+  StationCounters counters;
+  LiveStations stations(opts, state.instruments, &pipeline, &latency, opts.state_path.empty() ? nullptr : &resume_log,
+                        &counters);
   auto on_record = [&](const std::string& station_id, uint64_t sequence, std::string_view record) {
     stations.OnRecord(station_id, sequence, record, summary);
   };
@@ -297,6 +346,7 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
     spdlog::info("replaying {} records over {:.1f} s of data at {}x", replay.records(),
                  static_cast<double>(replay.span_ns()) / 1e9, opts.replay_speed);
   }
+  RAPID_RETURN_IF_ERROR(StartFront(opts, [&] { return MetricsNow(counters, log, client.get()); }, &front));
   std::atomic<bool> client_stop{false}, source_done{false};
   std::thread reader([&] {
     if (client) {
@@ -322,6 +372,7 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   pipeline.Finish();
   report_write(log.Flush(true));
   saver.AtStop();
+  if (front) front->Stop();
 
   latency.Summarise(summary);
   summary->wall_s = std::chrono::duration<double>(Clock::now() - started).count();

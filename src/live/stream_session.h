@@ -16,12 +16,14 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "core/nano_time.h"
 #include "core/status.h"
 #include "dsp/resample_stream.h"
 #include "engine/run_plan.h"
+#include "live/live_http.h"
 #include "seedlink/client.h"
 
 namespace rapid {
@@ -39,6 +41,10 @@ struct StreamOptions {
   std::string output_dir;
   std::string state_path;  // empty: no state
   bool jsonl_stdout = false;
+  // The HTTP front (--serve): picks as Server-Sent Events and /metrics (live/live_http.h); with
+  // port_file, the port listened on is written there.
+  std::optional<LiveHttpOptions> serve;
+  std::string port_file;
   bool quakeml = false;  // DIR/picks/YYYY-MM-DD.xml too
   NanoTime max_channel_lag_ns = 30 * kNanosPerSecond;
   // Channels at another rate than the model's: resampled in short pieces, so their picks wait

@@ -6,7 +6,10 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
+#include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "serve/request_parsing.h"
@@ -36,18 +39,61 @@ std::string ErrorJson(const std::string& message) {
 
 class Session;
 
+// One streamed response's queue, shared by the writer handles given out and by its session. The
+// session is referenced weakly: a writer kept past its connection, or its server, holds no socket.
+class StreamChannel final : public HttpStreamWriter {
+ public:
+  StreamChannel(std::weak_ptr<Session> session, int64_t max_queue_bytes)
+      : session_(std::move(session)), max_queue_bytes_(max_queue_bytes) {}
+  bool Write(std::string chunk) override;
+  void Close() override;
+  bool open() const override;
+
+  // On the session's strand: the queued chunks, moved out. *close_after: nothing more will come
+  // (closed or aborted), so the connection is to be closed once what was taken is written.
+  std::vector<std::string> TakeQueued(bool* close_after);
+  void Written(size_t bytes);
+  // The response is over (connection gone, over the bound, server stopping): the queue is
+  // dropped, the session forgotten, every later Write false.
+  void Abort();
+
+ private:
+  // Posts a flush to the session unless one is on its way; false when the session is gone.
+  // REQUIRES: mu_ held.
+  bool ScheduleFlushLocked();
+  // Posts `method` of the session to its strand; false when the session is gone. REQUIRES: mu_ held.
+  bool PostLocked(void (Session::*method)());
+
+  mutable std::mutex mu_;  // guards every field below
+  std::weak_ptr<Session> session_;
+  std::vector<std::string> queue_;
+  int64_t unwritten_bytes_ = 0;  // queued or being written
+  bool open_ = true;             // not aborted
+  bool closing_ = false;         // Close() called: the queue is the last of the body
+  bool flush_posted_ = false;
+  const int64_t max_queue_bytes_;
+};
+
 struct HttpServer::Impl {
   HttpServerOptions opts;
   Handler handler;
+  // Declared before ioc, so it outlives the sessions the io_context still holds when destroyed.
+  std::mutex streams_mu;  // guards streams and streams_stopped
+  std::vector<std::weak_ptr<StreamChannel>> streams;
+  bool streams_stopped = false;  // Stop() was called: a stream registered now is aborted at once
   net::io_context ioc;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
-  std::atomic<int64_t> pending{0}, connections{0};
+  std::atomic<int64_t> pending{0}, connections{0}, streams_open{0};
   std::atomic<bool> draining{false};
   int port = 0;
 
   void Accept();
+  // Keeps `channel` for StopAccepting/Stop; aborts it when the server has stopped.
+  void RegisterStream(const std::shared_ptr<StreamChannel>& channel);
+  // Applies `fn` to every stream still alive; `stop` also marks the server stopped.
+  void ForEachStream(bool stop, const std::function<void(StreamChannel&)>& fn);
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -56,7 +102,15 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), read_timer_(stream_.get_executor()), server_(server) {
     server_->connections += 1;
   }
-  ~Session() { server_->connections -= 1; }
+  ~Session() {
+    if (channel_) {
+      channel_->Abort();
+      server_->streams_open -= 1;
+    }
+    server_->connections -= 1;
+  }
+
+  net::any_io_executor executor() { return stream_.get_executor(); }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
@@ -182,6 +236,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse response, bool counted, bool close) {
+    if (response.on_stream) return StartStream(std::move(response), counted);
     close = close || server_->draining;
     res_ = {};
     res_.version(11);
@@ -210,6 +265,66 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.close();
   }
 
+ public:  // for StreamChannel, on the strand
+  // Writes what the channel holds, one batch at a time; closes the connection after the last.
+  void FlushStream() {
+    if (writing_stream_) return;  // the write's completion flushes again
+    bool close_after = false;
+    stream_out_ = channel_->TakeQueued(&close_after);
+    if (stream_out_.empty()) {
+      if (close_after) Close();
+      return;
+    }
+    std::vector<net::const_buffer> buffers;
+    for (const std::string& chunk : stream_out_) buffers.push_back(net::buffer(chunk));
+    writing_stream_ = true;
+    net::async_write(stream_, buffers, [self = shared_from_this()](beast::error_code ec, size_t bytes) {
+      self->writing_stream_ = false;
+      self->stream_out_.clear();
+      if (ec) return self->EndStream();
+      self->channel_->Written(bytes);
+      self->FlushStream();
+    });
+  }
+
+  // The streamed response is over without its end: the client went, or the writer was dropped.
+  void EndStream() {
+    channel_->Abort();
+    Close();
+  }
+
+ private:
+  // The head of a streamed response, then its writer to the handler (HttpResponse::on_stream).
+  void StartStream(HttpResponse response, bool counted) {
+    if (counted) server_->pending -= 1;
+    http::response<http::empty_body> head;
+    head.version(11);
+    head.result(static_cast<unsigned>(response.status));
+    head.set(http::field::server, "rapid");
+    head.set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) head.set(name, value);
+    head.keep_alive(false);
+    std::ostringstream head_bytes;
+    head_bytes << head.base();
+    channel_ = std::make_shared<StreamChannel>(weak_from_this(), server_->opts.max_stream_queue_bytes);
+    server_->streams_open += 1;
+    server_->RegisterStream(channel_);
+    channel_->Write(head_bytes.str());
+    if (!head_ && !response.body.empty()) channel_->Write(std::move(response.body));
+    if (head_ || server_->draining) channel_->Close();
+    stream_.expires_never();  // the body has no deadline; the client's leaving ends it
+    ReadWhileStreaming();
+    response.on_stream(channel_);
+  }
+
+  // Nothing more is expected from the client: reading only tells when it goes away.
+  void ReadWhileStreaming() {
+    stream_.async_read_some(net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->EndStream();
+      self->ReadWhileStreaming();
+    });
+  }
+
   beast::tcp_stream stream_;
   net::steady_timer read_timer_;
   bool timed_out_ = false;
@@ -221,7 +336,98 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool head_ = false;  // the request being answered is a HEAD
   bool reading_ = false;
+  // A streamed response (StartStream): its channel, the batch being written, bytes read and ignored.
+  std::shared_ptr<StreamChannel> channel_;
+  std::vector<std::string> stream_out_;
+  bool writing_stream_ = false;
+  std::array<char, 512> discard_;
 };
+
+bool StreamChannel::Write(std::string chunk) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!open_ || closing_) return false;
+  unwritten_bytes_ += static_cast<int64_t>(chunk.size());
+  if (unwritten_bytes_ > max_queue_bytes_) {
+    // Too slow a client: the session closes the connection (its write, if any, is cancelled).
+    open_ = false;
+    queue_.clear();
+    PostLocked(&Session::EndStream);
+    session_.reset();
+    return false;
+  }
+  queue_.push_back(std::move(chunk));
+  if (ScheduleFlushLocked()) return true;
+  open_ = false;
+  queue_.clear();
+  return false;
+}
+
+void StreamChannel::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!open_ || closing_) return;
+  closing_ = true;
+  ScheduleFlushLocked();
+}
+
+bool StreamChannel::open() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return open_ && !closing_;
+}
+
+std::vector<std::string> StreamChannel::TakeQueued(bool* close_after) {
+  std::lock_guard<std::mutex> lock(mu_);
+  flush_posted_ = false;
+  *close_after = !open_ || closing_;
+  std::vector<std::string> out;
+  out.swap(queue_);
+  return out;
+}
+
+void StreamChannel::Written(size_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  unwritten_bytes_ -= static_cast<int64_t>(bytes);
+}
+
+void StreamChannel::Abort() {
+  std::lock_guard<std::mutex> lock(mu_);
+  open_ = false;
+  queue_.clear();
+  session_.reset();
+}
+
+bool StreamChannel::ScheduleFlushLocked() {
+  if (flush_posted_) return true;
+  flush_posted_ = PostLocked(&Session::FlushStream);
+  return flush_posted_;
+}
+
+bool StreamChannel::PostLocked(void (Session::*method)()) {
+  std::shared_ptr<Session> session = session_.lock();
+  if (!session) return false;
+  // The strong reference moves into the handler: the session is never released here, under mu_
+  // (its destructor aborts this channel).
+  const net::any_io_executor executor = session->executor();
+  net::post(executor, [session = std::move(session), method] { ((*session).*method)(); });
+  return true;
+}
+
+void HttpServer::Impl::RegisterStream(const std::shared_ptr<StreamChannel>& channel) {
+  std::lock_guard<std::mutex> lock(streams_mu);
+  if (streams_stopped) {
+    channel->Abort();
+    return;
+  }
+  std::erase_if(streams, [](const std::weak_ptr<StreamChannel>& w) { return w.expired(); });
+  streams.push_back(channel);
+}
+
+void HttpServer::Impl::ForEachStream(bool stop, const std::function<void(StreamChannel&)>& fn) {
+  std::lock_guard<std::mutex> lock(streams_mu);
+  if (stop) streams_stopped = true;
+  for (const std::weak_ptr<StreamChannel>& w : streams) {
+    if (std::shared_ptr<StreamChannel> channel = w.lock()) fn(*channel);
+  }
+}
 
 void HttpServer::Impl::Accept() {
   acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -252,14 +458,16 @@ Status HttpServer::Start() {
   const std::string where = s.opts.host + ":" + std::to_string(s.opts.port);
   beast::error_code ec;
   const net::ip::address address = net::ip::make_address(s.opts.host, ec);
-  if (ec) return Status::InvalidArgument("--listen " + where + ": '" + s.opts.host + "' is not an IP address");
+  if (ec) {
+    return Status::InvalidArgument(s.opts.listen_flag + " " + where + ": '" + s.opts.host + "' is not an IP address");
+  }
   s.acceptor.emplace(s.ioc);
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(s.opts.port));
   s.acceptor->open(endpoint.protocol(), ec);
   if (!ec) s.acceptor->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) s.acceptor->bind(endpoint, ec);
   if (!ec) s.acceptor->listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return Status::IOError("--listen " + where + ": cannot listen: " + ec.message());
+  if (ec) return Status::IOError(s.opts.listen_flag + " " + where + ": cannot listen: " + ec.message());
   s.port = s.acceptor->local_endpoint().port();
   s.work.emplace(net::make_work_guard(s.ioc));
   s.Accept();
@@ -276,10 +484,13 @@ void HttpServer::StopAccepting() {
     beast::error_code ec;
     if (s.acceptor) s.acceptor->close(ec);
   });
+  s.ForEachStream(/*stop=*/false, [](StreamChannel& channel) { channel.Close(); });
 }
 
 void HttpServer::Stop() {
   Impl& s = *impl_;
+  // First, so that no writer touches a session from here on (Write then returns false).
+  s.ForEachStream(/*stop=*/true, [](StreamChannel& channel) { channel.Abort(); });
   if (s.threads.empty()) return;
   s.work.reset();
   s.ioc.stop();
@@ -289,5 +500,6 @@ void HttpServer::Stop() {
 
 int64_t HttpServer::pending() const { return impl_->pending; }
 int64_t HttpServer::connections() const { return impl_->connections; }
+int64_t HttpServer::streams() const { return impl_->streams_open; }
 
 }  // namespace rapid

@@ -3,8 +3,9 @@
 // writes whatever the handler answers — possibly later and from another thread. Everything a
 // client can get wrong is answered, never fatal: a request that cannot be parsed gets 400, a body
 // over the limit 413, a request not received within the read timeout 408 (a slow client never holds
-// a thread: all I/O is asynchronous), a connection over the limit 503. Beast types stay inside
-// http_server.cc.
+// a thread: all I/O is asynchronous), a connection over the limit 503. A response may also have an
+// open-ended body (HttpResponse::on_stream, e.g. Server-Sent Events), written through an
+// HttpStreamWriter for as long as the client stays. Beast types stay inside http_server.cc.
 // Thread safety: Start/StopAccepting/Stop from one thread; the handler runs on the server's
 // threads, and `respond` may be called once from any thread.
 #pragma once
@@ -34,11 +35,36 @@ struct HttpRequest {
   }
 };
 
+// The open-ended body of a streamed response (HttpResponse::on_stream). Writes are queued and
+// written by the server's threads, so no call waits for the client.
+// Thread safety: every method may be called from any thread.
+class HttpStreamWriter {
+ public:
+  virtual ~HttpStreamWriter() = default;
+  // Queues `chunk` after what is already queued. true: queued. false, now and on every later call:
+  // the response is over — the client went away, Close() was called, the server stopped or is
+  // draining, or this chunk would have put more than HttpServerOptions::max_stream_queue_bytes in
+  // the queue (bytes not yet accepted by the socket), in which case the connection is dropped.
+  virtual bool Write(std::string chunk) = 0;
+  // Ends the response: what is queued is still written, then the connection is closed. Idempotent.
+  virtual void Close() = 0;
+  // false once Write would return false (a client that went away is noticed without a Write, as
+  // soon as its connection reports it).
+  virtual bool open() const = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra ones, e.g. Retry-After
+  // Set: the body is open-ended. The server writes the status line and the headers (no
+  // Content-Length; `Connection: close`: the body ends when the connection does), then `body` if
+  // any, and calls `on_stream` once, on a server thread, with the writer of the rest; the callback
+  // may keep the writer and must not block. The writer is already closed for a HEAD request
+  // (headers only) and while draining (`body` only). The request stops counting in pending() here;
+  // the read timeout does not apply to the body.
+  std::function<void(std::shared_ptr<HttpStreamWriter>)> on_stream;
 };
 
 struct HttpServerOptions {
@@ -48,6 +74,10 @@ struct HttpServerOptions {
   int64_t max_body_bytes = int64_t{64} << 20;
   int64_t max_connections = 256;
   std::chrono::milliseconds read_timeout{10000};  // the whole request, headers and body
+  // A streamed response whose unwritten bytes would exceed this is dropped (a client that reads
+  // too slowly must not hold the writer's memory or stall it); more tolerates longer stalls.
+  int64_t max_stream_queue_bytes = int64_t{1} << 20;
+  std::string listen_flag = "--listen";  // names host:port in Start's errors
 };
 
 class HttpServer {
@@ -65,13 +95,18 @@ class HttpServer {
   Status Start();
   int port() const;
   // Draining: no new connections; on open ones every request read is answered (with
-  // Connection: close), so a request already on its way is never lost; Stop() closes the rest.
+  // Connection: close), so a request already on its way is never lost; streamed responses are
+  // closed as by HttpStreamWriter::Close; Stop() closes the rest.
   void StopAccepting();
-  // Closes everything and joins the threads.
+  // Ends every streamed response at once (their writers report closed), stops the I/O and joins
+  // the threads; never waits for a client. The sockets still open are closed when the server is
+  // destroyed. Idempotent.
   void Stop();
   // Requests read but not yet answered.
   int64_t pending() const;
   int64_t connections() const;
+  // Streamed responses whose connection is still open (counted in connections() too).
+  int64_t streams() const;
 
  private:
   friend class Session;  // one connection (http_server.cc)
