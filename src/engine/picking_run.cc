@@ -1,4 +1,5 @@
 #include "engine/picking_run.h"
+#include "engine/picking_run_steps.h"
 
 #include <algorithm>
 #include <chrono>
@@ -34,41 +35,9 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Everything a run sets up before any work (a failure there is a configuration error), and the
-// results of the units completed so far.
-struct PreparedRun {
-  CpuConfinement confinement;
-  LoadedModel loaded;
-  std::vector<TimeChunk> time_chunks;
-  std::vector<InputFile> files;
-  std::vector<WorkUnit> units;
-  Executors executors;
-  std::vector<std::unique_ptr<Model>> respecified;  // the preset's view of each instance
-  std::vector<std::string> cuda_devices;
-  Journal journal;
-  std::set<std::string> resumed_units;
-  // Results of the whole run: units join when complete (journaled), in any order. Their picks
-  // wait on disk, so memory does not grow with the number of picks.
-  PickSpill picks, detections;  // detections: triggers of the model's detection label
-  Status spill_status;          // the first failure to spill; the outputs are then not written
-  std::set<std::string> stations, failed_stations;
-  std::map<std::string, std::string> instrument_by_station;  // "NET.STA.LOC" → band+instrument code
+}  // namespace
 
-  void AddUnitResults(JournalUnit&& u, RunReport* report) {
-    Status s = picks.Add(std::move(u.picks));
-    if (s.ok()) s = detections.Add(std::move(u.detections));
-    if (!s.ok() && spill_status.ok()) spill_status = s;
-    for (const auto& [station, code] : u.stations) {
-      stations.insert(station);
-      instrument_by_station.emplace(station, code);
-    }
-    failed_stations.insert(u.failed_stations.begin(), u.failed_stations.end());
-    report->errors.insert(report->errors.end(), u.errors.begin(), u.errors.end());
-  }
-};
-
-// Model, time chunks and input: checked before anything is written.
-Status PrepareModelAndInput(const RunOptions& opts, RunReport* report, PreparedRun* run) {
+Status PrepareModel(const RunOptions& opts, RunReport* report, PreparedRun* run) {
   if (Status s = run->confinement.Confine(opts.plan.cpus); !s.ok()) return Status::InvalidArgument("--cpus: " + s.message());
   RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &run->loaded));
   const ModelSpec& spec = run->loaded.model->Spec();
@@ -76,6 +45,20 @@ Status PrepareModelAndInput(const RunOptions& opts, RunReport* report, PreparedR
   report->model_class = spec.class_name;
   report->weights_path = run->loaded.weights_path;
   report->weights_sha256 = run->loaded.weights_sha256;
+  if (opts.eqcctpro_preset && run->loaded.name != "eqcct") {
+    return Status::InvalidArgument("--preset eqcctpro runs EQCCTPro's EQCCT (--model eqcct), not " + run->loaded.name);
+  }
+  const ModelSpec run_spec = opts.eqcctpro_preset ? EqcctproSpec(spec) : spec;
+  for (const std::string& label : run_spec.labels) {
+    if (label == run_spec.noise_label) continue;
+    report->thresholds[label] = LabelThreshold(label, opts.thresholds, run_spec);
+  }
+  report->filter = opts.filter;
+  if (opts.eqcctpro_preset) report->preset = "eqcctpro";
+  return Status::OK();
+}
+
+Status PrepareInput(const RunOptions& opts, RunReport* report, PreparedRun* run) {
   if (opts.chunk_ns > 0) {
     if (opts.start == kUnsetTime || opts.end == kUnsetTime) {
       return Status::InvalidArgument("--chunk needs --start and --end (the chunks are planned over that span)");
@@ -95,9 +78,6 @@ Status PrepareModelAndInput(const RunOptions& opts, RunReport* report, PreparedR
   RAPID_RETURN_IF_ERROR(ScanInput(opts.input, scan, &run->files, &detected, &report->notes));
   report->layout = LayoutName(detected);
   if (opts.eqcctpro_preset) {
-    if (run->loaded.name != "eqcct") {
-      return Status::InvalidArgument("--preset eqcctpro runs EQCCTPro's EQCCT (--model eqcct), not " + run->loaded.name);
-    }
     if (detected != InputLayout::kChunks) {
       return Status::InvalidArgument("--preset eqcctpro reads EQCCTPro's timechunk layout (<start>_<end>/<STA>/*mseed); " +
                                      opts.input + " is laid out as " + LayoutName(detected));
@@ -109,13 +89,13 @@ Status PrepareModelAndInput(const RunOptions& opts, RunReport* report, PreparedR
       return Status::InvalidArgument("--save-probabilities is not available with --preset eqcctpro: EQCCTPro's 60 s "
                                      "windows overlap and are never stacked into one trace per station");
     }
-    report->preset = "eqcctpro";
   }
-  report->filter = opts.filter;
   report->files_total = static_cast<int64_t>(run->files.size());
   run->units = ListWorkUnits(run->files, detected, opts.max_stations, &report->notes);
   return Status::OK();
 }
+
+namespace {
 
 // What besides model, weights and input changes the picks, for the journal's header: a resumed run
 // must have the same. Empty for a plain run.
@@ -136,12 +116,10 @@ std::string RunSettings(const RunOptions& opts, const RunReport& r) {
   return s;
 }
 
-// The plan, the model instances, the output folder, the spills and the journal.
-Status PrepareExecution(const RunOptions& opts, RunReport* report, PreparedRun* run) {
+}  // namespace
+
+Status PrepareInstances(const RunOptions& opts, RunReport* report, PreparedRun* run) {
   RAPID_RETURN_IF_ERROR(PlanRun(opts.plan, run->loaded, &report->plan));
-  std::error_code ec;
-  fs::create_directories(opts.output_dir, ec);
-  if (ec || !fs::is_directory(opts.output_dir)) return Status::IOError(opts.output_dir + ": cannot create output folder");
   RAPID_RETURN_IF_ERROR(LoadExecutors(report->plan, run->loaded, &run->executors));
   if (opts.eqcctpro_preset) {
     for (Model*& instance : run->executors.instances) {
@@ -149,15 +127,17 @@ Status PrepareExecution(const RunOptions& opts, RunReport* report, PreparedRun* 
       instance = run->respecified.back().get();
     }
   }
-  const ModelSpec& spec = run->executors.instances.front()->Spec();
-  for (const std::string& label : spec.labels) {
-    if (label == spec.noise_label) continue;
-    report->thresholds[label] = LabelThreshold(label, opts.thresholds, spec);
-  }
   report->rss_after_load_bytes = CurrentRssBytes();
   for (const RunDevicePlan& d : report->plan.devices) {
     if (d.name != "cpu") run->cuda_devices.push_back(d.name);
   }
+  return Status::OK();
+}
+
+Status PrepareOutputs(const RunOptions& opts, RunReport* report, PreparedRun* run) {
+  std::error_code ec;
+  fs::create_directories(opts.output_dir, ec);
+  if (ec || !fs::is_directory(opts.output_dir)) return Status::IOError(opts.output_dir + ": cannot create output folder");
   RAPID_RETURN_IF_ERROR(run->picks.Open(opts.output_dir + "/.picks.spill"));
   RAPID_RETURN_IF_ERROR(run->detections.Open(opts.output_dir + "/.detections.spill"));
   // The journal: completed units of an earlier, unfinished run of this output (with --resume).
@@ -176,6 +156,8 @@ Status PrepareExecution(const RunOptions& opts, RunReport* report, PreparedRun* 
   return Status::OK();
 }
 
+namespace {
+
 PipelineOptions PipelineOptionsOf(const RunOptions& opts, const RunPlan& plan, const Executors& executors) {
   PipelineOptions p;
   p.keep_traces = opts.save_probabilities;
@@ -192,20 +174,14 @@ PipelineOptions PipelineOptionsOf(const RunOptions& opts, const RunPlan& plan, c
   return p;
 }
 
-struct PickedUnits {
-  bool complete = false;  // every unit is in the results
-  Status journal;         // the first failure to write a unit's traces or journal entry
-};
+}  // namespace
 
-// Reads every unit not resumed through the pipeline; the run's results and figures go to *run
-// and *report.
-PickedUnits PickUnits(const RunOptions& opts, PreparedRun* run, RunReport* report) {
+PickedUnits PickUnits(const RunOptions& opts, PreparedRun* run, const UnitFlow& flow, RunReport* report) {
   const ModelSpec& spec = run->executors.instances.front()->Spec();
   std::vector<int> cuda_indices;
   for (const std::string& d : run->cuda_devices) cuda_indices.push_back(CudaIndex(d));
   VramMonitor vram_monitor(cuda_indices, std::chrono::milliseconds(100), CudaMemoryInfo);
-  UnitTracker tracker(spec, &run->journal, opts.save_probabilities ? opts.output_dir + "/probabilities" : "",
-                      [&](JournalUnit&& u) { run->AddUnitResults(std::move(u), report); },
+  UnitTracker tracker(spec, flow.journal, opts.save_probabilities ? opts.output_dir + "/probabilities" : "", flow.complete,
                       opts.output_dir + "/eqcctpro");
   PickingPipeline pipeline(
       run->executors.instances, PipelineOptionsOf(opts, report->plan, run->executors),
@@ -213,16 +189,18 @@ PickedUnits PickUnits(const RunOptions& opts, PreparedRun* run, RunReport* repor
       [&](uint64_t stream, const std::string& id, const std::string& m) { tracker.OnFailure(stream, id, m); },
       [&](uint64_t stream) { tracker.OnStreamDone(stream); });
   UnitProducer producer(opts, &pipeline, &tracker, report);
-  ProgressReporter progress(opts.progress != RunOptions::Progress::kOff, run->units.size());
+  ProgressReporter progress(opts.progress != RunOptions::Progress::kOff && flow.units_total > 0, flow.units_total);
   size_t units_read = 0;
-  for (const WorkUnit& unit : run->units) {
-    if (pipeline.stopped()) break;
+  while (!pipeline.stopped()) {
     if (opts.stop != nullptr && opts.stop->load()) {
       report->interrupted = true;
       break;
     }
-    progress.Update(units_read++, pipeline.windows_done(), false);
-    if (run->resumed_units.count(unit.name) == 0) producer.ReadUnit(unit);
+    progress.Update(units_read, pipeline.windows_done(), false);
+    const WorkUnit* unit = flow.next();
+    if (unit == nullptr) break;
+    producer.ReadUnit(*unit);
+    ++units_read;
   }
   pipeline.Finish();
   producer.CheckSelection();
@@ -231,18 +209,12 @@ PickedUnits PickUnits(const RunOptions& opts, PreparedRun* run, RunReport* repor
   for (size_t i = 0; i < run->cuda_devices.size(); ++i) report->vram_peak_used_bytes[run->cuda_devices[i]] = vram_peaks[i];
   const AnnotateStats& stats = pipeline.stats();
   progress.Update(units_read, stats.windows, true);
-  // Units left incomplete (a stop dropped some of their blocks) are not journaled: a resumed run
-  // does them again. Their stations count as failed here.
-  const std::vector<JournalUnit> incomplete = tracker.Incomplete();
-  for (const JournalUnit& u : incomplete) {
-    for (const auto& [station, code] : u.stations) {
-      run->stations.insert(station);
-      run->failed_stations.insert(station);
-    }
-    report->errors.insert(report->errors.end(), u.errors.begin(), u.errors.end());
-  }
-  if (opts.stop != nullptr && opts.stop->load() && !incomplete.empty()) report->interrupted = true;
-  PickedUnits picked{incomplete.empty() && !report->interrupted, tracker.status()};
+  PickedUnits picked;
+  picked.incomplete = tracker.Incomplete();
+  picked.units_read = static_cast<int64_t>(units_read);
+  if (opts.stop != nullptr && opts.stop->load() && !picked.incomplete.empty()) report->interrupted = true;
+  picked.complete = picked.incomplete.empty() && !report->interrupted;
+  picked.journal = tracker.status();
   if (!picked.journal.ok()) report->errors.push_back({"", "", picked.journal.message()});
   report->stage_s["read"] = producer.read_s;
   report->stage_s["preprocess"] = producer.preprocess_s - stats.producer_wait_s;
@@ -263,7 +235,18 @@ PickedUnits PickUnits(const RunOptions& opts, PreparedRun* run, RunReport* repor
   return picked;
 }
 
-// The outputs from the spills; the journal goes once every unit is in them.
+// Units left incomplete (a stop dropped some of their blocks) are not journaled: a resumed run
+// does them again. Their stations count as failed here.
+void AddIncompleteUnits(const std::vector<JournalUnit>& incomplete, PreparedRun* run, RunReport* report) {
+  for (const JournalUnit& u : incomplete) {
+    for (const auto& [station, code] : u.stations) {
+      run->stations.insert(station);
+      run->failed_stations.insert(station);
+    }
+    report->errors.insert(report->errors.end(), u.errors.begin(), u.errors.end());
+  }
+}
+
 Status WriteOutputs(const RunOptions& opts, PreparedRun* run, const PickedUnits& picked, RunReport* report) {
   report->picks = run->picks.size();
   report->detections = run->detections.size();
@@ -294,17 +277,27 @@ Status WriteOutputs(const RunOptions& opts, PreparedRun* run, const PickedUnits&
   return s;
 }
 
-}  // namespace
-
 RunOutcome RunPicking(const RunOptions& opts, RunReport* report) {
   const auto run_start = Clock::now();
   report->rapid_version = RAPID_VERSION;
   report->input = opts.input;
   PreparedRun run;
-  Status config = PrepareModelAndInput(opts, report, &run);
-  if (config.ok()) config = PrepareExecution(opts, report, &run);
+  Status config = PrepareModel(opts, report, &run);
+  if (config.ok()) config = PrepareInput(opts, report, &run);
+  if (config.ok()) config = PrepareInstances(opts, report, &run);
+  if (config.ok()) config = PrepareOutputs(opts, report, &run);
   if (!config.ok()) return RunOutcome::ConfigurationError(config);
-  const PickedUnits picked = PickUnits(opts, &run, report);
+  size_t next = 0;
+  UnitFlow flow;
+  flow.next = [&]() -> const WorkUnit* {
+    while (next < run.units.size() && run.resumed_units.count(run.units[next].name) > 0) ++next;
+    return next < run.units.size() ? &run.units[next++] : nullptr;
+  };
+  flow.complete = [&](JournalUnit&& u) { run.AddUnitResults(std::move(u), report); };
+  flow.journal = &run.journal;
+  flow.units_total = run.units.size() - std::min(run.units.size(), run.resumed_units.size());
+  const PickedUnits picked = PickUnits(opts, &run, flow, report);
+  AddIncompleteUnits(picked.incomplete, &run, report);
   const auto t = Clock::now();
   Status outputs = WriteOutputs(opts, &run, picked, report);
   report->stage_s["write"] = Since(t);

@@ -27,7 +27,8 @@ class UnitTracker {
   // Receives each complete unit (its traces already written), under the tracker's lock.
   using CompleteFn = std::function<void(JournalUnit&&)>;
 
-  // `spec` and `journal` are borrowed. `probabilities_dir` empty: traces are not kept or written.
+  // `spec` and `journal` are borrowed; `journal` null: units are not journaled here (an MPI worker
+  // sends them to the coordinator). `probabilities_dir` empty: traces are not kept or written.
   // `window_tables_dir`: where EQCCTPro's window tables (AddWindowTable) are written.
   UnitTracker(const ModelSpec& spec, Journal* journal, std::string probabilities_dir, CompleteFn on_complete,
               std::string window_tables_dir = "");
