@@ -327,13 +327,18 @@ TEST(StreamTest, ServeSendsEveryPickAsAnEventAndCountsRecordsInMetrics) {
   while (server.packets_sent() < static_cast<int64_t>(records.size()) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  const testing::HttpAnswer metrics = testing::Http(port, "GET", "/metrics");
+  // Every record read and fed (the metrics say so once it is; slow builds take longer).
+  const std::string all_records = "rapid_stream_records_total " + std::to_string(records.size()) + "\n";
+  testing::HttpAnswer metrics;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60); std::chrono::steady_clock::now() < until;) {
+    metrics = testing::Http(port, "GET", "/metrics");
+    if (metrics.body.find(all_records) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   ASSERT_EQ(metrics.status, 200);
   std::map<std::string, int64_t> per_station;  // records of each station, as sent
   for (const std::string& r : records) per_station[MseedStationId(r)] += 1;
-  EXPECT_NE(metrics.body.find("rapid_stream_records_total " + std::to_string(records.size()) + "\n"), std::string::npos)
-      << metrics.body;
+  EXPECT_NE(metrics.body.find(all_records), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("rapid_stream_reconnects_total 0\n"), std::string::npos) << metrics.body;
   for (const auto& [station, n] : per_station) {
     EXPECT_NE(metrics.body.find("rapid_stream_station_records_total{station=\"" + station + "\"} " + std::to_string(n) + "\n"),

@@ -11,6 +11,8 @@
 #include "cli/config_file.h"
 #include "cli/option_checks.h"
 #include "cli/stop_signals.h"
+#include "cluster/cluster_run.h"
+#include "cluster/mpi_comm.h"
 #include "core/exit_codes.h"
 #include "dispatch/resource_probe.h"
 #include "engine/eqcctpro_windows.h"
@@ -119,8 +121,20 @@ int Run(const RunFlags& flags) {
   opts.max_stations = flags.max_stations;
   opts.resume = flags.resume;
   opts.stop = InstallStopHandlers();
+  // Under mpirun/srun: one job over the ranks (cluster/cluster_run.h); one rank is a plain run.
+  std::unique_ptr<MpiComm> mpi;
+  if (LaunchedByMpiLauncher()) {
+    if (Status s = MpiComm::Init(&mpi); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return kExitUsage;
+    }
+  }
   RunReport report;
-  const RunOutcome outcome = RunPicking(opts, &report);
+  const RunOutcome outcome = mpi && mpi->size() > 1 ? RunPickingOnCluster(opts, mpi.get(), &report) : RunPicking(opts, &report);
+  if (mpi && mpi->rank() != 0) {  // a worker: rank 0 tells what the job did
+    if (outcome.configuration_error()) spdlog::error("rank {}: {}", mpi->rank(), outcome.status().message());
+    return outcome.configuration_error() ? kExitUsage : kExitOk;
+  }
   if (outcome.configuration_error()) {
     spdlog::error("{}", outcome.status().message());
     return kExitUsage;

@@ -203,7 +203,6 @@ PickedUnits PickUnits(const RunOptions& opts, PreparedRun* run, const UnitFlow& 
     ++units_read;
   }
   pipeline.Finish();
-  producer.CheckSelection();
   vram_monitor.Stop();
   const std::vector<int64_t> vram_peaks = vram_monitor.PeakUsedBytes();
   for (size_t i = 0; i < run->cuda_devices.size(); ++i) report->vram_peak_used_bytes[run->cuda_devices[i]] = vram_peaks[i];
@@ -212,6 +211,7 @@ PickedUnits PickUnits(const RunOptions& opts, PreparedRun* run, const UnitFlow& 
   PickedUnits picked;
   picked.incomplete = tracker.Incomplete();
   picked.units_read = static_cast<int64_t>(units_read);
+  picked.selection = producer.selection();
   if (opts.stop != nullptr && opts.stop->load() && !picked.incomplete.empty()) report->interrupted = true;
   picked.complete = picked.incomplete.empty() && !report->interrupted;
   picked.journal = tracker.status();
@@ -297,6 +297,7 @@ RunOutcome RunPicking(const RunOptions& opts, RunReport* report) {
   flow.journal = &run.journal;
   flow.units_total = run.units.size() - std::min(run.units.size(), run.resumed_units.size());
   const PickedUnits picked = PickUnits(opts, &run, flow, report);
+  CheckSelection(opts, picked.selection, report);
   AddIncompleteUnits(picked.incomplete, &run, report);
   const auto t = Clock::now();
   Status outputs = WriteOutputs(opts, &run, picked, report);

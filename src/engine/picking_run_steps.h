@@ -17,6 +17,7 @@
 #include "engine/picking_run.h"
 #include "engine/run_plan.h"
 #include "engine/time_chunks.h"
+#include "engine/unit_producer.h"
 #include "engine/unit_tracker.h"
 #include "engine/work_units.h"
 #include "models/registry.h"
@@ -84,6 +85,7 @@ struct PickedUnits {
   Status journal;         // the first failure to write a unit's traces or journal entry
   std::vector<JournalUnit> incomplete;  // units a stop left incomplete (not journaled)
   int64_t units_read = 0;
+  SelectionSeen selection;  // for CheckSelection (engine/unit_producer.h)
 };
 
 // Reads the units `flow` hands out through the pipeline until it has none or a stop; the figures

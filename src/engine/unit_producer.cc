@@ -227,10 +227,11 @@ void UnitProducer::ReadUnit(const WorkUnit& unit) {
   tracker_->EndUnit(unit.name, std::move(read));
 }
 
-void UnitProducer::CheckSelection() {
-  if (selecting_ && !all_data_.empty() && !any_selected_) {
-    report_->errors.push_back({"", "", "--start/--end select " + SelectionText(opts_.start, opts_.end) +
-                                           ", but the data read cover " + all_data_.Text() + ": nothing to pick"});
+void CheckSelection(const RunOptions& opts, const SelectionSeen& seen, RunReport* report) {
+  const bool selecting = opts.start != kUnsetTime || opts.end != kUnsetTime;
+  if (selecting && !seen.all_data.empty() && !seen.any_selected) {
+    report->errors.push_back({"", "", "--start/--end select " + SelectionText(opts.start, opts.end) +
+                                          ", but the data read cover " + seen.all_data.Text() + ": nothing to pick"});
   }
 }
 

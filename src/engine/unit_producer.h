@@ -35,6 +35,19 @@ struct DataSpan {
   std::string Text() const { return FormatIsoMicros(lo) + " – " + FormatIsoMicros(hi); }
 };
 
+// What --start/--end left of the data read: whether any sample was kept, and what the files held.
+struct SelectionSeen {
+  bool any_selected = false;
+  DataSpan all_data;
+  void Merge(const SelectionSeen& other) {
+    any_selected = any_selected || other.any_selected;
+    if (!other.all_data.empty()) all_data.Add(other.all_data.lo, other.all_data.hi);
+  }
+};
+
+// The error of a run whose --start/--end left no data at all (the units of all its ranks seen).
+void CheckSelection(const RunOptions& opts, const SelectionSeen& seen, RunReport* report);
+
 class UnitProducer {
  public:
   UnitProducer(const RunOptions& opts, PickingPipeline* pipeline, UnitTracker* tracker, RunReport* report)
@@ -45,8 +58,7 @@ class UnitProducer {
   // --preset eqcctpro: each time group of the unit (a timechunk folder) on its own, as EQCCTPro
   // reads it (engine/eqcctpro_windows.h), into one pipeline stream per chunk.
   void ReadUnitEqcctpro(const WorkUnit& unit);
-  // After every unit: the error when --start/--end left no data at all.
-  void CheckSelection();
+  SelectionSeen selection() const { return {any_selected_, all_data_}; }
   double read_s = 0.0, preprocess_s = 0.0;
 
  private:

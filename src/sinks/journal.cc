@@ -45,8 +45,9 @@ json HeaderToJson(const JournalHeader& h) {
   return j;
 }
 
-// Parses one unit line; false for a line that is not a complete unit (a torn last line).
-bool ParseUnit(const std::string& line, JournalUnit* unit) {
+}  // namespace
+
+bool DecodeJournalUnit(const std::string& line, JournalUnit* unit) {
   const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return false;
   try {
@@ -61,6 +62,8 @@ bool ParseUnit(const std::string& line, JournalUnit* unit) {
   }
   return true;
 }
+
+namespace {
 
 // One line of JSON; invalid UTF-8 (a file name) is replaced rather than failing the journal.
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -103,7 +106,7 @@ Status Journal::Open(const std::string& path, const JournalHeader& header, bool 
       complete_bytes += static_cast<int64_t>(line.size()) + 1;
       if (header_read) {
         JournalUnit unit;
-        if (ParseUnit(line, &unit)) RAPID_RETURN_IF_ERROR(on_unit(std::move(unit)));
+        if (DecodeJournalUnit(line, &unit)) RAPID_RETURN_IF_ERROR(on_unit(std::move(unit)));
         continue;
       }
       header_read = true;
@@ -125,7 +128,7 @@ Status Journal::Open(const std::string& path, const JournalHeader& header, bool 
   return Status::OK();
 }
 
-Status Journal::Append(const JournalUnit& unit) {
+std::string EncodeJournalUnit(const JournalUnit& unit) {
   json errors = json::array();
   for (const RunError& e : unit.errors) errors.push_back({e.unit, e.file, e.message});
   const json j = {{"unit", unit.unit},
@@ -134,7 +137,11 @@ Status Journal::Append(const JournalUnit& unit) {
                   {"errors", errors},
                   {"picks", PicksToJson(unit.picks)},
                   {"detections", PicksToJson(unit.detections)}};
-  const std::string line = Dump(j) + "\n";
+  return Dump(j);
+}
+
+Status Journal::Append(const JournalUnit& unit) {
+  const std::string line = EncodeJournalUnit(unit) + "\n";
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0) return SyncError(path_);
   return Status::OK();
 }

@@ -40,6 +40,12 @@ struct JournalUnit {
   std::vector<Pick> detections;
 };
 
+// One unit as one line of JSON (no newline), as the journal holds it (an MPI worker sends it to
+// the coordinator so). Exact: picks and times round-trip bit for bit.
+std::string EncodeJournalUnit(const JournalUnit& unit);
+// The unit of such a line; false when it is not a complete unit (a torn last line).
+bool DecodeJournalUnit(const std::string& line, JournalUnit* unit);
+
 class Journal {
  public:
   Journal() = default;

@@ -80,6 +80,25 @@ std::string RunReportJson(const RunReport& r) {
         {{"windows", i.windows}, {"batches", i.batches}, {"busy_s", i.busy_s}, {"utilisation", i.utilisation}});
   }
   j["instances"] = instances;
+  if (!r.ranks.empty()) {
+    nlohmann::ordered_json ranks = nlohmann::ordered_json::array();
+    for (const RankReport& k : r.ranks) {
+      ranks.push_back({{"rank", k.rank},
+                       {"host", k.host},
+                       {"units", k.units},
+                       {"windows", k.windows},
+                       {"wall_s", k.wall_s},
+                       {"windows_per_s", k.windows_per_s},
+                       {"busy_fraction", k.busy_fraction},
+                       {"peak_rss_bytes", k.peak_rss_bytes},
+                       {"instances", k.instances},
+                       {"intra_threads", k.intra_threads},
+                       {"batch_size", k.batch_size},
+                       {"cpus", k.cpus},
+                       {"device", k.device}});
+    }
+    j["ranks"] = ranks;
+  }
   nlohmann::ordered_json errors = nlohmann::ordered_json::array();
   for (const RunError& e : r.errors) errors.push_back({{"unit", e.unit}, {"file", e.file}, {"message", e.message}});
   j["errors"] = errors;

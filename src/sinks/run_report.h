@@ -64,6 +64,21 @@ struct InstanceReport {
   double utilisation = 0.0;  // busy_s / wall time of the annotate stage
 };
 
+// What one worker rank of an MPI run did (cluster/cluster_run.h).
+struct RankReport {
+  int rank = 0;
+  std::string host;
+  int64_t units = 0;     // units it picked
+  int64_t windows = 0;
+  double wall_s = 0.0;   // its picking, from its first unit to its last window
+  double windows_per_s = 0.0;
+  double busy_fraction = 0.0;  // instances' busy time / (instances × wall)
+  int64_t peak_rss_bytes = 0;
+  int64_t instances = 0, intra_threads = 0, batch_size = 0;
+  std::vector<int> cpus;  // pinned CPUs (empty: not pinned)
+  std::string device;
+};
+
 struct RunReport {
   std::string rapid_version;
   std::string model;
@@ -105,6 +120,7 @@ struct RunReport {
   std::map<std::string, int64_t> vram_peak_used_bytes;
   RunPlan plan;
   std::vector<InstanceReport> instances;
+  std::vector<RankReport> ranks;  // MPI runs: every worker rank (run.json "ranks"; absent otherwise)
   std::vector<RunError> errors;
   std::vector<std::string> notes;  // dropped channels, zero-filled components, short spans
 };

@@ -1,0 +1,286 @@
+// `mpirun -np N rapid run` (cluster/cluster_run.h) against one process: the same outputs, byte for
+// byte (QuakeML but for its creation time); one rank is a plain run; a worker killed mid-run ends
+// the job, and `--resume` on another rank count finishes it with the uninterrupted run's outputs.
+// Also the pieces: the messages round trip, and a host's CPUs and GPUs shared among its workers.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "cluster/cluster_messages.h"
+#include "cluster/cluster_run.h"
+#include "sinks/journal.h"
+#include "test_util.h"
+
+namespace rapid {
+namespace {
+
+namespace fs = std::filesystem;
+
+// mpirun (as root too: CI runs as root) with `ranks` ranks of `rapid run` + args, in the background.
+pid_t SpawnMpirun(int ranks, const std::vector<std::string>& run_args, const std::string& log) {
+  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  std::vector<std::string> args = {"mpirun", "--oversubscribe", "-np", std::to_string(ranks), RAPID_BINARY, "run"};
+  args.insert(args.end(), run_args.begin(), run_args.end());
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* out = std::freopen(log.c_str(), "w", stdout);
+    (void)out;
+    dup2(fileno(stdout), 2);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp("mpirun", argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int Wait(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int Mpirun(int ranks, const std::vector<std::string>& run_args, const std::string& log) {
+  return Wait(SpawnMpirun(ranks, run_args, log));
+}
+
+bool HaveMpirun() { return std::system("mpirun --version >/dev/null 2>&1") == 0; }
+
+// Every file below `dir` but run.json, with its bytes (QuakeML's creation times blanked).
+std::map<std::string, std::string> Outputs(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  const std::regex stamp("20[0-9]{2}-?[0-9]{2}-?[0-9]{2}T[0-9]{2}:?[0-9]{2}:?[0-9]{2}\\.[0-9]+Z");
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().filename() == "run.json") continue;
+    std::string text = testing::ReadFileText(e.path().string());
+    if (e.path().extension() == ".xml") {
+      std::string blanked;
+      std::istringstream in(text);
+      for (std::string line; std::getline(in, line);) {
+        if (line.find("creationTime") != std::string::npos || line.find("eventParameters publicID") != std::string::npos ||
+            line.find("<event publicID") != std::string::npos) {
+          line = std::regex_replace(line, stamp, "T");
+        }
+        blanked += line + "\n";
+      }
+      text = blanked;
+    }
+    files[fs::relative(e.path(), dir).string()] = text;
+  }
+  return files;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+#ifndef RAPID_WITH_MPI
+    GTEST_SKIP() << "built without MPI";
+#endif
+    if (!HaveMpirun()) GTEST_SKIP() << "no mpirun";
+  }
+};
+
+TEST_F(ClusterTest, ThreeRanksWriteTheOutputsOfOneProcessAndOneRankIsAPlainRun) {
+  testing::TempDir dir;
+  std::string log;
+  ASSERT_EQ(testing::RunRapid({"synth", "--output", dir.Path("arch"), "--stations", "7", "--duration", "20m", "--chunk", "10m",
+                               "--rates", "100,200,40"},
+                              &log),
+            0)
+      << log;
+  const std::vector<std::string> common = {"--input", dir.Path("arch"), "--batch-size", "8", "--progress", "off",
+                                           "--save-probabilities", "--format", "quakeml,eqcctpro"};
+  auto with_output = [&](const std::string& out) {
+    std::vector<std::string> a = common;
+    a.insert(a.end(), {"--output", dir.Path(out)});
+    return a;
+  };
+  std::vector<std::string> plain = {"run"};
+  for (const std::string& a : with_output("one")) plain.push_back(a);
+  ASSERT_EQ(testing::RunRapid(plain, &log), 0) << log;
+  ASSERT_EQ(Mpirun(3, with_output("three"), dir.Path("three.log")), 0) << testing::ReadFileText(dir.Path("three.log"));
+  ASSERT_EQ(Mpirun(1, with_output("single"), dir.Path("single.log")), 0) << testing::ReadFileText(dir.Path("single.log"));
+  const auto want = Outputs(dir.Path("one"));
+  ASSERT_GT(want.size(), 10u);  // picks.csv, picks.xml, traces and EQCCTPro tables of 7 stations
+  EXPECT_EQ(Outputs(dir.Path("three")), want);
+  EXPECT_EQ(Outputs(dir.Path("single")), want);
+
+  // run.json: the two workers' rows, together all the units and windows; none for one rank.
+  const nlohmann::json three = nlohmann::json::parse(testing::ReadFileText(dir.Path("three/run.json")));
+  const nlohmann::json one = nlohmann::json::parse(testing::ReadFileText(dir.Path("one/run.json")));
+  ASSERT_EQ(three.at("ranks").size(), 2u);
+  int64_t units = 0, windows = 0;
+  for (const auto& k : three.at("ranks")) {
+    units += k.at("units").get<int64_t>();
+    windows += k.at("windows").get<int64_t>();
+    EXPECT_GT(k.at("windows_per_s").get<double>(), 0.0);
+    EXPECT_GT(k.at("peak_rss_bytes").get<int64_t>(), 0);
+  }
+  EXPECT_EQ(units, 7);
+  EXPECT_EQ(windows, one.at("windows").get<int64_t>());
+  EXPECT_EQ(three.at("windows"), one.at("windows"));
+  EXPECT_EQ(three.at("picks"), one.at("picks"));
+  EXPECT_FALSE(nlohmann::json::parse(testing::ReadFileText(dir.Path("single/run.json"))).contains("ranks"));
+}
+
+// Units far smaller than a batch: a worker waiting for its unfinished units before asking for
+// more must not wait on a batch that waits for more windows.
+TEST_F(ClusterTest, UnitsSmallerThanABatchDoNotStallAWorker) {
+  testing::TempDir dir;
+  std::string log;
+  ASSERT_EQ(testing::RunRapid({"synth", "--output", dir.Path("arch"), "--stations", "6", "--duration", "3m"}, &log), 0) << log;
+  const std::vector<std::string> args = {"--input", dir.Path("arch"), "--batch-size", "64", "--progress", "off"};
+  std::vector<std::string> plain = {"run", "--output", dir.Path("one")};
+  plain.insert(plain.end(), args.begin(), args.end());
+  ASSERT_EQ(testing::RunRapid(plain, &log), 0) << log;
+  std::vector<std::string> three = {"--output", dir.Path("three")};
+  three.insert(three.end(), args.begin(), args.end());
+  ASSERT_EQ(Mpirun(3, three, dir.Path("three.log")), 0) << testing::ReadFileText(dir.Path("three.log"));
+  EXPECT_EQ(Outputs(dir.Path("three")), Outputs(dir.Path("one")));
+}
+
+// The worker ranks of the job writing `out` (their environment names their rank).
+std::vector<pid_t> WorkerPids(const std::string& out) {
+  std::vector<pid_t> pids;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cmdline(e.path() / "cmdline"), environ(e.path() / "environ");
+    std::string args((std::istreambuf_iterator<char>(cmdline)), {}), env((std::istreambuf_iterator<char>(environ)), {});
+    if (args.find(out) == std::string::npos || args.find("mpirun") == 0) continue;
+    if (env.find(std::string("OMPI_COMM_WORLD_RANK=0") + '\0') != std::string::npos) continue;
+    if (env.find("OMPI_COMM_WORLD_RANK=") != std::string::npos) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+TEST_F(ClusterTest, AWorkerKilledMidRunEndsTheJobAndResumeOnTwoRanksFinishesIt) {
+  testing::TempDir dir;
+  std::string log;
+  ASSERT_EQ(testing::RunRapid({"synth", "--output", dir.Path("arch"), "--stations", "12", "--duration", "60m", "--chunk",
+                               "30m"},
+                              &log),
+            0)
+      << log;
+  // EQTransformer (test weights): slow enough on these cores for a kill mid-run, and with detections.
+  const std::vector<std::string> common = {"--input", dir.Path("arch"), "--model", "eqtransformer", "--weights",
+                                           std::string(RAPID_TEST_DATA_DIR) + "/models/eqtransformer_random.pt",
+                                           "--batch-size", "4", "--progress", "off"};
+  std::vector<std::string> plain = {"run", "--output", dir.Path("whole")};
+  plain.insert(plain.end(), common.begin(), common.end());
+  ASSERT_EQ(testing::RunRapid(plain, &log), 0) << log;
+
+  std::vector<std::string> args = {"--output", dir.Path("killed")};
+  args.insert(args.end(), common.begin(), common.end());
+  const pid_t job = SpawnMpirun(3, args, dir.Path("killed.log"));
+  const std::string journal = dir.Path("killed/journal.jsonl");
+  bool killed = false;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+       !killed && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!fs::exists(journal)) continue;
+    std::ifstream in(journal);
+    const auto lines = std::count(std::istreambuf_iterator<char>(in), {}, '\n');
+    if (lines < 2) continue;  // the header and a unit
+    const std::vector<pid_t> workers = WorkerPids(dir.Path("killed"));
+    if (workers.empty()) continue;
+    killed = kill(workers.front(), SIGKILL) == 0;
+  }
+  ASSERT_TRUE(killed) << testing::ReadFileText(dir.Path("killed.log"));
+  EXPECT_NE(Wait(job), 0) << testing::ReadFileText(dir.Path("killed.log"));
+  ASSERT_TRUE(fs::exists(journal));
+  std::ifstream in(journal);
+  const auto journaled = std::count(std::istreambuf_iterator<char>(in), {}, '\n') - 1;
+  EXPECT_GE(journaled, 1);
+  EXPECT_LT(journaled, 12);  // killed before the end
+
+  args.push_back("--resume");
+  ASSERT_EQ(Mpirun(2, args, dir.Path("resumed.log")), 0) << testing::ReadFileText(dir.Path("resumed.log"));
+  EXPECT_FALSE(fs::exists(journal));
+  const auto want = Outputs(dir.Path("whole"));
+  ASSERT_TRUE(want.count("detections.csv"));
+  EXPECT_EQ(Outputs(dir.Path("killed")), want);
+  const nlohmann::json run = nlohmann::json::parse(testing::ReadFileText(dir.Path("killed/run.json")));
+  EXPECT_EQ(run.at("ranks").at(0).at("units").get<int64_t>(), 12 - journaled);  // only what was not journaled
+}
+
+TEST(ClusterMessagesTest, AssignmentsAndReportsRoundTrip) {
+  UnitAssignment a;
+  a.kind = UnitAssignment::Kind::kUnit;
+  a.unit = "TX.PB01.00";
+  a.files = {{"/data/2024/TX.PB01.00.HHZ.mseed", 1000, 2000}, {"/data/b", kUnsetTime, kUnsetTime}};
+  UnitAssignment back;
+  ASSERT_TRUE(DecodeAssignment(EncodeAssignment(a), &back));
+  EXPECT_EQ(back.kind, a.kind);
+  EXPECT_EQ(back.unit, a.unit);
+  ASSERT_EQ(back.files.size(), 2u);
+  EXPECT_EQ(back.files[0].path, a.files[0].path);
+  EXPECT_EQ(back.files[0].chunk_end, 2000);
+  EXPECT_EQ(back.files[1].chunk_start, kUnsetTime);
+  ASSERT_TRUE(DecodeAssignment(EncodeAssignment({UnitAssignment::Kind::kError, "", {}, "bad weights"}), &back));
+  EXPECT_EQ(back.kind, UnitAssignment::Kind::kError);
+  EXPECT_EQ(back.error, "bad weights");
+  EXPECT_FALSE(DecodeAssignment("{\"unit\": 3}", &back));
+
+  WorkerReport w;
+  w.rank.rank = 2;
+  w.rank.host = "node7";
+  w.rank.cpus = {4, 5};
+  w.figures.windows = 1234;
+  w.figures.stage_s["forward"] = 1.5;
+  w.figures.instances.push_back({1234, 100, 1.25, 0.9});
+  w.figures.errors.push_back({"TX.PB01.00", "f.mseed", "bad record"});
+  w.selection.any_selected = true;
+  w.selection.all_data.Add(5, 10);
+  WorkerReport r;
+  ASSERT_TRUE(DecodeWorkerReport(EncodeWorkerReport(w), &r));
+  EXPECT_EQ(r.rank.host, "node7");
+  EXPECT_EQ(r.rank.cpus, w.rank.cpus);
+  EXPECT_EQ(r.figures.windows, 1234);
+  EXPECT_EQ(r.figures.errors.at(0).message, "bad record");
+  EXPECT_TRUE(r.selection.any_selected);
+  EXPECT_EQ(r.selection.all_data.hi, 10);
+  RunReport total;
+  total.windows = 10;
+  MergeWorkerFigures(r, &total);
+  MergeWorkerFigures(r, &total);
+  EXPECT_EQ(total.windows, 10 + 2 * 1234);
+  EXPECT_DOUBLE_EQ(total.stage_s["forward"], 3.0);
+  EXPECT_EQ(total.instances.size(), 2u);
+  EXPECT_EQ(total.ranks.size(), 2u);
+}
+
+TEST(ClusterMessagesTest, AHostsCpusMemoryAndGpusAreSharedAmongItsWorkers) {
+  PlanRequest p;
+  ShareHost(1, 3, {0, 1, 2, 3, 4, 5, 6}, &p);
+  EXPECT_EQ(p.cpus, (std::vector<int>{2, 3}));
+  EXPECT_DOUBLE_EQ(p.ram_share, 1.0 / 3);
+  PlanRequest given;
+  given.cpus = {8, 9, 10, 11};
+  given.max_ram_bytes = 900;
+  given.devices = {"cuda:0", "cuda:1"};
+  ShareHost(3, 4, {0, 1}, &given);
+  EXPECT_EQ(given.cpus, (std::vector<int>{11}));
+  EXPECT_EQ(given.max_ram_bytes, 225);
+  EXPECT_EQ(given.devices, (std::vector<std::string>{"cuda:1"}));  // more workers than GPUs: round robin
+  PlanRequest few;
+  ShareHost(2, 3, {0, 1}, &few);
+  EXPECT_EQ(few.cpus, (std::vector<int>{0}));  // more workers than CPUs: one each, round robin
+  PlanRequest alone;
+  ShareHost(0, 1, {0, 1}, &alone);
+  EXPECT_TRUE(alone.cpus.empty());
+}
+
+}  // namespace
+}  // namespace rapid
