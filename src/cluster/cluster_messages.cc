@@ -13,7 +13,7 @@ std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 json RankToJson(const RankReport& k) {
   return {{"rank", k.rank},       {"host", k.host},
-          {"units", k.units},     {"windows", k.windows},
+          {"units", k.units},     {"startup_s", k.startup_s}, {"windows", k.windows},
           {"wall_s", k.wall_s},   {"windows_per_s", k.windows_per_s},
           {"busy_fraction", k.busy_fraction}, {"peak_rss_bytes", k.peak_rss_bytes},
           {"instances", k.instances}, {"intra_threads", k.intra_threads},
@@ -26,6 +26,7 @@ RankReport RankFromJson(const json& j) {
   k.rank = j.at("rank");
   k.host = j.at("host");
   k.units = j.at("units");
+  k.startup_s = j.at("startup_s");
   k.windows = j.at("windows");
   k.wall_s = j.at("wall_s");
   k.windows_per_s = j.at("windows_per_s");

@@ -1,6 +1,7 @@
 #include "cluster/cluster_run.h"
 
 #include <spdlog/spdlog.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,6 +23,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// CPU time of the calling thread: what rank 0 spends on a message, without the time an
+// oversubscribed MPI yields the core to other processes.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // The units not resumed, largest first (their files' bytes), so the longest come early and the
 // run does not end waiting on one big station.
@@ -59,7 +68,10 @@ class Coordinator {
       int from = 0, tag = 0;
       std::string message;
       if (!mpi_->Receive(std::chrono::milliseconds(100), &from, &tag, &message)) continue;
+      const double cpu_before = ThreadCpuSeconds();
       Handle(from, tag, message);
+      report_->coordinator_messages += 1;
+      report_->coordinator_busy_s += ThreadCpuSeconds() - cpu_before;
       progress.Update(units_done_, 0, false);
     }
     progress.Update(units_done_, report_->windows, true);
@@ -160,7 +172,7 @@ class Coordinator {
 // A worker: plans its instances on its share of the host, then picks what rank 0 hands out.
 class Worker {
  public:
-  Worker(const RunOptions& opts, MpiComm* mpi) : opts_(opts), mpi_(mpi) {}
+  Worker(const RunOptions& opts, MpiComm* mpi, Clock::time_point started) : opts_(opts), mpi_(mpi), started_(started) {}
 
   RunOutcome Run() {
     const int here = mpi_->node_has_rank0() ? 1 : 0;  // the coordinator's rank shares this host
@@ -211,6 +223,7 @@ class Worker {
       if (units_ - units_completed_ < kInFlight) break;
       completed_cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !completed_.empty(); });
     }
+    if (startup_s_ < 0) startup_s_ = Since(started_);
     mpi_->Send(0, kTagRequest, "");
     UnitAssignment a;
     if (!DecodeAssignment(mpi_->ReceiveFrom(0, kTagAssign), &a)) a.kind = UnitAssignment::Kind::kDone;
@@ -240,6 +253,7 @@ class Worker {
     k.rank = mpi_->rank();
     k.host = mpi_->host();
     k.units = units_;
+    k.startup_s = std::max(0.0, startup_s_);
     k.windows = report.windows;
     k.wall_s = wall_s;
     k.windows_per_s = wall_s > 0 ? static_cast<double>(report.windows) / wall_s : 0.0;
@@ -258,6 +272,8 @@ class Worker {
 
   RunOptions opts_;
   MpiComm* mpi_;
+  const Clock::time_point started_;
+  double startup_s_ = -1.0;
   static constexpr int64_t kInFlight = 2;
   static constexpr int64_t kBatchWaitMs = 100;
   std::mutex mu_;
@@ -301,8 +317,8 @@ void ShareHost(int index, int workers, const std::vector<int>& affinity, PlanReq
 }
 
 RunOutcome RunPickingOnCluster(const RunOptions& opts, MpiComm* mpi, RunReport* report) {
-  if (mpi->rank() != 0) return Worker(opts, mpi).Run();
   const auto started = Clock::now();
+  if (mpi->rank() != 0) return Worker(opts, mpi, started).Run();
   report->rapid_version = RAPID_VERSION;
   report->input = opts.input;
   RunOutcome outcome = Coordinator(opts, mpi, report).Run();

@@ -83,8 +83,13 @@ bool MpiComm::Receive(std::chrono::milliseconds wait, int* from, int* tag, std::
 }
 
 std::string MpiComm::ReceiveFrom(int from, int tag) {
+  // Polled with short sleeps rather than MPI_Probe, which spins a core that the model's threads
+  // of this rank need while they compute.
   MPI_Status status;
-  MPI_Probe(from, tag, MPI_COMM_WORLD, &status);
+  for (int pending = 0; !pending;) {
+    MPI_Iprobe(from, tag, MPI_COMM_WORLD, &pending, &status);
+    if (!pending) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
   int count = 0;
   MPI_Get_count(&status, MPI_CHAR, &count);
   std::string message(static_cast<size_t>(count), '\0');

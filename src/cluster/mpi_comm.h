@@ -39,9 +39,9 @@ class MpiComm {
   bool node_shares_affinity() const { return node_shares_affinity_; }
 
   void Send(int to, int tag, const std::string& message);
-  // A message from any rank with any tag, waiting at most `wait`; false when none came.
+  // A message from any rank with any tag, waiting at most `wait` (polling); false when none came.
   bool Receive(std::chrono::milliseconds wait, int* from, int* tag, std::string* message);
-  // A message from `from` with `tag`, waiting as long as it takes.
+  // A message from `from` with `tag`, waiting as long as it takes (polling, without spinning a core).
   std::string ReceiveFrom(int from, int tag);
   // Ends every rank of the job (MPI_Abort) with `code`.
   [[noreturn]] void Abort(int code);

@@ -86,6 +86,7 @@ std::string RunReportJson(const RunReport& r) {
       ranks.push_back({{"rank", k.rank},
                        {"host", k.host},
                        {"units", k.units},
+                       {"startup_s", k.startup_s},
                        {"windows", k.windows},
                        {"wall_s", k.wall_s},
                        {"windows_per_s", k.windows_per_s},
@@ -98,6 +99,7 @@ std::string RunReportJson(const RunReport& r) {
                        {"device", k.device}});
     }
     j["ranks"] = ranks;
+    j["coordinator"] = {{"messages", r.coordinator_messages}, {"busy_s", r.coordinator_busy_s}};
   }
   nlohmann::ordered_json errors = nlohmann::ordered_json::array();
   for (const RunError& e : r.errors) errors.push_back({{"unit", e.unit}, {"file", e.file}, {"message", e.message}});

@@ -69,6 +69,7 @@ struct RankReport {
   int rank = 0;
   std::string host;
   int64_t units = 0;     // units it picked
+  double startup_s = 0.0;  // from its start to its first request (model load, plan, instances)
   int64_t windows = 0;
   double wall_s = 0.0;   // its picking, from its first unit to its last window
   double windows_per_s = 0.0;
@@ -121,6 +122,9 @@ struct RunReport {
   RunPlan plan;
   std::vector<InstanceReport> instances;
   std::vector<RankReport> ranks;  // MPI runs: every worker rank (run.json "ranks"; absent otherwise)
+  // MPI runs: messages rank 0 handled and the CPU time it spent on them (run.json "coordinator").
+  int64_t coordinator_messages = 0;
+  double coordinator_busy_s = 0.0;
   std::vector<RunError> errors;
   std::vector<std::string> notes;  // dropped channels, zero-filled components, short spans
 };
