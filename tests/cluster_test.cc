@@ -150,8 +150,8 @@ TEST_F(ClusterTest, UnitsSmallerThanABatchDoNotStallAWorker) {
   EXPECT_EQ(Outputs(dir.Path("three")), Outputs(dir.Path("one")));
 }
 
-// The worker ranks of the job writing `out` (their environment names their rank).
-std::vector<pid_t> WorkerPids(const std::string& out) {
+// The ranks of the job writing `out` (their environment names their rank); rank 0 too when asked.
+std::vector<pid_t> RankPids(const std::string& out, bool with_rank0) {
   std::vector<pid_t> pids;
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename().string();
@@ -159,7 +159,7 @@ std::vector<pid_t> WorkerPids(const std::string& out) {
     std::ifstream cmdline(e.path() / "cmdline"), environ(e.path() / "environ");
     std::string args((std::istreambuf_iterator<char>(cmdline)), {}), env((std::istreambuf_iterator<char>(environ)), {});
     if (args.find(out) == std::string::npos || args.find("mpirun") == 0) continue;
-    if (env.find(std::string("OMPI_COMM_WORLD_RANK=0") + '\0') != std::string::npos) continue;
+    if (!with_rank0 && env.find(std::string("OMPI_COMM_WORLD_RANK=0") + '\0') != std::string::npos) continue;
     if (env.find("OMPI_COMM_WORLD_RANK=") != std::string::npos) pids.push_back(std::stoi(name));
   }
   return pids;
@@ -193,7 +193,7 @@ TEST_F(ClusterTest, AWorkerKilledMidRunEndsTheJobAndResumeOnTwoRanksFinishesIt) 
     std::ifstream in(journal);
     const auto lines = std::count(std::istreambuf_iterator<char>(in), {}, '\n');
     if (lines < 2) continue;  // the header and a unit
-    const std::vector<pid_t> workers = WorkerPids(dir.Path("killed"));
+    const std::vector<pid_t> workers = RankPids(dir.Path("killed"), /*with_rank0=*/false);
     if (workers.empty()) continue;
     killed = kill(workers.front(), SIGKILL) == 0;
   }
@@ -213,6 +213,53 @@ TEST_F(ClusterTest, AWorkerKilledMidRunEndsTheJobAndResumeOnTwoRanksFinishesIt) 
   EXPECT_EQ(Outputs(dir.Path("killed")), want);
   const nlohmann::json run = nlohmann::json::parse(testing::ReadFileText(dir.Path("killed/run.json")));
   EXPECT_EQ(run.at("ranks").at(0).at("units").get<int64_t>(), 12 - journaled);  // only what was not journaled
+}
+
+// A Slurm time limit: SIGTERM to every task. The job stops cleanly — units in flight finished or
+// left to --resume, the outputs of those done written, the journal kept — and a resume as one
+// process finishes it with the uninterrupted run's outputs.
+TEST_F(ClusterTest, SigtermToEveryRankStopsCleanlyAndOneProcessResumes) {
+  testing::TempDir dir;
+  std::string log;
+  ASSERT_EQ(testing::RunRapid({"synth", "--output", dir.Path("arch"), "--stations", "12", "--duration", "60m", "--chunk",
+                               "30m"},
+                              &log),
+            0)
+      << log;
+  const std::vector<std::string> common = {"--input", dir.Path("arch"), "--model", "eqtransformer", "--weights",
+                                           std::string(RAPID_TEST_DATA_DIR) + "/models/eqtransformer_random.pt",
+                                           "--batch-size", "4", "--progress", "off"};
+  std::vector<std::string> plain = {"run", "--output", dir.Path("whole")};
+  plain.insert(plain.end(), common.begin(), common.end());
+  ASSERT_EQ(testing::RunRapid(plain, &log), 0) << log;
+
+  std::vector<std::string> args = {"--output", dir.Path("stopped")};
+  args.insert(args.end(), common.begin(), common.end());
+  const pid_t job = SpawnMpirun(3, args, dir.Path("stopped.log"));
+  const std::string journal = dir.Path("stopped/journal.jsonl");
+  bool signalled = false;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+       !signalled && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!fs::exists(journal)) continue;
+    std::ifstream in(journal);
+    if (std::count(std::istreambuf_iterator<char>(in), {}, '\n') < 2) continue;
+    const std::vector<pid_t> ranks = RankPids(dir.Path("stopped"), /*with_rank0=*/true);
+    if (ranks.size() < 3) continue;
+    for (pid_t p : ranks) signalled = kill(p, SIGTERM) == 0 || signalled;
+  }
+  ASSERT_TRUE(signalled) << testing::ReadFileText(dir.Path("stopped.log"));
+  Wait(job);
+  const std::string stopped_log = testing::ReadFileText(dir.Path("stopped.log"));
+  EXPECT_NE(stopped_log.find("interrupted"), std::string::npos) << stopped_log;
+  ASSERT_TRUE(fs::exists(journal)) << stopped_log;
+  const nlohmann::json run = nlohmann::json::parse(testing::ReadFileText(dir.Path("stopped/run.json")));
+  EXPECT_TRUE(run.at("interrupted").get<bool>());
+
+  std::vector<std::string> resume = {"run", "--output", dir.Path("stopped"), "--resume"};
+  resume.insert(resume.end(), common.begin(), common.end());
+  ASSERT_EQ(testing::RunRapid(resume, &log), 0) << log;
+  EXPECT_EQ(Outputs(dir.Path("stopped")), Outputs(dir.Path("whole")));
 }
 
 TEST(ClusterMessagesTest, AssignmentsAndReportsRoundTrip) {
