@@ -25,6 +25,9 @@ TEST(NanoTimeTest, ParsesIsoForms) {
   EXPECT_FALSE(ParseIsoTime("2024-13-01"));
   EXPECT_FALSE(ParseIsoTime("2024-12-15T12:00:00+02:00"));
   EXPECT_FALSE(ParseIsoTime("yesterday"));
+  EXPECT_FALSE(ParseIsoTime("2599-12-31T23:59:59"));  // beyond int64 nanoseconds: refused, not wrapped
+  EXPECT_FALSE(ParseIsoTime("1600-01-01"));
+  EXPECT_TRUE(ParseIsoTime("2261-12-31T23:59:59"));
   EXPECT_EQ(ParseCompactTime("20241215T115800Z"), noon - 120 * kNanosPerSecond);
   EXPECT_FALSE(ParseCompactTime("20241215-115800"));
 }

@@ -68,6 +68,7 @@ bool ReadInt(std::string_view s, size_t* pos, size_t digits, int64_t* out) {
 
 std::optional<NanoTime> Compose(int64_t y, int64_t mo, int64_t d, int64_t h, int64_t mi, int64_t s, int64_t ns) {
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  if (y < 1678 || y > 2261) return std::nullopt;  // int64 nanoseconds hold 1677-09-21 … 2262-04-11
   int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   return ((days * 86400 + h * 3600 + mi * 60 + s) * kNanosPerSecond) + ns;
 }

@@ -23,7 +23,8 @@ NanoTime SampleTime(NanoTime start, int64_t index, double rate_hz);
 std::string FormatIsoMicros(NanoTime t);
 
 // Parses ISO-8601 UTC: "2024-12-15T12:00:00Z", "2024-12-15T12:00:00.5", "2024-12-15 12:00:00",
-// "2024-12-15". A trailing "Z" is optional; other offsets are rejected. nullopt on failure.
+// "2024-12-15". A trailing "Z" is optional; other offsets are rejected. nullopt on failure, and for
+// years outside 1678–2261 (beyond what NanoTime holds).
 std::optional<NanoTime> ParseIsoTime(std::string_view text);
 
 // "20241215T115800Z" (the timechunk layout's compact form) → time; nullopt on failure.
