@@ -7,8 +7,10 @@
 #include <fstream>
 
 #include "fetch/fetch_plan.h"
+#include "fetch/record_split.h"
 #include "fetch/station_text.h"
 #include "io/input_scan.h"
+#include "seedlink_test_server.h"
 #include "test_util.h"
 
 namespace rapid {
@@ -109,6 +111,43 @@ TEST(FetchPlanTest, RequestsAreBoundedAndTheirBodiesNameEachSlice) {
   EXPECT_EQ(DataselectBody(slices, {0, 2}),
             "TX PB35 00 HHZ 2024-12-15T11:00:00.000000 2024-12-15T12:00:00.000000\n"
             "4O AT01 -- HHZ 2024-12-15T11:00:00.000000 2024-12-15T12:00:00.000000\n");
+}
+
+// A dataselect answer: the records of two channels interleaved, cut into records and given to the
+// slices of their channel and time; an answer cut short is refused whole.
+TEST(FetchPlanTest, AnAnswersRecordsGoToTheirSlicesAndACutAnswerIsRefused) {
+  const std::string dir = std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample/20241215T115800Z_20241215T120100Z/AT01/";
+  const std::string z = testing::ReadFileText(dir + "4O.AT01.00.HHZ__20241215T115800Z__20241215T120100Z.mseed");
+  const std::string n = testing::ReadFileText(dir + "4O.AT01.00.HHN__20241215T115800Z__20241215T120100Z.mseed");
+  const std::vector<std::string> zr = testing::SplitRecords(z), nr = testing::SplitRecords(n);
+  std::string body;
+  for (size_t i = 0; i < std::max(zr.size(), nr.size()); ++i) {
+    if (i < zr.size()) body += zr[i];
+    if (i < nr.size()) body += nr[i];
+  }
+  std::vector<FetchedRecord> records;
+  ASSERT_TRUE(SplitRecords(body, &records).ok());
+  ASSERT_EQ(records.size(), zr.size() + nr.size());
+  EXPECT_EQ(records[0].id.ToString(), "4O.AT01.00.HHZ");
+
+  ChannelEpoch hhz{"4O", "AT01", "00", "HHZ", 100.0, T("2024-01-01T00:00:00Z"), kUnsetTime};
+  ChannelEpoch hhn = hhz, hhe = hhz;
+  hhn.channel = "HHN";
+  hhe.channel = "HHE";
+  const std::vector<FetchSlice> slices = {{hhz, T("2024-12-15T11:58:00Z"), T("2024-12-15T12:01:00Z"), "z"},
+                                          {hhn, T("2024-12-15T11:58:00Z"), T("2024-12-15T12:01:00Z"), "n"},
+                                          {hhe, T("2024-12-15T11:58:00Z"), T("2024-12-15T12:01:00Z"), "e"},
+                                          {hhz, T("2024-12-15T13:00:00Z"), T("2024-12-15T14:00:00Z"), "later"}};
+  const std::vector<std::string> by_slice = RecordsBySlice(records, slices, {0, 1, 2, 3});
+  EXPECT_EQ(by_slice[0], z);  // HHZ's records, in order, byte for byte
+  EXPECT_EQ(by_slice[1], n);
+  EXPECT_TRUE(by_slice[2].empty());  // no HHE in the answer: no data
+  EXPECT_TRUE(by_slice[3].empty());  // no HHZ then
+
+  const Status cut = SplitRecords(std::string_view(body).substr(0, body.size() - 100), &records);
+  EXPECT_EQ(cut.code(), Status::Code::kCorruption);
+  EXPECT_NE(cut.message().find("cut short"), std::string::npos) << cut.message();
+  EXPECT_FALSE(SplitRecords(body + "garbage that is not a record, long enough to be looked at as one", &records).ok());
 }
 
 }  // namespace
