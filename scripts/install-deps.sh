@@ -21,6 +21,7 @@ packages=(
   libssl-dev            # SHA-256 of weight files (libcrypto)
   libboost-dev          # Boost.Beast/Asio (header-only): rapid serve's HTTP
   openmpi-bin libopenmpi-dev  # MPI: mpirun -np N rapid run (docs/cluster.md)
+  libcurl4-openssl-dev  # HTTP(S) client of rapid fetch (FDSN web services)
   python3               # compare_picks helper in tests
   libxml2-utils         # xmllint: QuakeML output validated and read back in tests
   chromium              # headless browser: the rapid report page is rendered and checked in a test
