@@ -18,6 +18,7 @@ CommandAction AddTuneCommand(CLI::App* app);
 CommandAction AddReportCommand(CLI::App* app);
 CommandAction AddServeCommand(CLI::App* app);
 CommandAction AddStreamCommand(CLI::App* app);
+CommandAction AddFetchCommand(CLI::App* app);
 
 // Folder of the bundled real sample (data/texnet-sample): $RAPID_DATA_DIR if set, else
 // <exe>/../data/texnet-sample, else <source tree>/data/texnet-sample.

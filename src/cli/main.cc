@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   rapid::CommandAction report = rapid::AddReportCommand(&app);
   rapid::CommandAction serve = rapid::AddServeCommand(&app);
   rapid::CommandAction stream = rapid::AddStreamCommand(&app);
+  rapid::CommandAction fetch = rapid::AddFetchCommand(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("models")) return models();
     if (app.got_subcommand("serve")) return serve();
     if (app.got_subcommand("stream")) return stream();
+    if (app.got_subcommand("fetch")) return fetch();
     if (app.got_subcommand("tune")) return tune();
     if (app.got_subcommand("report")) return report();
   } catch (const std::exception& e) {
