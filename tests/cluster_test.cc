@@ -29,27 +29,12 @@ namespace fs = std::filesystem;
 pid_t SpawnMpirun(int ranks, const std::vector<std::string>& run_args, const std::string& log) {
   setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-  std::vector<std::string> args = {"mpirun", "--oversubscribe", "-np", std::to_string(ranks), RAPID_BINARY, "run"};
-  args.insert(args.end(), run_args.begin(), run_args.end());
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* out = std::freopen(log.c_str(), "w", stdout);
-    (void)out;
-    dup2(fileno(stdout), 2);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execvp("mpirun", argv.data());
-    _exit(127);
-  }
-  return pid;
+  std::vector<std::string> command = {"mpirun", "--oversubscribe", "-np", std::to_string(ranks), RAPID_BINARY, "run"};
+  command.insert(command.end(), run_args.begin(), run_args.end());
+  return testing::SpawnLogged(command, log);
 }
 
-int Wait(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+int Wait(pid_t pid) { return testing::WaitRapid(pid); }
 
 int Mpirun(int ranks, const std::vector<std::string>& run_args, const std::string& log) {
   return Wait(SpawnMpirun(ranks, run_args, log));
@@ -165,40 +150,53 @@ std::vector<pid_t> RankPids(const std::string& out, bool with_rank0) {
   return pids;
 }
 
-TEST_F(ClusterTest, AWorkerKilledMidRunEndsTheJobAndResumeOnTwoRanksFinishesIt) {
-  testing::TempDir dir;
+// The job of the fault tests: 12 synthetic stations × 1 h through EQTransformer (test weights:
+// slow enough on these cores to stop mid-run, and with detections). Writes the archive and the
+// uninterrupted run ("whole") into `dir`; returns the run's arguments but --output.
+std::vector<std::string> FaultJob(const testing::TempDir& dir) {
   std::string log;
-  ASSERT_EQ(testing::RunRapid({"synth", "--output", dir.Path("arch"), "--stations", "12", "--duration", "60m", "--chunk",
+  EXPECT_EQ(testing::RunRapid({"synth", "--output", dir.Path("arch"), "--stations", "12", "--duration", "60m", "--chunk",
                                "30m"},
                               &log),
             0)
       << log;
-  // EQTransformer (test weights): slow enough on these cores for a kill mid-run, and with detections.
   const std::vector<std::string> common = {"--input", dir.Path("arch"), "--model", "eqtransformer", "--weights",
                                            std::string(RAPID_TEST_DATA_DIR) + "/models/eqtransformer_random.pt",
                                            "--batch-size", "4", "--progress", "off"};
   std::vector<std::string> plain = {"run", "--output", dir.Path("whole")};
   plain.insert(plain.end(), common.begin(), common.end());
-  ASSERT_EQ(testing::RunRapid(plain, &log), 0) << log;
+  EXPECT_EQ(testing::RunRapid(plain, &log), 0) << log;
+  return common;
+}
 
-  std::vector<std::string> args = {"--output", dir.Path("killed")};
-  args.insert(args.end(), common.begin(), common.end());
-  const pid_t job = SpawnMpirun(3, args, dir.Path("killed.log"));
-  const std::string journal = dir.Path("killed/journal.jsonl");
-  bool killed = false;
-  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-       !killed && std::chrono::steady_clock::now() < deadline;) {
+// Once the journal of the job writing `out` holds a unit: `signal` to its first worker, or to every
+// rank (all three up) with `every_rank`. Whether it was sent.
+bool SignalOnceAUnitIsJournaled(const std::string& out, int signal, bool every_rank) {
+  const std::string journal = out + "/journal.jsonl";
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120); std::chrono::steady_clock::now() < deadline;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (!fs::exists(journal)) continue;
     std::ifstream in(journal);
-    const auto lines = std::count(std::istreambuf_iterator<char>(in), {}, '\n');
-    if (lines < 2) continue;  // the header and a unit
-    const std::vector<pid_t> workers = RankPids(dir.Path("killed"), /*with_rank0=*/false);
-    if (workers.empty()) continue;
-    killed = kill(workers.front(), SIGKILL) == 0;
+    if (std::count(std::istreambuf_iterator<char>(in), {}, '\n') < 2) continue;  // the header and a unit
+    const std::vector<pid_t> ranks = RankPids(out, /*with_rank0=*/every_rank);
+    if (ranks.empty() || (every_rank && ranks.size() < 3)) continue;
+    bool sent = false;
+    for (size_t i = 0; i < (every_rank ? ranks.size() : 1); ++i) sent = kill(ranks[i], signal) == 0 || sent;
+    return sent;
   }
-  ASSERT_TRUE(killed) << testing::ReadFileText(dir.Path("killed.log"));
+  return false;
+}
+
+TEST_F(ClusterTest, AWorkerKilledMidRunEndsTheJobAndResumeOnTwoRanksFinishesIt) {
+  testing::TempDir dir;
+  const std::vector<std::string> common = FaultJob(dir);
+  std::vector<std::string> args = {"--output", dir.Path("killed")};
+  args.insert(args.end(), common.begin(), common.end());
+  const pid_t job = SpawnMpirun(3, args, dir.Path("killed.log"));
+  ASSERT_TRUE(SignalOnceAUnitIsJournaled(dir.Path("killed"), SIGKILL, /*every_rank=*/false))
+      << testing::ReadFileText(dir.Path("killed.log"));
   EXPECT_NE(Wait(job), 0) << testing::ReadFileText(dir.Path("killed.log"));
+  const std::string journal = dir.Path("killed/journal.jsonl");
   ASSERT_TRUE(fs::exists(journal));
   std::ifstream in(journal);
   const auto journaled = std::count(std::istreambuf_iterator<char>(in), {}, '\n') - 1;
@@ -220,42 +218,20 @@ TEST_F(ClusterTest, AWorkerKilledMidRunEndsTheJobAndResumeOnTwoRanksFinishesIt) 
 // process finishes it with the uninterrupted run's outputs.
 TEST_F(ClusterTest, SigtermToEveryRankStopsCleanlyAndOneProcessResumes) {
   testing::TempDir dir;
-  std::string log;
-  ASSERT_EQ(testing::RunRapid({"synth", "--output", dir.Path("arch"), "--stations", "12", "--duration", "60m", "--chunk",
-                               "30m"},
-                              &log),
-            0)
-      << log;
-  const std::vector<std::string> common = {"--input", dir.Path("arch"), "--model", "eqtransformer", "--weights",
-                                           std::string(RAPID_TEST_DATA_DIR) + "/models/eqtransformer_random.pt",
-                                           "--batch-size", "4", "--progress", "off"};
-  std::vector<std::string> plain = {"run", "--output", dir.Path("whole")};
-  plain.insert(plain.end(), common.begin(), common.end());
-  ASSERT_EQ(testing::RunRapid(plain, &log), 0) << log;
-
+  const std::vector<std::string> common = FaultJob(dir);
   std::vector<std::string> args = {"--output", dir.Path("stopped")};
   args.insert(args.end(), common.begin(), common.end());
   const pid_t job = SpawnMpirun(3, args, dir.Path("stopped.log"));
-  const std::string journal = dir.Path("stopped/journal.jsonl");
-  bool signalled = false;
-  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-       !signalled && std::chrono::steady_clock::now() < deadline;) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (!fs::exists(journal)) continue;
-    std::ifstream in(journal);
-    if (std::count(std::istreambuf_iterator<char>(in), {}, '\n') < 2) continue;
-    const std::vector<pid_t> ranks = RankPids(dir.Path("stopped"), /*with_rank0=*/true);
-    if (ranks.size() < 3) continue;
-    for (pid_t p : ranks) signalled = kill(p, SIGTERM) == 0 || signalled;
-  }
-  ASSERT_TRUE(signalled) << testing::ReadFileText(dir.Path("stopped.log"));
+  ASSERT_TRUE(SignalOnceAUnitIsJournaled(dir.Path("stopped"), SIGTERM, /*every_rank=*/true))
+      << testing::ReadFileText(dir.Path("stopped.log"));
   Wait(job);
   const std::string stopped_log = testing::ReadFileText(dir.Path("stopped.log"));
   EXPECT_NE(stopped_log.find("interrupted"), std::string::npos) << stopped_log;
-  ASSERT_TRUE(fs::exists(journal)) << stopped_log;
+  ASSERT_TRUE(fs::exists(dir.Path("stopped/journal.jsonl"))) << stopped_log;
   const nlohmann::json run = nlohmann::json::parse(testing::ReadFileText(dir.Path("stopped/run.json")));
   EXPECT_TRUE(run.at("interrupted").get<bool>());
 
+  std::string log;
   std::vector<std::string> resume = {"run", "--output", dir.Path("stopped"), "--resume"};
   resume.insert(resume.end(), common.begin(), common.end());
   ASSERT_EQ(testing::RunRapid(resume, &log), 0) << log;

@@ -70,6 +70,29 @@ std::vector<std::vector<TraceSegment>> SampleStations(bool gap) {
   return data;
 }
 
+// The picks of every station's data pushed whole, as `rapid run` pushes it, at batch size 4.
+std::vector<Pick> WholeDataPicks(Model* model, const std::map<std::string, double>& thresholds,
+                                 const std::vector<std::vector<TraceSegment>>& data) {
+  std::mutex mu;
+  std::vector<Pick> whole;
+  PipelineOptions opts;
+  opts.annotate.batch_size = 4;
+  opts.thresholds = thresholds;
+  PickingPipeline pipeline({model}, opts, [&](BlockOutput&& b) {
+    std::lock_guard<std::mutex> lock(mu);
+    whole.insert(whole.end(), b.picks.begin(), b.picks.end());
+  }, [](uint64_t, const std::string& id, const std::string& message) { ADD_FAILURE() << id << ": " << message; },
+                           [](uint64_t) {});
+  std::vector<std::string> notes;
+  for (const auto& segments : data) {
+    const uint64_t s = pipeline.OpenStream();
+    EXPECT_TRUE(pipeline.Push(s, segments, &notes).ok());
+    EXPECT_TRUE(pipeline.CloseStream(s, &notes).ok());
+  }
+  pipeline.Finish();
+  return whole;
+}
+
 // The data pushed whole, and 2.5 s of every channel at a time with one-window pieces and picks
 // delivered as soon as final: the same picks.
 void ExpectLivePicksEqualTheWholeDatas(const std::vector<std::vector<TraceSegment>>& data) {
@@ -79,23 +102,7 @@ void ExpectLivePicksEqualTheWholeDatas(const std::vector<std::vector<TraceSegmen
   auto fail = [](uint64_t, const std::string& id, const std::string& message) { ADD_FAILURE() << id << ": " << message; };
 
   std::mutex mu;
-  std::vector<Pick> whole;
-  {
-    PipelineOptions opts;
-    opts.annotate.batch_size = 4;
-    opts.thresholds = thresholds;
-    PickingPipeline pipeline({m.model.get()}, opts, [&](BlockOutput&& b) {
-      std::lock_guard<std::mutex> lock(mu);
-      whole.insert(whole.end(), b.picks.begin(), b.picks.end());
-    }, fail, [](uint64_t) {});
-    std::vector<std::string> notes;
-    for (const auto& segments : data) {
-      const uint64_t s = pipeline.OpenStream();
-      ASSERT_TRUE(pipeline.Push(s, segments, &notes).ok());
-      ASSERT_TRUE(pipeline.CloseStream(s, &notes).ok());
-    }
-    pipeline.Finish();
-  }
+  std::vector<Pick> whole = WholeDataPicks(m.model.get(), thresholds, data);
 
   std::vector<Pick> live;
   std::atomic<bool> closing{false};
@@ -248,22 +255,7 @@ TEST(LivePickingTest, ARunRestartedFromItsSettledPointsContinuesItsPicksExactly)
     }
     pipeline.Finish();  // the first run is "killed": its open streams' tails are never picked
   };
-  {
-    PipelineOptions opts;
-    opts.annotate.batch_size = 4;
-    opts.thresholds = thresholds;
-    PickingPipeline pipeline({m.model.get()}, opts, [&](BlockOutput&& b) {
-      std::lock_guard<std::mutex> lock(mu);
-      whole.insert(whole.end(), b.picks.begin(), b.picks.end());
-    }, fail, [](uint64_t) {});
-    std::vector<std::string> notes;
-    for (const auto& segments : data) {
-      const uint64_t s = pipeline.OpenStream();
-      ASSERT_TRUE(pipeline.Push(s, segments, &notes).ok());
-      ASSERT_TRUE(pipeline.CloseStream(s, &notes).ok());
-    }
-    pipeline.Finish();
-  }
+  whole = WholeDataPicks(m.model.get(), thresholds, data);
   SortPicks(&whole);
   ASSERT_GE(whole.size(), 5u);
   // Killed at 40 … 75 % of the data: the settled points fall before and after picks, with picks

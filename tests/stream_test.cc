@@ -60,21 +60,9 @@ std::vector<std::string> SortedRows(const std::string& csv_path) {
 
 // `rapid` with `args` in the background, its output to `log`.
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    FILE* out = std::freopen(log.c_str(), "w", stdout);
-    (void)out;
-    dup2(fileno(stdout), 2);
-    std::vector<char*> argv;
-    std::string binary = RAPID_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copy = args;
-    for (std::string& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  return pid;
+  std::vector<std::string> command = {RAPID_BINARY};
+  command.insert(command.end(), args.begin(), args.end());
+  return testing::SpawnLogged(command, log);
 }
 
 // rapid run's picks on the bundled sample at the batch size the live runs use, sorted.

@@ -100,6 +100,21 @@ pid_t SpawnRapid(const std::vector<std::string>& args, bool own_group) {
   return pid;
 }
 
+pid_t SpawnLogged(const std::vector<std::string>& command, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, STDOUT_FILENO);
+    dup2(out, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (const std::string& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 int WaitRapid(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);

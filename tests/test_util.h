@@ -59,6 +59,10 @@ int RunRapid(const std::vector<std::string>& args, std::string* output = nullptr
 // `own_group` it leads a new process group (kill(-pid, …) then reaches it and its children).
 pid_t SpawnRapid(const std::vector<std::string>& args, bool own_group = false);
 
+// Starts `command` (command[0] found on PATH, or a path) with its stdout and stderr to the file
+// `log`; returns its pid (WaitRapid waits for it).
+pid_t SpawnLogged(const std::vector<std::string>& command, const std::string& log);
+
 // Waits for `pid`: its exit code, or 128 + the signal that ended it.
 int WaitRapid(pid_t pid);
 

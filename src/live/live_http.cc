@@ -1,5 +1,7 @@
 #include "live/live_http.h"
 
+#include "serve/metrics.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -16,34 +18,13 @@ constexpr int64_t kSpareConnections = 32;
 // How long Stop lets closed SSE connections write what they hold before cutting them.
 constexpr std::chrono::milliseconds kStopGrace{500};
 
-std::string Number(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-// A label value escaped as the exposition format asks: backslash, double quote and line feed.
-std::string LabelValue(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    if (c == '\\' || c == '"') out += '\\';
-    out += c;
-  }
-  return out;
-}
 
 void Family(const std::string& name, const char* type, const char* help, std::string* out) {
   *out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
 
 std::string StationSample(const std::string& name, const std::string& station, const std::string& value) {
-  return name + "{station=\"" + LabelValue(station) + "\"} " + value + "\n";
+  return name + "{station=\"" + PrometheusLabel(station) + "\"} " + value + "\n";
 }
 
 HttpResponse ErrorResponse(int status, const std::string& message) {
@@ -93,15 +74,15 @@ std::string RenderLiveMetrics(const LiveStreamMetrics& m) {
     out += std::string(c.name) + " " + std::to_string(c.value) + "\n";
   }
   Family("rapid_stream_records_per_second", "gauge", "Records received per second over the last ~10 s.", &out);
-  out += "rapid_stream_records_per_second " + Number(m.records_per_s) + "\n";
+  out += "rapid_stream_records_per_second " + PrometheusNumber(m.records_per_s) + "\n";
   Family("rapid_stream_picks_per_second", "gauge", "Picks written per second over the last ~10 s.", &out);
-  out += "rapid_stream_picks_per_second " + Number(m.picks_per_s) + "\n";
+  out += "rapid_stream_picks_per_second " + PrometheusNumber(m.picks_per_s) + "\n";
   Family("rapid_stream_subscribers", "gauge", "Clients of the Server-Sent Events pick stream.", &out);
   out += "rapid_stream_subscribers " + std::to_string(m.subscribers) + "\n";
   Family("rapid_stream_station_lag_seconds", "gauge",
          "Wall-clock time minus the end of the newest sample received, by station.", &out);
   for (const LiveStationStatus& s : m.stations) {
-    if (!std::isnan(s.lag_s)) out += StationSample("rapid_stream_station_lag_seconds", s.station, Number(s.lag_s));
+    if (!std::isnan(s.lag_s)) out += StationSample("rapid_stream_station_lag_seconds", s.station, PrometheusNumber(s.lag_s));
   }
   Family("rapid_stream_station_records_total", "counter", "Data records received and fed, by station.", &out);
   for (const LiveStationStatus& s : m.stations) {

@@ -1,30 +1,32 @@
 #include "serve/metrics.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace rapid {
 
-namespace {
-
-std::string Number(double v) {
+std::string PrometheusNumber(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.9g", v);
   return buf;
 }
 
-// Label values escaped as the exposition format asks (backslash, quote, newline).
-std::string LabelValue(const std::string& v) {
+std::string PrometheusLabel(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
     if (c == '\n') {
       out += "\\n";
       continue;
     }
+    if (c == '\\' || c == '"') out += '\\';
     out += c;
   }
   return out;
 }
+
+namespace {
 
 const std::vector<double> kSecondsBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
@@ -46,10 +48,10 @@ void Histogram::Render(const std::string& name, const std::string& help, std::st
   uint64_t cumulative = 0;
   for (size_t i = 0; i < bounds_.size(); ++i) {
     cumulative += counts_[i];
-    *out += name + "_bucket{le=\"" + Number(bounds_[i]) + "\"} " + std::to_string(cumulative) + "\n";
+    *out += name + "_bucket{le=\"" + PrometheusNumber(bounds_[i]) + "\"} " + std::to_string(cumulative) + "\n";
   }
   *out += name + "_bucket{le=\"+Inf\"} " + std::to_string(count_) + "\n";
-  *out += name + "_sum " + Number(sum_) + "\n" + name + "_count " + std::to_string(count_) + "\n";
+  *out += name + "_sum " + PrometheusNumber(sum_) + "\n" + name + "_count " + std::to_string(count_) + "\n";
 }
 
 ServeMetrics::ServeMetrics()
@@ -86,7 +88,7 @@ std::string ServeMetrics::Render(const std::map<std::string, int64_t>& queued_wi
                     "# TYPE rapid_requests_total counter\n";
   for (const auto& [key, n] : requests_) {
     const auto& [model, route, code] = key;
-    out += "rapid_requests_total{model=\"" + LabelValue(model) + "\",route=\"" + LabelValue(route) + "\",code=\"" +
+    out += "rapid_requests_total{model=\"" + PrometheusLabel(model) + "\",route=\"" + PrometheusLabel(route) + "\",code=\"" +
            std::to_string(code) + "\"} " + std::to_string(n) + "\n";
   }
   request_duration_.Render("rapid_request_duration_seconds", "Time from a request read to its answer.", &out);
@@ -100,7 +102,7 @@ std::string ServeMetrics::Render(const std::map<std::string, int64_t>& queued_wi
          std::to_string(windows_cancelled_) + "\n";
   out += "# HELP rapid_queue_windows Windows of admitted requests not yet answered.\n# TYPE rapid_queue_windows gauge\n";
   for (const auto& [model, n] : queued_windows_by_model) {
-    out += "rapid_queue_windows{model=\"" + LabelValue(model) + "\"} " + std::to_string(n) + "\n";
+    out += "rapid_queue_windows{model=\"" + PrometheusLabel(model) + "\"} " + std::to_string(n) + "\n";
   }
   out += "# HELP rapid_process_resident_memory_bytes Resident set size of the process.\n"
          "# TYPE rapid_process_resident_memory_bytes gauge\nrapid_process_resident_memory_bytes " +

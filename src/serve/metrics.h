@@ -13,6 +13,11 @@
 
 namespace rapid {
 
+// A sample value in the text exposition format ("%.9g"; NaN, +Inf, -Inf).
+std::string PrometheusNumber(double v);
+// A label value escaped as the format asks: backslash, double quote and line feed.
+std::string PrometheusLabel(const std::string& v);
+
 class Histogram {
  public:
   explicit Histogram(std::vector<double> upper_bounds);
