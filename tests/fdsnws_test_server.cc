@@ -117,6 +117,7 @@ void FdsnwsTestServer::Dataselect(const HttpRequest& r, HttpServer::Respond resp
     cut.on_stream = [](std::shared_ptr<HttpStreamWriter> w) { w->Close(); };
     return respond(std::move(cut));
   }
+  if (faults_.truncate_one_record && !truncated_.exchange(true)) body.resize(body.size() - 100);
   respond({200, "application/vnd.fdsn.mseed", std::move(body), {}});
 }
 

@@ -3,7 +3,8 @@
 // channel comma lists with wildcards) and fdsnws-dataselect (POST bodies of
 // "NET STA LOC CHA START END" lines: every record of the channel overlapping the span, in file
 // order; 204 when none). Faults on request: the first dataselect answers 429 with Retry-After,
-// one answer's connection dropped mid-body, an extra listed channel without data.
+// one answer's connection dropped mid-body, one answer whose last record is cut short (its HTTP
+// length honest), an extra listed channel without data.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,7 @@ namespace rapid::testing {
 struct FdsnwsFaults {
   int too_many_requests_first = 0;  // dataselect answers 429 (Retry-After: 1) this many times first
   bool drop_one_mid_body = false;   // the first 200 answer is cut in the middle of a record
+  bool truncate_one_record = false; // a 200 answer, complete as HTTP, whose last record is cut short
   std::string extra_channel;        // "NET.STA.LOC.CHA" listed by the station service, without data
 };
 
@@ -44,7 +46,7 @@ class FdsnwsTestServer {
   FdsnwsFaults faults_;
   std::vector<Record> records_;
   std::atomic<int> dataselect_requests_{0}, answers_429_{0};
-  std::atomic<bool> dropped_{false};
+  std::atomic<bool> dropped_{false}, truncated_{false};
   std::unique_ptr<HttpServer> server_;
 };
 
