@@ -244,6 +244,49 @@ class StateSaver {
 
 namespace {
 
+// Where the records come from: the SeedLink client, or an archive played as if live; read on a
+// thread of its own until stopped (or the replay ends).
+class RecordSource {
+ public:
+  ~RecordSource() { Stop(); }
+  Status Open(const StreamOptions& opts, const std::map<std::string, uint64_t>& last, SeedLinkClient::RecordFn on_record) {
+    on_record_ = on_record;
+    if (opts.replay.empty()) {
+      client_ = std::make_unique<SeedLinkClient>(opts.seedlink, last, std::move(on_record),
+                                                 [](const std::string& message) { spdlog::warn("{}", message); });
+      return Status::OK();
+    }
+    RAPID_RETURN_IF_ERROR(ArchiveReplay::Open(opts.replay, opts.replay_speed, &replay_));
+    spdlog::info("replaying {} records over {:.1f} s of data at {}x", replay_.records(),
+                 static_cast<double>(replay_.span_ns()) / 1e9, opts.replay_speed);
+    return Status::OK();
+  }
+  void Start() {
+    reader_ = std::thread([this] {
+      if (client_) {
+        client_->Run(stop_);
+      } else {
+        replay_.Run(stop_, on_record_);
+      }
+      done_ = true;
+    });
+  }
+  bool done() const { return done_; }
+  // Stops reading; the records already read are delivered first.
+  void Stop() {
+    stop_ = true;
+    if (reader_.joinable()) reader_.join();
+  }
+  const SeedLinkClient* client() const { return client_.get(); }  // null for a replay
+
+ private:
+  SeedLinkClient::RecordFn on_record_;
+  std::unique_ptr<SeedLinkClient> client_;
+  ArchiveReplay replay_;
+  std::atomic<bool> stop_{false}, done_{false};
+  std::thread reader_;
+};
+
 // Where a restart's picks may repeat rows already written: the earliest picks_from of the state.
 NanoTime RepeatsFrom(const StreamState& state) {
   NanoTime from = kUnsetTime;
@@ -290,10 +333,10 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   *summary = StreamSummary();
   const auto started = Clock::now();
   LoadedModel loaded;
-  RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &loaded));
   RunPlan plan;
-  RAPID_RETURN_IF_ERROR(PlanRun(opts.plan, loaded, &plan));
   Executors executors;
+  RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &loaded));
+  RAPID_RETURN_IF_ERROR(PlanRun(opts.plan, loaded, &plan));
   RAPID_RETURN_IF_ERROR(LoadExecutors(plan, loaded, &executors));
   StreamState state;
   if (!opts.state_path.empty()) RAPID_RETURN_IF_ERROR(ReadStreamState(opts.state_path, &state));
@@ -335,29 +378,13 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
     stations.OnRecord(station_id, sequence, record, summary);
   };
 
-  // The records come from the SeedLink client, or from an archive played as if live.
-  std::unique_ptr<SeedLinkClient> client;
-  ArchiveReplay replay;
-  if (opts.replay.empty()) {
-    client = std::make_unique<SeedLinkClient>(opts.seedlink, state.last_sequences, on_record,
-                                              [](const std::string& message) { spdlog::warn("{}", message); });
-  } else {
-    RAPID_RETURN_IF_ERROR(ArchiveReplay::Open(opts.replay, opts.replay_speed, &replay));
-    spdlog::info("replaying {} records over {:.1f} s of data at {}x", replay.records(),
-                 static_cast<double>(replay.span_ns()) / 1e9, opts.replay_speed);
-  }
-  RAPID_RETURN_IF_ERROR(StartFront(opts, [&] { return MetricsNow(counters, log, client.get()); }, &front));
-  std::atomic<bool> client_stop{false}, source_done{false};
-  std::thread reader([&] {
-    if (client) {
-      client->Run(client_stop);
-    } else {
-      replay.Run(client_stop, on_record);
-    }
-    source_done = true;
-  });
-  StateSaver saver(opts, client.get(), &resume_log);
-  for (auto next_save = Clock::now() + kStateEvery; !stop && !source_done;) {
+  RecordSource source;
+  RAPID_RETURN_IF_ERROR(source.Open(opts, state.last_sequences, on_record));
+  const SeedLinkClient* client = source.client();
+  RAPID_RETURN_IF_ERROR(StartFront(opts, [&] { return MetricsNow(counters, log, client); }, &front));
+  source.Start();
+  StateSaver saver(opts, client, &resume_log);
+  for (auto next_save = Clock::now() + kStateEvery; !stop && !source.done();) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (Clock::now() >= next_save) {
       saver.WhileStreaming();
@@ -365,8 +392,7 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
     }
     report_write(log.Flush(false));
   }
-  client_stop = true;
-  reader.join();
+  source.Stop();
   streaming = false;
   stations.FinishAll(summary);
   pipeline.Finish();
@@ -377,7 +403,7 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   latency.Summarise(summary);
   summary->wall_s = std::chrono::duration<double>(Clock::now() - started).count();
   summary->cpu_s = ProcessCpuSeconds();
-  SummariseSources(client.get(), log, summary);
+  SummariseSources(client, log, summary);
   if (write_failures > 0) return Status::IOError(std::to_string(write_failures.load()) + " pick batches could not be written");
   return Status::OK();
 }
