@@ -81,6 +81,15 @@ void PrintPickTable(const std::string& picks_csv) {
   std::printf("%d picks\n", rows);
 }
 
+// Under mpirun/srun the run is one job over the ranks (cluster/cluster_run.h; one rank is a plain
+// run): MPI is started here. False, having said why, when it cannot be.
+bool StartMpiIfLaunched(std::unique_ptr<MpiComm>* mpi) {
+  if (!LaunchedByMpiLauncher()) return true;
+  const Status s = MpiComm::Init(mpi);
+  if (!s.ok()) spdlog::error("{}", s.message());
+  return s.ok();
+}
+
 int Run(const RunFlags& flags) {
   RunOptions opts;
   const bool demo = flags.input.empty();
@@ -121,14 +130,8 @@ int Run(const RunFlags& flags) {
   opts.max_stations = flags.max_stations;
   opts.resume = flags.resume;
   opts.stop = InstallStopHandlers();
-  // Under mpirun/srun: one job over the ranks (cluster/cluster_run.h); one rank is a plain run.
   std::unique_ptr<MpiComm> mpi;
-  if (LaunchedByMpiLauncher()) {
-    if (Status s = MpiComm::Init(&mpi); !s.ok()) {
-      spdlog::error("{}", s.message());
-      return kExitUsage;
-    }
-  }
+  if (!StartMpiIfLaunched(&mpi)) return kExitUsage;
   RunReport report;
   const RunOutcome outcome = mpi && mpi->size() > 1 ? RunPickingOnCluster(opts, mpi.get(), &report) : RunPicking(opts, &report);
   if (mpi && mpi->rank() != 0) {  // a worker: rank 0 tells what the job did

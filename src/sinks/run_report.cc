@@ -6,6 +6,63 @@
 
 namespace rapid {
 
+namespace {
+
+nlohmann::ordered_json PlanJson(const RunPlan& plan) {
+  nlohmann::ordered_json j = {{"device", plan.device},
+                              {"instances", plan.instances},
+                              {"intra_threads", plan.intra_threads},
+                              {"batch_size", plan.batch_size},
+                              {"cores_available", plan.cores_available},
+                              {"cpus", plan.cpus},
+                              {"weight_bytes", plan.weight_bytes},
+                              {"activation_bytes_per_window", plan.activation_bytes_per_window},
+                              {"probe_forward_s_per_window", plan.probe_forward_s_per_window},
+                              {"memory_available_bytes", plan.memory_available_bytes},
+                              {"host_budget_bytes", plan.host_budget_bytes},
+                              {"expected_peak_host_bytes", plan.expected_peak_host_bytes},
+                              {"queue_capacity_bytes", plan.queue_capacity_bytes},
+                              {"source", plan.source},
+                              {"reasons", plan.reasons}};
+  nlohmann::ordered_json devices = nlohmann::ordered_json::array();
+  for (const RunDevicePlan& d : plan.devices) {
+    devices.push_back({{"name", d.name},
+                       {"instances", d.instances},
+                       {"intra_threads", d.intra_threads},
+                       {"batch_size", d.batch_size},
+                       {"free_bytes", d.free_bytes},
+                       {"total_bytes", d.total_bytes},
+                       {"budget_bytes", d.budget_bytes},
+                       {"expected_peak_bytes", d.expected_peak_bytes},
+                       {"activation_bytes_per_window", d.activation_bytes_per_window}});
+  }
+  j["devices"] = devices;
+  return j;
+}
+
+nlohmann::ordered_json RanksJson(const std::vector<RankReport>& ranks) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const RankReport& k : ranks) {
+    out.push_back({{"rank", k.rank},
+                   {"host", k.host},
+                   {"units", k.units},
+                   {"startup_s", k.startup_s},
+                   {"windows", k.windows},
+                   {"wall_s", k.wall_s},
+                   {"windows_per_s", k.windows_per_s},
+                   {"busy_fraction", k.busy_fraction},
+                   {"peak_rss_bytes", k.peak_rss_bytes},
+                   {"instances", k.instances},
+                   {"intra_threads", k.intra_threads},
+                   {"batch_size", k.batch_size},
+                   {"cpus", k.cpus},
+                   {"device", k.device}});
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string RunReportJson(const RunReport& r) {
   nlohmann::ordered_json j;
   j["format_version"] = 1;
@@ -46,34 +103,7 @@ std::string RunReportJson(const RunReport& r) {
   j["annotated_station_s"] = r.annotated_station_s;
   j["vram_peak_used_bytes"] = r.vram_peak_used_bytes;
   j["queue_high_water_bytes"] = r.queue_high_water_bytes;
-  j["plan"] = {{"device", r.plan.device},
-               {"instances", r.plan.instances},
-               {"intra_threads", r.plan.intra_threads},
-               {"batch_size", r.plan.batch_size},
-               {"cores_available", r.plan.cores_available},
-               {"cpus", r.plan.cpus},
-               {"weight_bytes", r.plan.weight_bytes},
-               {"activation_bytes_per_window", r.plan.activation_bytes_per_window},
-               {"probe_forward_s_per_window", r.plan.probe_forward_s_per_window},
-               {"memory_available_bytes", r.plan.memory_available_bytes},
-               {"host_budget_bytes", r.plan.host_budget_bytes},
-               {"expected_peak_host_bytes", r.plan.expected_peak_host_bytes},
-               {"queue_capacity_bytes", r.plan.queue_capacity_bytes},
-               {"source", r.plan.source},
-               {"reasons", r.plan.reasons}};
-  nlohmann::ordered_json devices = nlohmann::ordered_json::array();
-  for (const RunDevicePlan& d : r.plan.devices) {
-    devices.push_back({{"name", d.name},
-                       {"instances", d.instances},
-                       {"intra_threads", d.intra_threads},
-                       {"batch_size", d.batch_size},
-                       {"free_bytes", d.free_bytes},
-                       {"total_bytes", d.total_bytes},
-                       {"budget_bytes", d.budget_bytes},
-                       {"expected_peak_bytes", d.expected_peak_bytes},
-                       {"activation_bytes_per_window", d.activation_bytes_per_window}});
-  }
-  j["plan"]["devices"] = devices;
+  j["plan"] = PlanJson(r.plan);
   nlohmann::ordered_json instances = nlohmann::ordered_json::array();
   for (const InstanceReport& i : r.instances) {
     instances.push_back(
@@ -81,24 +111,7 @@ std::string RunReportJson(const RunReport& r) {
   }
   j["instances"] = instances;
   if (!r.ranks.empty()) {
-    nlohmann::ordered_json ranks = nlohmann::ordered_json::array();
-    for (const RankReport& k : r.ranks) {
-      ranks.push_back({{"rank", k.rank},
-                       {"host", k.host},
-                       {"units", k.units},
-                       {"startup_s", k.startup_s},
-                       {"windows", k.windows},
-                       {"wall_s", k.wall_s},
-                       {"windows_per_s", k.windows_per_s},
-                       {"busy_fraction", k.busy_fraction},
-                       {"peak_rss_bytes", k.peak_rss_bytes},
-                       {"instances", k.instances},
-                       {"intra_threads", k.intra_threads},
-                       {"batch_size", k.batch_size},
-                       {"cpus", k.cpus},
-                       {"device", k.device}});
-    }
-    j["ranks"] = ranks;
+    j["ranks"] = RanksJson(r.ranks);
     j["coordinator"] = {{"messages", r.coordinator_messages}, {"busy_s", r.coordinator_busy_s}};
   }
   nlohmann::ordered_json errors = nlohmann::ordered_json::array();
