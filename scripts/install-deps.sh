@@ -12,6 +12,7 @@ packages=(
   libopenblas0-openmp   # optimised BLAS behind libtorch's libblas.so.3 (Debian's default is the
                         # reference BLAS: PhaseNet forward 615 → 1541 windows/s, one thread); the
                         # OpenMP build follows libtorch's per-thread intra-op thread count
+  libdnnl-dev           # oneDNN: the CPU backend (src/backends/onednn)
   libmseed-dev          # miniSEED 2 decoding and encoding
   nlohmann-json3-dev    # run.json, weight metadata JSON
   libcli11-dev          # command-line parsing

@@ -5,20 +5,20 @@
 
 #include <ATen/core/Tensor.h>
 
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/status.h"
-#include "models/model.h"
+#include "models/graph.h"
+#include "models/model_spec.h"
 
 namespace rapid {
 
-// Builds PhaseNet for `spec` (Channels() inputs, Labels() classes) from `tensors`, strictly: a
-// missing, extra or mis-shaped key is an InvalidArgument/NotFound naming `source` and the key.
-// OK: *out owns the model (CPU, eval mode).
-Status BuildPhaseNet(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-                     const ModelSpec& spec, std::unique_ptr<Model>* out);
+// Describes PhaseNet for `spec` (Channels() inputs, Labels() classes, in_samples long) with the
+// weights in `tensors`, strictly: a missing, extra or mis-shaped key is an InvalidArgument/NotFound
+// naming `source` and the key. OK: *graph holds the model.
+Status DescribePhaseNet(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
+                        const ModelSpec& spec, Graph* graph);
 
 }  // namespace rapid

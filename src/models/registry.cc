@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 
+#include "backends/backend.h"
 #include "core/read_file.h"
 #include "models/cred.h"
 #include "models/device.h"
@@ -39,6 +40,8 @@ struct WeightFile {
 // Builds the model from its weight files, in the order the entry lists them, and the spec with the
 // JSON already applied.
 using Builder = std::function<Status(const std::vector<WeightFile>&, const ModelSpec&, std::unique_ptr<Model>*)>;
+// Describes the model as a Graph (models/graph.h) for a backend to compile.
+using Describer = std::function<Status(const std::vector<WeightFile>&, const ModelSpec&, Graph*)>;
 
 struct Entry {
   std::string name;
@@ -49,6 +52,9 @@ struct Entry {
   // SeisBench cache folder of each network, comma-separated in builder order: the lower-case
   // SeisBench class name (weights_cache.h).
   std::string cache_folders;
+  // A model runs on every backend through `describe`; one without a description yet runs on
+  // libtorch only, through `build`.
+  Describer describe;
   Builder build;
   size_t weight_files = 1;  // networks the model runs, each from its own file
 };
@@ -150,31 +156,37 @@ ModelSpec CredSpec() {
 const std::vector<Entry>& Registry() {
   static const std::vector<Entry> entries = {
       {"phasenet", "phasenet_original.pt", PhaseNetSpec(), "phasenet",
-       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildPhaseNet(w[0].state.entries, w[0].path, spec, out);
-       }},
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
+         return DescribePhaseNet(w[0].state.entries, w[0].path, spec, g);
+       },
+       nullptr},
       {"eqtransformer", "", EqTransformerSpec(), "eqtransformer",
+       nullptr,
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildEqTransformer(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
        }},
       // SeisBench's PhaseNetLight weights are GPL-3.0 test data: none ship.
       {"phasenetlight", "", PhaseNetLightSpec(), "phasenetlight",
+       nullptr,
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildPhaseNetLight(w[0].state.entries, w[0].path, spec, out);
        }},
       // SeisBench keeps EQCCTP's weights in "eqcct" and EQCCTS's in "eqccts" (their _model_path).
       {"eqcct", "eqcct_p.pt,eqcct_s.pt", EqcctSpec(), "eqcct,eqccts",
+       nullptr,
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildEqcct(w[0].state.entries, w[0].path, w[1].state.entries, w[1].path, spec, out);
        },
        /*weight_files=*/2},
       // No GPD weights ship: the parity tests use seeded random ones (tests/data/models).
       {"gpd", "", GpdSpec(), "gpd",
+       nullptr,
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildGpd(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
        }},
       // No CRED weights ship: the parity tests use seeded random ones (tests/data/models).
       {"cred", "", CredSpec(), "cred",
+       nullptr,
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
          return BuildCred(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
        }},
@@ -327,8 +339,9 @@ Status ApplyMetadataBeside(const std::string& weights_path, ModelSpec* spec, std
 }
 
 Status LoadModel(const std::string& name, const std::string& weights_path, LoadedModel* out,
-                 const std::string& device) {
+                 const std::string& device, const std::string& cpu_backend) {
   RAPID_RETURN_IF_ERROR(CheckDevice(device));
+  RAPID_RETURN_IF_ERROR(CheckBackend(cpu_backend));
   // "NAME:TAG" picks SeisBench's cached weights of that tag; registry names hold no ':'.
   const std::string::size_type colon = name.find(':');
   const std::string model_name = name.substr(0, colon);
@@ -359,7 +372,7 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
     if (!files[i].metadata_path.empty()) metadata_paths.push_back(files[i].metadata_path);
     files[i].path = paths[i];
     RAPID_RETURN_IF_ERROR(ReadStateDict(paths[i], &files[i].state));
-    if (device != "cpu") {
+    if (device != "cpu" && !entry->describe) {
       try {
         for (auto& entry : files[i].state.entries) entry.second = entry.second.to(at::Device(device));
       } catch (const std::exception& e) {
@@ -372,7 +385,15 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
   out->device = device;
   out->metadata_path = JoinCommas(metadata_paths);
   out->weights_sha256 = JoinCommas(digests);
-  return entry->build(files, spec, &out->model);
+  if (!entry->describe) {
+    out->backend = kTorchBackend;
+    return entry->build(files, spec, &out->model);
+  }
+  auto graph = std::make_shared<Graph>();
+  RAPID_RETURN_IF_ERROR(entry->describe(files, spec, graph.get()));
+  out->backend = BackendFor(device, cpu_backend);
+  if (out->backend == kOnednnBackend) return CompileOnednn(std::move(graph), spec, &out->model);
+  return CompileTorch(std::move(graph), spec, device, &out->model);
 }
 
 }  // namespace rapid

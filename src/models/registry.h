@@ -22,6 +22,9 @@ struct LoadedModel {
   std::string metadata_path;   // the JSON file(s) found next to them; empty when none
   std::string weights_sha256;  // hex digest of each weight file
   std::string device = "cpu";  // where the model runs
+  // The backend that runs it (backends/backend.h): "onednn" or "torch"; a model not yet described
+  // as a graph runs on "torch" whatever was asked.
+  std::string backend;
   std::unique_ptr<Model> model;
 };
 
@@ -51,15 +54,16 @@ std::vector<ModelInfo> DescribeModels();
 //   3. else the bundled weights.
 // The weights' JSON (if present next to them) is applied to the default spec, file by file.
 // The weights are placed on `device` ("cpu" or "cuda:N", models/device.h), where the model then
-// runs. out->name is the registry name without the tag.
+// runs, on BackendFor(device, cpu_backend). out->name is the registry name without the tag.
 // InvalidArgument: unknown model name (listing the known ones), an empty tag, a tag together with a
 // weights_path that is not what the tag resolves to (so LoadModel(name, out->weights_path) loads the
 // same model again), the wrong number of files, or weights that do not fit the architecture (naming
 // the file and the key). NotFound: a missing weight file, a tag not in the cache (naming every
 // pattern searched), or neither weights_path nor tag for a model that ships no weights (saying to
-// pass --weights), a device libtorch does not see. Corruption: unreadable weights.
+// pass --weights), a device libtorch does not see. InvalidArgument: an unknown cpu_backend.
+// Corruption: unreadable weights.
 Status LoadModel(const std::string& name, const std::string& weights_path, LoadedModel* out,
-                 const std::string& device = "cpu");
+                 const std::string& device = "cpu", const std::string& cpu_backend = "onednn");
 
 // Applies the JSON SeisBench keeps beside `weights_path` (MetadataPathFor) to *spec, if it exists.
 // OK: *metadata_path is its path and *json_text its text (both nullable), or both are empty when

@@ -34,6 +34,28 @@ Status StrictParams::Take(const std::string& key, const std::vector<int64_t>& sh
                           ")");
 }
 
+Status StrictParams::Take(const std::string& key, const std::vector<int64_t>& shape, WeightTensor* out) {
+  at::Tensor t;
+  RAPID_RETURN_IF_ERROR(Take(key, shape, &t));
+  t = t.cpu();
+  out->shape = shape;
+  out->values.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+  return Status::OK();
+}
+
+Status StrictParams::TakeBatchNorm(const std::string& prefix, double eps, Graph* graph, int x, int* out) {
+  RAPID_RETURN_IF_ERROR(graph->status());
+  const std::vector<int64_t> c = {graph->Node(x).channels};
+  WeightTensor gamma, beta, mean, var;
+  RAPID_RETURN_IF_ERROR(Take(prefix + ".weight", c, &gamma));
+  RAPID_RETURN_IF_ERROR(Take(prefix + ".bias", c, &beta));
+  RAPID_RETURN_IF_ERROR(Take(prefix + ".running_mean", c, &mean));
+  RAPID_RETURN_IF_ERROR(Take(prefix + ".running_var", c, &var));
+  Ignore(prefix + ".num_batches_tracked");
+  *out = graph->BatchNorm(x, std::move(gamma), std::move(beta), std::move(mean), std::move(var), eps);
+  return graph->status();
+}
+
 void StrictParams::Ignore(const std::string& key) { used_.insert(key); }
 
 Status StrictParams::CheckAllUsed() const {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "models/graph.h"
 
 namespace rapid {
 
@@ -23,6 +24,11 @@ class StrictParams {
   // OK: *out is the float32 tensor stored under `key`. NotFound / InvalidArgument naming the key
   // and the expected and found shapes otherwise.
   Status Take(const std::string& key, const std::vector<int64_t>& shape, at::Tensor* out);
+  Status Take(const std::string& key, const std::vector<int64_t>& shape, WeightTensor* out);
+
+  // Adds inference batch norm `prefix` (.weight, .bias, .running_mean, .running_var; its
+  // .num_batches_tracked ignored) over node x of *graph; *out is the new node's id.
+  Status TakeBatchNorm(const std::string& prefix, double eps, Graph* graph, int x, int* out);
 
   // Marks a key as known but unused by inference (e.g. batch-norm num_batches_tracked).
   void Ignore(const std::string& key);

@@ -15,18 +15,13 @@
 #include <utility>
 #include <vector>
 
+#include "models/graph.h"
 #include "models/model.h"
 #include "models/strict_params.h"
 
 namespace rapid {
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
-
-// How a model's scores become probabilities.
-enum class OutputActivation {
-  kSoftmaxOverLabels,  // PhaseNet, PhaseNetLight, GPD: the labels of one sample sum to 1
-  kSigmoid,            // EQTransformer, EQCCT: each label on its own
-};
 
 class TorchModel : public Model {
  public:
@@ -48,6 +43,11 @@ class TorchModel : public Model {
 
   // Adds the bytes of `tensors` (float32) to WeightBytes(); the model runs on their device.
   void CountWeights(const NamedTensors& tensors);
+  // The model runs on `device` and its weights hold `weight_bytes`.
+  void PlaceOn(const at::Device& device, int64_t weight_bytes) {
+    device_ = device;
+    weight_bytes_ = weight_bytes;
+  }
 
   ModelSpec spec_;
 

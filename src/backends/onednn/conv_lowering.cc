@@ -1,0 +1,83 @@
+#include "backends/onednn/conv_lowering.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rapid::onednn {
+
+ConvLayer LayerOf(const GraphNode& conv) {
+  ConvLayer layer;
+  layer.weight = conv.weight;
+  layer.transposed = conv.op == OpKind::kConvTranspose1d;
+  layer.stride = conv.stride;
+  layer.pad_left = conv.pad_left;
+  layer.pad_right = conv.pad_right;
+  layer.bias = conv.bias.empty() ? std::vector<float>(static_cast<size_t>(layer.OutChannels()), 0.0f)
+                                 : conv.bias.values;
+  return layer;
+}
+
+void FoldBatchNorm(const GraphNode& bn, ConvLayer* layer) {
+  const int64_t in = layer->InChannels(), out = layer->OutChannels(), k = layer->Kernel();
+  for (int64_t o = 0; o < out; ++o) {
+    const size_t oc = static_cast<size_t>(o);
+    const double scale = static_cast<double>(bn.weight.values[oc]) / std::sqrt(static_cast<double>(bn.var.values[oc]) + bn.eps);
+    const double shifted = static_cast<double>(layer->bias[oc]) - static_cast<double>(bn.mean.values[oc]);
+    layer->bias[oc] = static_cast<float>(shifted * scale + static_cast<double>(bn.bias.values[oc]));
+    for (int64_t i = 0; i < in; ++i) {
+      // out × in × k, or in × out × k when transposed
+      const int64_t row = layer->transposed ? i * out + o : o * in + i;
+      float* w = layer->weight.values.data() + row * k;
+      for (int64_t j = 0; j < k; ++j) w[j] = static_cast<float>(w[j] * scale);
+    }
+  }
+}
+
+ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_length, int64_t* blocks) {
+  const int64_t s = layer.stride, k = layer.Kernel(), in = layer.InChannels(), out = layer.OutChannels();
+  const int64_t taps = (k + s - 1) / s;
+  // Output sample m·s + r takes input m − j through tap r + s·j; tap q of the stride-1 kernel
+  // reads input m − (taps − 1) + q, so j = taps − 1 − q.
+  ConvLayer phased;
+  phased.weight.shape = {s * out, in, taps};
+  phased.weight.values.assign(static_cast<size_t>(s * out * in * taps), 0.0f);
+  phased.bias.resize(static_cast<size_t>(s * out));
+  for (int64_t r = 0; r < s; ++r) {
+    for (int64_t o = 0; o < out; ++o) {
+      phased.bias[static_cast<size_t>(r * out + o)] = layer.bias[static_cast<size_t>(o)];
+      for (int64_t c = 0; c < in; ++c) {
+        for (int64_t q = 0; q < taps; ++q) {
+          const int64_t tap = r + s * (taps - 1 - q);
+          if (tap >= k) continue;
+          phased.weight.values[static_cast<size_t>(((r * out + o) * in + c) * taps + q)] =
+              layer.weight.values[static_cast<size_t>((c * out + o) * k + tap)];
+        }
+      }
+    }
+  }
+  *blocks = std::max((full_length + s - 1) / s, in_length);
+  phased.pad_left = taps - 1;
+  phased.pad_right = *blocks - in_length;
+  return phased;
+}
+
+std::vector<ConvLayer> SplitInputs(const ConvLayer& layer, const std::vector<int64_t>& part_channels) {
+  const int64_t in = layer.InChannels(), out = layer.OutChannels(), k = layer.Kernel();
+  std::vector<ConvLayer> parts;
+  int64_t first = 0;
+  for (int64_t channels : part_channels) {
+    ConvLayer part = layer;
+    part.weight.shape = {out, channels, k};
+    part.weight.values.clear();
+    for (int64_t o = 0; o < out; ++o) {
+      const float* row = layer.weight.values.data() + (o * in + first) * k;
+      part.weight.values.insert(part.weight.values.end(), row, row + channels * k);
+    }
+    if (!parts.empty()) part.bias.clear();
+    parts.push_back(std::move(part));
+    first += channels;
+  }
+  return parts;
+}
+
+}  // namespace rapid::onednn

@@ -1,0 +1,331 @@
+// The oneDNN backend: a Graph compiled once into a fixed sequence of steps over buffers that
+// live as long as the model, run one window at a time (batch size barely changes the time per
+// window, and a window's activations stay in cache). Activations are channels-last (length ×
+// channels), so cropping in time is a pointer offset and a polyphase convolution's output is the
+// transposed convolution's. Convolutions run as oneDNN primitives with batch norm folded in and
+// ReLU (and the sum of a split concatenation) as post-ops (conv_lowering.h); what oneDNN does
+// slowly or not at all here (standalone batch norm or ReLU, a concatenation read by something
+// other than a convolution, the output activation) runs as a plain loop.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "backends/backend.h"
+#include "backends/onednn/conv_lowering.h"
+
+namespace rapid {
+
+namespace {
+
+using onednn::ConvLayer;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+// One node's value in one window: `length` rows of `channels` floats.
+struct View {
+  float* data = nullptr;
+  int64_t channels = 0, length = 0;
+};
+
+dnnl::memory::desc Nwc(int64_t channels, int64_t length) { return {{1, channels, length}, dt::f32, tag::nwc}; }
+
+const dnnl::engine& CpuEngine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// A step that is not a oneDNN primitive.
+struct LoopStep {
+  enum class Kind { kAffine, kRelu, kConcat } kind;
+  std::vector<View> inputs;
+  View output;
+  std::vector<float> scale, shift;  // kAffine, per channel
+};
+
+void RunLoop(const LoopStep& s) {
+  const View& out = s.output;
+  if (s.kind == LoopStep::Kind::kConcat) {
+    int64_t first = 0;
+    for (const View& in : s.inputs) {
+      for (int64_t t = 0; t < out.length; ++t) {
+        std::copy_n(in.data + t * in.channels, in.channels, out.data + t * out.channels + first);
+      }
+      first += in.channels;
+    }
+    return;
+  }
+  const View& in = s.inputs[0];
+  for (int64_t t = 0; t < out.length; ++t) {
+    const float* x = in.data + t * in.channels;
+    float* y = out.data + t * out.channels;
+    for (int64_t c = 0; c < out.channels; ++c) {
+      y[c] = s.kind == LoopStep::Kind::kRelu ? std::max(x[c], 0.0f) : x[c] * s.scale[c] + s.shift[c];
+    }
+  }
+}
+
+class OnednnModel : public Model {
+ public:
+  OnednnModel(ModelSpec spec, std::shared_ptr<const Graph> graph)
+      : spec_(std::move(spec)), graph_(std::move(graph)), stream_(CpuEngine()) {}
+
+  Status Compile();
+
+  const ModelSpec& Spec() const override { return spec_; }
+  int64_t WeightBytes() const override { return weight_bytes_; }
+  void UseIntraOpThreads(int threads) override { omp_set_num_threads(threads); }
+  Status Forward(const float* input, int64_t batch, float* output) override { return Run(input, batch, output, true); }
+  Status ForwardLogits(const float* input, int64_t batch, float* output) override {
+    return Run(input, batch, output, false);
+  }
+
+ private:
+  // The primitives of steps_[i] or the loop of loops_[i], whichever is set.
+  struct Step {
+    dnnl::primitive primitive;
+    std::unordered_map<int, dnnl::memory> args;
+    int loop = -1;
+  };
+
+  View NewBuffer(int64_t channels, int64_t rows);
+  Status AddConvolution(int id, const std::vector<int>& absorbed, bool relu);
+  void AddConvPrimitive(const ConvLayer& layer, const View& src, const dnnl::memory::desc& dst_desc, float* dst,
+                        bool accumulate, bool relu);
+  void AddLoop(LoopStep loop);
+  void Emit(const View& scores, bool probabilities, float* out) const;
+  Status Run(const float* input, int64_t batch, float* output, bool probabilities);
+
+  ModelSpec spec_;
+  std::shared_ptr<const Graph> graph_;
+  dnnl::stream stream_;
+  std::vector<std::unique_ptr<float[]>> buffers_;
+  std::vector<View> values_;                          // per node
+  std::unordered_map<int, std::vector<int>> concat_;  // node → parts, for concatenations never built
+  std::vector<Step> steps_;
+  std::vector<LoopStep> loops_;
+  int64_t weight_bytes_ = 0;
+};
+
+View OnednnModel::NewBuffer(int64_t channels, int64_t rows) {
+  // 64-byte aligned for the vector loads of oneDNN's kernels.
+  const size_t floats = static_cast<size_t>(channels * rows) + 16;
+  buffers_.emplace_back(new float[floats]());
+  float* p = buffers_.back().get();
+  p += (16 - (reinterpret_cast<uintptr_t>(p) / sizeof(float)) % 16) % 16;
+  return View{p, channels, rows};
+}
+
+void OnednnModel::AddLoop(LoopStep loop) {
+  loops_.push_back(std::move(loop));
+  Step step;
+  step.loop = static_cast<int>(loops_.size()) - 1;
+  steps_.push_back(std::move(step));
+}
+
+void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, const dnnl::memory::desc& dst_desc,
+                                   float* dst, bool accumulate, bool relu) {
+  const dnnl::engine& engine = CpuEngine();
+  const int64_t out = layer.OutChannels(), in = layer.InChannels(), k = layer.Kernel();
+  const dnnl::memory::desc weights_any({out, in, k}, dt::f32, tag::any);
+  const dnnl::memory::desc bias_desc = layer.bias.empty() ? dnnl::memory::desc() : dnnl::memory::desc({out}, dt::f32, tag::x);
+  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                             Nwc(in, src.length), weights_any, bias_desc, dst_desc, {layer.stride},
+                                             {layer.pad_left}, {layer.pad_right});
+  dnnl::post_ops post;
+  if (accumulate) post.append_sum(1.0f);
+  if (relu) post.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(post);
+  const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
+
+  Step step;
+  dnnl::memory user_weights({{out, in, k}, dt::f32, tag::oiw}, engine, const_cast<float*>(layer.weight.values.data()));
+  dnnl::memory weights(pd.weights_desc(), engine);
+  dnnl::reorder(user_weights, weights).execute(stream_, user_weights, weights);
+  stream_.wait();
+  weight_bytes_ += static_cast<int64_t>(pd.weights_desc().get_size());
+  step.args[DNNL_ARG_WEIGHTS] = weights;
+  if (!layer.bias.empty()) {
+    dnnl::memory bias(bias_desc, engine);
+    std::copy(layer.bias.begin(), layer.bias.end(), static_cast<float*>(bias.get_data_handle()));
+    weight_bytes_ += static_cast<int64_t>(bias_desc.get_size());
+    step.args[DNNL_ARG_BIAS] = bias;
+  }
+  step.args[DNNL_ARG_SRC] = dnnl::memory(Nwc(in, src.length), engine, src.data);
+  step.args[DNNL_ARG_DST] = dnnl::memory(dst_desc, engine, dst);
+  step.primitive = dnnl::convolution_forward(pd);
+  steps_.push_back(std::move(step));
+}
+
+// Convolution node `id` with the batch norm and ReLU after it that it absorbs (`absorbed`: the
+// batch norm's id or nothing; relu: whether a ReLU follows as well).
+Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, bool relu) {
+  const GraphNode& n = graph_->Node(id);
+  ConvLayer layer = onednn::LayerOf(n);
+  for (int bn : absorbed) onednn::FoldBatchNorm(graph_->Node(bn), &layer);
+  const int input = n.inputs[0];
+  const int64_t in_length = graph_->Node(input).length;
+  View out;
+  dnnl::memory::desc dst_desc;
+  if (layer.transposed) {
+    int64_t blocks = 0;
+    layer = onednn::Polyphase(layer, in_length, n.pad_left + n.length, &blocks);
+    const View phased = NewBuffer(n.channels, blocks * n.stride);
+    dst_desc = Nwc(layer.OutChannels(), blocks);
+    out = View{phased.data + n.pad_left * n.channels, n.channels, n.length};
+  } else {
+    out = NewBuffer(n.channels, n.length);
+    dst_desc = Nwc(n.channels, n.length);
+  }
+  float* dst = layer.transposed ? out.data - n.pad_left * n.channels : out.data;
+  const auto parts = concat_.find(input);
+  if (parts == concat_.end()) {
+    AddConvPrimitive(layer, values_[static_cast<size_t>(input)], dst_desc, dst, false, relu);
+  } else {
+    std::vector<int64_t> channels;
+    for (int p : parts->second) channels.push_back(graph_->Node(p).channels);
+    const std::vector<ConvLayer> split = onednn::SplitInputs(layer, channels);
+    for (size_t i = 0; i < split.size(); ++i) {
+      AddConvPrimitive(split[i], values_[static_cast<size_t>(parts->second[i])], dst_desc, dst, i > 0,
+                       relu && i + 1 == split.size());
+    }
+  }
+  values_[static_cast<size_t>(id)] = out;
+  for (int a : absorbed) values_[static_cast<size_t>(a)] = out;
+  return Status::OK();
+}
+
+Status OnednnModel::Compile() {
+  const std::vector<GraphNode>& nodes = graph_->Nodes();
+  values_.assign(nodes.size(), View{});
+  std::vector<bool> done(nodes.size(), false);
+  auto sole_consumer = [&](int id, OpKind op) {
+    const std::vector<int> readers = graph_->Consumers(id);
+    return readers.size() == 1 && nodes[static_cast<size_t>(readers[0])].op == op && id != graph_->OutputId() ? readers[0] : -1;
+  };
+  for (int id = 0; id < static_cast<int>(nodes.size()); ++id) {
+    if (done[static_cast<size_t>(id)]) continue;
+    const GraphNode& n = nodes[static_cast<size_t>(id)];
+    const View in = n.inputs.empty() ? View{} : values_[static_cast<size_t>(n.inputs[0])];
+    switch (n.op) {
+      case OpKind::kInput: values_[0] = NewBuffer(n.channels, n.length); break;
+      case OpKind::kConv1d:
+      case OpKind::kConvTranspose1d: {
+        std::vector<int> absorbed;
+        int last = id;
+        if (const int bn = sole_consumer(last, OpKind::kBatchNorm); bn >= 0) absorbed.push_back(last = bn);
+        const int relu = sole_consumer(last, OpKind::kRelu);
+        if (relu >= 0) absorbed.push_back(relu);
+        for (int a : absorbed) done[static_cast<size_t>(a)] = true;
+        const std::vector<int> bn_only(absorbed.begin(), absorbed.end() - (relu >= 0 ? 1 : 0));
+        RAPID_RETURN_IF_ERROR(AddConvolution(id, bn_only, relu >= 0));
+        if (relu >= 0) values_[static_cast<size_t>(relu)] = values_[static_cast<size_t>(id)];
+        break;
+      }
+      case OpKind::kBatchNorm: {
+        LoopStep s{LoopStep::Kind::kAffine, {in}, NewBuffer(n.channels, n.length), {}, {}};
+        for (size_t c = 0; c < static_cast<size_t>(n.channels); ++c) {
+          const double scale = n.weight.values[c] / std::sqrt(static_cast<double>(n.var.values[c]) + n.eps);
+          s.scale.push_back(static_cast<float>(scale));
+          s.shift.push_back(static_cast<float>(n.bias.values[c] - n.mean.values[c] * scale));
+        }
+        values_[static_cast<size_t>(id)] = s.output;
+        AddLoop(std::move(s));
+        break;
+      }
+      case OpKind::kRelu: {
+        LoopStep s{LoopStep::Kind::kRelu, {in}, NewBuffer(n.channels, n.length), {}, {}};
+        values_[static_cast<size_t>(id)] = s.output;
+        AddLoop(std::move(s));
+        break;
+      }
+      case OpKind::kCrop: values_[static_cast<size_t>(id)] = View{in.data + n.offset * in.channels, in.channels, n.length}; break;
+      case OpKind::kConcat: {
+        const std::vector<int> readers = graph_->Consumers(id);
+        const bool by_convolutions = id != graph_->OutputId() && std::all_of(readers.begin(), readers.end(), [&](int r) {
+          return nodes[static_cast<size_t>(r)].op == OpKind::kConv1d;
+        });
+        if (by_convolutions) {
+          concat_[id] = n.inputs;
+          break;
+        }
+        LoopStep s{LoopStep::Kind::kConcat, {}, NewBuffer(n.channels, n.length), {}, {}};
+        for (int p : n.inputs) s.inputs.push_back(values_[static_cast<size_t>(p)]);
+        values_[static_cast<size_t>(id)] = s.output;
+        AddLoop(std::move(s));
+        break;
+      }
+    }
+  }
+  return Status::OK();
+}
+
+// Scores (OutSamples rows × Labels, channels-last) → out (Labels × OutSamples), as probabilities
+// or as they are.
+void OnednnModel::Emit(const View& scores, bool probabilities, float* out) const {
+  const int64_t labels = scores.channels, length = scores.length;
+  const bool softmax = graph_->Activation() == OutputActivation::kSoftmaxOverLabels;
+  for (int64_t t = 0; t < length; ++t) {
+    const float* x = scores.data + t * labels;
+    if (!probabilities) {
+      for (int64_t c = 0; c < labels; ++c) out[c * length + t] = x[c];
+    } else if (softmax) {
+      const float top = *std::max_element(x, x + labels);
+      float sum = 0;
+      for (int64_t c = 0; c < labels; ++c) sum += (out[c * length + t] = std::exp(x[c] - top));
+      for (int64_t c = 0; c < labels; ++c) out[c * length + t] /= sum;
+    } else {
+      for (int64_t c = 0; c < labels; ++c) out[c * length + t] = 1.0f / (1.0f + std::exp(-x[c]));
+    }
+  }
+}
+
+Status OnednnModel::Run(const float* input, int64_t batch, float* output, bool probabilities) {
+  const int64_t channels = spec_.Channels(), samples = spec_.in_samples;
+  const int64_t out_size = spec_.Labels() * spec_.OutSamples();
+  const View& window = values_[0];
+  try {
+    for (int64_t b = 0; b < batch; ++b) {
+      const float* x = input + b * channels * samples;
+      for (int64_t t = 0; t < samples; ++t) {
+        for (int64_t c = 0; c < channels; ++c) window.data[t * channels + c] = x[c * samples + t];
+      }
+      for (Step& step : steps_) {
+        if (step.loop >= 0) RunLoop(loops_[static_cast<size_t>(step.loop)]);
+        else step.primitive.execute(stream_, step.args);
+      }
+      stream_.wait();
+      Emit(values_[static_cast<size_t>(graph_->OutputId())], probabilities, output + b * out_size);
+    }
+  } catch (const dnnl::error& e) {
+    return Status::Internal(spec_.class_name + " forward failed (oneDNN): " + e.what());
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status CompileOnednn(std::shared_ptr<const Graph> graph, const ModelSpec& spec, std::unique_ptr<Model>* out) {
+  const GraphNode& scores = graph->Node(graph->OutputId());
+  if (scores.channels != spec.Labels() || scores.length != spec.OutSamples()) {
+    return Status::InvalidArgument(spec.class_name + ": the graph's output is " + std::to_string(scores.channels) +
+                                   " × " + std::to_string(scores.length) + ", the model needs labels × out_samples");
+  }
+  auto model = std::make_unique<OnednnModel>(spec, std::move(graph));
+  try {
+    RAPID_RETURN_IF_ERROR(model->Compile());
+  } catch (const dnnl::error& e) {
+    return Status::InvalidArgument(spec.class_name + ": oneDNN cannot run this graph: " + e.what());
+  }
+  *out = std::move(model);
+  return Status::OK();
+}
+
+}  // namespace rapid
