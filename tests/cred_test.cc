@@ -28,15 +28,6 @@ namespace {
 const std::string kGolden = std::string(RAPID_TEST_DATA_DIR) + "/golden/forward/cred_random.pt";
 const std::string kWeights = std::string(RAPID_TEST_DATA_DIR) + "/models/cred_random.pt";
 
-// The golden's raw windows normalised as SeisBench's annotate_batch_pre does it, in float32
-// libtorch: demean per channel, divide by one unbiased std over channels and samples (+ 1e-10).
-at::Tensor SeisBenchNormalised(const GoldenFile& golden) {
-  const at::Tensor raw = golden.Tensor("raw").contiguous();
-  EXPECT_EQ(raw.sizes(), (at::IntArrayRef{4, 3, 3000}));
-  const at::Tensor demeaned = raw - raw.mean({-1}, /*keepdim=*/true);
-  return (demeaned / (demeaned.std({-2, -1}, /*unbiased=*/true, /*keepdim=*/true) + 1e-10)).contiguous();
-}
-
 // The pipeline's normalisation (engine/windower.h) of the same windows.
 at::Tensor PipelineNormalised(const GoldenFile& golden) {
   at::Tensor raw = golden.Tensor("raw").contiguous();
@@ -67,7 +58,7 @@ TEST(CredTest, SpecIsSeisBenchsDetector) {
 
 TEST(CredTest, SpectrogramMatchesSeisBenchGolden) {
   GoldenFile golden = LoadGoldenFile(kGolden);
-  const at::Tensor mine = CredSpectrogram(SeisBenchNormalised(golden));
+  const at::Tensor mine = CredSpectrogram(SeisBenchCredWindows(golden));
   const at::Tensor expected = golden.Tensor("input");
   ASSERT_EQ(mine.sizes(), (at::IntArrayRef{4, 3, 76, 41}));
   const float diff = (mine - expected).abs().max().item<float>();
@@ -80,7 +71,7 @@ TEST(CredTest, SpectrogramMatchesSeisBenchGolden) {
 // window 2 (raw counts with a large offset) the float32 mean's rounding shows as 6e-5.
 TEST(CredTest, PipelineNormalisationIsSeisBenchs) {
   GoldenFile golden = LoadGoldenFile(kGolden);
-  const float diff = (PipelineNormalised(golden) - SeisBenchNormalised(golden)).abs().max().item<float>();
+  const float diff = (PipelineNormalised(golden) - SeisBenchCredWindows(golden)).abs().max().item<float>();
   std::printf("CRED window normalisation, pipeline vs SeisBench's float32: max |diff| %.3g\n", diff);
   EXPECT_LE(diff, 1e-4);
 }
@@ -90,7 +81,7 @@ TEST(CredTest, ForwardMatchesSeisBenchGolden) {
   LoadedModel m;
   Status s = LoadModel("cred", kWeights, &m);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  const at::Tensor windows = SeisBenchNormalised(golden);
+  const at::Tensor windows = SeisBenchCredWindows(golden);
   // SeisBench gives (batch, 19, 1); RAPID's models give batch × labels × steps.
   const at::Tensor expected = golden.Tensor("output").reshape({4, 19});
   const at::Tensor expected_logits = golden.Tensor("output_logits").reshape({4, 19});

@@ -1,5 +1,7 @@
 #include "golden_file.h"
 
+#include <ATen/ATen.h>
+
 #include <stdexcept>
 
 #include "models/state_dict_reader.h"
@@ -135,6 +137,12 @@ std::map<std::string, AnnotationTrace> LoadAnnotationGolden(const std::string& p
     traces.emplace(key, std::move(trace));
   }
   return traces;
+}
+
+at::Tensor SeisBenchCredWindows(const GoldenFile& golden) {
+  const at::Tensor raw = golden.Tensor("raw").contiguous();
+  const at::Tensor demeaned = raw - raw.mean({-1}, /*keepdim=*/true);
+  return (demeaned / (demeaned.std({-2, -1}, /*unbiased=*/true, /*keepdim=*/true) + 1e-10)).contiguous();
 }
 
 }  // namespace rapid

@@ -61,6 +61,11 @@ class GoldenFile {
 // unreadable, or not a torch.save of a dict with string keys.
 GoldenFile LoadGoldenFile(const std::string& path);
 
+// CRED's golden windows: the golden's "raw" windows (batch × 3 × 3000) normalised as SeisBench's
+// annotate_batch_pre does it, in float32 libtorch: demean per channel, divide by one unbiased std
+// over channels and samples (+ 1e-10).
+at::Tensor SeisBenchCredWindows(const GoldenFile& golden);
+
 // One continuous probability trace of an annotate golden, as SeisBench's annotate() returns it.
 struct AnnotationTrace {
   std::vector<float> data;     // probabilities, one per sample

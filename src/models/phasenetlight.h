@@ -11,20 +11,20 @@
 
 #include <ATen/core/Tensor.h>
 
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/status.h"
-#include "models/model.h"
+#include "models/graph.h"
+#include "models/model_spec.h"
 
 namespace rapid {
 
-// Builds PhaseNetLight for `spec` (Channels() inputs, Labels() classes, in_samples 3001) from
-// `tensors`, strictly: a missing, extra or mis-shaped key is an InvalidArgument/NotFound naming
-// `source` and the key. OK: *out owns the model (CPU, eval mode).
-Status BuildPhaseNetLight(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-                          const ModelSpec& spec, std::unique_ptr<Model>* out);
+// Describes PhaseNetLight for `spec` (Channels() inputs, Labels() classes, in_samples 3001) with
+// the weights in `tensors`, strictly: a missing, extra or mis-shaped key is an
+// InvalidArgument/NotFound naming `source` and the key. OK: *graph holds the model.
+Status DescribePhaseNetLight(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                             const std::string& source, const ModelSpec& spec, Graph* graph);
 
 }  // namespace rapid

@@ -167,10 +167,10 @@ const std::vector<Entry>& Registry() {
        }},
       // SeisBench's PhaseNetLight weights are GPL-3.0 test data: none ship.
       {"phasenetlight", "", PhaseNetLightSpec(), "phasenetlight",
-       nullptr,
-       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildPhaseNetLight(w[0].state.entries, w[0].path, spec, out);
-       }},
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
+         return DescribePhaseNetLight(w[0].state.entries, w[0].path, spec, g);
+       },
+       nullptr},
       // SeisBench keeps EQCCTP's weights in "eqcct" and EQCCTS's in "eqccts" (their _model_path).
       {"eqcct", "eqcct_p.pt,eqcct_s.pt", EqcctSpec(), "eqcct,eqccts",
        nullptr,

@@ -41,10 +41,9 @@ ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_leng
   ConvLayer phased;
   phased.weight.shape = {s * out, in, taps};
   phased.weight.values.assign(static_cast<size_t>(s * out * in * taps), 0.0f);
-  phased.bias.resize(static_cast<size_t>(s * out));
+  for (int64_t r = 0; r < s; ++r) phased.bias.insert(phased.bias.end(), layer.bias.begin(), layer.bias.end());
   for (int64_t r = 0; r < s; ++r) {
     for (int64_t o = 0; o < out; ++o) {
-      phased.bias[static_cast<size_t>(r * out + o)] = layer.bias[static_cast<size_t>(o)];
       for (int64_t c = 0; c < in; ++c) {
         for (int64_t q = 0; q < taps; ++q) {
           const int64_t tap = r + s * (taps - 1 - q);
@@ -67,11 +66,17 @@ std::vector<ConvLayer> SplitInputs(const ConvLayer& layer, const std::vector<int
   int64_t first = 0;
   for (int64_t channels : part_channels) {
     ConvLayer part = layer;
-    part.weight.shape = {out, channels, k};
     part.weight.values.clear();
-    for (int64_t o = 0; o < out; ++o) {
-      const float* row = layer.weight.values.data() + (o * in + first) * k;
-      part.weight.values.insert(part.weight.values.end(), row, row + channels * k);
+    if (layer.transposed) {  // in × out × k: the part's input channels are one block
+      part.weight.shape = {channels, out, k};
+      const float* block = layer.weight.values.data() + first * out * k;
+      part.weight.values.assign(block, block + channels * out * k);
+    } else {
+      part.weight.shape = {out, channels, k};
+      for (int64_t o = 0; o < out; ++o) {
+        const float* row = layer.weight.values.data() + (o * in + first) * k;
+        part.weight.values.insert(part.weight.values.end(), row, row + channels * k);
+      }
     }
     if (!parts.empty()) part.bias.clear();
     parts.push_back(std::move(part));

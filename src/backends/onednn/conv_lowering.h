@@ -19,7 +19,7 @@ namespace rapid::onednn {
 // A (transposed) convolution's parameters as the backend lowers them.
 struct ConvLayer {
   WeightTensor weight;        // conv: out × in × kernel; transposed: in × out × kernel
-  std::vector<float> bias;    // one per output channel (zeros when the graph has none)
+  std::vector<float> bias;    // one per output channel (zeros when the graph has none), or none
   bool transposed = false;
   int64_t stride = 1, pad_left = 0, pad_right = 0;
 
@@ -42,7 +42,7 @@ void FoldBatchNorm(const GraphNode& bn, ConvLayer* layer);
 ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_length, int64_t* blocks);
 
 // *layer split along its input channels into parts of `part_channels` (summing to InChannels());
-// the first part keeps the bias, the others have none. REQUIRES: !layer.transposed.
+// the first part keeps the bias, the others have none.
 std::vector<ConvLayer> SplitInputs(const ConvLayer& layer, const std::vector<int64_t>& part_channels);
 
 }  // namespace rapid::onednn

@@ -171,32 +171,28 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, boo
   ConvLayer layer = onednn::LayerOf(n);
   for (int bn : absorbed) onednn::FoldBatchNorm(graph_->Node(bn), &layer);
   const int input = n.inputs[0];
+  const auto concat = concat_.find(input);
+  const std::vector<int> inputs = concat == concat_.end() ? std::vector<int>{input} : concat->second;
+  std::vector<int64_t> channels;
+  for (int p : inputs) channels.push_back(graph_->Node(p).channels);
+  std::vector<ConvLayer> parts = onednn::SplitInputs(layer, channels);
+  // A transposed convolution writes all its output phases, from which the node's samples are
+  // a crop; a convolution writes exactly the node's samples.
   const int64_t in_length = graph_->Node(input).length;
-  View out;
-  dnnl::memory::desc dst_desc;
+  int64_t rows = n.length, first_row = 0;
   if (layer.transposed) {
     int64_t blocks = 0;
-    layer = onednn::Polyphase(layer, in_length, n.pad_left + n.length, &blocks);
-    const View phased = NewBuffer(n.channels, blocks * n.stride);
-    dst_desc = Nwc(layer.OutChannels(), blocks);
-    out = View{phased.data + n.pad_left * n.channels, n.channels, n.length};
-  } else {
-    out = NewBuffer(n.channels, n.length);
-    dst_desc = Nwc(n.channels, n.length);
+    for (ConvLayer& part : parts) part = onednn::Polyphase(part, in_length, n.pad_left + n.length, &blocks);
+    rows = blocks * n.stride;
+    first_row = n.pad_left;
   }
-  float* dst = layer.transposed ? out.data - n.pad_left * n.channels : out.data;
-  const auto parts = concat_.find(input);
-  if (parts == concat_.end()) {
-    AddConvPrimitive(layer, values_[static_cast<size_t>(input)], dst_desc, dst, false, relu);
-  } else {
-    std::vector<int64_t> channels;
-    for (int p : parts->second) channels.push_back(graph_->Node(p).channels);
-    const std::vector<ConvLayer> split = onednn::SplitInputs(layer, channels);
-    for (size_t i = 0; i < split.size(); ++i) {
-      AddConvPrimitive(split[i], values_[static_cast<size_t>(parts->second[i])], dst_desc, dst, i > 0,
-                       relu && i + 1 == split.size());
-    }
+  const View buffer = NewBuffer(n.channels, rows);
+  const dnnl::memory::desc dst_desc = Nwc(parts[0].OutChannels(), layer.transposed ? rows / n.stride : rows);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    AddConvPrimitive(parts[i], values_[static_cast<size_t>(inputs[i])], dst_desc, buffer.data, i > 0,
+                     relu && i + 1 == parts.size());
   }
+  const View out{buffer.data + first_row * n.channels, n.channels, n.length};
   values_[static_cast<size_t>(id)] = out;
   for (int a : absorbed) values_[static_cast<size_t>(a)] = out;
   return Status::OK();
@@ -250,7 +246,8 @@ Status OnednnModel::Compile() {
       case OpKind::kConcat: {
         const std::vector<int> readers = graph_->Consumers(id);
         const bool by_convolutions = id != graph_->OutputId() && std::all_of(readers.begin(), readers.end(), [&](int r) {
-          return nodes[static_cast<size_t>(r)].op == OpKind::kConv1d;
+          const OpKind op = nodes[static_cast<size_t>(r)].op;
+          return op == OpKind::kConv1d || op == OpKind::kConvTranspose1d;
         });
         if (by_convolutions) {
           concat_[id] = n.inputs;

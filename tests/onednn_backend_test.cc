@@ -1,0 +1,135 @@
+// The oneDNN backend's rewrites (backends/onednn/conv_lowering.h) and the paths no bundled model
+// takes, each against the torch backend on the same small graph with random weights.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "backends/backend.h"
+
+namespace rapid {
+namespace {
+
+WeightTensor Random(std::vector<int64_t> shape, std::mt19937* rng, float low = -0.5f, float high = 0.5f) {
+  WeightTensor t;
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  t.shape = std::move(shape);
+  std::uniform_real_distribution<float> u(low, high);
+  for (int64_t i = 0; i < n; ++i) t.values.push_back(u(*rng));
+  return t;
+}
+
+int RandomBatchNorm(Graph* g, int x, std::mt19937* rng) {
+  const int64_t c = g->Node(x).channels;
+  return g->BatchNorm(x, Random({c}, rng, 0.5f, 1.5f), Random({c}, rng), Random({c}, rng), Random({c}, rng, 0.2f, 2.0f),
+                      1e-3);
+}
+
+// Largest |onednn − torch| of the probabilities (and of the scores) of `graph` on random windows.
+void ExpectBackendsAgree(std::shared_ptr<const Graph> graph, const ModelSpec& spec) {
+  ASSERT_TRUE(graph->status().ok()) << graph->status().ToString();
+  std::unique_ptr<Model> onednn, torch;
+  Status s = CompileOnednn(graph, spec, &onednn);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(CompileTorch(graph, spec, "cpu", &torch).ok());
+  std::mt19937 rng(7);
+  const int64_t batch = 3;
+  const WeightTensor input = Random({batch * spec.Channels() * spec.in_samples}, &rng, -2.0f, 2.0f);
+  const size_t out = static_cast<size_t>(batch * spec.Labels() * spec.OutSamples());
+  for (bool probabilities : {true, false}) {
+    std::vector<float> a(out), b(out);
+    auto run = [&](Model* m, float* y) {
+      return probabilities ? m->Forward(input.values.data(), batch, y) : m->ForwardLogits(input.values.data(), batch, y);
+    };
+    ASSERT_TRUE(run(onednn.get(), a.data()).ok());
+    ASSERT_TRUE(run(torch.get(), b.data()).ok());
+    float worst = 0, largest = 0;
+    for (size_t i = 0; i < out; ++i) {
+      worst = std::max(worst, std::fabs(a[i] - b[i]));
+      largest = std::max(largest, std::fabs(b[i]));
+    }
+    EXPECT_LE(worst, 1e-5f * std::max(1.0f, largest)) << (probabilities ? "probabilities" : "scores");
+    EXPECT_GT(largest, 0.0f);
+  }
+}
+
+ModelSpec SmallSpec(int64_t channels, int64_t samples, int64_t labels) {
+  ModelSpec spec;
+  spec.class_name = "Small";
+  spec.component_order = std::string("ZNE").substr(0, static_cast<size_t>(channels));
+  for (int64_t l = 0; l < labels; ++l) spec.labels.push_back("L" + std::to_string(l));
+  spec.in_samples = samples;
+  spec.overlap_samples = 0;
+  return spec;
+}
+
+TEST(OnednnBackendTest, TransposedConvolutionsOfEveryPhaseAndCrop) {
+  // Strides 2–4, kernels shorter and longer than the stride, PyTorch padding and output padding
+  // (pad_right below pad_left), with and without bias, batch norm folded into both kinds.
+  std::mt19937 rng(1);
+  for (int64_t stride : {2, 3, 4}) {
+    for (int64_t kernel : {1, 3, 5, 7}) {
+      for (int64_t pad : {0, 1}) {
+        auto g = std::make_shared<Graph>();
+        const ModelSpec spec = SmallSpec(3, 101, 2);
+        int x = g->Conv1d(g->Input(3, 101), Random({6, 3, 5}, &rng), {}, stride, 1, 2);
+        x = g->Relu(RandomBatchNorm(g.get(), x, &rng));
+        x = g->ConvTranspose1d(x, Random({6, 5, kernel}, &rng), Random({5}, &rng), stride, pad, pad - (stride - 1));
+        x = g->Relu(RandomBatchNorm(g.get(), x, &rng));
+        x = g->Crop(x, 1, std::min<int64_t>(g->Node(x).length - 1, 101));
+        // Back to the input length: the rest padded by a 1×1 convolution.
+        x = g->Conv1d(x, Random({2, 5, 1}, &rng), Random({2}, &rng), 1, 0, 101 - g->Node(x).length);
+        g->SetOutput(x, OutputActivation::kSoftmaxOverLabels);
+        SCOPED_TRACE("stride " + std::to_string(stride) + " kernel " + std::to_string(kernel) + " pad " +
+                     std::to_string(pad));
+        ExpectBackendsAgree(g, spec);
+      }
+    }
+  }
+}
+
+TEST(OnednnBackendTest, ConcatenationsSplitOrBuiltAndLoopsForWhatIsNotAConvolution) {
+  std::mt19937 rng(2);
+  auto g = std::make_shared<Graph>();
+  const ModelSpec spec = SmallSpec(3, 64, 3);
+  const int in = g->Input(3, 64);
+  const int a = g->Relu(g->Conv1d(in, Random({4, 3, 3}, &rng), {}, 1, 1, 1));
+  const int b = g->Conv1d(in, Random({5, 3, 5}, &rng), Random({5}, &rng), 1, 2, 2);
+  // Read by a convolution (split, never built) and by a crop (built): both paths at once.
+  const int joined = g->Concat({a, b, in});
+  const int split = g->Conv1d(joined, Random({6, 12, 3}, &rng), Random({6}, &rng), 1, 1, 1);
+  const int cropped = g->Crop(joined, 0, 64);
+  // Batch norm and ReLU that follow no convolution run as loops.
+  const int normed = g->Relu(RandomBatchNorm(g.get(), cropped, &rng));
+  const int both = g->Concat({split, normed});
+  // A transposed convolution over a concatenation is split as well.
+  const int up = g->ConvTranspose1d(g->Concat({both, a}), Random({22, 3, 3}, &rng), Random({3}, &rng), 1, 1, 1);
+  g->SetOutput(up, OutputActivation::kSigmoid);
+  ExpectBackendsAgree(g, spec);
+}
+
+TEST(OnednnBackendTest, OutputOfTheWrongShapeIsRefused) {
+  std::mt19937 rng(3);
+  auto g = std::make_shared<Graph>();
+  g->SetOutput(g->Conv1d(g->Input(3, 50), Random({2, 3, 1}, &rng), {}, 1, 0, 0), OutputActivation::kSigmoid);
+  std::unique_ptr<Model> m;
+  const Status s = CompileOnednn(g, SmallSpec(3, 50, 3), &m);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("the graph's output is 2 × 50"), std::string::npos) << s.ToString();
+}
+
+TEST(OnednnBackendTest, GraphErrorsAreReportedOnce) {
+  std::mt19937 rng(4);
+  Graph g;
+  const int x = g.Input(3, 50);
+  EXPECT_EQ(g.Conv1d(x, Random({2, 4, 3}, &rng), {}, 1, 0, 0), -1);  // 4 input channels: wrong
+  EXPECT_EQ(g.Relu(x), -1);                                           // after an error: nothing added
+  EXPECT_EQ(g.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(g.status().message().find("convolution weight does not fit its input's channels"), std::string::npos);
+  EXPECT_EQ(g.Nodes().size(), 1u);
+}
+
+}  // namespace
+}  // namespace rapid
