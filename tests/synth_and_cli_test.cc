@@ -1,6 +1,7 @@
 // End to end through the `rapid` binary: the bundled demo, synthetic archives with planted
 // arrivals, bad input, configuration errors and exit codes.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -18,15 +19,25 @@ using testing::RunRapid;
 using testing::TempDir;
 
 TEST(CliTest, DemoRunsBundledSampleAndMatchesSeisBench) {
-  TempDir out;
+  // On the default backend and on the torch reference; run.json says which ran.
+  for (const std::string backend : {"", "onednn", "torch"}) {
+    SCOPED_TRACE("--backend " + backend);
+    TempDir out;
+    std::string log;
+    std::vector<std::string> args = {"run", "--output", out.path()};
+    if (!backend.empty()) args.insert(args.end(), {"--backend", backend});
+    ASSERT_EQ(RunRapid(args, &log), 0) << log;
+    EXPECT_NE(log.find("10 picks"), std::string::npos) << log;
+    auto mine = ReadCsv(out.path() + "/picks.csv");
+    auto golden = ReadCsv(std::string(RAPID_TEST_DATA_DIR) + "/golden/annotate/texnet12_phasenet_original.csv");
+    ASSERT_EQ(mine.size(), golden.size());
+    for (size_t i = 1; i < mine.size(); ++i) EXPECT_EQ(mine[i][2], golden[i][2]);
+    const nlohmann::json run = nlohmann::json::parse(std::ifstream(out.path() + "/run.json"));
+    EXPECT_EQ(run.at("backend"), backend.empty() ? "onednn" : backend);
+  }
   std::string log;
-  ASSERT_EQ(RunRapid({"run", "--output", out.path()}, &log), 0) << log;
-  EXPECT_NE(log.find("10 picks"), std::string::npos) << log;
-  auto mine = ReadCsv(out.path() + "/picks.csv");
-  auto golden = ReadCsv(std::string(RAPID_TEST_DATA_DIR) + "/golden/annotate/texnet12_phasenet_original.csv");
-  ASSERT_EQ(mine.size(), golden.size());
-  for (size_t i = 1; i < mine.size(); ++i) EXPECT_EQ(mine[i][2], golden[i][2]);
-  EXPECT_TRUE(std::filesystem::exists(out.path() + "/run.json"));
+  EXPECT_EQ(RunRapid({"run", "--backend", "tensorrt"}, &log), 1);
+  EXPECT_NE(log.find("--backend"), std::string::npos) << log;
 }
 
 TEST(CliTest, SynthArrivalsArePickedWithinTenthOfASecond) {
@@ -107,7 +118,7 @@ TEST(CliTest, HelpListsEveryRunFlag) {
   EXPECT_EQ(RunRapid({"run", "--help"}, &log), 0);
   for (const char* flag : {"--input", "--layout", "--model", "--weights", "--start", "--end", "--output", "--format",
                            "--save-probabilities", "--batch-size", "--intra-threads", "--instances", "--max-ram",
-                           "--cpus", "--progress", "--devices"}) {
+                           "--cpus", "--progress", "--devices", "--backend"}) {
     EXPECT_NE(log.find(flag), std::string::npos) << flag;
   }
 }

@@ -67,7 +67,7 @@ TEST(TuneTrialsTest, RowsRoundTripThroughTheFileWithAwkwardText) {
   // The header names the documented columns.
   const std::string text = ReadFileText(path);
   EXPECT_EQ(text.substr(0, text.find('\n')),
-            "trial,model,weights,input,stations,chunks,chunk_s,cpus,cpu_count,gpus,gpu_count,source,instances,"
+            "trial,model,weights,backend,input,stations,chunks,chunk_s,cpus,cpu_count,gpus,gpu_count,source,instances,"
             "threads_per_instance,batch_size,repeat,windows,wall_s,picker_s,windows_per_s,station_minutes_per_s,"
             "peak_rss_bytes,rss_growth_bytes,vram_peak_bytes,planned_ram_bytes,planned_vram_bytes,success,error,comment");
 }
@@ -248,13 +248,14 @@ TEST(TuneContextsTest, TrialCommandLines) {
   };
   EXPECT_EQ(joined(TrialArguments(run, t)),
             "/bin/rapid run --input /data --model phasenet --output /out/trials/7 --progress off --max-stations 50 "
-            "--cpus 0-3 --devices cpu --instances 2 --batch-size 16 --intra-threads 2");
+            "--backend onednn --cpus 0-3 --devices cpu --instances 2 --batch-size 16 --intra-threads 2");
   t.gpus = "cuda:0,cuda:1";
   t.weights = "/w/x.pt";
+  t.backend = "torch";
   run.max_ram = "8G";
   EXPECT_EQ(joined(TrialArguments(run, t)),
             "/bin/rapid run --input /data --model phasenet --output /out/trials/7 --progress off --max-stations 50 "
-            "--weights /w/x.pt --cpus 0-3 --devices cuda:0,cuda:1 --max-ram 8G --instances 2 --batch-size 16");
+            "--weights /w/x.pt --backend torch --cpus 0-3 --devices cuda:0,cuda:1 --max-ram 8G --instances 2 --batch-size 16");
   t.source = "planner";
   EXPECT_EQ(joined(TrialArguments(run, t)).find("--instances"), std::string::npos);
 }

@@ -1,5 +1,5 @@
 // The model/performance flags `rapid serve` and `rapid stream` share with `rapid run` (--devices,
-// --cpus, --max-ram, --max-vram, --instances, --intra-threads, --batch-size), and the PlanRequest
+// --backend, --cpus, --max-ram, --max-vram, --instances, --intra-threads, --batch-size), and the PlanRequest
 // they make (engine/run_plan.h). Unset values leave the choice to the planner.
 #pragma once
 
@@ -14,7 +14,7 @@
 namespace rapid {
 
 struct PlanFlags {
-  std::string devices = "cpu", cpus, max_ram, max_vram;
+  std::string devices = "cpu", backend = "onednn", cpus, max_ram, max_vram;
   int64_t instances = 0, intra_threads = 0, batch_size = 0;
 };
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include "backends/backend.h"
 #include "cli/commands.h"
 #include "cli/config_file.h"
 #include "cli/option_checks.h"
@@ -36,7 +37,7 @@ struct RunFlags {
   bool save_probabilities = false, resume = false;
   int64_t batch_size = 0, intra_threads = 0, instances = 0, batch_wait_ms = 0;
   std::string progress = "auto";
-  std::string max_ram, max_vram, cpus, devices = "cpu";
+  std::string max_ram, max_vram, cpus, devices = "cpu", backend = "onednn";
   std::string config;
   int64_t max_stations = 0;
   std::string preset, taper, bandpass;
@@ -110,6 +111,7 @@ int Run(const RunFlags& flags) {
   opts.max_batch_wait_ms = flags.batch_wait_ms;
   opts.plan.intra_threads = flags.intra_threads;
   opts.plan.instances = flags.instances;
+  opts.plan.cpu_backend = flags.backend;
   opts.write_quakeml = ("," + flags.format + ",").find(",quakeml,") != std::string::npos;
   opts.write_eqcctpro = ("," + flags.format + ",").find(",eqcctpro,") != std::string::npos;
   if (Status s = ParseDeviceList(flags.devices, &opts.plan.devices); !s.ok()) {  // also asks libtorch for the devices
@@ -212,6 +214,9 @@ CommandAction AddRunCommand(CLI::App* app) {
       ->check(ByteSizeValue());
   cmd->add_option("--devices", flags->devices,
                   "Devices to run on, comma-separated: cpu, cuda:N (cuda:0,1 = cuda:0 and cuda:1), e.g. cpu,cuda:0")
+      ->capture_default_str();
+  cmd->add_option("--backend", flags->backend, "Backend of the cpu device: onednn, or torch (the reference)")
+      ->check(CLI::IsMember(CpuBackends()))
       ->capture_default_str();
   cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G (default: 80% of free)")
       ->check(ByteSizeValue());

@@ -6,6 +6,7 @@
 #include <memory>
 #include <sstream>
 
+#include "backends/backend.h"
 #include "cli/commands.h"
 #include "cli/option_checks.h"
 #include "cli/stop_signals.h"
@@ -21,7 +22,7 @@ namespace rapid {
 namespace {
 
 struct TuneFlags {
-  std::string input, model = "phasenet", weights, output = "rapid-tune", time_budget = "10m";
+  std::string input, model = "phasenet", weights, backend = "onednn", output = "rapid-tune", time_budget = "10m";
   std::string devices = "auto", cpus, stations, cpu_counts, batch_sizes, max_ram;
   int64_t confirm = 3;
   int64_t synth_stations = 50;
@@ -84,6 +85,7 @@ int Tune(const TuneFlags& f) {
   opts.input = f.input.empty() ? "" : std::filesystem::absolute(f.input).lexically_normal().string();
   opts.model = f.model;
   opts.weights = f.weights.empty() ? "" : std::filesystem::absolute(f.weights).lexically_normal().string();
+  opts.backend = f.backend;
   opts.output_dir = f.output;
   opts.confirm_top = f.confirm;
   opts.max_ram = f.max_ram;  // --max-ram, --time-budget, --synth-*: checked when read (option_checks.h)
@@ -157,6 +159,9 @@ CommandAction AddTuneCommand(CLI::App* app) {
       ->check(NotEmpty("a model name (rapid models lists them)"));
   cmd->add_option("--weights", f->weights, "SeisBench weight file (.pt); default: the model's bundled weights")
       ->check(NotEmpty("a weight file"));
+  cmd->add_option("--backend", f->backend, "Backend of the cpu device in every trial: onednn or torch")
+      ->check(CLI::IsMember(CpuBackends()))
+      ->capture_default_str();
   cmd->add_option("--output", f->output, "Folder of trials.csv, best.toml and the trials' outputs (trials/N/)")
       ->capture_default_str()
       ->check(NotEmpty("a folder"));

@@ -39,12 +39,13 @@ double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 Status PrepareModel(const RunOptions& opts, RunReport* report, PreparedRun* run) {
   if (Status s = run->confinement.Confine(opts.plan.cpus); !s.ok()) return Status::InvalidArgument("--cpus: " + s.message());
-  RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &run->loaded));
+  RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &run->loaded, "cpu", opts.plan.cpu_backend));
   const ModelSpec& spec = run->loaded.model->Spec();
   report->model = run->loaded.name;
   report->model_class = spec.class_name;
   report->weights_path = run->loaded.weights_path;
   report->weights_sha256 = run->loaded.weights_sha256;
+  report->backend = run->loaded.backend;
   if (opts.eqcctpro_preset && run->loaded.name != "eqcct") {
     return Status::InvalidArgument("--preset eqcctpro runs EQCCTPro's EQCCT (--model eqcct), not " + run->loaded.name);
   }

@@ -101,7 +101,8 @@ Status LoadExecutors(const RunPlan& plan, const LoadedModel& loaded, Executors* 
         reused = true;
       } else {
         LoadedModel copy;
-        RAPID_RETURN_IF_ERROR(LoadModel(loaded.name, loaded.weights_path, &copy, d.name));  // the files resolved before
+        // The files resolved before, on the backend the first instance runs on (a CUDA device's is torch).
+        RAPID_RETURN_IF_ERROR(LoadModel(loaded.name, loaded.weights_path, &copy, d.name, loaded.backend));
         out->instances.push_back(copy.model.get());
         out->owned.push_back(std::move(copy.model));
       }

@@ -26,6 +26,7 @@ struct Executors {
 // What a run asks of the planner: where to run, the budgets, and any choice made by hand.
 struct PlanRequest {
   std::vector<std::string> devices = {"cpu"};  // "cpu", "cuda:N" (models/device.h)
+  std::string cpu_backend = "onednn";          // the backend of "cpu" (backends/backend.h)
   std::vector<int> cpus;                       // the CPUs the run keeps to; empty: any
   int64_t max_ram_bytes = 0;   // 0: the planner's default share of available memory
   int64_t max_vram_bytes = 0;  // per GPU device; 0: the planner's default share of its free memory

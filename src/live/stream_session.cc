@@ -335,7 +335,7 @@ Status RunStream(const StreamOptions& opts, const std::atomic<bool>& stop, Strea
   LoadedModel loaded;
   RunPlan plan;
   Executors executors;
-  RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &loaded));
+  RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &loaded, "cpu", opts.plan.cpu_backend));
   RAPID_RETURN_IF_ERROR(PlanRun(opts.plan, loaded, &plan));
   RAPID_RETURN_IF_ERROR(LoadExecutors(plan, loaded, &executors));
   StreamState state;

@@ -50,7 +50,7 @@ int64_t ModelService::EstimateWindows(const std::vector<TraceSegment>& segments,
 
 Status ModelService::Create(const ModelServiceOptions& opts, std::unique_ptr<ModelService>* out) {
   std::unique_ptr<ModelService> s(new ModelService());
-  RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &s->loaded_));
+  RAPID_RETURN_IF_ERROR(LoadModel(opts.model, opts.weights, &s->loaded_, "cpu", opts.plan.cpu_backend));
   s->name_ = s->loaded_.name;
   RAPID_RETURN_IF_ERROR(PlanRun(opts.plan, s->loaded_, &s->plan_));
   RAPID_RETURN_IF_ERROR(LoadExecutors(s->plan_, s->loaded_, &s->executors_));

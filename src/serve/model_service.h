@@ -99,6 +99,7 @@ class ModelService {
   const ModelSpec& spec() const { return pipeline_->spec(); }
   const RunPlan& plan() const { return plan_; }
   const std::string& weights_sha256() const { return loaded_.weights_sha256; }
+  const std::string& backend() const { return loaded_.backend; }
   int64_t queued_windows() const;
   int64_t max_queue_windows() const { return max_queue_windows_; }
   int64_t windows_done() const { return pipeline_->windows_done(); }

@@ -143,6 +143,7 @@ HttpResponse ServeApp::ModelsList() const {
                     {"in_samples", s.in_samples},
                     {"thresholds", thresholds},
                     {"weights_sha256", m->weights_sha256()},
+                    {"backend", m->backend()},
                     {"instances", m->plan().instances},
                     {"batch_size", m->plan().batch_size},
                     {"host_budget_bytes", m->plan().host_budget_bytes},

@@ -71,6 +71,7 @@ std::string RunReportJson(const RunReport& r) {
   j["model_class"] = r.model_class;
   j["weights"] = r.weights_path;
   j["weights_sha256"] = r.weights_sha256;
+  j["backend"] = r.backend;
   j["input"] = r.input;
   j["layout"] = r.layout;
   if (!r.preset.empty()) j["preset"] = r.preset;

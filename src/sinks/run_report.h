@@ -86,6 +86,7 @@ struct RunReport {
   std::string model_class;
   std::string weights_path;
   std::string weights_sha256;
+  std::string backend;                        // what ran the model on the CPU: "onednn" or "torch"
   std::string input;
   std::string layout;
   std::string preset;                         // "eqcctpro", or empty

@@ -118,6 +118,7 @@ std::string BestToml(const ConfigSummary& best, const std::string& heading) {
                     ".\n# Use: rapid run --config best.toml --input DATA --output OUT (flags given there win)\n";
   out += "model = " + TomlString(c.model) + "\n";
   if (!c.weights.empty()) out += "weights = " + TomlString(c.weights) + "\n";
+  out += "backend = " + TomlString(c.backend) + "\n";
   out += "devices = " + TomlString(c.gpus.empty() ? "cpu" : c.gpus) + "\n";
   if (!c.cpus.empty()) out += "cpus = " + TomlString(c.cpus) + "\n";
   out += "instances = " + std::to_string(c.instances) + "\n";

@@ -24,6 +24,7 @@ std::vector<std::string> TrialArguments(const TrialRunOptions& opts, const Trial
                                 "--output",        opts.folder, "--progress", "off",  "--max-stations",
                                 std::to_string(t.stations)};
   if (!t.weights.empty()) a.insert(a.end(), {"--weights", t.weights});
+  a.insert(a.end(), {"--backend", t.backend});
   if (!t.cpus.empty()) a.insert(a.end(), {"--cpus", t.cpus});
   a.insert(a.end(), {"--devices", t.gpus.empty() ? "cpu" : t.gpus});
   if (!opts.max_ram.empty()) a.insert(a.end(), {"--max-ram", opts.max_ram});

@@ -18,11 +18,11 @@ struct TrialRunOptions {
   std::string max_ram;       // passed on as --max-ram when set
 };
 
-// The command line of `trial`: rapid run on its input, model, weights, stations, CPUs and devices,
-// with --instances, --batch-size (and on a CPU --intra-threads) unless its source is "planner".
+// The command line of `trial`: rapid run on its input, model, weights, backend, stations, CPUs and
+// devices, with --instances, --batch-size (and on a CPU --intra-threads) unless its source is "planner".
 std::vector<std::string> TrialArguments(const TrialRunOptions& opts, const Trial& trial);
 
-// Runs `*trial` (its model, weights, input, stations, cpus, gpus; its instances, threads and batch
+// Runs `*trial` (its model, weights, backend, input, stations, cpus, gpus; its instances, threads and batch
 // size unless its source is "planner") and fills its measurements, success, error and comment.
 // A run that fails (exit 1 or 3, a signal, a timeout) is a failed trial, not an error: OK with
 // trial->success false and trial->error saying why. IOError when the process cannot be started

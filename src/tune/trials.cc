@@ -76,6 +76,7 @@ const std::vector<Column>& Columns() {
       Int("trial", &Trial::trial),
       Text("model", &Trial::model),
       Text("weights", &Trial::weights),
+      Text("backend", &Trial::backend),
       Text("input", &Trial::input),
       Int("stations", &Trial::stations),
       Int("chunks", &Trial::chunks),
@@ -136,7 +137,7 @@ Status ParseTrialsText(const std::string& path, const std::string& text, std::ve
 }  // namespace
 
 std::string ContextKey(const Trial& t) {
-  return t.model + "|" + t.weights + "|" + t.input + "|" + std::to_string(t.stations) + "|" + t.cpus + "|" + t.gpus;
+  return t.model + "|" + t.weights + "|" + t.backend + "|" + t.input + "|" + std::to_string(t.stations) + "|" + t.cpus + "|" + t.gpus;
 }
 
 std::string TrialKey(const Trial& t) {

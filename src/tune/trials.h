@@ -20,6 +20,7 @@ struct Trial {
   // What was run (the key, with `repeat` and `source`).
   std::string model;
   std::string weights;            // file as given to rapid run; empty: the model's bundled weights
+  std::string backend = "onednn"; // rapid run --backend (backends/backend.h)
   std::string input;              // the tune's input
   int64_t stations = 0;           // the input's first N stations (rapid run --max-stations)
   int64_t chunks = 0;             // time chunks of the input (timechunk folders, SDS days); 0: none
@@ -50,7 +51,7 @@ struct Trial {
   std::string comment;
 };
 
-// The resources and input of a trial (model, weights, input, stations, cpus, gpus): trials with
+// The resources and input of a trial (model, weights, backend, input, stations, cpus, gpus): trials with
 // equal ContextKey compete for "the fastest with these resources".
 std::string ContextKey(const Trial& t);
 

@@ -215,11 +215,13 @@ class Tuner {
     return WriteBest();
   }
 
-  // Rewrites best.toml from every successful trial of this tune's model, weights and input.
+  // Rewrites best.toml from every successful trial of this tune's model, weights, backend and input.
   Status WriteBest() {
     std::vector<Trial> mine;
     for (const auto& [key, t] : recorded_) {
-      if (t.model == opts_.model && t.weights == opts_.weights && t.input == input_) mine.push_back(t);
+      if (t.model == opts_.model && t.weights == opts_.weights && t.backend == opts_.backend && t.input == input_) {
+        mine.push_back(t);
+      }
     }
     ConfigSummary best;
     if (!BestOverall(mine, &best).ok()) return Status::OK();
@@ -237,6 +239,7 @@ class Tuner {
     Trial t;
     t.model = opts_.model;
     t.weights = opts_.weights;
+    t.backend = opts_.backend;
     t.input = input_;
     t.stations = c.stations;
     t.chunks = facts_.chunks;

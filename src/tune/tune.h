@@ -40,6 +40,7 @@ struct TuneOptions {
   std::vector<double> synth_rates_hz = {100.0};
   std::string model = "phasenet";
   std::string weights;  // empty: the model's bundled weights
+  std::string backend = "onednn";  // of the cpu device, in every trial (backends/backend.h)
   std::string output_dir;
   // Wall time the tune may spend (seconds); a trial is not started when the last one's length
   // would overrun it. Trials read back from trials.csv cost nothing.

@@ -110,6 +110,10 @@ class OnednnModel : public Model {
   std::unordered_map<int, std::vector<int>> concat_;  // node → parts, for concatenations never built
   std::vector<Step> steps_;
   std::vector<LoopStep> loops_;
+  // One scratchpad for every primitive (they run one after another), allocated once: oneDNN's
+  // own would be allocated per execution.
+  size_t scratchpad_bytes_ = 0;
+  dnnl::memory scratchpad_;
   int64_t weight_bytes_ = 0;
 };
 
@@ -143,6 +147,7 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
   if (relu) post.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(post);
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
 
   Step step;
@@ -161,6 +166,7 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
   step.args[DNNL_ARG_SRC] = dnnl::memory(Nwc(in, src.length), engine, src.data);
   step.args[DNNL_ARG_DST] = dnnl::memory(dst_desc, engine, dst);
   step.primitive = dnnl::convolution_forward(pd);
+  scratchpad_bytes_ = std::max(scratchpad_bytes_, pd.scratchpad_desc().get_size());
   steps_.push_back(std::move(step));
 }
 
@@ -260,6 +266,10 @@ Status OnednnModel::Compile() {
         break;
       }
     }
+  }
+  scratchpad_ = dnnl::memory({{static_cast<int64_t>(scratchpad_bytes_)}, dt::u8, tag::x}, CpuEngine());
+  for (Step& step : steps_) {
+    if (step.loop < 0) step.args[DNNL_ARG_SCRATCHPAD] = scratchpad_;
   }
   return Status::OK();
 }
