@@ -10,6 +10,7 @@
 #include "engine/picking_run.h"
 #include "engine/windower.h"
 #include "golden_file.h"
+#include "backends/backend.h"
 #include "models/gpd.h"
 #include "models/registry.h"
 #include "models/state_dict_reader.h"
@@ -90,21 +91,28 @@ TEST(GpdTest, OriginalCompatibleFlattensTimeMajor) {
     if (name != "fc1.weight") continue;
     tensor = tensor.reshape({200, 256, 25}).permute({0, 2, 1}).reshape({200, 6400}).contiguous();
   }
+  // Described from the edited weights and compiled by each CPU backend.
   std::unique_ptr<Model> permuted;
-  Status s = BuildGpd(state.entries, "permuted.pt", R"({"model_args": {"original_compatible": true}})", "permuted.json",
-                      m.model->Spec(), &permuted);
-  ASSERT_TRUE(s.ok()) << s.ToString();
+  auto build = [&](const std::string& json, const std::string& json_name, const std::string& backend) {
+    auto graph = std::make_shared<Graph>();
+    RAPID_RETURN_IF_ERROR(DescribeGpd(state.entries, "permuted.pt", json, json_name, m.model->Spec(), graph.get()));
+    return backend == kOnednnBackend ? CompileOnednn(graph, m.model->Spec(), &permuted)
+                                     : CompileTorch(graph, m.model->Spec(), "cpu", &permuted);
+  };
   at::Tensor input = golden.Tensor("input").contiguous();
   std::vector<float> probs(4 * 3);
-  ASSERT_TRUE(permuted->Forward(input.data_ptr<float>(), 4, probs.data()).ok());
-  EXPECT_LE(MaxAbsDiff(probs, golden.Tensor("output")), 1e-4);
-  // The same permuted weights read channel-major are a different network.
-  ASSERT_TRUE(BuildGpd(state.entries, "permuted.pt", "", "", m.model->Spec(), &permuted).ok());
-  ASSERT_TRUE(permuted->Forward(input.data_ptr<float>(), 4, probs.data()).ok());
-  EXPECT_GT(MaxAbsDiff(probs, golden.Tensor("output")), 1e-2);
-
-  s = BuildGpd(state.entries, "permuted.pt", R"({"model_args": {"original_compatible": "yes"}})", "gpd.json",
-               m.model->Spec(), &permuted);
+  for (const std::string& backend : CpuBackends()) {
+    SCOPED_TRACE(backend);
+    Status s = build(R"({"model_args": {"original_compatible": true}})", "permuted.json", backend);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_TRUE(permuted->Forward(input.data_ptr<float>(), 4, probs.data()).ok());
+    EXPECT_LE(MaxAbsDiff(probs, golden.Tensor("output")), 1e-4);
+    // The same permuted weights read channel-major are a different network.
+    ASSERT_TRUE(build("", "", backend).ok());
+    ASSERT_TRUE(permuted->Forward(input.data_ptr<float>(), 4, probs.data()).ok());
+    EXPECT_GT(MaxAbsDiff(probs, golden.Tensor("output")), 1e-2);
+  }
+  const Status s = build(R"({"model_args": {"original_compatible": "yes"}})", "gpd.json", kOnednnBackend);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.message().find("gpd.json: metadata 'model_args.original_compatible' must be true or false"),
             std::string::npos)
@@ -125,8 +133,8 @@ TEST(GpdTest, MisfittingWeightsNameTheKeyAndShape) {
   for (auto& [name, tensor] : state.entries) {
     if (name == "fc3.weight") tensor = tensor.narrow(0, 0, 2).contiguous();
   }
-  std::unique_ptr<Model> two;
-  s = BuildGpd(state.entries, "two.pt", "", "", m.model->Spec(), &two);
+  Graph two;
+  s = DescribeGpd(state.entries, "two.pt", "", "", m.model->Spec(), &two);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.message().find("two.pt: weight 'fc3.weight' has shape (2, 200), the architecture needs (3, 200)"),
             std::string::npos)

@@ -110,6 +110,20 @@ TEST(OnednnBackendTest, ConcatenationsSplitOrBuiltAndLoopsForWhatIsNotAConvoluti
   ExpectBackendsAgree(g, spec);
 }
 
+TEST(OnednnBackendTest, PeakScalingPoolingAndAPointOutput) {
+  // GPD's shape of network: peak scaling, convolution + pooling, a kernel over the whole map.
+  std::mt19937 rng(5);
+  auto g = std::make_shared<Graph>();
+  ModelSpec spec = SmallSpec(3, 64, 3);
+  spec.out_samples = 1;
+  int x = g->ScaleByPeak(g->Input(3, 64), 1e-10);
+  x = g->MaxPool(g->Relu(g->Conv1d(x, Random({8, 3, 5}, &rng), Random({8}, &rng), 1, 2, 2)), 3, 2);
+  x = g->MaxPool(x, 2, 2);
+  x = g->Conv1d(x, Random({3, 8, g->Node(x).length}, &rng), Random({3}, &rng), 1, 0, 0);
+  g->SetOutput(x, OutputActivation::kSoftmaxOverLabels);
+  ExpectBackendsAgree(g, spec);
+}
+
 TEST(OnednnBackendTest, OutputOfTheWrongShapeIsRefused) {
   std::mt19937 rng(3);
   auto g = std::make_shared<Graph>();

@@ -1,11 +1,8 @@
 #include "models/gpd.h"
 
-#include <ATen/ATen.h>
-
 #include <array>
 
 #include "models/strict_params.h"
-#include "models/torch_model.h"
 #include "models/weights_metadata.h"
 
 namespace rapid {
@@ -28,85 +25,68 @@ constexpr std::array<ConvShape, 4> kConvs = {{{32, 21}, {64, 15}, {128, 11}, {25
 constexpr int64_t kFinalSamples = kInSamples >> kConvs.size();
 constexpr int64_t kFlat = kConvs.back().filters * kFinalSamples;  // 6400
 
-struct ConvStage {
-  at::Tensor weight, bias;
-  int64_t pad = 0;
-  BatchNorm bn;
-};
-
-struct Dense {
-  at::Tensor weight, bias;
-};
-
-class GpdModel : public TorchModel {
- public:
-  GpdModel(ModelSpec spec, bool original_compatible)
-      : TorchModel(std::move(spec), OutputActivation::kSoftmaxOverLabels), original_compatible_(original_compatible) {}
-
-  Status Load(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source) {
-    if (spec_.in_samples != kInSamples || spec_.OutSamples() != 1) {
-      return Status::InvalidArgument(source + ": GPD needs in_samples " + std::to_string(kInSamples) +
-                                     " and out_samples 1 (its fc1 takes a fixed " + std::to_string(kFlat) +
-                                     " features)");
+// Dense layer `name` (weight out × in, bias) over node x (channels × length, in = channels ·
+// length) as a convolution whose kernel covers x: weight[o][c][t] is the dense weight of feature
+// c·length + t (channel-major flattening) or t·channels + c (time-major).
+Status Dense(StrictParams* p, Graph* g, const std::string& name, int64_t out, bool time_major, int* x) {
+  RAPID_RETURN_IF_ERROR(g->status());
+  const int64_t channels = g->Node(*x).channels, length = g->Node(*x).length;
+  WeightTensor dense, bias;
+  RAPID_RETURN_IF_ERROR(p->Take(name + ".weight", {out, channels * length}, &dense));
+  RAPID_RETURN_IF_ERROR(p->Take(name + ".bias", {out}, &bias));
+  WeightTensor conv;
+  conv.shape = {out, channels, length};
+  conv.values.resize(dense.values.size());
+  for (int64_t o = 0; o < out; ++o) {
+    for (int64_t c = 0; c < channels; ++c) {
+      for (int64_t t = 0; t < length; ++t) {
+        const int64_t feature = time_major ? t * channels + c : c * length + t;
+        conv.values[static_cast<size_t>((o * channels + c) * length + t)] =
+            dense.values[static_cast<size_t>(o * channels * length + feature)];
+      }
     }
-    StrictParams p(tensors, source);
-    int64_t last = spec_.Channels();
-    for (size_t i = 0; i < kConvs.size(); ++i) {
-      const std::string n = std::to_string(i + 1);
-      ConvStage& s = convs_[i];
-      RAPID_RETURN_IF_ERROR(p.Take("conv" + n + ".weight", {kConvs[i].filters, last, kConvs[i].kernel}, &s.weight));
-      RAPID_RETURN_IF_ERROR(p.Take("conv" + n + ".bias", {kConvs[i].filters}, &s.bias));
-      RAPID_RETURN_IF_ERROR(s.bn.Load(&p, "bn" + n, kConvs[i].filters, kBatchNormEps));
-      s.pad = kConvs[i].kernel / 2;
-      last = kConvs[i].filters;
-    }
-    RAPID_RETURN_IF_ERROR(TakeDense(&p, "fc1", kHidden, kFlat, &fc1_));
-    RAPID_RETURN_IF_ERROR(bn5_.Load(&p, "bn5", kHidden, kBatchNormEps));
-    RAPID_RETURN_IF_ERROR(TakeDense(&p, "fc2", kHidden, kHidden, &fc2_));
-    RAPID_RETURN_IF_ERROR(bn6_.Load(&p, "bn6", kHidden, kBatchNormEps));
-    RAPID_RETURN_IF_ERROR(TakeDense(&p, "fc3", spec_.Labels(), kHidden, &fc3_));
-    RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
-    CountWeights(tensors);
-    return Status::OK();
   }
-
- private:
-  static Status TakeDense(StrictParams* p, const std::string& name, int64_t out, int64_t in, Dense* d) {
-    RAPID_RETURN_IF_ERROR(p->Take(name + ".weight", {out, in}, &d->weight));
-    return p->Take(name + ".bias", {out}, &d->bias);
-  }
-
-  // Returns batch × Labels (one point per window; same memory layout as batch × Labels × 1).
-  at::Tensor Logits(const at::Tensor& input) const override {
-    const at::Tensor peak = at::amax(at::abs(input), {1, 2}, /*keepdim=*/true);
-    at::Tensor x = input / (peak + kPeakEps);
-    for (const ConvStage& s : convs_) {
-      x = at::max_pool1d(at::relu(s.bn(at::conv1d(x, s.weight, s.bias, 1, s.pad))), {2}, {2});
-    }
-    if (original_compatible_) x = x.permute({0, 2, 1});
-    x = x.flatten(1);
-    x = at::relu(bn5_(at::linear(x, fc1_.weight, fc1_.bias)));
-    x = at::relu(bn6_(at::linear(x, fc2_.weight, fc2_.bias)));
-    return at::linear(x, fc3_.weight, fc3_.bias);
-  }
-
-  bool original_compatible_;
-  std::array<ConvStage, kConvs.size()> convs_;
-  Dense fc1_, fc2_, fc3_;
-  BatchNorm bn5_, bn6_;
-};
+  *x = g->Conv1d(*x, std::move(conv), std::move(bias), 1, 0, 0);
+  return g->status();
+}
 
 }  // namespace
 
-Status BuildGpd(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-                const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
-                std::unique_ptr<Model>* out) {
+Status DescribeGpd(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
+                   const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
+                   Graph* graph) {
   bool original_compatible = false;
   RAPID_RETURN_IF_ERROR(ReadOriginalCompatible(metadata_json, metadata_source, &original_compatible));
-  auto model = std::make_unique<GpdModel>(spec, original_compatible);
-  RAPID_RETURN_IF_ERROR(model->Load(tensors, source));
-  *out = std::move(model);
-  return Status::OK();
+  if (spec.in_samples != kInSamples || spec.OutSamples() != 1) {
+    return Status::InvalidArgument(source + ": GPD needs in_samples " + std::to_string(kInSamples) +
+                                   " and out_samples 1 (its fc1 takes a fixed " + std::to_string(kFlat) +
+                                   " features)");
+  }
+  StrictParams p(tensors, source);
+  Graph& g = *graph;
+  // SeisBench's forward divides each window by its peak over channels and time first.
+  int x = g.ScaleByPeak(g.Input(spec.Channels(), spec.in_samples), kPeakEps);
+  for (size_t i = 0; i < kConvs.size(); ++i) {
+    const std::string n = std::to_string(i + 1);
+    WeightTensor w, b;
+    RAPID_RETURN_IF_ERROR(g.status());
+    RAPID_RETURN_IF_ERROR(p.Take("conv" + n + ".weight", {kConvs[i].filters, g.Node(x).channels, kConvs[i].kernel}, &w));
+    RAPID_RETURN_IF_ERROR(p.Take("conv" + n + ".bias", {kConvs[i].filters}, &b));
+    const int64_t pad = kConvs[i].kernel / 2;
+    x = g.Conv1d(x, std::move(w), std::move(b), 1, pad, pad);
+    RAPID_RETURN_IF_ERROR(p.TakeBatchNorm("bn" + n, kBatchNormEps, &g, x, &x));
+    x = g.MaxPool(g.Relu(x), 2, 2);
+  }
+  RAPID_RETURN_IF_ERROR(Dense(&p, &g, "fc1", kHidden, original_compatible, &x));
+  RAPID_RETURN_IF_ERROR(p.TakeBatchNorm("bn5", kBatchNormEps, &g, x, &x));
+  x = g.Relu(x);
+  RAPID_RETURN_IF_ERROR(Dense(&p, &g, "fc2", kHidden, false, &x));
+  RAPID_RETURN_IF_ERROR(p.TakeBatchNorm("bn6", kBatchNormEps, &g, x, &x));
+  x = g.Relu(x);
+  RAPID_RETURN_IF_ERROR(Dense(&p, &g, "fc3", spec.Labels(), false, &x));
+  g.SetOutput(x, OutputActivation::kSoftmaxOverLabels);
+  RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
+  return g.status();
 }
 
 }  // namespace rapid

@@ -13,23 +13,25 @@
 
 #include <ATen/core/Tensor.h>
 
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/status.h"
-#include "models/model.h"
+#include "models/graph.h"
+#include "models/model_spec.h"
 
 namespace rapid {
 
-// Builds GPD for `spec` (Channels() inputs, Labels() classes, in_samples 400) from `tensors`,
-// strictly: a missing, extra or mis-shaped key is an InvalidArgument/NotFound naming `source` and the
-// key. `metadata_json` is the weights' JSON text (empty when there is none); a malformed
-// `model_args.original_compatible` is an InvalidArgument naming `metadata_source`.
-// OK: *out owns the model (CPU).
-Status BuildGpd(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-                const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
-                std::unique_ptr<Model>* out);
+// Describes GPD for `spec` (Channels() inputs, Labels() classes, in_samples 400) with the weights
+// in `tensors`, strictly: a missing, extra or mis-shaped key is an InvalidArgument/NotFound naming
+// `source` and the key. `metadata_json` is the weights' JSON text (empty when there is none); a
+// malformed `model_args.original_compatible` is an InvalidArgument naming `metadata_source`.
+// Each fully connected layer is described as the convolution it equals: fc1 as one kernel over
+// the whole last feature map (its weight rearranged to the flattening order), fc2 and fc3 as 1×1.
+// OK: *graph holds the model.
+Status DescribeGpd(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
+                   const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
+                   Graph* graph);
 
 }  // namespace rapid

@@ -133,6 +133,29 @@ int Graph::Concat(const std::vector<int>& parts) {
   return Add(std::move(n));
 }
 
+int Graph::MaxPool(int x, int64_t kernel, int64_t stride) {
+  if (!Check(Valid(x) && kernel >= 1 && stride >= 1 && Node(x).length >= kernel, "bad max-pool geometry")) return -1;
+  GraphNode n;
+  n.op = OpKind::kMaxPool;
+  n.inputs = {x};
+  n.channels = Node(x).channels;
+  n.length = (Node(x).length - kernel) / stride + 1;
+  n.kernel = kernel;
+  n.stride = stride;
+  return Add(std::move(n));
+}
+
+int Graph::ScaleByPeak(int x, double eps) {
+  if (!Check(Valid(x), "peak scaling of an unknown node")) return -1;
+  GraphNode n;
+  n.op = OpKind::kScaleByPeak;
+  n.inputs = {x};
+  n.channels = Node(x).channels;
+  n.length = Node(x).length;
+  n.eps = eps;
+  return Add(std::move(n));
+}
+
 void Graph::SetOutput(int x, OutputActivation activation) {
   if (!Check(Valid(x), "output is an unknown node")) return;
   output_ = x;

@@ -33,6 +33,8 @@ enum class OpKind {
   kRelu,
   kCrop,             // samples [offset, offset + length) of the input
   kConcat,           // the inputs stacked along channels, in input order
+  kMaxPool,          // the maximum of each `kernel` samples, every `stride` samples (no padding)
+  kScaleByPeak,      // x / (max |x| over the whole value + eps)
 };
 
 // How the output node's scores become probabilities.
@@ -46,7 +48,8 @@ struct GraphNode {
   std::vector<int> inputs;
   int64_t channels = 0, length = 0;  // the output's shape
   int64_t stride = 1, pad_left = 0, pad_right = 0, offset = 0;
-  double eps = 0;                    // kBatchNorm
+  int64_t kernel = 0;                // kMaxPool
+  double eps = 0;                    // kBatchNorm, kScaleByPeak
   WeightTensor weight, bias;         // conv: weight and (maybe empty) bias; batch norm: γ and β
   WeightTensor mean, var;            // kBatchNorm running statistics
 };
@@ -66,6 +69,8 @@ class Graph {
   int Relu(int x);
   int Crop(int x, int64_t offset, int64_t length);
   int Concat(const std::vector<int>& parts);
+  int MaxPool(int x, int64_t kernel, int64_t stride);
+  int ScaleByPeak(int x, double eps);
   // Marks `x` as the model's scores (Labels × OutSamples) and how they become probabilities.
   void SetOutput(int x, OutputActivation activation);
 

@@ -180,10 +180,10 @@ const std::vector<Entry>& Registry() {
        /*weight_files=*/2},
       // No GPD weights ship: the parity tests use seeded random ones (tests/data/models).
       {"gpd", "", GpdSpec(), "gpd",
-       nullptr,
-       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildGpd(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
-       }},
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
+         return DescribeGpd(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, g);
+       },
+       nullptr},
       // No CRED weights ship: the parity tests use seeded random ones (tests/data/models).
       {"cred", "", CredSpec(), "cred",
        nullptr,

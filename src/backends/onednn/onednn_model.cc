@@ -43,14 +43,39 @@ const dnnl::engine& CpuEngine() {
 
 // A step that is not a oneDNN primitive.
 struct LoopStep {
-  enum class Kind { kAffine, kRelu, kConcat } kind;
+  enum class Kind { kAffine, kRelu, kConcat, kMaxPool, kScaleByPeak } kind;
   std::vector<View> inputs;
   View output;
   std::vector<float> scale, shift;  // kAffine, per channel
+  int64_t kernel = 0, stride = 0;   // kMaxPool
+  float eps = 0;                    // kScaleByPeak
 };
+
+void MaxPool(const LoopStep& s) {
+  const View &in = s.inputs[0], &out = s.output;
+  for (int64_t t = 0; t < out.length; ++t) {
+    float* y = out.data + t * out.channels;
+    std::copy_n(in.data + t * s.stride * in.channels, out.channels, y);
+    for (int64_t j = 1; j < s.kernel; ++j) {
+      const float* x = in.data + (t * s.stride + j) * in.channels;
+      for (int64_t c = 0; c < out.channels; ++c) y[c] = std::max(y[c], x[c]);
+    }
+  }
+}
+
+void ScaleByPeak(const LoopStep& s) {
+  const View &in = s.inputs[0], &out = s.output;
+  const int64_t n = in.length * in.channels;
+  float peak = 0;
+  for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::fabs(in.data[i]));
+  const float divisor = peak + s.eps;
+  for (int64_t i = 0; i < n; ++i) out.data[i] = in.data[i] / divisor;
+}
 
 void RunLoop(const LoopStep& s) {
   const View& out = s.output;
+  if (s.kind == LoopStep::Kind::kMaxPool) return MaxPool(s);
+  if (s.kind == LoopStep::Kind::kScaleByPeak) return ScaleByPeak(s);
   if (s.kind == LoopStep::Kind::kConcat) {
     int64_t first = 0;
     for (const View& in : s.inputs) {
@@ -242,8 +267,13 @@ Status OnednnModel::Compile() {
         AddLoop(std::move(s));
         break;
       }
-      case OpKind::kRelu: {
-        LoopStep s{LoopStep::Kind::kRelu, {in}, NewBuffer(n.channels, n.length), {}, {}};
+      case OpKind::kRelu:
+      case OpKind::kMaxPool:
+      case OpKind::kScaleByPeak: {
+        LoopStep s{n.op == OpKind::kRelu      ? LoopStep::Kind::kRelu
+                   : n.op == OpKind::kMaxPool ? LoopStep::Kind::kMaxPool
+                                              : LoopStep::Kind::kScaleByPeak,
+                   {in}, NewBuffer(n.channels, n.length), {}, {}, n.kernel, n.stride, static_cast<float>(n.eps)};
         values_[static_cast<size_t>(id)] = s.output;
         AddLoop(std::move(s));
         break;

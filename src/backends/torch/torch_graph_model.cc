@@ -59,6 +59,10 @@ class TorchGraphModel : public TorchModel {
           break;
         case OpKind::kRelu: v[i] = at::relu(in(0)); break;
         case OpKind::kCrop: v[i] = in(0).narrow(2, n.offset, n.length); break;
+        case OpKind::kMaxPool: v[i] = at::max_pool1d(in(0), {n.kernel}, {n.stride}); break;
+        case OpKind::kScaleByPeak:
+          v[i] = in(0) / (at::amax(at::abs(in(0)), {1, 2}, /*keepdim=*/true) + n.eps);
+          break;
         case OpKind::kConcat: {
           std::vector<at::Tensor> parts;
           for (size_t k = 0; k < n.inputs.size(); ++k) parts.push_back(in(k));
