@@ -13,6 +13,7 @@ packages=(
                         # reference BLAS: PhaseNet forward 615 → 1541 windows/s, one thread); the
                         # OpenMP build follows libtorch's per-thread intra-op thread count
   libmseed-dev          # miniSEED 2 decoding and encoding
+  libkissfft-dev        # FFT of the Fourier resampling (header-only kissfft.hh, BSD-3-Clause)
   nlohmann-json3-dev    # run.json, weight metadata JSON
   libcli11-dev          # command-line parsing
   libspdlog-dev         # logging to stderr
