@@ -14,6 +14,7 @@ packages=(
                         # OpenMP build follows libtorch's per-thread intra-op thread count
   libdnnl-dev           # oneDNN: the CPU backend (src/backends/onednn)
   libmseed-dev          # miniSEED 2 decoding and encoding
+  libkissfft-dev        # FFT of the Fourier resampling (header-only kissfft.hh, BSD-3-Clause)
   nlohmann-json3-dev    # run.json, weight metadata JSON
   libcli11-dev          # command-line parsing
   libspdlog-dev         # logging to stderr

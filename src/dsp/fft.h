@@ -1,7 +1,9 @@
-// Real FFTs of any length. The interface the DSP uses; the implementation
-// (src/models/torch_fft.cc) is the pocketfft inside libtorch (already a dependency), which handles
-// every length, primes included, in O(n log n). No DSP file includes libtorch's headers.
-// Thread safety: pure functions.
+// Real FFTs of any length, in double precision and O(n log n), primes included. Implemented in
+// src/dsp/fft.cc with KissFFT's header-only C++ template (kissfft.hh, Debian's libkissfft-dev,
+// BSD-3-Clause) for lengths whose prime factors are small, and RAPID's own Bluestein (chirp-z)
+// transform, a convolution done with KissFFT, for lengths with a large prime factor.
+// Thread safety: safe to call from several threads at once (plans are cached per length behind a
+// mutex and never modified once built).
 #pragma once
 
 #include <complex>

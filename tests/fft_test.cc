@@ -1,0 +1,217 @@
+// RealFft and InverseRealFft (src/dsp/fft.cc) against a naive DFT summed in long double, for every
+// length up to 64, primes (Bluestein), 2,3,5-smooth lengths and lengths with small odd factors
+// (KissFFT directly), and even lengths whose half is prime (Bluestein under the half-length real
+// transform).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <complex>
+#include <numbers>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "dsp/fft.h"
+
+namespace rapid {
+namespace {
+
+using Bins = std::vector<std::complex<double>>;
+
+// Errors are measured relative to the l2 norm of the signal (forward) or of the exact output
+// (inverse). Double-precision FFTs of these lengths stay below 5e-15 (measured); a wrong twiddle,
+// chirp or index gives errors of order 1.
+constexpr double kTolerance = 1e-13;
+
+std::vector<double> RandomSignal(int64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  std::vector<double> x(static_cast<size_t>(n));
+  for (double& v : x) v = uniform(rng);
+  return x;
+}
+
+double Norm(const std::vector<double>& x) {
+  long double sum = 0.0L;
+  for (double v : x) sum += static_cast<long double>(v) * v;
+  return static_cast<double>(std::sqrt(sum));
+}
+
+// cos and sin of 2πr/n for r < n, in long double: the naive DFT's twiddles, indexed by jk mod n.
+struct UnitCircle {
+  explicit UnitCircle(int64_t n) : cos(static_cast<size_t>(n)), sin(static_cast<size_t>(n)) {
+    const long double pi = std::numbers::pi_v<long double>;
+    for (int64_t r = 0; r < n; ++r) {
+      cos[static_cast<size_t>(r)] = std::cos(2.0L * pi * static_cast<long double>(r) / static_cast<long double>(n));
+      sin[static_cast<size_t>(r)] = std::sin(2.0L * pi * static_cast<long double>(r) / static_cast<long double>(n));
+    }
+  }
+  std::vector<long double> cos, sin;
+};
+
+// Σ_j x_j e^{-2πi jk/n}, in long double.
+std::complex<long double> NaiveBin(const std::vector<double>& x, const UnitCircle& unit, int64_t k) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  long double re = 0.0L, im = 0.0L;
+  for (int64_t j = 0; j < n; ++j) {
+    const size_t r = static_cast<size_t>(j * k % n);
+    re += x[static_cast<size_t>(j)] * unit.cos[r];
+    im -= x[static_cast<size_t>(j)] * unit.sin[r];
+  }
+  return {re, im};
+}
+
+// Checks RealFft(x) at the given bins against NaiveBin.
+void ExpectForwardMatchesNaive(const std::vector<double>& x, const std::vector<int64_t>& bins) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  const Bins spectrum = RealFft(x);
+  ASSERT_EQ(spectrum.size(), static_cast<size_t>(n / 2 + 1)) << "n=" << n;
+  const UnitCircle unit(n);
+  const double bound = kTolerance * Norm(x);
+  for (int64_t k : bins) {
+    const std::complex<long double> exact = NaiveBin(x, unit, k);
+    const std::complex<double> got = spectrum[static_cast<size_t>(k)];
+    ASSERT_NEAR(got.real(), static_cast<double>(exact.real()), bound) << "n=" << n << " k=" << k;
+    ASSERT_NEAR(got.imag(), static_cast<double>(exact.imag()), bound) << "n=" << n << " k=" << k;
+  }
+}
+
+std::vector<int64_t> AllBins(int64_t n) {
+  std::vector<int64_t> bins;
+  for (int64_t k = 0; k <= n / 2; ++k) bins.push_back(k);
+  return bins;
+}
+
+// x_j = (1/n) Σ_{k <= n/2} c_k Re(X_k e^{2πi jk/n}) with c_k = 2, except c_0 = 1 and, for even n,
+// c_{n/2} = 1; of those two bins only the real parts count.
+std::vector<double> NaiveInverse(const Bins& bins, int64_t n) {
+  const UnitCircle unit(n);
+  std::vector<double> x(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) {
+    long double sum = bins[0].real();
+    for (int64_t k = 1; k <= n / 2; ++k) {
+      const size_t r = static_cast<size_t>(j * k % n);
+      const std::complex<double> b = bins[static_cast<size_t>(k)];
+      if (2 * k == n) {
+        sum += b.real() * unit.cos[r];
+      } else {
+        sum += 2.0L * (b.real() * unit.cos[r] - b.imag() * unit.sin[r]);
+      }
+    }
+    x[static_cast<size_t>(j)] = static_cast<double>(sum / static_cast<long double>(n));
+  }
+  return x;
+}
+
+// InverseRealFft of random bins (imaginary parts of bin 0 and Nyquist included) against NaiveInverse.
+void ExpectInverseMatchesNaive(int64_t n, uint64_t seed) {
+  std::vector<double> parts = RandomSignal(2 * (n / 2 + 1), seed);
+  Bins bins(static_cast<size_t>(n / 2 + 1));
+  for (size_t k = 0; k < bins.size(); ++k) bins[k] = {parts[2 * k], parts[2 * k + 1]};
+  const std::vector<double> got = InverseRealFft(bins, n);
+  const std::vector<double> exact = NaiveInverse(bins, n);
+  ASSERT_EQ(got.size(), exact.size()) << "n=" << n;
+  const double bound = kTolerance * Norm(exact);
+  for (size_t j = 0; j < got.size(); ++j) ASSERT_NEAR(got[j], exact[j], bound) << "n=" << n << " j=" << j;
+}
+
+void ExpectRoundTrip(const std::vector<double>& x) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  const std::vector<double> y = InverseRealFft(RealFft(x), n);
+  ASSERT_EQ(y.size(), x.size()) << "n=" << n;
+  const double bound = kTolerance * Norm(x);
+  for (size_t j = 0; j < x.size(); ++j) ASSERT_NEAR(y[j], x[j], bound) << "n=" << n << " j=" << j;
+}
+
+TEST(FftTest, EveryLengthUpTo64MatchesNaiveDft) {
+  for (int64_t n = 1; n <= 64; ++n) {
+    const std::vector<double> x = RandomSignal(n, static_cast<uint64_t>(n));
+    ExpectForwardMatchesNaive(x, AllBins(n));
+    ExpectInverseMatchesNaive(n, static_cast<uint64_t>(1000 + n));
+    ExpectRoundTrip(x);
+  }
+}
+
+TEST(FftTest, PrimeAndPrimeTimesTwoLengthsMatchNaiveDft) {
+  // Primes go through Bluestein; twice a prime through Bluestein under the half-length transform.
+  for (int64_t n : {97, 101, 997, 2999, 3001, 7919, 2 * 3001, 2 * 7919}) {
+    const std::vector<double> x = RandomSignal(n, static_cast<uint64_t>(n));
+    ExpectForwardMatchesNaive(x, AllBins(n));
+    ExpectInverseMatchesNaive(n, static_cast<uint64_t>(1000 + n));
+    ExpectRoundTrip(x);
+  }
+}
+
+TEST(FftTest, SmoothLengthsMatchNaiveDft) {
+  for (int64_t n : {3000, 4096, 6000, 3375}) {
+    const std::vector<double> x = RandomSignal(n, static_cast<uint64_t>(n));
+    ExpectForwardMatchesNaive(x, AllBins(n));
+    ExpectInverseMatchesNaive(n, static_cast<uint64_t>(1000 + n));
+    ExpectRoundTrip(x);
+  }
+}
+
+TEST(FftTest, LengthsWithSmallOddFactorsMatchNaiveDft) {
+  // KissFFT's generic butterflies (factors above 5 summing to at most 23): 1155 = 3·5·7·11,
+  // 2464 = 2·(2^4·7·11), 2944 = 2·(2^6·23); 3712 = 2·(2^6·29) is just past the bound (Bluestein).
+  for (int64_t n : {1155, 2464, 2944, 3712}) {
+    const std::vector<double> x = RandomSignal(n, static_cast<uint64_t>(n));
+    ExpectForwardMatchesNaive(x, AllBins(n));
+    ExpectInverseMatchesNaive(n, static_cast<uint64_t>(1000 + n));
+    ExpectRoundTrip(x);
+  }
+}
+
+TEST(FftTest, LongLengthsMatchNaiveDftOnSampledBins) {
+  // 144000: an hour at 40 Hz (smooth); 144001 (= 11·13·19·53, odd, Bluestein) and 144038
+  // (= 2·72019, prime half): lengths a gap or a late record give; 504000 = 2·(2^5·3^2·5^3·7): a
+  // half long enough to be split in two, with a generic butterfly.
+  for (int64_t n : {144000, 144001, 144038, 504000}) {
+    const std::vector<double> x = RandomSignal(n, static_cast<uint64_t>(n));
+    std::vector<int64_t> bins = {0, 1, 2, 3, 7, 100, 1234, n / 4, n / 3, n / 2 - 1, n / 2};
+    std::mt19937_64 rng(static_cast<uint64_t>(n));
+    for (int i = 0; i < 20; ++i) bins.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(n / 2 + 1)));
+    ExpectForwardMatchesNaive(x, bins);
+    ExpectRoundTrip(x);
+  }
+}
+
+TEST(FftTest, InverseIgnoresImaginaryPartsOfZeroAndNyquistBins) {
+  for (int64_t n : {6, 7, 3000, 3001, 2 * 3001}) {
+    Bins clean = RealFft(RandomSignal(n, static_cast<uint64_t>(n)));
+    clean.front().imag(0.0);
+    if (n % 2 == 0) clean.back().imag(0.0);
+    Bins noisy = clean;
+    noisy.front().imag(123.0);
+    if (n % 2 == 0) noisy.back().imag(-45.0);
+    const std::vector<double> want = InverseRealFft(clean, n);
+    const std::vector<double> got = InverseRealFft(noisy, n);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t j = 0; j < got.size(); ++j) ASSERT_EQ(got[j], want[j]) << "n=" << n << " j=" << j;
+  }
+}
+
+TEST(FftTest, ConcurrentCallsGiveTheSingleThreadedResult) {
+  // Lengths no other test uses, so the threads also race to build and cache their plans: Bluestein
+  // (3010, 3011, 4100), smooth (5000), generic butterflies (3080, 3465) and both halves of a split
+  // transform with a generic butterfly (2·7·2^15).
+  const std::vector<int64_t> lengths = {3010, 3011, 4100, 5000, 3080, 3465, 458752};
+  constexpr size_t kThreads = 4;
+  std::vector<std::vector<Bins>> got(kThreads, std::vector<Bins>(lengths.size()));
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = 0; i < lengths.size(); ++i) got[t][i] = RealFft(RandomSignal(lengths[i], 7));
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    const std::vector<double> x = RandomSignal(lengths[i], 7);
+    ExpectForwardMatchesNaive(x, {0, 1, 17, lengths[i] / 3, lengths[i] / 2});
+    const Bins want = RealFft(x);
+    for (size_t t = 0; t < kThreads; ++t) EXPECT_EQ(got[t][i], want) << "n=" << lengths[i] << " thread " << t;
+  }
+}
+
+}  // namespace
+}  // namespace rapid
