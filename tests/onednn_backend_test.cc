@@ -7,6 +7,7 @@
 #include <random>
 
 #include "backends/backend.h"
+#include "backends/onednn/output_head.h"
 
 namespace rapid {
 namespace {
@@ -122,6 +123,25 @@ TEST(OnednnBackendTest, PeakScalingPoolingAndAPointOutput) {
   x = g->Conv1d(x, Random({3, 8, g->Node(x).length}, &rng), Random({3}, &rng), 1, 0, 0);
   g->SetOutput(x, OutputActivation::kSoftmaxOverLabels);
   ExpectBackendsAgree(g, spec);
+}
+
+TEST(OnednnBackendTest, VectorExpIsWithinTwoTenMillionthsOfExp) {
+  std::vector<float> x, y;
+  for (float v = -87.0f; v <= 88.0f; v += 0.0137f) x.push_back(v);
+  y.resize(x.size());
+  onednn::VectorExp(x.data(), static_cast<int64_t>(x.size()), y.data());
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double exact = std::exp(static_cast<double>(x[i]));
+    worst = std::max(worst, std::fabs(y[i] - exact) / exact);
+  }
+  EXPECT_LT(worst, 2e-7);
+  // Clamped outside [−87, 88].
+  const float outside[2] = {-1000.0f, 1000.0f};
+  float clamped[2];
+  onednn::VectorExp(outside, 2, clamped);
+  EXPECT_FLOAT_EQ(clamped[0], std::exp(-87.0f));
+  EXPECT_FLOAT_EQ(clamped[1], std::exp(88.0f));
 }
 
 TEST(OnednnBackendTest, OutputOfTheWrongShapeIsRefused) {

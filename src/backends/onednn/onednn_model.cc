@@ -12,6 +12,7 @@
 #include <cmath>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -19,6 +20,7 @@
 
 #include "backends/backend.h"
 #include "backends/onednn/conv_lowering.h"
+#include "backends/onednn/output_head.h"
 
 namespace rapid {
 
@@ -124,7 +126,8 @@ class OnednnModel : public Model {
   void AddConvPrimitive(const ConvLayer& layer, const View& src, const dnnl::memory::desc& dst_desc, float* dst,
                         bool accumulate, bool relu);
   void AddLoop(LoopStep loop);
-  void Emit(const View& scores, bool probabilities, float* out) const;
+  // Whether the graph ends in a 1×1 convolution that output_head.h can do; sets head_.
+  bool TakeHead();
   Status Run(const float* input, int64_t batch, float* output, bool probabilities);
 
   ModelSpec spec_;
@@ -140,6 +143,12 @@ class OnednnModel : public Model {
   size_t scratchpad_bytes_ = 0;
   dnnl::memory scratchpad_;
   int64_t weight_bytes_ = 0;
+  int compiled_threads_ = 0;  // OpenMP threads the primitives were planned for
+  // The output: a 1×1 convolution done by output_head.h over these inputs, or none (then the
+  // output node's value is the scores).
+  std::optional<onednn::PointwiseHead> head_;
+  std::vector<onednn::ChannelsLast> head_inputs_;
+  std::vector<float> emit_scratch_;
 };
 
 View OnednnModel::NewBuffer(int64_t channels, int64_t rows) {
@@ -229,10 +238,44 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, boo
   return Status::OK();
 }
 
+bool OnednnModel::TakeHead() {
+  const GraphNode& n = graph_->Node(graph_->OutputId());
+  const bool pointwise = (n.op == OpKind::kConv1d || n.op == OpKind::kConvTranspose1d) && n.weight.shape[2] == 1 &&
+                         n.stride == 1 && n.pad_left == 0 && n.pad_right == 0;
+  if (!pointwise) return false;
+  onednn::PointwiseHead head;
+  head.labels = n.channels;
+  head.channels = graph_->Node(n.inputs[0]).channels;
+  head.weight.resize(static_cast<size_t>(head.labels * head.channels));
+  for (int64_t l = 0; l < head.labels; ++l) {
+    for (int64_t c = 0; c < head.channels; ++c) {
+      // Conv1d: labels × channels × 1; ConvTranspose1d: channels × labels × 1.
+      const int64_t from = n.op == OpKind::kConv1d ? l * head.channels + c : c * head.labels + l;
+      head.weight[static_cast<size_t>(l * head.channels + c)] = n.weight.values[static_cast<size_t>(from)];
+    }
+  }
+  head.bias = n.bias.empty() ? std::vector<float>(static_cast<size_t>(head.labels), 0.0f) : n.bias.values;
+  weight_bytes_ += static_cast<int64_t>((head.weight.size() + head.bias.size()) * sizeof(float));
+  head_ = std::move(head);
+  return true;
+}
+
 Status OnednnModel::Compile() {
+  // oneDNN plans a primitive's threads when it is created (OpenMP's count on this thread); Run
+  // compiles again when it is called on a thread with another count.
+  compiled_threads_ = omp_get_max_threads();
+  buffers_.clear();
+  concat_.clear();
+  steps_.clear();
+  loops_.clear();
+  scratchpad_bytes_ = 0;
+  weight_bytes_ = 0;
   const std::vector<GraphNode>& nodes = graph_->Nodes();
   values_.assign(nodes.size(), View{});
   std::vector<bool> done(nodes.size(), false);
+  head_.reset();
+  head_inputs_.clear();
+  if (TakeHead()) done[static_cast<size_t>(graph_->OutputId())] = true;
   auto sole_consumer = [&](int id, OpKind op) {
     const std::vector<int> readers = graph_->Consumers(id);
     return readers.size() == 1 && nodes[static_cast<size_t>(readers[0])].op == op && id != graph_->OutputId() ? readers[0] : -1;
@@ -297,6 +340,16 @@ Status OnednnModel::Compile() {
       }
     }
   }
+  if (head_) {
+    const int input = graph_->Node(graph_->OutputId()).inputs[0];
+    const auto parts = concat_.find(input);
+    for (int p : parts == concat_.end() ? std::vector<int>{input} : parts->second) {
+      head_inputs_.push_back({values_[static_cast<size_t>(p)].data, graph_->Node(p).channels});
+    }
+  } else {
+    const View& scores = values_[static_cast<size_t>(graph_->OutputId())];
+    head_inputs_.push_back({scores.data, scores.channels});
+  }
   scratchpad_ = dnnl::memory({{static_cast<int64_t>(scratchpad_bytes_)}, dt::u8, tag::x}, CpuEngine());
   for (Step& step : steps_) {
     if (step.loop < 0) step.args[DNNL_ARG_SCRATCHPAD] = scratchpad_;
@@ -304,31 +357,12 @@ Status OnednnModel::Compile() {
   return Status::OK();
 }
 
-// Scores (OutSamples rows × Labels, channels-last) → out (Labels × OutSamples), as probabilities
-// or as they are.
-void OnednnModel::Emit(const View& scores, bool probabilities, float* out) const {
-  const int64_t labels = scores.channels, length = scores.length;
-  const bool softmax = graph_->Activation() == OutputActivation::kSoftmaxOverLabels;
-  for (int64_t t = 0; t < length; ++t) {
-    const float* x = scores.data + t * labels;
-    if (!probabilities) {
-      for (int64_t c = 0; c < labels; ++c) out[c * length + t] = x[c];
-    } else if (softmax) {
-      const float top = *std::max_element(x, x + labels);
-      float sum = 0;
-      for (int64_t c = 0; c < labels; ++c) sum += (out[c * length + t] = std::exp(x[c] - top));
-      for (int64_t c = 0; c < labels; ++c) out[c * length + t] /= sum;
-    } else {
-      for (int64_t c = 0; c < labels; ++c) out[c * length + t] = 1.0f / (1.0f + std::exp(-x[c]));
-    }
-  }
-}
-
 Status OnednnModel::Run(const float* input, int64_t batch, float* output, bool probabilities) {
   const int64_t channels = spec_.Channels(), samples = spec_.in_samples;
   const int64_t out_size = spec_.Labels() * spec_.OutSamples();
-  const View& window = values_[0];
   try {
+    if (omp_get_max_threads() != compiled_threads_) RAPID_RETURN_IF_ERROR(Compile());
+    const View& window = values_[0];
     for (int64_t b = 0; b < batch; ++b) {
       const float* x = input + b * channels * samples;
       for (int64_t t = 0; t < samples; ++t) {
@@ -339,7 +373,8 @@ Status OnednnModel::Run(const float* input, int64_t batch, float* output, bool p
         else step.primitive.execute(stream_, step.args);
       }
       stream_.wait();
-      Emit(values_[static_cast<size_t>(graph_->OutputId())], probabilities, output + b * out_size);
+      onednn::EmitScores(head_inputs_, spec_.OutSamples(), head_ ? &*head_ : nullptr, graph_->Activation(),
+                         probabilities, &emit_scratch_, output + b * out_size);
     }
   } catch (const dnnl::error& e) {
     return Status::Internal(spec_.class_name + " forward failed (oneDNN): " + e.what());
