@@ -14,6 +14,7 @@ packages=(
                         # OpenMP build follows libtorch's per-thread intra-op thread count
   libdnnl-dev           # oneDNN: the CPU backend (src/backends/onednn)
   libmseed-dev          # miniSEED 2 decoding and encoding
+  libzip-dev            # the zip container of torch.save weight files, read without libtorch
   nlohmann-json3-dev    # run.json, weight metadata JSON
   libcli11-dev          # command-line parsing
   libspdlog-dev         # logging to stderr
