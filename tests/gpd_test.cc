@@ -13,6 +13,7 @@
 #include "models/gpd.h"
 #include "models/registry.h"
 #include "models/state_dict_reader.h"
+#include "stored_tensor_aten.h"
 #include "probability_parity.h"
 #include "test_util.h"
 
@@ -88,23 +89,23 @@ TEST(GpdTest, OriginalCompatibleFlattensTimeMajor) {
   ASSERT_TRUE(ReadStateDict(kWeights, &state).ok());
   for (auto& [name, tensor] : state.entries) {
     if (name != "fc1.weight") continue;
-    tensor = tensor.reshape({200, 256, 25}).permute({0, 2, 1}).reshape({200, 6400}).contiguous();
+    tensor = ToStoredTensor(ToAtTensor(tensor).reshape({200, 256, 25}).permute({0, 2, 1}).reshape({200, 6400}));
   }
   std::unique_ptr<Model> permuted;
   Status s = BuildGpd(state.entries, "permuted.pt", R"({"model_args": {"original_compatible": true}})", "permuted.json",
-                      m.model->Spec(), &permuted);
+                      m.model->Spec(), "cpu", &permuted);
   ASSERT_TRUE(s.ok()) << s.ToString();
   at::Tensor input = golden.Tensor("input").contiguous();
   std::vector<float> probs(4 * 3);
   ASSERT_TRUE(permuted->Forward(input.data_ptr<float>(), 4, probs.data()).ok());
   EXPECT_LE(MaxAbsDiff(probs, golden.Tensor("output")), 1e-4);
   // The same permuted weights read channel-major are a different network.
-  ASSERT_TRUE(BuildGpd(state.entries, "permuted.pt", "", "", m.model->Spec(), &permuted).ok());
+  ASSERT_TRUE(BuildGpd(state.entries, "permuted.pt", "", "", m.model->Spec(), "cpu", &permuted).ok());
   ASSERT_TRUE(permuted->Forward(input.data_ptr<float>(), 4, probs.data()).ok());
   EXPECT_GT(MaxAbsDiff(probs, golden.Tensor("output")), 1e-2);
 
   s = BuildGpd(state.entries, "permuted.pt", R"({"model_args": {"original_compatible": "yes"}})", "gpd.json",
-               m.model->Spec(), &permuted);
+               m.model->Spec(), "cpu", &permuted);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.message().find("gpd.json: metadata 'model_args.original_compatible' must be true or false"),
             std::string::npos)
@@ -123,10 +124,10 @@ TEST(GpdTest, MisfittingWeightsNameTheKeyAndShape) {
   StateDict state;
   ASSERT_TRUE(ReadStateDict(kWeights, &state).ok());
   for (auto& [name, tensor] : state.entries) {
-    if (name == "fc3.weight") tensor = tensor.narrow(0, 0, 2).contiguous();
+    if (name == "fc3.weight") tensor = ToStoredTensor(ToAtTensor(tensor).narrow(0, 0, 2));
   }
   std::unique_ptr<Model> two;
-  s = BuildGpd(state.entries, "two.pt", "", "", m.model->Spec(), &two);
+  s = BuildGpd(state.entries, "two.pt", "", "", m.model->Spec(), "cpu", &two);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.message().find("two.pt: weight 'fc3.weight' has shape (2, 200), the architecture needs (3, 200)"),
             std::string::npos)

@@ -43,13 +43,13 @@ class GpdModel : public TorchModel {
   GpdModel(ModelSpec spec, bool original_compatible)
       : TorchModel(std::move(spec), OutputActivation::kSoftmaxOverLabels), original_compatible_(original_compatible) {}
 
-  Status Load(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source) {
+  Status Load(const NamedStoredTensors& tensors, const std::string& source, const at::Device& device) {
     if (spec_.in_samples != kInSamples || spec_.OutSamples() != 1) {
       return Status::InvalidArgument(source + ": GPD needs in_samples " + std::to_string(kInSamples) +
                                      " and out_samples 1 (its fc1 takes a fixed " + std::to_string(kFlat) +
                                      " features)");
     }
-    StrictParams p(tensors, source);
+    TorchParams p(tensors, source, device);
     int64_t last = spec_.Channels();
     for (size_t i = 0; i < kConvs.size(); ++i) {
       const std::string n = std::to_string(i + 1);
@@ -66,12 +66,12 @@ class GpdModel : public TorchModel {
     RAPID_RETURN_IF_ERROR(bn6_.Load(&p, "bn6", kHidden, kBatchNormEps));
     RAPID_RETURN_IF_ERROR(TakeDense(&p, "fc3", spec_.Labels(), kHidden, &fc3_));
     RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
-    CountWeights(tensors);
+    CountWeights(tensors, device);
     return Status::OK();
   }
 
  private:
-  static Status TakeDense(StrictParams* p, const std::string& name, int64_t out, int64_t in, Dense* d) {
+  static Status TakeDense(TorchParams* p, const std::string& name, int64_t out, int64_t in, Dense* d) {
     RAPID_RETURN_IF_ERROR(p->Take(name + ".weight", {out, in}, &d->weight));
     return p->Take(name + ".bias", {out}, &d->bias);
   }
@@ -98,13 +98,15 @@ class GpdModel : public TorchModel {
 
 }  // namespace
 
-Status BuildGpd(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-                const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
+Status BuildGpd(const NamedStoredTensors& tensors, const std::string& source, const std::string& metadata_json,
+                const std::string& metadata_source, const ModelSpec& spec, const std::string& device,
                 std::unique_ptr<Model>* out) {
   bool original_compatible = false;
   RAPID_RETURN_IF_ERROR(ReadOriginalCompatible(metadata_json, metadata_source, &original_compatible));
+  at::Device torch_device = at::kCPU;
+  RAPID_RETURN_IF_ERROR(ParseTorchDevice(device, &torch_device));
   auto model = std::make_unique<GpdModel>(spec, original_compatible);
-  RAPID_RETURN_IF_ERROR(model->Load(tensors, source));
+  RAPID_RETURN_IF_ERROR(model->Load(tensors, source, torch_device));
   *out = std::move(model);
   return Status::OK();
 }

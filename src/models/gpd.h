@@ -11,15 +11,12 @@
 // layouts have the same shapes, so only the JSON can tell them apart (default false).
 #pragma once
 
-#include <ATen/core/Tensor.h>
-
 #include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "core/status.h"
 #include "models/model.h"
+#include "models/stored_tensor.h"
 
 namespace rapid {
 
@@ -27,9 +24,10 @@ namespace rapid {
 // strictly: a missing, extra or mis-shaped key is an InvalidArgument/NotFound naming `source` and the
 // key. `metadata_json` is the weights' JSON text (empty when there is none); a malformed
 // `model_args.original_compatible` is an InvalidArgument naming `metadata_source`.
-// OK: *out owns the model (CPU).
-Status BuildGpd(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-                const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
+// The weights are created on `device` ("cpu" or "cuda:N"), where the model then runs; one it cannot
+// take is a ResourceExhausted naming `source` and the device. OK: *out owns the model.
+Status BuildGpd(const NamedStoredTensors& tensors, const std::string& source, const std::string& metadata_json,
+                const std::string& metadata_source, const ModelSpec& spec, const std::string& device,
                 std::unique_ptr<Model>* out);
 
 }  // namespace rapid

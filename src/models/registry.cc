@@ -1,6 +1,5 @@
 #include "models/registry.h"
 
-#include <ATen/ATen.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -38,8 +37,9 @@ struct WeightFile {
 };
 
 // Builds the model from its weight files, in the order the entry lists them, and the spec with the
-// JSON already applied.
-using Builder = std::function<Status(const std::vector<WeightFile>&, const ModelSpec&, std::unique_ptr<Model>*)>;
+// JSON already applied, with its weights on the device named ("cpu" or "cuda:N").
+using Builder = std::function<Status(const std::vector<WeightFile>&, const ModelSpec&, const std::string& device,
+                                     std::unique_ptr<Model>*)>;
 // Describes the model as a Graph (models/graph.h) for a backend to compile.
 using Describer = std::function<Status(const std::vector<WeightFile>&, const ModelSpec&, Graph*)>;
 
@@ -162,8 +162,10 @@ const std::vector<Entry>& Registry() {
        nullptr},
       {"eqtransformer", "", EqTransformerSpec(), "eqtransformer",
        nullptr,
-       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildEqTransformer(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, const std::string& device,
+          std::unique_ptr<Model>* out) {
+         return BuildEqTransformer(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, device,
+                                   out);
        }},
       // SeisBench's PhaseNetLight weights are GPL-3.0 test data: none ship.
       {"phasenetlight", "", PhaseNetLightSpec(), "phasenetlight",
@@ -174,21 +176,24 @@ const std::vector<Entry>& Registry() {
       // SeisBench keeps EQCCTP's weights in "eqcct" and EQCCTS's in "eqccts" (their _model_path).
       {"eqcct", "eqcct_p.pt,eqcct_s.pt", EqcctSpec(), "eqcct,eqccts",
        nullptr,
-       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildEqcct(w[0].state.entries, w[0].path, w[1].state.entries, w[1].path, spec, out);
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, const std::string& device,
+          std::unique_ptr<Model>* out) {
+         return BuildEqcct(w[0].state.entries, w[0].path, w[1].state.entries, w[1].path, spec, device, out);
        },
        /*weight_files=*/2},
       // No GPD weights ship: the parity tests use seeded random ones (tests/data/models).
       {"gpd", "", GpdSpec(), "gpd",
        nullptr,
-       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildGpd(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, const std::string& device,
+          std::unique_ptr<Model>* out) {
+         return BuildGpd(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, device, out);
        }},
       // No CRED weights ship: the parity tests use seeded random ones (tests/data/models).
       {"cred", "", CredSpec(), "cred",
        nullptr,
-       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildCred(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, const std::string& device,
+          std::unique_ptr<Model>* out) {
+         return BuildCred(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, device, out);
        }},
   };
   return entries;
@@ -372,13 +377,6 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
     if (!files[i].metadata_path.empty()) metadata_paths.push_back(files[i].metadata_path);
     files[i].path = paths[i];
     RAPID_RETURN_IF_ERROR(ReadStateDict(paths[i], &files[i].state));
-    if (device != "cpu" && !entry->describe) {
-      try {
-        for (auto& entry : files[i].state.entries) entry.second = entry.second.to(at::Device(device));
-      } catch (const std::exception& e) {
-        return Status::ResourceExhausted(paths[i] + ": cannot place the weights on " + device + ": " + e.what());
-      }
-    }
     digests.emplace_back();
     RAPID_RETURN_IF_ERROR(Sha256File(paths[i], &digests.back()));
   }
@@ -387,7 +385,7 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
   out->weights_sha256 = JoinCommas(digests);
   if (!entry->describe) {
     out->backend = kTorchBackend;
-    return entry->build(files, spec, &out->model);
+    return entry->build(files, spec, device, &out->model);
   }
   auto graph = std::make_shared<Graph>();
   RAPID_RETURN_IF_ERROR(entry->describe(files, spec, graph.get()));
