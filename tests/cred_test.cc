@@ -19,6 +19,7 @@
 #include "models/cred.h"
 #include "models/registry.h"
 #include "models/state_dict_reader.h"
+#include "stored_tensor_aten.h"
 #include "picking/picker.h"
 #include "test_util.h"
 
@@ -102,16 +103,16 @@ TEST(CredTest, MisfittingWeightsNameTheKeyAndShape) {
   StateDict state;
   ASSERT_TRUE(ReadStateDict(kWeights, &state).ok());
   for (auto& [name, tensor] : state.entries) {
-    if (name == "fc1.weight") tensor = tensor.narrow(1, 0, 32).contiguous();
+    if (name == "fc1.weight") tensor = ToStoredTensor(ToAtTensor(tensor).narrow(1, 0, 32));
   }
   std::unique_ptr<Model> narrow;
-  Status s = BuildCred(state.entries, "narrow.pt", "", "", m.model->Spec(), &narrow);
+  Status s = BuildCred(state.entries, "narrow.pt", "", "", m.model->Spec(), "cpu", &narrow);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.message().find("narrow.pt: weight 'fc1.weight' has shape (64, 32), the architecture needs (64, 64)"),
             std::string::npos)
       << s.ToString();
   s = BuildCred(state.entries, kWeights, R"({"model_args": {"original_compatible": true}})", "cred.json",
-                m.model->Spec(), &narrow);
+                m.model->Spec(), "cpu", &narrow);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.message().find("cred.json: CRED's original_compatible variant"), std::string::npos) << s.ToString();
 }

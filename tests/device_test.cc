@@ -14,7 +14,9 @@
 #include "models/device.h"
 #include "models/eqtransformer_layers.h"
 #include "models/registry.h"
-#include "models/strict_params.h"
+#include "models/stored_tensor.h"
+#include "models/torch_model.h"
+#include "stored_tensor_aten.h"
 #include "test_util.h"
 
 namespace rapid {
@@ -60,15 +62,16 @@ TEST(DeviceTest, MissingCudaDeviceIsAConfigErrorBeforeAnyWork) {
 TEST(DeviceTest, TensorStepLstmEqualsTheCpuLoop) {
   for (auto gate : {eqt::GateActivation::kSigmoid, eqt::GateActivation::kHardSigmoid}) {
     const int64_t in = 12, hidden = 16, steps = 47, batch = 3;
-    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    NamedStoredTensors tensors;
     at::manual_seed(7);
     for (const char* suffix : {"", "_reverse"}) {
-      tensors.emplace_back(std::string("l.weight_ih_l0") + suffix, at::randn({4 * hidden, in}) * 0.5);
-      tensors.emplace_back(std::string("l.weight_hh_l0") + suffix, at::randn({4 * hidden, hidden}) * 0.5);
-      tensors.emplace_back(std::string("l.bias_ih_l0") + suffix, at::randn({4 * hidden}) * 0.5);
-      tensors.emplace_back(std::string("l.bias_hh_l0") + suffix, at::randn({4 * hidden}) * 0.5);
+      tensors.emplace_back(std::string("l.weight_ih_l0") + suffix, ToStoredTensor(at::randn({4 * hidden, in}) * 0.5));
+      tensors.emplace_back(std::string("l.weight_hh_l0") + suffix,
+                           ToStoredTensor(at::randn({4 * hidden, hidden}) * 0.5));
+      tensors.emplace_back(std::string("l.bias_ih_l0") + suffix, ToStoredTensor(at::randn({4 * hidden}) * 0.5));
+      tensors.emplace_back(std::string("l.bias_hh_l0") + suffix, ToStoredTensor(at::randn({4 * hidden}) * 0.5));
     }
-    StrictParams p(tensors, "random");
+    TorchParams p(tensors, "random", at::kCPU);
     eqt::Lstm lstm;
     ASSERT_TRUE(lstm.Load(&p, "l", eqt::LstmKeys::kTorch, in, hidden, /*bidirectional=*/true, gate).ok());
     ASSERT_TRUE(p.CheckAllUsed().ok());

@@ -28,6 +28,7 @@
 #include "models/state_dict_reader.h"
 #include "picking/window_peak.h"
 #include "sinks/journal.h"
+#include "stored_tensor_aten.h"
 #include "test_util.h"
 
 namespace rapid {
@@ -107,9 +108,9 @@ std::map<std::string, GoldenStation> LoadWindowGolden() {
   for (const auto& [key, value] : root.entries) {
     GoldenStation g;
     for (const PyValue& item : value.Find("window_start")->items) g.window_start.push_back(item.string_value);
-    g.input = value.Find("input")->tensor.contiguous();
-    g.p = value.Find("P")->tensor.contiguous();
-    g.s = value.Find("S")->tensor.contiguous();
+    g.input = ToAtTensor(value.Find("input")->tensor);
+    g.p = ToAtTensor(value.Find("P")->tensor);
+    g.s = ToAtTensor(value.Find("S")->tensor);
     out[key.string_value] = g;
   }
   return out;

@@ -131,7 +131,8 @@ TEST(EqTransformerTest, VariantIsDecidedFromTheKeys) {
   LoadedModel conservative;
   ASSERT_TRUE(LoadModel("eqtransformer", kConservativeWeights, &conservative).ok());
   std::unique_ptr<Model> sigmoid_gates;
-  Status s = BuildEqTransformer(state.entries, "renamed.pt", "", "", conservative.model->Spec(), &sigmoid_gates);
+  Status s =
+      BuildEqTransformer(state.entries, "renamed.pt", "", "", conservative.model->Spec(), "cpu", &sigmoid_gates);
   ASSERT_TRUE(s.ok()) << s.ToString();
   GoldenFile golden = LoadGoldenFile(kData + "/golden/forward/" + kConservative.tag + ".pt");
   at::Tensor input = golden.Tensor("input").contiguous();

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "models/state_dict_reader.h"
+#include "stored_tensor_aten.h"
 
 namespace rapid {
 namespace {
@@ -82,7 +83,7 @@ GoldenFile LoadGoldenFile(const std::string& path) {
     const std::string& key = k.string_value;
     golden.keys_.push_back(key);
     if (value.kind == PyValue::Kind::kTensor) {
-      golden.tensors_[key] = value.tensor;
+      golden.tensors_[key] = ToAtTensor(value.tensor);
     } else if (value.kind == PyValue::Kind::kString) {
       golden.strings_[key] = value.string_value;
     } else if (value.kind == PyValue::Kind::kList) {
@@ -96,7 +97,7 @@ GoldenFile LoadGoldenFile(const std::string& path) {
       NamedTensors named;
       for (const auto& [name, t] : value.entries) {
         if (name.kind != PyValue::Kind::kString || t.kind != PyValue::Kind::kTensor) break;
-        named.emplace_back(name.string_value, t.tensor);
+        named.emplace_back(name.string_value, ToAtTensor(t.tensor));
       }
       if (named.size() == value.entries.size()) golden.named_[key] = std::move(named);
     }
@@ -117,12 +118,10 @@ std::map<std::string, AnnotationTrace> LoadAnnotationGolden(const std::string& p
     };
     AnnotationTrace trace;
     const PyValue& data = field("data");
-    if (data.kind != PyValue::Kind::kTensor || data.tensor.scalar_type() != at::kFloat || data.tensor.dim() != 1) {
+    if (data.kind != PyValue::Kind::kTensor || data.tensor.dtype != DType::kFloat || data.tensor.shape.size() != 1) {
       fail("'data' is not a 1-D float32 tensor");
     }
-    const at::Tensor tensor = data.tensor.contiguous();
-    const float* begin = tensor.data_ptr<float>();
-    trace.data.assign(begin, begin + tensor.numel());
+    trace.data = data.tensor.ToFloat();
     const PyValue& starttime = field("starttime");
     if (starttime.kind != PyValue::Kind::kString) fail("'starttime' is not a str");
     trace.starttime = starttime.string_value;

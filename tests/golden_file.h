@@ -25,7 +25,7 @@ using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 // strings (`model`, `model_class`, `weights`, `normalization`, `note`), string lists (`labels`,
 // `window_sources`) and, for models with several outputs, a dict label -> tensor (`output`,
 // `output_logits` of EQTransformer). Entries of other types (`model_args`) appear in Keys() only.
-// Tensors are CPU tensors that own their memory.
+// Tensors are contiguous CPU tensors of the stored dtype that own their memory.
 class GoldenFile {
  public:
   // Every top-level key, in file order.

@@ -14,6 +14,7 @@
 #include "models/gpd.h"
 #include "models/registry.h"
 #include "models/state_dict_reader.h"
+#include "stored_tensor_aten.h"
 #include "probability_parity.h"
 #include "test_util.h"
 
@@ -89,7 +90,7 @@ TEST(GpdTest, OriginalCompatibleFlattensTimeMajor) {
   ASSERT_TRUE(ReadStateDict(kWeights, &state).ok());
   for (auto& [name, tensor] : state.entries) {
     if (name != "fc1.weight") continue;
-    tensor = tensor.reshape({200, 256, 25}).permute({0, 2, 1}).reshape({200, 6400}).contiguous();
+    tensor = ToStoredTensor(ToAtTensor(tensor).reshape({200, 256, 25}).permute({0, 2, 1}).reshape({200, 6400}));
   }
   // Described from the edited weights and compiled by each CPU backend.
   std::unique_ptr<Model> permuted;
@@ -131,7 +132,7 @@ TEST(GpdTest, MisfittingWeightsNameTheKeyAndShape) {
   StateDict state;
   ASSERT_TRUE(ReadStateDict(kWeights, &state).ok());
   for (auto& [name, tensor] : state.entries) {
-    if (name == "fc3.weight") tensor = tensor.narrow(0, 0, 2).contiguous();
+    if (name == "fc3.weight") tensor = ToStoredTensor(ToAtTensor(tensor).narrow(0, 0, 2));
   }
   Graph two;
   s = DescribeGpd(state.entries, "two.pt", "", "", m.model->Spec(), &two);

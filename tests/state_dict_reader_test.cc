@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "stored_tensor_aten.h"
+
 namespace rapid {
 namespace {
 
@@ -91,12 +93,14 @@ class StateDictReaderPhaseNetTest : public ::testing::Test {
     delete status_;
   }
   void SetUp() override { ASSERT_TRUE(status_->ok()) << status_->ToString(); }
-  static const at::Tensor& Get(const std::string& name) {
-    const at::Tensor* t = dict_->Find(name);
+  static const StoredTensor& Get(const std::string& name) {
+    const StoredTensor* t = dict_->Find(name);
     EXPECT_NE(t, nullptr) << name;
-    static const at::Tensor kEmpty;
+    static const StoredTensor kEmpty{DType::kFloat, {0}, {}};
     return t ? *t : kEmpty;
   }
+  // The tensor as libtorch sees it, for reading elements.
+  static at::Tensor GetAt(const std::string& name) { return ToAtTensor(Get(name)); }
   static StateDict* dict_;
   static Status* status_;
 };
@@ -114,34 +118,32 @@ TEST_F(StateDictReaderPhaseNetTest, ShapesAndDtypes) {
   struct Expect {
     const char* name;
     std::vector<int64_t> sizes;
-    at::ScalarType dtype;
+    DType dtype;
   };
   const Expect expects[] = {
-      {"inc.weight", {8, 3, 7}, at::kFloat},
-      {"inc.bias", {8}, at::kFloat},
-      {"in_bn.running_var", {8}, at::kFloat},
-      {"in_bn.num_batches_tracked", {}, at::kLong},
-      {"down_branch.0.0.weight", {8, 8, 7}, at::kFloat},
-      {"down_branch.4.0.weight", {128, 64, 7}, at::kFloat},
-      {"up_branch.0.2.weight", {64, 128, 7}, at::kFloat},
-      {"out.weight", {3, 8, 1}, at::kFloat},
-      {"out.bias", {3}, at::kFloat},
+      {"inc.weight", {8, 3, 7}, DType::kFloat},
+      {"inc.bias", {8}, DType::kFloat},
+      {"in_bn.running_var", {8}, DType::kFloat},
+      {"in_bn.num_batches_tracked", {}, DType::kLong},
+      {"down_branch.0.0.weight", {8, 8, 7}, DType::kFloat},
+      {"down_branch.4.0.weight", {128, 64, 7}, DType::kFloat},
+      {"up_branch.0.2.weight", {64, 128, 7}, DType::kFloat},
+      {"out.weight", {3, 8, 1}, DType::kFloat},
+      {"out.bias", {3}, DType::kFloat},
   };
   for (const Expect& e : expects) {
-    const at::Tensor& t = Get(e.name);
-    ASSERT_TRUE(t.defined()) << e.name;
-    EXPECT_EQ(t.sizes().vec(), e.sizes) << e.name;
-    EXPECT_EQ(t.scalar_type(), e.dtype) << e.name;
-    EXPECT_TRUE(t.is_contiguous()) << e.name;
-    EXPECT_FALSE(t.requires_grad()) << e.name;
-    EXPECT_TRUE(t.device().is_cpu()) << e.name;
+    const StoredTensor& t = Get(e.name);
+    EXPECT_EQ(t.shape, e.sizes) << e.name;
+    EXPECT_EQ(t.dtype, e.dtype) << e.name;
+    // Contiguous: exactly the elements of the shape, nothing more.
+    EXPECT_EQ(t.bytes.size(), static_cast<size_t>(t.Numel()) * DTypeSize(t.dtype)) << e.name;
   }
   for (const auto& [name, t] : dict_->entries) {
     if (name.ends_with("num_batches_tracked")) {
-      EXPECT_EQ(t.scalar_type(), at::kLong) << name;
-      EXPECT_EQ(t.dim(), 0) << name;
+      EXPECT_EQ(t.dtype, DType::kLong) << name;
+      EXPECT_TRUE(t.shape.empty()) << name;
     } else {
-      EXPECT_EQ(t.scalar_type(), at::kFloat) << name;
+      EXPECT_EQ(t.dtype, DType::kFloat) << name;
     }
   }
 }
@@ -150,7 +152,7 @@ TEST_F(StateDictReaderPhaseNetTest, ShapesAndDtypes) {
 // and struct.unpack('<f'/'<q'), the record key taken from the pickle's persistent id; printed with
 // '%.9g' (enough digits to round-trip a float32).
 TEST_F(StateDictReaderPhaseNetTest, KnownValues) {
-  const at::Tensor& inc = Get("inc.weight");
+  const at::Tensor inc = GetAt("inc.weight");
   EXPECT_EQ(inc[0][0][0].item<float>(), -0.284729332f);
   EXPECT_EQ(inc[0][0][1].item<float>(), -0.117796406f);
   EXPECT_EQ(inc[0][0][2].item<float>(), 0.000573435042f);
@@ -158,32 +160,36 @@ TEST_F(StateDictReaderPhaseNetTest, KnownValues) {
   EXPECT_EQ(inc[7][2][6].item<float>(), 0.242574409f);
   EXPECT_NEAR(inc.sum().item<double>(), -0.658306707, 1e-5);
 
-  const at::Tensor& var = Get("in_bn.running_var");
+  const at::Tensor var = GetAt("in_bn.running_var");
   const float expected_var[8] = {173.466934f, 38.1875916f, 15.5098553f, 121.233803f,
                                  39.523201f,  50.2450714f, 50.6976204f, 32.6636391f};
   for (int i = 0; i < 8; ++i) EXPECT_EQ(var[i].item<float>(), expected_var[i]) << i;
 
-  EXPECT_EQ(Get("in_bn.num_batches_tracked").item<int64_t>(), 0);
+  EXPECT_EQ(GetAt("in_bn.num_batches_tracked").item<int64_t>(), 0);
 
-  const at::Tensor& bias = Get("out.bias");
+  const at::Tensor bias = GetAt("out.bias");
   EXPECT_EQ(bias[0].item<float>(), -0.900086284f);
   EXPECT_EQ(bias[1].item<float>(), 1.23626816f);
   EXPECT_EQ(bias[2].item<float>(), 0.373012304f);
-  EXPECT_EQ(Get("out.weight")[2][7][0].item<float>(), -0.716807842f);
+  EXPECT_EQ(GetAt("out.weight")[2][7][0].item<float>(), -0.716807842f);
+  // Float32 as StrictParams takes it: the same values.
+  const std::vector<float> bias_values = Get("out.bias").ToFloat();
+  EXPECT_EQ(bias_values, (std::vector<float>{-0.900086284f, 1.23626816f, 0.373012304f}));
 }
 
 TEST(StateDictReaderTest, TensorsOutliveTheStateDict) {
-  at::Tensor kept;
+  StoredTensor kept;
   {
     StateDict dict;
     ASSERT_TRUE(ReadStateDict(kPhaseNetPath, &dict).ok());
     kept = *dict.Find("out.bias");
   }
-  EXPECT_EQ(kept[1].item<float>(), 1.23626816f);
+  EXPECT_EQ(kept.ToFloat()[1], 1.23626816f);
 }
 
 // tests/data/torch_save/plain_dict.pt (see make_fixtures.py there): a top-level plain dict whose
-// tensors cover several dtypes, a transposed view, a storage offset and an empty tensor.
+// tensors cover several dtypes, a transposed view, a storage offset and an empty tensor. Views
+// come out as contiguous copies with their geometry applied.
 TEST(StateDictReaderTest, PlainDictWithViewsAndDtypes) {
   StateDict dict;
   Status s = ReadStateDict(kFixtureDir + "/plain_dict.pt", &dict);
@@ -191,45 +197,51 @@ TEST(StateDictReaderTest, PlainDictWithViewsAndDtypes) {
   EXPECT_EQ(dict.Keys(),
             (std::vector<std::string>{"weight", "weight_t", "tail", "steps", "mask", "half", "double", "empty"}));
 
-  const at::Tensor w = *dict.Find("weight");
-  const at::Tensor wt = *dict.Find("weight_t");
+  const at::Tensor w = ToAtTensor(*dict.Find("weight"));
+  const at::Tensor wt = ToAtTensor(*dict.Find("weight_t"));
   EXPECT_EQ(w.sizes().vec(), (std::vector<int64_t>{2, 3}));
   EXPECT_EQ(wt.sizes().vec(), (std::vector<int64_t>{3, 2}));
-  EXPECT_EQ(wt.strides().vec(), (std::vector<int64_t>{1, 3}));
+  // The transposed view (strides (1, 3) over the weight's storage) read element by element.
   EXPECT_TRUE(at::equal(wt, w.t()));
-  EXPECT_TRUE(wt.is_alias_of(w));  // one storage in the file -> one storage here
+  EXPECT_EQ(dict.Find("weight_t")->ToFloat(), (std::vector<float>{0.5f, 3.5f, -1.25f, -4.0f, 2.0f, 0.001f}));
   EXPECT_EQ(w[1][2].item<float>(), 0.001f);
   EXPECT_EQ(w[0][1].item<float>(), -1.25f);
 
-  const at::Tensor tail = *dict.Find("tail");
-  EXPECT_EQ(tail.storage_offset(), 4);
-  EXPECT_EQ(tail[0].item<float>(), -4.0f);
-  EXPECT_EQ(tail[1].item<float>(), 0.001f);
+  // Storage offset 4: the storage's last two elements.
+  const StoredTensor& tail = *dict.Find("tail");
+  EXPECT_EQ(tail.shape, (std::vector<int64_t>{2}));
+  EXPECT_EQ(tail.ToFloat(), (std::vector<float>{-4.0f, 0.001f}));
 
-  const at::Tensor steps = *dict.Find("steps");
-  EXPECT_EQ(steps.scalar_type(), at::kLong);
-  EXPECT_EQ(steps.dim(), 0);
-  EXPECT_EQ(steps.item<int64_t>(), 1234567890123);
+  const StoredTensor& steps = *dict.Find("steps");
+  EXPECT_EQ(steps.dtype, DType::kLong);
+  EXPECT_TRUE(steps.shape.empty());
+  EXPECT_EQ(ToAtTensor(steps).item<int64_t>(), 1234567890123);
+  EXPECT_EQ(steps.ToFloat(), (std::vector<float>{1234567890123.0f}));  // rounded to float32
 
-  const at::Tensor mask = *dict.Find("mask");
-  EXPECT_EQ(mask.scalar_type(), at::kBool);
-  EXPECT_TRUE(mask[0].item<bool>());
-  EXPECT_FALSE(mask[1].item<bool>());
-  EXPECT_TRUE(mask[2].item<bool>());
+  const StoredTensor& mask = *dict.Find("mask");
+  EXPECT_EQ(mask.dtype, DType::kBool);
+  const at::Tensor mask_at = ToAtTensor(mask);
+  EXPECT_TRUE(mask_at[0].item<bool>());
+  EXPECT_FALSE(mask_at[1].item<bool>());
+  EXPECT_TRUE(mask_at[2].item<bool>());
+  EXPECT_EQ(mask.ToFloat(), (std::vector<float>{1.0f, 0.0f, 1.0f}));
 
-  const at::Tensor half = *dict.Find("half");
-  EXPECT_EQ(half.scalar_type(), at::kHalf);
-  EXPECT_EQ(half[0].item<float>(), 1.5f);
-  EXPECT_EQ(half[1].item<float>(), -2.0f);
+  const StoredTensor& half = *dict.Find("half");
+  EXPECT_EQ(half.dtype, DType::kHalf);
+  EXPECT_EQ(ToAtTensor(half)[0].item<float>(), 1.5f);
+  EXPECT_EQ(half.ToFloat(), (std::vector<float>{1.5f, -2.0f}));
 
-  const at::Tensor dbl = *dict.Find("double");
-  EXPECT_EQ(dbl.scalar_type(), at::kDouble);
-  EXPECT_EQ(dbl[0].item<double>(), 3.141592653589793);
-  EXPECT_EQ(dbl[1].item<double>(), -1e300);
+  const StoredTensor& dbl = *dict.Find("double");
+  EXPECT_EQ(dbl.dtype, DType::kDouble);
+  const at::Tensor dbl_at = ToAtTensor(dbl);
+  EXPECT_EQ(dbl_at[0].item<double>(), 3.141592653589793);
+  EXPECT_EQ(dbl_at[1].item<double>(), -1e300);
+  EXPECT_EQ(dbl.ToFloat()[0], 3.14159274f);  // rounded to nearest float32
 
-  const at::Tensor empty = *dict.Find("empty");
-  EXPECT_EQ(empty.numel(), 0);
-  EXPECT_EQ(empty.scalar_type(), at::kFloat);
+  const StoredTensor& empty = *dict.Find("empty");
+  EXPECT_EQ(empty.Numel(), 0);
+  EXPECT_TRUE(empty.bytes.empty());
+  EXPECT_EQ(empty.dtype, DType::kFloat);
 }
 
 TEST(StateDictReaderTest, MissingFileIsNotFound) {
@@ -327,6 +339,32 @@ TEST(StateDictReaderTest, ViewOutsideStorageIsCorruption) {
   EXPECT_TRUE(Mentions(s, "storage with 3 elements")) << s.ToString();
 }
 
+// expanded_view.pt: one stored float viewed 2^30 times with stride 0. Copying it out would take
+// 4 GiB; the reader refuses before allocating.
+TEST(StateDictReaderTest, ExpandingViewIsCorruption) {
+  const std::string path = kFixtureDir + "/expanded_view.pt";
+  StateDict dict;
+  Status s = ReadStateDict(path, &dict);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption) << s.ToString();
+  EXPECT_TRUE(Mentions(s, path)) << s.ToString();
+  EXPECT_TRUE(Mentions(s, "shared references or overlapping views")) << s.ToString();
+  EXPECT_TRUE(dict.empty());
+}
+
+// torch >= 2.1 records the storages' byte order; only little-endian ones are read.
+TEST(StateDictReaderTest, ByteOrderRecordIsChecked) {
+  StateDict dict;
+  Status s = ReadStateDict(kFixtureDir + "/little_endian.pt", &dict);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(dict.Find("w")->ToFloat(), (std::vector<float>{1.0f, 2.0f, 3.0f}));
+
+  const std::string path = kFixtureDir + "/big_endian.pt";
+  s = ReadStateDict(path, &dict);
+  EXPECT_EQ(s.code(), Status::Code::kCorruption) << s.ToString();
+  EXPECT_TRUE(Mentions(s, path + ": storages are in 'big' byte order")) << s.ToString();
+  EXPECT_TRUE(dict.empty());
+}
+
 // A golden forward file is a dict too, but holds strings and lists next to its tensors.
 TEST(StateDictReaderTest, NonTensorEntryIsInvalidArgument) {
   const std::string path = std::string(RAPID_TEST_DATA_DIR) + "/golden/forward/phasenet_original.pt";
@@ -383,8 +421,11 @@ TEST(StateDictReaderTest, ReadTorchSaveGeneralValues) {
   ASSERT_NE(output, nullptr);
   ASSERT_NE(output->Find("S"), nullptr);
   ASSERT_EQ(output->Find("S")->kind, PyValue::Kind::kTensor);
-  EXPECT_EQ(output->Find("S")->tensor.storage_offset(), 8);
-  EXPECT_TRUE(output->Find("S")->tensor.is_alias_of(root.Find("raw")->tensor));
+  // S is the view at offset 8 of the ramp that `raw` views whole: the ramp's last four elements.
+  EXPECT_EQ(output->Find("S")->tensor.shape, (std::vector<int64_t>{1, 1, 4}));
+  EXPECT_EQ(output->Find("S")->tensor.ToFloat(), (std::vector<float>{8.0f, 9.0f, 10.0f, 11.0f}));
+  const std::vector<float> raw = root.Find("raw")->tensor.ToFloat();
+  EXPECT_EQ(std::vector<float>(raw.begin() + 8, raw.end()), output->Find("S")->tensor.ToFloat());
 }
 
 TEST(StateDictReaderTest, ReadTorchSaveErrorsLeaveNone) {
@@ -449,12 +490,13 @@ void ExpectSameAsLibtorch(const PyValue& v, const c10::IValue& iv, const std::st
     }
     case PyValue::Kind::kTensor: {
       ASSERT_TRUE(iv.isTensor()) << where;
+      // libtorch keeps views (strides, storage offset); ours are contiguous copies of the same
+      // elements.
       const at::Tensor& ref = iv.toTensor();
-      EXPECT_EQ(v.tensor.scalar_type(), ref.scalar_type()) << where;
-      EXPECT_EQ(v.tensor.sizes(), ref.sizes()) << where;
-      EXPECT_EQ(v.tensor.strides(), ref.strides()) << where;
-      EXPECT_EQ(v.tensor.storage_offset(), ref.storage_offset()) << where;
-      EXPECT_TRUE(at::equal(v.tensor, ref)) << where;
+      const at::Tensor mine = ToAtTensor(v.tensor);
+      EXPECT_EQ(mine.scalar_type(), ref.scalar_type()) << where;
+      EXPECT_EQ(mine.sizes(), ref.sizes()) << where;
+      EXPECT_TRUE(at::equal(mine, ref)) << where;
       break;
     }
   }

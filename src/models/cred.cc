@@ -19,7 +19,7 @@ constexpr int64_t kLstmHidden = 64;
 
 struct Conv2d {
   at::Tensor weight, bias;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t out, int64_t in, int64_t kernel) {
+  Status Load(TorchParams* p, const std::string& prefix, int64_t out, int64_t in, int64_t kernel) {
     RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {out, in, kernel, kernel}, &weight));
     return p->Take(prefix + ".bias", {out}, &bias);
   }
@@ -33,7 +33,7 @@ struct Conv2d {
 struct CnnBlock {
   BatchNorm norm0, norm1;
   Conv2d conv0, conv1;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t channels, int64_t kernel) {
+  Status Load(TorchParams* p, const std::string& prefix, int64_t channels, int64_t kernel) {
     RAPID_RETURN_IF_ERROR(norm0.Load(p, prefix + ".norms.0", channels, kBatchNormEps));
     RAPID_RETURN_IF_ERROR(norm1.Load(p, prefix + ".norms.1", channels, kBatchNormEps));
     RAPID_RETURN_IF_ERROR(conv0.Load(p, prefix + ".convs.0", channels, channels, kernel));
@@ -46,7 +46,7 @@ struct CnnBlock {
 
 struct Dense {
   at::Tensor weight, bias;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t out, int64_t in) {
+  Status Load(TorchParams* p, const std::string& prefix, int64_t out, int64_t in) {
     RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {out, in}, &weight));
     return p->Take(prefix + ".bias", {out}, &bias);
   }
@@ -60,12 +60,12 @@ class Cred : public TorchModel {
  public:
   explicit Cred(ModelSpec spec) : TorchModel(std::move(spec), OutputActivation::kSigmoid) {}
 
-  Status Load(const NamedTensors& tensors, const std::string& source) {
+  Status Load(const NamedStoredTensors& tensors, const std::string& source, const at::Device& device) {
     if (spec_.Channels() != kInChannels || spec_.in_samples != kInSamples || spec_.Labels() != 1 ||
         spec_.OutSamples() != kSteps) {
       return Status::InvalidArgument(source + ": CRED takes 3 components of 3000 samples and gives 1 label at 19 steps");
     }
-    StrictParams p(tensors, source);
+    TorchParams p(tensors, source, device);
     RAPID_RETURN_IF_ERROR(conv1_.Load(&p, "conv1", 8, kInChannels, 9));
     RAPID_RETURN_IF_ERROR(block1_.Load(&p, "cnn_block1", 8, 7));
     RAPID_RETURN_IF_ERROR(conv2_.Load(&p, "conv2", 16, 8, 5));
@@ -81,7 +81,7 @@ class Cred : public TorchModel {
     RAPID_RETURN_IF_ERROR(norm2_.Load(&p, "norm2", kLstmHidden, kBatchNormEps));
     RAPID_RETURN_IF_ERROR(fc2_.Load(&p, "fc2", 1, kLstmHidden));
     RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
-    CountWeights(tensors);
+    CountWeights(tensors, device);
     return Status::OK();
   }
 
@@ -124,16 +124,19 @@ at::Tensor CredSpectrogram(const at::Tensor& windows) {
   return magnitude.reshape({batch, channels, magnitude.size(1), magnitude.size(2)}).transpose(2, 3).contiguous();
 }
 
-Status BuildCred(const NamedTensors& tensors, const std::string& source, const std::string& metadata_json,
-                 const std::string& metadata_source, const ModelSpec& spec, std::unique_ptr<Model>* out) {
+Status BuildCred(const NamedStoredTensors& tensors, const std::string& source, const std::string& metadata_json,
+                 const std::string& metadata_source, const ModelSpec& spec, const std::string& device,
+                 std::unique_ptr<Model>* out) {
   bool original_compatible = false;
   RAPID_RETURN_IF_ERROR(ReadOriginalCompatible(metadata_json, metadata_source, &original_compatible));
   if (original_compatible) {
     return Status::InvalidArgument(metadata_source + ": CRED's original_compatible variant (Keras-converted weights) "
                                    "is not supported, only SeisBench's default");
   }
+  at::Device torch_device = at::kCPU;
+  RAPID_RETURN_IF_ERROR(ParseTorchDevice(device, &torch_device));
   auto model = std::make_unique<Cred>(spec);
-  RAPID_RETURN_IF_ERROR(model->Load(tensors, source));
+  RAPID_RETURN_IF_ERROR(model->Load(tensors, source, torch_device));
   *out = std::move(model);
   return Status::OK();
 }

@@ -13,11 +13,10 @@
 
 #include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "core/status.h"
 #include "models/model.h"
+#include "models/stored_tensor.h"
 
 namespace rapid {
 
@@ -29,9 +28,11 @@ at::Tensor CredSpectrogram(const at::Tensor& windows);
 // Builds CRED for `spec` (3 channels, in_samples 3000, one label, out_samples 19) from `tensors`,
 // strictly: a missing, extra or mis-shaped key is an InvalidArgument/NotFound naming `source` and
 // the key; a weights JSON declaring `model_args.original_compatible` true is an InvalidArgument
-// naming `metadata_source` (that variant is not implemented). OK: *out owns the model (CPU).
-Status BuildCred(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-                 const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
+// naming `metadata_source` (that variant is not implemented). The weights are created on `device`
+// ("cpu" or "cuda:N"), where the model then runs; one it cannot take is a ResourceExhausted naming
+// `source` and the device. OK: *out owns the model.
+Status BuildCred(const NamedStoredTensors& tensors, const std::string& source, const std::string& metadata_json,
+                 const std::string& metadata_source, const ModelSpec& spec, const std::string& device,
                  std::unique_ptr<Model>* out);
 
 }  // namespace rapid

@@ -28,7 +28,7 @@ constexpr const char* kPrefix = "_eqcct_backbone.";
 
 struct Linear {
   at::Tensor weight, bias;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t out_features, int64_t in_features) {
+  Status Load(TorchParams* p, const std::string& prefix, int64_t out_features, int64_t in_features) {
     RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {out_features, in_features}, &weight));
     return p->Take(prefix + ".bias", {out_features}, &bias);
   }
@@ -37,7 +37,7 @@ struct Linear {
 
 struct LayerNorm {
   at::Tensor weight, bias;
-  Status Load(StrictParams* p, const std::string& prefix) {
+  Status Load(TorchParams* p, const std::string& prefix) {
     RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {kFeatures}, &weight));
     return p->Take(prefix + ".bias", {kFeatures}, &bias);
   }
@@ -48,7 +48,7 @@ struct LayerNorm {
 struct ConvBn {
   at::Tensor weight, bias;
   BatchNorm bn;
-  Status Load(StrictParams* p, const std::string& conv, const std::string& bn_prefix, int64_t out_ch, int64_t in_ch) {
+  Status Load(TorchParams* p, const std::string& conv, const std::string& bn_prefix, int64_t out_ch, int64_t in_ch) {
     RAPID_RETURN_IF_ERROR(p->Take(conv + ".weight", {out_ch, in_ch, kConvKernel}, &weight));
     RAPID_RETURN_IF_ERROR(p->Take(conv + ".bias", {out_ch}, &bias));
     return bn.Load(p, bn_prefix, out_ch, kBatchNormEps);
@@ -60,7 +60,7 @@ struct ConvBn {
 // with a residual connection around them, then a conv+BN+GELU that changes the width.
 struct ConvBlock {
   std::array<ConvBn, 3> layers;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t in_ch, int64_t out_ch) {
+  Status Load(TorchParams* p, const std::string& prefix, int64_t in_ch, int64_t out_ch) {
     for (int i = 0; i < 3; ++i) {
       const std::string n = std::to_string(i + 1);
       RAPID_RETURN_IF_ERROR(
@@ -77,7 +77,7 @@ struct ConvBlock {
 // Keras MultiHeadAttention (self-attention, 4 heads of 40) on (batch, patches, features).
 struct Attention {
   Linear q, k, v, o;
-  Status Load(StrictParams* p, const std::string& prefix) {
+  Status Load(TorchParams* p, const std::string& prefix) {
     RAPID_RETURN_IF_ERROR(q.Load(p, prefix + ".q", kHeads * kKeyDim, kFeatures));
     RAPID_RETURN_IF_ERROR(k.Load(p, prefix + ".k", kHeads * kKeyDim, kFeatures));
     RAPID_RETURN_IF_ERROR(v.Load(p, prefix + ".v", kHeads * kKeyDim, kFeatures));
@@ -97,7 +97,7 @@ struct TransformerBlock {
   LayerNorm norm1, norm2;
   Attention attn;
   Linear fc1, fc2;
-  Status Load(StrictParams* p, const std::string& prefix) {
+  Status Load(TorchParams* p, const std::string& prefix) {
     RAPID_RETURN_IF_ERROR(norm1.Load(p, prefix + ".norm1"));
     RAPID_RETURN_IF_ERROR(attn.Load(p, prefix + ".attn"));
     RAPID_RETURN_IF_ERROR(norm2.Load(p, prefix + ".norm2"));
@@ -117,8 +117,8 @@ class Network {
  public:
   explicit Network(bool with_extra_convs) : extra_(with_extra_convs) {}
 
-  Status Load(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source) {
-    StrictParams p(tensors, source);
+  Status Load(const NamedStoredTensors& tensors, const std::string& source, const at::Device& device) {
+    TorchParams p(tensors, source, device);
     const std::string pre = kPrefix;
     RAPID_RETURN_IF_ERROR(stem_[0].Load(&p, pre + "conv1", kChannels, 10));
     RAPID_RETURN_IF_ERROR(stem_[1].Load(&p, pre + "conv2", 10, 20));
@@ -176,10 +176,10 @@ class EqcctModel : public TorchModel {
  public:
   explicit EqcctModel(ModelSpec spec) : TorchModel(std::move(spec), OutputActivation::kSigmoid) {}
 
-  Status Load(const std::vector<std::pair<std::string, at::Tensor>>& p_tensors, const std::string& p_source,
-              const std::vector<std::pair<std::string, at::Tensor>>& s_tensors, const std::string& s_source) {
-    RAPID_RETURN_IF_ERROR(p_net_.Load(p_tensors, p_source));
-    RAPID_RETURN_IF_ERROR(s_net_.Load(s_tensors, s_source));
+  Status Load(const NamedStoredTensors& p_tensors, const std::string& p_source, const NamedStoredTensors& s_tensors,
+              const std::string& s_source, const at::Device& device) {
+    RAPID_RETURN_IF_ERROR(p_net_.Load(p_tensors, p_source, device));
+    RAPID_RETURN_IF_ERROR(s_net_.Load(s_tensors, s_source, device));
     // The spec comes from the weights' JSON files, which may not be EQCCT's.
     const std::string sources = p_source + ", " + s_source;
     if (spec_.Channels() != kChannels || spec_.in_samples != kSamples ||
@@ -190,8 +190,8 @@ class EqcctModel : public TorchModel {
     if (spec_.norm != WindowNorm::kStdAllChannelsTapered) {
       return Status::InvalidArgument(sources + ": EQCCT runs only with norm \"std\" (one std over all components)");
     }
-    CountWeights(p_tensors);
-    CountWeights(s_tensors);
+    CountWeights(p_tensors, device);
+    CountWeights(s_tensors, device);
     return Status::OK();
   }
 
@@ -206,11 +206,13 @@ class EqcctModel : public TorchModel {
 
 }  // namespace
 
-Status BuildEqcct(const std::vector<std::pair<std::string, at::Tensor>>& p_tensors, const std::string& p_source,
-                  const std::vector<std::pair<std::string, at::Tensor>>& s_tensors, const std::string& s_source,
-                  const ModelSpec& spec, std::unique_ptr<Model>* out) {
+Status BuildEqcct(const NamedStoredTensors& p_tensors, const std::string& p_source, const NamedStoredTensors& s_tensors,
+                  const std::string& s_source, const ModelSpec& spec, const std::string& device,
+                  std::unique_ptr<Model>* out) {
+  at::Device torch_device = at::kCPU;
+  RAPID_RETURN_IF_ERROR(ParseTorchDevice(device, &torch_device));
   auto model = std::make_unique<EqcctModel>(spec);
-  RAPID_RETURN_IF_ERROR(model->Load(p_tensors, p_source, s_tensors, s_source));
+  RAPID_RETURN_IF_ERROR(model->Load(p_tensors, p_source, s_tensors, s_source, torch_device));
   *out = std::move(model);
   return Status::OK();
 }

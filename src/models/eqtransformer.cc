@@ -34,8 +34,8 @@ class EqTransformerModel : public TorchModel {
  public:
   explicit EqTransformerModel(ModelSpec spec) : TorchModel(std::move(spec), OutputActivation::kSigmoid) {}
 
-  Status Load(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-              const EqtArchitecture& arch) {
+  Status Load(const NamedStoredTensors& tensors, const std::string& source, const EqtArchitecture& arch,
+              const at::Device& device) {
     if (spec_.labels.size() < 2 || spec_.labels.front() != spec_.detection_label) {
       return Status::InvalidArgument(source + ": EQTransformer's labels must be the detection label followed by "
                                               "at least one phase");
@@ -47,7 +47,7 @@ class EqTransformerModel : public TorchModel {
     const auto stack_keys = original ? eqt::LstmKeys::kCustomCell : eqt::LstmKeys::kTorch;
     const auto pick_keys = conservative ? eqt::LstmKeys::kCustomCell : eqt::LstmKeys::kTorch;
 
-    StrictParams p(tensors, source);
+    TorchParams p(tensors, source, device);
     RAPID_RETURN_IF_ERROR(encoder_.Load(&p, "encoder", spec_.Channels()));
     RAPID_RETURN_IF_ERROR(res_cnn_.Load(&p, "res_cnn_stack"));
     RAPID_RETURN_IF_ERROR(bi_lstm_.Load(&p, "bi_lstm_stack", arch.lstm_blocks, stack_keys, stack_gate));
@@ -66,7 +66,7 @@ class EqTransformerModel : public TorchModel {
       RAPID_RETURN_IF_ERROR(b.conv.Load(&p, "pick_convs." + n, 1, kDecoderOutChannels, kOutKernel));
     }
     RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
-    CountWeights(tensors);
+    CountWeights(tensors, device);
     return Status::OK();
   }
 
@@ -144,9 +144,8 @@ Status ApplyModelArgs(const std::string& metadata_json, const std::string& sourc
 
 }  // namespace
 
-Status DecideEqtArchitecture(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
-                             const std::string& metadata_json, const std::string& metadata_source,
-                             EqtArchitecture* out) {
+Status DecideEqtArchitecture(const NamedStoredTensors& tensors, const std::string& metadata_json,
+                             const std::string& metadata_source, EqtArchitecture* out) {
   std::set<std::string> keys;
   for (const auto& entry : tensors) keys.insert(entry.first);
   EqtArchitecture arch;
@@ -163,13 +162,15 @@ Status DecideEqtArchitecture(const std::vector<std::pair<std::string, at::Tensor
   return Status::OK();
 }
 
-Status BuildEqTransformer(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
+Status BuildEqTransformer(const NamedStoredTensors& tensors, const std::string& source,
                           const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
-                          std::unique_ptr<Model>* out) {
+                          const std::string& device, std::unique_ptr<Model>* out) {
   EqtArchitecture arch;
   RAPID_RETURN_IF_ERROR(DecideEqtArchitecture(tensors, metadata_json, metadata_source, &arch));
+  at::Device torch_device = at::kCPU;
+  RAPID_RETURN_IF_ERROR(ParseTorchDevice(device, &torch_device));
   auto model = std::make_unique<EqTransformerModel>(spec);
-  RAPID_RETURN_IF_ERROR(model->Load(tensors, source, arch));
+  RAPID_RETURN_IF_ERROR(model->Load(tensors, source, arch, torch_device));
   *out = std::move(model);
   return Status::OK();
 }

@@ -18,15 +18,12 @@
 // Either way loading is strict, so weights that do not fit the chosen variant name the key.
 #pragma once
 
-#include <ATen/core/Tensor.h>
-
 #include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "core/status.h"
 #include "models/model.h"
+#include "models/stored_tensor.h"
 
 namespace rapid {
 
@@ -42,16 +39,17 @@ struct EqtArchitecture {
 // is none) or else from the keys, as described above. InvalidArgument naming `metadata_source` on
 // a malformed `model_args.lstm_blocks` / `original_compatible` / `in_samples` (RAPID runs
 // EQTransformer on 6000-sample windows only).
-Status DecideEqtArchitecture(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
-                             const std::string& metadata_json, const std::string& metadata_source,
-                             EqtArchitecture* out);
+Status DecideEqtArchitecture(const NamedStoredTensors& tensors, const std::string& metadata_json,
+                             const std::string& metadata_source, EqtArchitecture* out);
 
 // Builds EQTransformer for `spec` (Channels() inputs; labels = detection label + phases) in the
 // variant DecideEqtArchitecture picks, loading `tensors` strictly: a missing, extra or mis-shaped
 // key is an InvalidArgument/NotFound naming `source` (the weight file) and the key; metadata errors
-// name `metadata_source`. OK: *out owns the model (CPU).
-Status BuildEqTransformer(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
+// name `metadata_source`. The weights are created on `device` ("cpu" or "cuda:N"), where the model
+// then runs; one it cannot take is a ResourceExhausted naming `source` and the device.
+// OK: *out owns the model.
+Status BuildEqTransformer(const NamedStoredTensors& tensors, const std::string& source,
                           const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
-                          std::unique_ptr<Model>* out);
+                          const std::string& device, std::unique_ptr<Model>* out);
 
 }  // namespace rapid

@@ -41,14 +41,14 @@ int64_t EncodedSamples(int64_t in_samples) {
   return in_samples;
 }
 
-Status Conv::Load(StrictParams* p, const std::string& prefix, int64_t out, int64_t in, int64_t kernel) {
+Status Conv::Load(TorchParams* p, const std::string& prefix, int64_t out, int64_t in, int64_t kernel) {
   RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {out, in, kernel}, &weight));
   return p->Take(prefix + ".bias", {out}, &bias);
 }
 
 at::Tensor Conv::operator()(const at::Tensor& x, int64_t pad) const { return at::conv1d(x, weight, bias, 1, pad); }
 
-Status Lstm::Load(StrictParams* p, const std::string& prefix, LstmKeys keys, int64_t in, int64_t hidden,
+Status Lstm::Load(TorchParams* p, const std::string& prefix, LstmKeys keys, int64_t in, int64_t hidden,
                   bool bidirectional, GateActivation gate) {
   hidden_ = hidden;
   gate_ = gate;
@@ -158,7 +158,7 @@ at::Tensor Lstm::operator()(const at::Tensor& x) const {
   return out.transpose(1, 2);
 }
 
-Status SeqSelfAttention::Load(StrictParams* p, const std::string& prefix, int64_t channels, int64_t width_samples,
+Status SeqSelfAttention::Load(TorchParams* p, const std::string& prefix, int64_t channels, int64_t width_samples,
                               double eps_value) {
   width = width_samples;
   eps = eps_value;
@@ -190,7 +190,7 @@ at::Tensor SeqSelfAttention::operator()(const at::Tensor& x) const {
   return at::matmul(a, xt).transpose(1, 2);
 }
 
-Status LayerNorm::Load(StrictParams* p, const std::string& prefix, int64_t channels) {
+Status LayerNorm::Load(TorchParams* p, const std::string& prefix, int64_t channels) {
   RAPID_RETURN_IF_ERROR(p->Take(prefix + ".gamma", {channels, 1}, &gamma));
   return p->Take(prefix + ".beta", {channels, 1}, &beta);
 }
@@ -201,7 +201,7 @@ at::Tensor LayerNorm::operator()(const at::Tensor& x) const {
   return centred / at::sqrt(var) * gamma + beta;
 }
 
-Status TransformerBlock::Load(StrictParams* p, const std::string& prefix, int64_t channels, double eps) {
+Status TransformerBlock::Load(TorchParams* p, const std::string& prefix, int64_t channels, double eps) {
   RAPID_RETURN_IF_ERROR(attention.Load(p, prefix + ".attention", channels, /*width_samples=*/0, eps));
   RAPID_RETURN_IF_ERROR(norm1.Load(p, prefix + ".norm1", channels));
   RAPID_RETURN_IF_ERROR(p->Take(prefix + ".ff.lin1.weight", {kFeedForwardHidden, channels}, &lin1_w));
@@ -217,7 +217,7 @@ at::Tensor TransformerBlock::operator()(const at::Tensor& x) const {
   return norm2(y + ff.transpose(1, 2));
 }
 
-Status Encoder::Load(StrictParams* p, const std::string& prefix, int64_t in_channels) {
+Status Encoder::Load(TorchParams* p, const std::string& prefix, int64_t in_channels) {
   convs.assign(kFilters.size(), Conv{});
   int64_t in = in_channels;
   for (size_t i = 0; i < kFilters.size(); ++i) {
@@ -237,7 +237,7 @@ at::Tensor Encoder::operator()(at::Tensor x) const {
   return x;
 }
 
-Status ResCnnStack::Load(StrictParams* p, const std::string& prefix) {
+Status ResCnnStack::Load(TorchParams* p, const std::string& prefix) {
   blocks.assign(kResCnnKernels.size(), Block{});
   for (size_t i = 0; i < kResCnnKernels.size(); ++i) {
     const std::string pre = Index(prefix, "members", i);
@@ -265,7 +265,7 @@ at::Tensor ResCnnStack::operator()(at::Tensor x) const {
   return x;
 }
 
-Status BiLstmStack::Load(StrictParams* p, const std::string& prefix, int blocks_count, LstmKeys keys,
+Status BiLstmStack::Load(TorchParams* p, const std::string& prefix, int blocks_count, LstmKeys keys,
                          GateActivation gate) {
   blocks.assign(static_cast<size_t>(blocks_count), Block{});
   for (size_t i = 0; i < blocks.size(); ++i) {
@@ -283,7 +283,7 @@ at::Tensor BiLstmStack::operator()(at::Tensor x) const {
   return x;
 }
 
-Status Decoder::Load(StrictParams* p, const std::string& prefix, int64_t out_samples, bool original_compatible) {
+Status Decoder::Load(TorchParams* p, const std::string& prefix, int64_t out_samples, bool original_compatible) {
   const size_t stages = kFilters.size();
   if (original_compatible && out_samples != kOriginalInSamples) {
     return Status::InvalidArgument("original-compatible EQTransformer needs " + std::to_string(kOriginalInSamples) +

@@ -1,7 +1,7 @@
 // Building blocks of EQTransformer (Mousavi et al., 2020) as SeisBench defines them. Each block
 // loads its parameters under SeisBench's state_dict names (given a key prefix) through
-// StrictParams, and runs on float32 CPU tensors laid out (batch, channels, time), in eval mode
-// (dropout is the identity, batch norm uses the running statistics).
+// TorchParams, and runs on float32 tensors on that device, laid out (batch, channels, time), in
+// eval mode (dropout is the identity, batch norm uses the running statistics).
 // Thread safety: a loaded block is immutable; its call operator may run on several threads.
 #pragma once
 
@@ -20,7 +20,7 @@ namespace rapid::eqt {
 // Conv1d with bias; stride 1, no dilation. Keys <prefix>.weight (out, in, kernel), <prefix>.bias.
 struct Conv {
   at::Tensor weight, bias;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t out, int64_t in, int64_t kernel);
+  Status Load(TorchParams* p, const std::string& prefix, int64_t out, int64_t in, int64_t kernel);
   // Symmetric zero padding of `pad` samples at each end.
   at::Tensor operator()(const at::Tensor& x, int64_t pad) const;
 };
@@ -41,7 +41,7 @@ enum class LstmKeys { kTorch, kCustomCell };
 // step); elsewhere (a CUDA device) it is one batched tensor step per time step.
 class Lstm {
  public:
-  Status Load(StrictParams* p, const std::string& prefix, LstmKeys keys, int64_t in, int64_t hidden,
+  Status Load(TorchParams* p, const std::string& prefix, LstmKeys keys, int64_t in, int64_t hidden,
               bool bidirectional, GateActivation gate);
   at::Tensor operator()(const at::Tensor& x) const;
   // The recurrence as tensor operations on x's device, what operator() uses off the CPU (public so
@@ -67,14 +67,14 @@ struct SeqSelfAttention {
   at::Tensor wx, wt, bh, wa, ba;
   int64_t width = 0;  // 0: every time step attends to all
   double eps = 1e-5;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t channels, int64_t width_samples, double eps_value);
+  Status Load(TorchParams* p, const std::string& prefix, int64_t channels, int64_t width_samples, double eps_value);
   at::Tensor operator()(const at::Tensor& x) const;
 };
 
 // SeisBench's LayerNormalization: over channels, eps 1e-14, gamma/beta shaped (channels, 1).
 struct LayerNorm {
   at::Tensor gamma, beta;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t channels);
+  Status Load(TorchParams* p, const std::string& prefix, int64_t channels);
   at::Tensor operator()(const at::Tensor& x) const;
 };
 
@@ -84,7 +84,7 @@ struct TransformerBlock {
   SeqSelfAttention attention;
   LayerNorm norm1, norm2;
   at::Tensor lin1_w, lin1_b, lin2_w, lin2_b;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t channels, double eps);
+  Status Load(TorchParams* p, const std::string& prefix, int64_t channels, double eps);
   at::Tensor operator()(const at::Tensor& x) const;
 };
 
@@ -92,7 +92,7 @@ struct TransformerBlock {
 // (TensorFlow's "same" pooling). Keys <prefix>.convs.<i>.
 struct Encoder {
   std::vector<Conv> convs;
-  Status Load(StrictParams* p, const std::string& prefix, int64_t in_channels);
+  Status Load(TorchParams* p, const std::string& prefix, int64_t in_channels);
   at::Tensor operator()(at::Tensor x) const;
 };
 
@@ -105,7 +105,7 @@ struct ResCnnStack {
     int64_t kernel = 3;
   };
   std::vector<Block> blocks;
-  Status Load(StrictParams* p, const std::string& prefix);
+  Status Load(TorchParams* p, const std::string& prefix);
   at::Tensor operator()(at::Tensor x) const;
 };
 
@@ -118,7 +118,7 @@ struct BiLstmStack {
     BatchNorm norm;
   };
   std::vector<Block> blocks;
-  Status Load(StrictParams* p, const std::string& prefix, int blocks_count, LstmKeys keys, GateActivation gate);
+  Status Load(TorchParams* p, const std::string& prefix, int blocks_count, LstmKeys keys, GateActivation gate);
   at::Tensor operator()(at::Tensor x) const;
 };
 
@@ -130,7 +130,7 @@ struct Decoder {
   std::vector<Conv> convs;
   std::vector<bool> crop_last;   // per stage
   int64_t crop_both_stage = -1;  // original-compatible: stage whose ends are dropped
-  Status Load(StrictParams* p, const std::string& prefix, int64_t out_samples, bool original_compatible);
+  Status Load(TorchParams* p, const std::string& prefix, int64_t out_samples, bool original_compatible);
   at::Tensor operator()(at::Tensor x) const;
 };
 

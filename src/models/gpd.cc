@@ -52,7 +52,7 @@ Status Dense(StrictParams* p, Graph* g, const std::string& name, int64_t out, bo
 
 }  // namespace
 
-Status DescribeGpd(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
+Status DescribeGpd(const NamedStoredTensors& tensors, const std::string& source,
                    const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
                    Graph* graph) {
   bool original_compatible = false;

@@ -11,15 +11,12 @@
 // layouts have the same shapes, so only the JSON can tell them apart (default false).
 #pragma once
 
-#include <ATen/core/Tensor.h>
-
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "core/status.h"
 #include "models/graph.h"
 #include "models/model_spec.h"
+#include "models/stored_tensor.h"
 
 namespace rapid {
 
@@ -30,7 +27,7 @@ namespace rapid {
 // Each fully connected layer is described as the convolution it equals: fc1 as one kernel over
 // the whole last feature map (its weight rearranged to the flattening order), fc2 and fc3 as 1×1.
 // OK: *graph holds the model.
-Status DescribeGpd(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
+Status DescribeGpd(const NamedStoredTensors& tensors, const std::string& source,
                    const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
                    Graph* graph);
 

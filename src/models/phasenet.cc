@@ -53,8 +53,8 @@ Status UpStage(StrictParams* p, Graph* g, int i, int skip, int* x) {
 
 }  // namespace
 
-Status DescribePhaseNet(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-                        const ModelSpec& spec, Graph* graph) {
+Status DescribePhaseNet(const NamedStoredTensors& tensors, const std::string& source, const ModelSpec& spec,
+                        Graph* graph) {
   StrictParams p(tensors, source);
   Graph& g = *graph;
   int x = g.Input(spec.Channels(), spec.in_samples);

@@ -3,22 +3,19 @@
 // weight files load unchanged. Depth 5, kernel 7, stride 4, 8 root filters, batch-norm eps 1e-3.
 #pragma once
 
-#include <ATen/core/Tensor.h>
-
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "core/status.h"
 #include "models/graph.h"
 #include "models/model_spec.h"
+#include "models/stored_tensor.h"
 
 namespace rapid {
 
 // Describes PhaseNet for `spec` (Channels() inputs, Labels() classes, in_samples long) with the
 // weights in `tensors`, strictly: a missing, extra or mis-shaped key is an InvalidArgument/NotFound
 // naming `source` and the key. OK: *graph holds the model.
-Status DescribePhaseNet(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const std::string& source,
-                        const ModelSpec& spec, Graph* graph);
+Status DescribePhaseNet(const NamedStoredTensors& tensors, const std::string& source, const ModelSpec& spec,
+                        Graph* graph);
 
 }  // namespace rapid

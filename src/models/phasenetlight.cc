@@ -31,8 +31,8 @@ Status TakeConv(StrictParams* p, const std::string& key, const std::vector<int64
 
 }  // namespace
 
-Status DescribePhaseNetLight(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
-                             const std::string& source, const ModelSpec& spec, Graph* graph) {
+Status DescribePhaseNetLight(const NamedStoredTensors& tensors, const std::string& source, const ModelSpec& spec,
+                             Graph* graph) {
   StrictParams p(tensors, source);
   Graph& g = *graph;
   WeightTensor w, b;

@@ -9,22 +9,19 @@
 //   - the output layer is a transposed convolution (weight stored in × out × 1, with bias).
 #pragma once
 
-#include <ATen/core/Tensor.h>
-
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "core/status.h"
 #include "models/graph.h"
 #include "models/model_spec.h"
+#include "models/stored_tensor.h"
 
 namespace rapid {
 
 // Describes PhaseNetLight for `spec` (Channels() inputs, Labels() classes, in_samples 3001) with
 // the weights in `tensors`, strictly: a missing, extra or mis-shaped key is an
 // InvalidArgument/NotFound naming `source` and the key. OK: *graph holds the model.
-Status DescribePhaseNetLight(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
-                             const std::string& source, const ModelSpec& spec, Graph* graph);
+Status DescribePhaseNetLight(const NamedStoredTensors& tensors, const std::string& source, const ModelSpec& spec,
+                             Graph* graph);
 
 }  // namespace rapid

@@ -1,6 +1,5 @@
 #include "models/registry.h"
 
-#include <ATen/ATen.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -11,10 +10,8 @@
 
 #include "backends/backend.h"
 #include "core/read_file.h"
-#include "models/cred.h"
+#include "backends/torch_loader.h"
 #include "models/device.h"
-#include "models/eqcct.h"
-#include "models/eqtransformer.h"
 #include "models/gpd.h"
 #include "models/phasenet.h"
 #include "models/phasenetlight.h"
@@ -28,34 +25,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One weight file of a model: its path (named in error messages), its tensors, and its JSON (text
-// and path; empty when there is none).
-struct WeightFile {
-  std::string path;
-  StateDict state;
-  std::string metadata_json;
-  std::string metadata_path;
-};
-
-// Builds the model from its weight files, in the order the entry lists them, and the spec with the
-// JSON already applied.
-using Builder = std::function<Status(const std::vector<WeightFile>&, const ModelSpec&, std::unique_ptr<Model>*)>;
-// Describes the model as a Graph (models/graph.h) for a backend to compile.
+// Describes the model as a Graph (models/graph.h) from its weight files, in the order the entry
+// lists them, and the spec with the JSON already applied, for a backend to compile.
 using Describer = std::function<Status(const std::vector<WeightFile>&, const ModelSpec&, Graph*)>;
 
 struct Entry {
   std::string name;
-  // Weight file names inside BundledModelsDir(), comma-separated, one per network in builder
+  // Weight file names inside BundledModelsDir(), comma-separated, one per network in the model's
   // order; empty when no weights may ship with RAPID (then --weights is required).
   std::string bundled_weights;
   ModelSpec spec;  // defaults before the weights' JSON
-  // SeisBench cache folder of each network, comma-separated in builder order: the lower-case
+  // SeisBench cache folder of each network, comma-separated in the model's order: the lower-case
   // SeisBench class name (weights_cache.h).
   std::string cache_folders;
-  // A model runs on every backend through `describe`; one without a description yet runs on
-  // libtorch only, through `build`.
+  // A model runs on every backend through its description; one without a description yet (null)
+  // is built by the torch backend (backends/torch/torch_backend.h), under its registry name.
   Describer describe;
-  Builder build;
   size_t weight_files = 1;  // networks the model runs, each from its own file
 };
 
@@ -158,38 +143,22 @@ const std::vector<Entry>& Registry() {
       {"phasenet", "phasenet_original.pt", PhaseNetSpec(), "phasenet",
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
          return DescribePhaseNet(w[0].state.entries, w[0].path, spec, g);
-       },
-       nullptr},
-      {"eqtransformer", "", EqTransformerSpec(), "eqtransformer",
-       nullptr,
-       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildEqTransformer(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
        }},
+      {"eqtransformer", "", EqTransformerSpec(), "eqtransformer", nullptr},
       // SeisBench's PhaseNetLight weights are GPL-3.0 test data: none ship.
       {"phasenetlight", "", PhaseNetLightSpec(), "phasenetlight",
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
          return DescribePhaseNetLight(w[0].state.entries, w[0].path, spec, g);
-       },
-       nullptr},
+       }},
       // SeisBench keeps EQCCTP's weights in "eqcct" and EQCCTS's in "eqccts" (their _model_path).
-      {"eqcct", "eqcct_p.pt,eqcct_s.pt", EqcctSpec(), "eqcct,eqccts",
-       nullptr,
-       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildEqcct(w[0].state.entries, w[0].path, w[1].state.entries, w[1].path, spec, out);
-       },
-       /*weight_files=*/2},
+      {"eqcct", "eqcct_p.pt,eqcct_s.pt", EqcctSpec(), "eqcct,eqccts", nullptr, /*weight_files=*/2},
       // No GPD weights ship: the parity tests use seeded random ones (tests/data/models).
       {"gpd", "", GpdSpec(), "gpd",
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
          return DescribeGpd(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, g);
-       },
-       nullptr},
-      // No CRED weights ship: the parity tests use seeded random ones (tests/data/models).
-      {"cred", "", CredSpec(), "cred",
-       nullptr,
-       [](const std::vector<WeightFile>& w, const ModelSpec& spec, std::unique_ptr<Model>* out) {
-         return BuildCred(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, out);
        }},
+      // No CRED weights ship: the parity tests use seeded random ones (tests/data/models).
+      {"cred", "", CredSpec(), "cred", nullptr},
   };
   return entries;
 }
@@ -372,13 +341,6 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
     if (!files[i].metadata_path.empty()) metadata_paths.push_back(files[i].metadata_path);
     files[i].path = paths[i];
     RAPID_RETURN_IF_ERROR(ReadStateDict(paths[i], &files[i].state));
-    if (device != "cpu" && !entry->describe) {
-      try {
-        for (auto& entry : files[i].state.entries) entry.second = entry.second.to(at::Device(device));
-      } catch (const std::exception& e) {
-        return Status::ResourceExhausted(paths[i] + ": cannot place the weights on " + device + ": " + e.what());
-      }
-    }
     digests.emplace_back();
     RAPID_RETURN_IF_ERROR(Sha256File(paths[i], &digests.back()));
   }
@@ -387,7 +349,11 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
   out->weights_sha256 = JoinCommas(digests);
   if (!entry->describe) {
     out->backend = kTorchBackend;
-    return entry->build(files, spec, &out->model);
+    TorchBackend* torch = nullptr;
+    if (Status s = LoadTorchBackend(&torch); !s.ok()) {
+      return Status::NotFound(model_name + " runs on the torch backend only (not yet on oneDNN), and " + s.message());
+    }
+    return torch->Build(model_name, files, spec, device, &out->model);
   }
   auto graph = std::make_shared<Graph>();
   RAPID_RETURN_IF_ERROR(entry->describe(files, spec, graph.get()));

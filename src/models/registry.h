@@ -61,7 +61,8 @@ std::vector<ModelInfo> DescribeModels();
 // the file and the key). NotFound: a missing weight file, a tag not in the cache (naming every
 // pattern searched), or neither weights_path nor tag for a model that ships no weights (saying to
 // pass --weights), a device libtorch does not see. InvalidArgument: an unknown cpu_backend.
-// Corruption: unreadable weights.
+// Corruption: unreadable weights. ResourceExhausted: a device that cannot take the weights (naming
+// the file and the device).
 Status LoadModel(const std::string& name, const std::string& weights_path, LoadedModel* out,
                  const std::string& device = "cpu", const std::string& cpu_backend = "onednn");
 

@@ -1,16 +1,14 @@
 #include "models/state_dict_reader.h"
 
-#include <ATen/ATen.h>
-#include <caffe2/serialize/inline_container.h>
-
 #include <cstdint>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string_view>
 #include <utility>
 
+#include "models/torch_archive.h"
 #include "models/torch_pickle.h"
 
 namespace rapid {
@@ -21,28 +19,22 @@ using torch_pickle::Kind;
 using torch_pickle::KindName;
 using torch_pickle::Value;
 
-// The pickle PROTO opcode, the first byte of a legacy (non-zip) torch.save file.
-constexpr uint8_t kPickleProto = 0x80;
-
-Status CheckZipMagic(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return Status::IOError(path + ": cannot open for reading");
-  char magic[4] = {0, 0, 0, 0};
-  file.read(magic, sizeof(magic));
-  if (file.gcount() == 4 && std::memcmp(magic, "PK\x03\x04", 4) == 0) return Status::OK();
-  if (file.gcount() >= 2 && static_cast<uint8_t>(magic[0]) == kPickleProto) {
-    return Status::Corruption(path + ": legacy (non-zip) torch.save format is not supported; re-save it with "
-                                     "torch.save(obj, path) from torch >= 1.6");
-  }
-  return Status::Corruption(path + ": not a zip archive (expected a torch.save file)");
-}
+// Every tensor of the tree owns a copy of its elements, so memo references to one tensor and
+// views sharing one storage multiply the bytes a file can make us allocate. Real files stay near
+// 1x their storages (2x with a transposed copy or tied weights); a hostile few kilobytes could
+// otherwise ask for terabytes.
+constexpr uint64_t kMaxTensorBytesPerStorageByte = 8;
+constexpr uint64_t kTensorBytesSlack = uint64_t{1} << 20;
 
 // Copies the interpreter's object graph (which memo references may share or even make cyclic)
-// into a PyValue tree. Depth and node count are bounded so that a hostile pickle can neither
-// recurse forever nor expand shared references exponentially.
+// into a PyValue tree. Depth, node count and copied tensor bytes are bounded so that a hostile
+// pickle can neither recurse forever nor expand shared references exponentially.
 class TreeBuilder {
  public:
-  explicit TreeBuilder(std::string where) : where_(std::move(where)) {}
+  // `storage_bytes`: the bytes of the graph's storages (torch_pickle::Graph::storage_bytes).
+  TreeBuilder(std::string where, uint64_t storage_bytes)
+      : where_(std::move(where)),
+        max_tensor_bytes_(kMaxTensorBytesPerStorageByte * storage_bytes + kTensorBytesSlack) {}
 
   Status Build(const Value* v, PyValue* out, int depth = 0) {
     if (depth > kMaxDepth) return Status::Corruption(where_ + ": objects nested too deeply (or cyclically)");
@@ -83,7 +75,13 @@ class TreeBuilder {
         break;
       case Kind::kTensor:
         out->kind = PyValue::Kind::kTensor;
-        out->tensor = v->tensor;
+        // numel ≤ 2^56 (torch_pickle), so neither the product nor the sum overflows.
+        tensor_bytes_ += static_cast<uint64_t>(v->numel) * DTypeSize(v->storage->dtype);
+        if (tensor_bytes_ > max_tensor_bytes_) {
+          return Status::Corruption(where_ + ": tensors copy out to more than " + std::to_string(max_tensor_bytes_) +
+                                    " bytes (shared references or overlapping views?)");
+        }
+        torch_pickle::CopyTensor(*v, &out->tensor);
         break;
       case Kind::kGlobal:
       case Kind::kStorage:
@@ -97,48 +95,42 @@ class TreeBuilder {
   static constexpr int kMaxDepth = 64;
   static constexpr size_t kMaxNodes = size_t{1} << 24;
   std::string where_;
+  uint64_t max_tensor_bytes_;
+  uint64_t tensor_bytes_ = 0;
   size_t nodes_ = 0;
 };
 
 Status ReadTorchSaveImpl(const std::string& path, PyValue* out) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return Status::NotFound(path + ": no such file");
-  RAPID_RETURN_IF_ERROR(CheckZipMagic(path));
-
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
-  try {
-    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
-  } catch (const c10::Error& e) {
-    return Status::Corruption(path + ": not a readable torch zip archive: " + e.what_without_backtrace());
-  }
-  if (!reader->hasRecord("data.pkl")) {
+  std::unique_ptr<TorchArchive> archive;
+  RAPID_RETURN_IF_ERROR(TorchArchive::Open(path, &archive));
+  uint64_t pickle_bytes = 0;
+  if (!archive->Find("data.pkl", &pickle_bytes)) {
     return Status::Corruption(path + ": archive has no data.pkl record (a TorchScript archive, not torch.save?)");
   }
-  auto [pickle_ptr, pickle_bytes] = reader->getRecord("data.pkl");
+  std::string pickle(pickle_bytes, '\0');
+  RAPID_RETURN_IF_ERROR(archive->Read("data.pkl", reinterpret_cast<unsigned char*>(pickle.data()), pickle_bytes));
 
   torch_pickle::RecordLoader records;
-  records.has_record = [&](const std::string& name) { return reader->hasRecord(name); };
-  records.get_record = [&](const std::string& name) {
-    auto [data_ptr, bytes] = reader->getRecord(name);
-    return std::make_pair(std::move(data_ptr), bytes);
+  records.find_record = [&](const std::string& name, uint64_t* bytes) { return archive->Find(name, bytes); };
+  records.read_record = [&](const std::string& name, unsigned char* dst, uint64_t bytes) {
+    return archive->Read(name, dst, bytes);
   };
   torch_pickle::Graph graph;
-  RAPID_RETURN_IF_ERROR(torch_pickle::RunTorchPickle(
-      std::string_view(static_cast<const char*>(pickle_ptr.get()), pickle_bytes), records, path + ": data.pkl", &graph));
-  return TreeBuilder(path + ": data.pkl").Build(graph.root, out);
+  RAPID_RETURN_IF_ERROR(torch_pickle::RunTorchPickle(pickle, records, path + ": data.pkl", &graph));
+  return TreeBuilder(path + ": data.pkl", graph.storage_bytes).Build(graph.root, out);
 }
 
-// libtorch reports failures (zip errors, short reads, allocation) as exceptions; they stop here.
+// Allocation failures (a huge record, a huge tensor) arrive as std::bad_alloc; they stop here.
 template <typename Fn>
 Status CatchAll(const std::string& path, Fn&& fn) {
   try {
     return fn();
-  } catch (const c10::Error& e) {
-    return Status::Corruption(path + ": " + e.what_without_backtrace());
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted(path + ": out of memory while reading");
-  } catch (const std::exception& e) {
-    return Status::Corruption(path + ": " + e.what());
+  } catch (const std::length_error&) {
+    return Status::ResourceExhausted(path + ": out of memory while reading");
   }
 }
 
@@ -167,7 +159,7 @@ const PyValue* PyValue::Find(const std::string& key) const {
   return nullptr;
 }
 
-const at::Tensor* StateDict::Find(const std::string& name) const {
+const StoredTensor* StateDict::Find(const std::string& name) const {
   for (const auto& entry : entries) {
     if (entry.first == name) return &entry.second;
   }

@@ -7,8 +7,8 @@
 //   <archive>/data.pkl     pickle (protocol 2) of the saved object
 //   <archive>/data/<key>   raw little-endian bytes of one storage
 //   <archive>/version      container version
-// The zip is opened with libtorch's caffe2::serialize::PyTorchStreamReader, which strips the
-// top-level folder (<archive> is the file's stem when saved; "archive" in some files).
+// The zip is read with libzip (models/torch_archive.h), records named without the top-level folder
+// (<archive> is the file's stem when saved; "archive" in some files). No libtorch is involved.
 // data.pkl is read by a small pickle interpreter that knows only the opcodes torch.save emits for
 // dicts, lists, tuples, strings, numbers and tensors, and resolves exactly these globals:
 //   collections.OrderedDict, torch._utils._rebuild_tensor_v2,
@@ -17,12 +17,10 @@
 // Legacy (non-zip) torch.save files and TorchScript archives are not supported.
 //
 // Thread safety: the functions are reentrant; distinct calls may run on distinct threads.
-// Results are values; their tensors are ordinary CPU tensors that own (share) their storage, so
-// they stay valid after everything else is gone. Tensors that shared one storage in the file share
-// one storage here too, as torch.load does. requires_grad is always false (inference only).
+// Results are values: every tensor is a StoredTensor (models/stored_tensor.h) that owns a contiguous
+// copy of its elements. Views that shared one storage in the file (a transpose, a slice) are each
+// copied out with their own geometry applied, so they no longer share memory.
 #pragma once
-
-#include <ATen/core/Tensor.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +29,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "models/stored_tensor.h"
 
 namespace rapid {
 
@@ -45,7 +44,7 @@ struct PyValue {
   std::string string_value;                          // kString
   std::vector<PyValue> items;                        // kTuple, kList
   std::vector<std::pair<PyValue, PyValue>> entries;  // kDict (dict or OrderedDict), insertion order
-  at::Tensor tensor;                                 // kTensor
+  StoredTensor tensor;                               // kTensor
 
   // kDict: the value under the string key `key`, or nullptr (also for other kinds). Borrowed:
   // valid while this value is unchanged.
@@ -57,13 +56,13 @@ const char* PyKindName(PyValue::Kind kind);
 
 // Named tensors in the order the file stores them (the module's registration order).
 struct StateDict {
-  std::vector<std::pair<std::string, at::Tensor>> entries;
+  NamedStoredTensors entries;
 
   size_t size() const { return entries.size(); }
   bool empty() const { return entries.empty(); }
   // The tensor named `name`, or nullptr when there is none. Borrowed: valid while `entries`
   // is unchanged. Linear search; state dicts have a few hundred entries.
-  const at::Tensor* Find(const std::string& name) const;
+  const StoredTensor* Find(const std::string& name) const;
   // Names in file order.
   std::vector<std::string> Keys() const;
 };
@@ -71,10 +70,12 @@ struct StateDict {
 // Reads the object saved at `path` into *out (replacing it).
 // OK: *out is the saved object.
 // NotFound: `path` does not exist or is not a regular file (the message names the path).
-// Corruption: not a torch zip container, a missing or short record, a malformed or truncated
-//   pickle, an opcode or global outside the allowed set, tensor geometry outside its storage, or
-//   objects nested too deeply (or cyclically) to be a saved value. The message names the path and,
-//   where it applies, the record, opcode (with byte offset) or global.
+// Corruption: not a torch zip container (models/torch_archive.h: also a bad version or byteorder
+//   record, a CRC mismatch), a missing or short record, a malformed or truncated pickle, an opcode
+//   or global outside the allowed set, tensor geometry outside its storage, objects nested too
+//   deeply (or cyclically) to be a saved value, or shared references and overlapping views that
+//   would copy out more than 8 times the bytes of the file's storages (plus 1 MiB). The message
+//   names the path and, where it applies, the record, opcode (with byte offset) or global.
 // IOError: the file exists but cannot be read.
 // ResourceExhausted: not enough memory for the tensors.
 // On error *out is None.

@@ -1,13 +1,12 @@
 #include "models/strict_params.h"
 
-#include <ATen/ATen.h>
-
 #include <sstream>
+#include <utility>
 
 namespace rapid {
 
 namespace {
-std::string ShapeString(at::IntArrayRef shape) {
+std::string ShapeString(const std::vector<int64_t>& shape) {
   std::ostringstream s;
   s << "(";
   for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
@@ -16,31 +15,23 @@ std::string ShapeString(at::IntArrayRef shape) {
 }
 }  // namespace
 
-StrictParams::StrictParams(const std::vector<std::pair<std::string, at::Tensor>>& tensors, std::string source)
+StrictParams::StrictParams(const NamedStoredTensors& tensors, std::string source)
     : tensors_(tensors), source_(std::move(source)) {}
 
-Status StrictParams::Take(const std::string& key, const std::vector<int64_t>& shape, at::Tensor* out) {
+Status StrictParams::Take(const std::string& key, const std::vector<int64_t>& shape, WeightTensor* out) {
   for (const auto& [name, tensor] : tensors_) {
     if (name != key) continue;
-    if (tensor.sizes() != at::IntArrayRef(shape)) {
-      return Status::InvalidArgument(source_ + ": weight '" + key + "' has shape " + ShapeString(tensor.sizes()) +
+    if (tensor.shape != shape) {
+      return Status::InvalidArgument(source_ + ": weight '" + key + "' has shape " + ShapeString(tensor.shape) +
                                      ", the architecture needs " + ShapeString(shape));
     }
     used_.insert(key);
-    *out = tensor.to(at::kFloat).contiguous();
+    out->shape = shape;
+    out->values = tensor.ToFloat();
     return Status::OK();
   }
   return Status::NotFound(source_ + ": weight '" + key + "' is missing (needed with shape " + ShapeString(shape) +
                           ")");
-}
-
-Status StrictParams::Take(const std::string& key, const std::vector<int64_t>& shape, WeightTensor* out) {
-  at::Tensor t;
-  RAPID_RETURN_IF_ERROR(Take(key, shape, &t));
-  t = t.cpu();
-  out->shape = shape;
-  out->values.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-  return Status::OK();
 }
 
 Status StrictParams::TakeBatchNorm(const std::string& prefix, double eps, Graph* graph, int x, int* out) {

@@ -4,26 +4,24 @@
 // Thread safety: not thread-safe; used once while building a model.
 #pragma once
 
-#include <ATen/core/Tensor.h>
-
+#include <cstdint>
 #include <set>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "core/status.h"
 #include "models/graph.h"
+#include "models/stored_tensor.h"
 
 namespace rapid {
 
 class StrictParams {
  public:
   // `tensors` is borrowed and must outlive this object; `source` names the file in messages.
-  StrictParams(const std::vector<std::pair<std::string, at::Tensor>>& tensors, std::string source);
+  StrictParams(const NamedStoredTensors& tensors, std::string source);
 
-  // OK: *out is the float32 tensor stored under `key`. NotFound / InvalidArgument naming the key
-  // and the expected and found shapes otherwise.
-  Status Take(const std::string& key, const std::vector<int64_t>& shape, at::Tensor* out);
+  // OK: *out holds the tensor stored under `key` as float32 (converted from any stored dtype), with
+  // `shape`. NotFound / InvalidArgument naming the key and the expected and found shapes otherwise.
   Status Take(const std::string& key, const std::vector<int64_t>& shape, WeightTensor* out);
 
   // Adds inference batch norm `prefix` (.weight, .bias, .running_mean, .running_var; its
@@ -36,8 +34,11 @@ class StrictParams {
   // InvalidArgument listing the keys that were never taken, if any.
   Status CheckAllUsed() const;
 
+  // The file named in messages.
+  const std::string& source() const { return source_; }
+
  private:
-  const std::vector<std::pair<std::string, at::Tensor>>& tensors_;
+  const NamedStoredTensors& tensors_;
   std::string source_;
   std::set<std::string> used_;
 };

@@ -19,9 +19,34 @@ at::Tensor PinnedFloats(at::Tensor* buffer, int64_t numel) {
 }
 }  // namespace
 
-void TorchModel::CountWeights(const NamedTensors& tensors) {
-  for (const auto& entry : tensors) weight_bytes_ += entry.second.numel() * static_cast<int64_t>(sizeof(float));
-  if (!tensors.empty()) device_ = tensors.front().second.device();
+Status ParseTorchDevice(const std::string& device, at::Device* out) {
+  try {
+    *out = at::Device(device);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument("device '" + device + "': " + e.what());
+  }
+  return Status::OK();
+}
+
+Status TorchParams::Take(const std::string& key, const std::vector<int64_t>& shape, at::Tensor* out) {
+  WeightTensor weight;
+  RAPID_RETURN_IF_ERROR(StrictParams::Take(key, shape, &weight));
+  try {
+    // at::empty, as libtorch allocates every tensor: aligned for its vectorised kernels.
+    at::Tensor host = at::empty(shape, at::TensorOptions().dtype(at::kFloat));
+    if (!weight.values.empty()) {
+      std::memcpy(host.data_ptr<float>(), weight.values.data(), weight.values.size() * sizeof(float));
+    }
+    *out = device_.is_cpu() ? host : host.to(device_);
+  } catch (const std::exception& e) {
+    return Status::ResourceExhausted(source() + ": cannot place the weights on " + device_.str() + ": " + e.what());
+  }
+  return Status::OK();
+}
+
+void TorchModel::CountWeights(const NamedStoredTensors& tensors, const at::Device& device) {
+  for (const auto& entry : tensors) weight_bytes_ += entry.second.Numel() * static_cast<int64_t>(sizeof(float));
+  device_ = device;
 }
 
 Status TorchModel::Run(const float* input, int64_t batch, float* output, bool probabilities) const {
@@ -49,7 +74,7 @@ Status TorchModel::Run(const float* input, int64_t batch, float* output, bool pr
   }
 }
 
-Status BatchNorm::Load(StrictParams* p, const std::string& prefix, int64_t channels, double epsilon) {
+Status BatchNorm::Load(TorchParams* p, const std::string& prefix, int64_t channels, double epsilon) {
   eps = epsilon;
   RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {channels}, &weight));
   RAPID_RETURN_IF_ERROR(p->Take(prefix + ".bias", {channels}, &bias));

@@ -1,7 +1,6 @@
 #include "models/torch_pickle.h"
 
-#include <ATen/ATen.h>
-
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstdio>
@@ -11,7 +10,7 @@
 
 namespace rapid::torch_pickle {
 
-// Storage bytes are copied as-is; torch.save writes them little-endian.
+// Pickle integers are read with memcpy (and storage bytes kept as they are): both little-endian.
 static_assert(std::endian::native == std::endian::little, "torch_pickle assumes a little-endian host");
 
 const char* KindName(Kind kind) {
@@ -35,16 +34,15 @@ namespace {
 
 struct StorageType {
   const char* name;
-  at::ScalarType dtype;
+  DType dtype;
 };
 
 // `torch <Name>Storage` globals and the dtype of their elements.
 constexpr StorageType kStorageTypes[] = {
-    {"FloatStorage", at::ScalarType::Float},     {"DoubleStorage", at::ScalarType::Double},
-    {"HalfStorage", at::ScalarType::Half},       {"BFloat16Storage", at::ScalarType::BFloat16},
-    {"LongStorage", at::ScalarType::Long},       {"IntStorage", at::ScalarType::Int},
-    {"ShortStorage", at::ScalarType::Short},     {"CharStorage", at::ScalarType::Char},
-    {"ByteStorage", at::ScalarType::Byte},       {"BoolStorage", at::ScalarType::Bool},
+    {"FloatStorage", DType::kFloat}, {"DoubleStorage", DType::kDouble}, {"HalfStorage", DType::kHalf},
+    {"BFloat16Storage", DType::kBFloat16}, {"LongStorage", DType::kLong}, {"IntStorage", DType::kInt},
+    {"ShortStorage", DType::kShort}, {"CharStorage", DType::kChar}, {"ByteStorage", DType::kByte},
+    {"BoolStorage", DType::kBool},
 };
 
 // Pickle opcodes (names as in CPython's pickletools).
@@ -98,11 +96,10 @@ std::string OpcodeName(uint8_t op) {
 // Runs data.pkl. One instance per file; not thread-safe.
 class PickleMachine {
  public:
-  // `records`, `data` and `arena` are borrowed and must outlive Run(); `where` prefixes every
-  // error message. Values are created in *arena.
-  PickleMachine(const RecordLoader* records, std::string where, const uint8_t* data, size_t size,
-                std::deque<Value>* arena)
-      : records_(records), where_(std::move(where)), data_(data), size_(size), arena_(arena) {}
+  // `records`, `data` and `graph` are borrowed and must outlive Run(); `where` prefixes every
+  // error message. Values are created in graph->arena; graph->storage_bytes counts the storages.
+  PickleMachine(const RecordLoader* records, std::string where, const uint8_t* data, size_t size, Graph* graph)
+      : records_(records), where_(std::move(where)), data_(data), size_(size), graph_(graph) {}
 
   // OK: *result is the pickled top-level object (borrowed from the arena).
   Status Run(Value** result);
@@ -112,9 +109,9 @@ class PickleMachine {
     return Status::Corruption(where_ + ": " + msg + " (opcode at byte " + std::to_string(op_pos_) + ")");
   }
   Value* New(Kind kind) {
-    arena_->emplace_back();
-    arena_->back().kind = kind;
-    return &arena_->back();
+    graph_->arena.emplace_back();
+    graph_->arena.back().kind = kind;
+    return &graph_->arena.back();
   }
   Status Take(size_t n, const uint8_t** p) {
     if (size_ - pos_ < n) return Error("pickle is truncated");
@@ -195,7 +192,7 @@ class PickleMachine {
   size_t size_;
   size_t pos_ = 0;
   size_t op_pos_ = 0;
-  std::deque<Value>* arena_;
+  Graph* graph_;
   std::vector<Value*> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint32_t, Value*> memo_;
@@ -279,23 +276,35 @@ Status PickleMachine::DoPersistentId() {
     return Status::OK();
   }
   const std::string record = "data/" + key->str;
-  if (!records_->has_record(record)) return Error("missing record '" + record + "'");
-  const size_t elem_size = c10::elementSize(type->dtype);
+  uint64_t record_bytes = 0;
+  if (!records_->find_record(record, &record_bytes)) return Error("missing record '" + record + "'");
+  const size_t elem_size = DTypeSize(type->dtype);
   const uint64_t count = static_cast<uint64_t>(numel->int_value);
   if (count > SIZE_MAX / elem_size) return Error("storage '" + key->str + "' is impossibly large");
   const size_t expected_bytes = static_cast<size_t>(count) * elem_size;
-  auto [data_ptr, record_bytes] = records_->get_record(record);
   if (record_bytes != expected_bytes) {
     return Error("record '" + record + "' holds " + std::to_string(record_bytes) + " bytes, expected " +
                  std::to_string(count) + " x " + std::to_string(elem_size));
   }
   Value* storage = New(Kind::kStorage);
   storage->dtype = type->dtype;
-  storage->tensor = at::empty({static_cast<int64_t>(count)}, at::TensorOptions().dtype(type->dtype));
-  if (expected_bytes > 0) std::memcpy(storage->tensor.data_ptr(), data_ptr.get(), expected_bytes);
+  storage->bytes.resize(expected_bytes);
+  RAPID_RETURN_IF_ERROR(records_->read_record(record, storage->bytes.data(), expected_bytes));
+  graph_->storage_bytes += expected_bytes;
   storages_.emplace(key->str, storage);
   stack_.push_back(storage);
   return Status::OK();
+}
+
+// True when `strides` lay out `sizes` contiguously in row-major order (extents of 1 may have any
+// stride, as in torch's is_contiguous).
+bool IsRowMajor(const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides) {
+  int64_t expected = 1;
+  for (size_t d = sizes.size(); d-- > 0;) {
+    if (sizes[d] != 1 && strides[d] != expected) return false;
+    expected *= sizes[d];
+  }
+  return true;
 }
 
 bool IntTuple(const Value* v, std::vector<int64_t>* out) {
@@ -307,6 +316,10 @@ bool IntTuple(const Value* v, std::vector<int64_t>* out) {
   }
   return true;
 }
+
+// A bound on a tensor's element count, far above any real one, that keeps numel × element size and
+// sums of such sizes within 64 bits.
+constexpr int64_t kMaxTensorElements = int64_t{1} << 56;
 
 // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata]).
 // backward_hooks and metadata are ignored: nothing in them can run, and inference needs neither.
@@ -322,22 +335,32 @@ Status PickleMachine::RebuildTensor(const std::vector<Value*>& args, Value** out
   }
   const int64_t offset = args[1]->int_value;
   if (sizes.size() != strides.size() || offset < 0) return Error("tensor has inconsistent sizes/strides/offset");
-  // The highest element index the view touches must lie inside the storage. Products are formed
-  // in 128 bits so that hostile sizes cannot overflow past the check.
-  __int128 last = offset;
-  bool empty = false;
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (sizes[i] < 0 || strides[i] < 0) return Error("tensor has a negative size or stride");
-    if (sizes[i] == 0) empty = true;
-    last += static_cast<__int128>(sizes[i] - 1) * strides[i];
   }
-  const int64_t storage_numel = storage->tensor.numel();
-  if (!empty && last >= storage_numel) {
-    return Error("tensor view reaches element " + std::to_string(static_cast<long long>(last)) +
+  // A non-empty view must reach no element past the storage's end and have a representable
+  // element count. Every term is non-negative and checked as it is added, and products are formed
+  // in 128 bits, so hostile sizes cannot overflow past the checks.
+  const bool empty = std::find(sizes.begin(), sizes.end(), 0) != sizes.end();
+  const int64_t storage_numel = static_cast<int64_t>(storage->bytes.size() / DTypeSize(storage->dtype));
+  auto outside = [&](__int128 element) {
+    return Error("tensor view reaches element " + std::to_string(static_cast<long long>(element)) +
                  " of a storage with " + std::to_string(storage_numel) + " elements");
+  };
+  __int128 last = offset, numel = empty ? 0 : 1;
+  if (!empty && last >= storage_numel) return outside(last);
+  for (size_t i = 0; i < sizes.size() && !empty; ++i) {
+    last += static_cast<__int128>(sizes[i] - 1) * strides[i];
+    if (last >= storage_numel) return outside(last);
+    numel *= sizes[i];
+    if (numel > kMaxTensorElements) return Error("tensor has more than 2^56 elements");
   }
   Value* t = New(Kind::kTensor);
-  t->tensor = storage->tensor.as_strided(sizes, strides, empty ? 0 : offset);
+  t->storage = storage;
+  t->offset = empty ? 0 : offset;
+  t->numel = static_cast<int64_t>(numel);
+  t->sizes = std::move(sizes);
+  t->strides = std::move(strides);
   *out = t;
   return Status::OK();
 }
@@ -566,12 +589,41 @@ Status RunTorchPickle(std::string_view data_pkl, const RecordLoader& load_record
                       Graph* out) {
   out->arena.clear();
   out->root = nullptr;
+  out->storage_bytes = 0;
   PickleMachine machine(&load_record, source, reinterpret_cast<const uint8_t*>(data_pkl.data()), data_pkl.size(),
-                        &out->arena);
+                        out);
   Value* root = nullptr;
   RAPID_RETURN_IF_ERROR(machine.Run(&root));
   out->root = root;
   return Status::OK();
+}
+
+void CopyTensor(const Value& tensor, StoredTensor* out) {
+  const Value& storage = *tensor.storage;
+  const size_t elem_size = DTypeSize(storage.dtype);
+  out->dtype = storage.dtype;
+  out->shape = tensor.sizes;
+  out->bytes.assign(static_cast<size_t>(tensor.numel) * elem_size, 0);
+  if (tensor.numel == 0) return;
+  const unsigned char* src = storage.bytes.data() + static_cast<size_t>(tensor.offset) * elem_size;
+  if (IsRowMajor(tensor.sizes, tensor.strides)) {
+    std::memcpy(out->bytes.data(), src, out->bytes.size());
+    return;
+  }
+  // A strided view (a transpose, an expanded dimension): element by element, the last index
+  // running fastest.
+  const size_t dims = tensor.sizes.size();
+  std::vector<int64_t> index(dims, 0);
+  unsigned char* dst = out->bytes.data();
+  for (int64_t n = 0; n < tensor.numel; ++n, dst += elem_size) {
+    int64_t element = 0;
+    for (size_t d = 0; d < dims; ++d) element += index[d] * tensor.strides[d];
+    std::memcpy(dst, src + static_cast<size_t>(element) * elem_size, elem_size);
+    for (size_t d = dims; d-- > 0;) {
+      if (++index[d] < tensor.sizes[d]) break;
+      index[d] = 0;
+    }
+  }
 }
 
 }  // namespace rapid::torch_pickle

@@ -7,13 +7,11 @@
 //   torch.{Float,Double,Half,BFloat16,Long,Int,Short,Char,Byte,Bool}Storage.
 // Nothing named by a file is ever executed. Storages arrive only as persistent ids
 // ('storage', <torch XStorage>, key, location, numel); each is the record data/<key>, copied into
-// a CPU tensor. _rebuild_tensor_v2 makes strided views of those storages, checked to lie inside.
+// the storage value. _rebuild_tensor_v2 makes strided views of those storages, checked to lie
+// inside; CopyTensor then copies a view's elements out, contiguous.
 //
 // Thread safety: RunTorchPickle is reentrant; distinct calls may run on distinct threads.
 #pragma once
-
-#include <ATen/core/Tensor.h>
-#include <c10/core/Allocator.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +23,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "models/stored_tensor.h"
 
 namespace rapid::torch_pickle {
 
@@ -46,8 +45,13 @@ struct Value {
   std::vector<Value*> items;                        // kTuple, kList (borrowed from the arena)
   std::vector<std::pair<Value*, Value*>> dict;      // kDict, insertion order
   GlobalId global = GlobalId::kOrderedDict;         // kGlobal
-  at::ScalarType dtype = at::ScalarType::Undefined;  // kGlobal (storage type), kStorage
-  at::Tensor tensor;                                // kStorage: 1-D, owns the bytes; kTensor
+  DType dtype = DType::kFloat;                      // kGlobal (storage type), kStorage
+  std::vector<unsigned char> bytes;                 // kStorage: the elements, as in the record
+  // kTensor: a view of `storage` (a kStorage in the same arena) with torch's geometry, in elements;
+  // every element it reaches lies inside the storage. `numel` is the product of `sizes`.
+  const Value* storage = nullptr;
+  int64_t offset = 0, numel = 0;
+  std::vector<int64_t> sizes, strides;
 };
 
 // The object graph one pickle built. Memo references may make values shared or even cyclic, so
@@ -60,24 +64,32 @@ struct Graph {
 
   std::deque<Value> arena;  // deque: pointers stay valid as it grows; cycles cannot leak
   const Value* root = nullptr;
+  uint64_t storage_bytes = 0;  // bytes of all storages read, each counted once
 };
 
 // Access to the archive's records, for storage persistent ids. Borrowed for one RunTorchPickle.
 struct RecordLoader {
-  // True when the archive holds the record `name` (for example "data/0").
-  std::function<bool(const std::string& name)> has_record;
-  // REQUIRES: has_record(name). The record's bytes and their count. May throw (c10::Error).
-  std::function<std::pair<c10::DataPtr, size_t>(const std::string& name)> get_record;
+  // True when the archive holds the record `name` (for example "data/0"); *bytes is then its size.
+  std::function<bool(const std::string& name, uint64_t* bytes)> find_record;
+  // REQUIRES: find_record(name) gave `bytes` and dst holds that many. Reads the whole record into
+  // dst. Errors name the file and the record; RunTorchPickle returns them unchanged.
+  std::function<Status(const std::string& name, unsigned char* dst, uint64_t bytes)> read_record;
 };
 
 // Runs the pickle `data_pkl` (bytes borrowed for the call only) into *out (replacing it).
-// OK: out->root is the pickled top-level object; tensors and storages own (share) their bytes.
+// OK: out->root is the pickled top-level object; storages own copies of their records' bytes.
 // Corruption: a truncated or malformed pickle, an opcode or global outside the allowed set, a
 //   missing or short storage record, or tensor geometry outside its storage. Every message
 //   starts with "<source>: " and ends with the opcode's byte offset.
-// On error out->root is null. libtorch exceptions (allocation, record reads) propagate; the
-// caller converts them to Status.
+// Errors of `load_record.read_record` are returned as they are. On error out->root is null.
+// std::bad_alloc propagates; the caller converts it to Status.
 Status RunTorchPickle(std::string_view data_pkl, const RecordLoader& load_record, const std::string& source,
                       Graph* out);
+
+// Copies the elements of the view `tensor` into *out (replacing it): its storage's dtype, its
+// sizes as the shape, the elements contiguous in row-major order.
+// REQUIRES: tensor.kind == Kind::kTensor, from a successful RunTorchPickle whose Graph is alive.
+// Allocates tensor.numel elements (std::bad_alloc propagates).
+void CopyTensor(const Value& tensor, StoredTensor* out);
 
 }  // namespace rapid::torch_pickle

@@ -76,13 +76,15 @@ def storages_of(obj, found):
     return found
 
 
-def write_archive(file_name, pickle_bytes, storages=()):
+def write_archive(file_name, pickle_bytes, storages=(), byteorder=None):
     archive = os.path.splitext(file_name)[0]
     def member(name):  # fixed timestamp: re-running the script gives identical bytes
         return zipfile.ZipInfo(archive + "/" + name, date_time=(2024, 1, 1, 0, 0, 0))
 
     with zipfile.ZipFile(os.path.join(HERE, file_name), "w", zipfile.ZIP_STORED) as z:
         z.writestr(member("data.pkl"), pickle_bytes)
+        if byteorder is not None:  # torch >= 2.1 writes this record
+            z.writestr(member("byteorder"), byteorder)
         for s in storages:
             z.writestr(member("data/" + s.key), s.data)
         z.writestr(member("version"), b"3\n")
@@ -145,3 +147,14 @@ golden_like = {
     "shape": (1, 3, 4),
 }
 write_archive("golden_like.pt", torch_pickle(golden_like), storages_of(golden_like, {}).values())
+
+# --- expanded_view.pt: one float viewed 2^30 times (stride 0), 4 GiB if copied out -------------
+one = Storage("FloatStorage", "0", [1.0])
+expanded = {"expanded": Tensor(one, 0, (1 << 30,), (0,))}
+write_archive("expanded_view.pt", torch_pickle(expanded), [one])
+
+# --- big_endian.pt: a one-tensor dict whose byteorder record says 'big' ------------------------
+write_archive("big_endian.pt", torch_pickle({"w": Tensor(short, 0, (3,), (1,))}), [short], byteorder=b"big")
+
+# --- little_endian.pt: the same with byteorder 'little', as torch >= 2.1 writes it -------------
+write_archive("little_endian.pt", torch_pickle({"w": Tensor(short, 0, (3,), (1,))}), [short], byteorder=b"little")
