@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs RAPID's build and test dependencies from Debian 12 packages.
-#   scripts/install-deps.sh          what the build and the tests need (also scripts/sanitize.sh:
+#   scripts/install-deps.sh          what rapid needs to build and run on the CPU (oneDNN backend)
+#   scripts/install-deps.sh --torch  and libtorch: the torch backend (--backend torch, CUDA, the
+#                                    models not yet on oneDNN) and the tests (also scripts/sanitize.sh:
 #                                    g++ brings libasan8 and libubsan1)
 #   scripts/install-deps.sh --fuzz   and clang with libFuzzer, for scripts/fuzz.sh
 # Idempotent and non-interactive; runs as root (uses sudo only when not root).
@@ -8,10 +10,6 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libtorch-dev          # model backend (CPU build of libtorch 1.13)
-  libopenblas0-openmp   # optimised BLAS behind libtorch's libblas.so.3 (Debian's default is the
-                        # reference BLAS: PhaseNet forward 615 → 1541 windows/s, one thread); the
-                        # OpenMP build follows libtorch's per-thread intra-op thread count
   libdnnl-dev           # oneDNN: the CPU backend (src/backends/onednn)
   libmseed-dev          # miniSEED 2 decoding and encoding
   libkissfft-dev        # FFT of the Fourier resampling (header-only kissfft.hh, BSD-3-Clause)
@@ -30,9 +28,20 @@ packages=(
   chromium              # headless browser: the rapid report page is rendered and checked in a test
 )
 
-if [ "${1:-}" = "--fuzz" ]; then
-  packages+=(clang libclang-rt-14-dev)  # clang 14 and its libFuzzer runtime
-fi
+torch_packages=(
+  libtorch-dev          # the torch backend (CPU build of libtorch 1.13)
+  libopenblas0-openmp   # optimised BLAS behind libtorch's libblas.so.3 (Debian's default is the
+                        # reference BLAS: PhaseNet forward 615 → 1541 windows/s, one thread); the
+                        # OpenMP build follows libtorch's per-thread intra-op thread count
+)
+
+for arg in "$@"; do
+  case "$arg" in
+    --torch) packages+=("${torch_packages[@]}") ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;  # clang 14 and its libFuzzer runtime
+    *) echo "install-deps: unknown option $arg (--torch, --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,7 +11,7 @@ root=$(pwd)
 jobs=${JOBS:-2}
 build=build-asan
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --torch
 start=$(date +%s)
 # -O1 -g1: ASan's recommended optimisation with line tables for the reports; no NDEBUG, so the
 # asserts run too. Benchmarks are not part of the suite.

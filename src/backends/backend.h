@@ -31,8 +31,9 @@ std::string BackendFor(const std::string& device, const std::string& cpu_backend
 // CPU with oneDNN. InvalidArgument when the graph has an op or a shape the backend cannot run.
 Status CompileOnednn(std::shared_ptr<const Graph> graph, const ModelSpec& spec, std::unique_ptr<Model>* out);
 
-// Compiles `graph` with libtorch for `device` ("cpu" or "cuda:N"). ResourceExhausted when the
-// weights cannot be placed there.
+// Compiles `graph` with libtorch for `device` ("cpu" or "cuda:N"), through librapid_torch.so
+// (backends/torch_loader.h). NotFound when RAPID was built without libtorch; ResourceExhausted
+// when the weights cannot be placed on the device.
 Status CompileTorch(std::shared_ptr<const Graph> graph, const ModelSpec& spec, const std::string& device,
                     std::unique_ptr<Model>* out);
 

@@ -1,16 +1,19 @@
 #include "models/device.h"
 
-#include <ATen/Context.h>
-#include <ATen/detail/CUDAHooksInterface.h>
 #include <dlfcn.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <sstream>
 
+#include "backends/torch_loader.h"
+
 namespace rapid {
 
-int CudaDeviceCount() { return at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0; }
+int CudaDeviceCount() {
+  TorchBackend* torch = nullptr;
+  return LoadTorchBackend(&torch).ok() ? torch->CudaDeviceCount() : 0;
+}
 
 Status CheckDevice(const std::string& device) {
   if (device == "cpu") return Status::OK();
@@ -21,6 +24,9 @@ Status CheckDevice(const std::string& device) {
   }
   const int count = CudaDeviceCount();
   if (CudaIndex(device) >= count) {
+    TorchBackend* torch = nullptr;
+    const Status loaded = LoadTorchBackend(&torch);
+    if (!loaded.ok()) return Status::NotFound("device '" + device + "': CUDA runs on " + loaded.message());
     return Status::NotFound("device '" + device + "': this libtorch sees " + std::to_string(count) +
                             " CUDA device(s)" + (count == 0 ? " (a CPU-only build, or no GPU)" : ""));
   }

@@ -1,5 +1,6 @@
-// Where a model instance runs: "cpu" or "cuda:N". The code is device-agnostic and builds against a
-// CPU-only libtorch (Debian's); CUDA devices exist only when the libtorch it runs with has them.
+// Where a model instance runs: "cpu" or "cuda:N". CUDA devices are the torch backend's
+// (librapid_torch.so, opened on first use): they exist only when it is built and the libtorch it
+// runs with has them.
 // Thread safety: CheckDevice and CudaDeviceCount are pure queries; CudaMemoryInfo changes the
 // calling thread's current CUDA device for the duration of the call.
 #pragma once
@@ -12,7 +13,8 @@
 
 namespace rapid {
 
-// Number of CUDA devices the inference library can use (0 for a CPU-only libtorch).
+// Number of CUDA devices the torch backend can use (0 for a CPU-only libtorch, or without the
+// torch backend). Opens the torch backend.
 int CudaDeviceCount();
 
 // OK when `device` is "cpu" or "cuda:N" with N below CudaDeviceCount(). InvalidArgument for any

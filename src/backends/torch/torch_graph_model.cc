@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "backends/backend.h"
+#include "backends/torch/torch_backend.h"
 #include "models/torch_model.h"
 
 namespace rapid {
@@ -80,8 +80,8 @@ class TorchGraphModel : public TorchModel {
 
 }  // namespace
 
-Status CompileTorch(std::shared_ptr<const Graph> graph, const ModelSpec& spec, const std::string& device,
-                    std::unique_ptr<Model>* out) {
+Status CompileTorchGraph(std::shared_ptr<const Graph> graph, const ModelSpec& spec, const std::string& device,
+                         std::unique_ptr<Model>* out) {
   try {
     *out = std::make_unique<TorchGraphModel>(spec, std::move(graph), at::Device(device));
   } catch (const std::exception& e) {
