@@ -107,7 +107,8 @@ class OnednnModel : public Model {
 
   const ModelSpec& Spec() const override { return spec_; }
   int64_t WeightBytes() const override { return weight_bytes_; }
-  void UseIntraOpThreads(int threads) override { omp_set_num_threads(threads); }
+  // One thread per instance (see Compile): more instances are the way to use more cores.
+  void UseIntraOpThreads(int threads) override { (void)threads; }
   Status Forward(const float* input, int64_t batch, float* output) override { return Run(input, batch, output, true); }
   Status ForwardLogits(const float* input, int64_t batch, float* output) override {
     return Run(input, batch, output, false);
@@ -121,6 +122,7 @@ class OnednnModel : public Model {
     int loop = -1;
   };
 
+  Status CompileSteps();
   View NewBuffer(int64_t channels, int64_t rows);
   Status AddConvolution(int id, const std::vector<int>& absorbed, bool relu);
   void AddConvPrimitive(const ConvLayer& layer, const View& src, const dnnl::memory::desc& dst_desc, float* dst,
@@ -143,7 +145,6 @@ class OnednnModel : public Model {
   size_t scratchpad_bytes_ = 0;
   dnnl::memory scratchpad_;
   int64_t weight_bytes_ = 0;
-  int compiled_threads_ = 0;  // OpenMP threads the primitives were planned for
   // The output: a 1×1 convolution done by output_head.h over these inputs, or none (then the
   // output node's value is the scores).
   std::optional<onednn::PointwiseHead> head_;
@@ -261,9 +262,19 @@ bool OnednnModel::TakeHead() {
 }
 
 Status OnednnModel::Compile() {
-  // oneDNN plans a primitive's threads when it is created (OpenMP's count on this thread); Run
-  // compiles again when it is called on a thread with another count.
-  compiled_threads_ = omp_get_max_threads();
+  // oneDNN plans a primitive's threads when it is created, from OpenMP's count on the creating
+  // thread, and then forks that many on every execution, whichever thread runs it. Planned for
+  // one, a primitive never forks: a window's layers are too small for a team (two threads on one
+  // window ran at less than half the speed of one), and the caller's thread count does not matter.
+  struct OneThread {
+    const int caller = omp_get_max_threads();
+    OneThread() { omp_set_num_threads(1); }
+    ~OneThread() { omp_set_num_threads(caller); }
+  } one_thread;
+  return CompileSteps();
+}
+
+Status OnednnModel::CompileSteps() {
   buffers_.clear();
   concat_.clear();
   steps_.clear();
@@ -361,7 +372,6 @@ Status OnednnModel::Run(const float* input, int64_t batch, float* output, bool p
   const int64_t channels = spec_.Channels(), samples = spec_.in_samples;
   const int64_t out_size = spec_.Labels() * spec_.OutSamples();
   try {
-    if (omp_get_max_threads() != compiled_threads_) RAPID_RETURN_IF_ERROR(Compile());
     const View& window = values_[0];
     for (int64_t b = 0; b < batch; ++b) {
       const float* x = input + b * channels * samples;
