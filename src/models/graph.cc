@@ -6,6 +6,22 @@ namespace rapid {
 
 namespace {
 int64_t Dim(const WeightTensor& t, size_t i) { return i < t.shape.size() ? t.shape[i] : -1; }
+
+// A (transposed) convolution node reading x and giving `channels` × `length`.
+GraphNode ConvNode(OpKind op, int x, int64_t channels, int64_t length, WeightTensor weight, WeightTensor bias,
+                   int64_t stride, int64_t pad_left, int64_t pad_right) {
+  GraphNode n;
+  n.op = op;
+  n.inputs = {x};
+  n.channels = channels;
+  n.length = length;
+  n.stride = stride;
+  n.pad_left = pad_left;
+  n.pad_right = pad_right;
+  n.weight = std::move(weight);
+  n.bias = std::move(bias);
+  return n;
+}
 }  // namespace
 
 bool Graph::Check(bool ok, const std::string& what) {
@@ -42,17 +58,8 @@ int Graph::Conv1d(int x, WeightTensor weight, WeightTensor bias, int64_t stride,
       !Check(bias.empty() || bias.shape == std::vector<int64_t>{out_channels}, "convolution bias size")) {
     return -1;
   }
-  GraphNode n;
-  n.op = OpKind::kConv1d;
-  n.inputs = {x};
-  n.channels = out_channels;
-  n.length = (padded - kernel) / stride + 1;
-  n.stride = stride;
-  n.pad_left = pad_left;
-  n.pad_right = pad_right;
-  n.weight = std::move(weight);
-  n.bias = std::move(bias);
-  return Add(std::move(n));
+  return Add(ConvNode(OpKind::kConv1d, x, out_channels, (padded - kernel) / stride + 1, std::move(weight),
+                      std::move(bias), stride, pad_left, pad_right));
 }
 
 int Graph::ConvTranspose1d(int x, WeightTensor weight, WeightTensor bias, int64_t stride, int64_t pad_left,
@@ -67,17 +74,8 @@ int Graph::ConvTranspose1d(int x, WeightTensor weight, WeightTensor bias, int64_
       !Check(bias.empty() || bias.shape == std::vector<int64_t>{out_channels}, "transposed convolution bias size")) {
     return -1;
   }
-  GraphNode n;
-  n.op = OpKind::kConvTranspose1d;
-  n.inputs = {x};
-  n.channels = out_channels;
-  n.length = length;
-  n.stride = stride;
-  n.pad_left = pad_left;
-  n.pad_right = pad_right;
-  n.weight = std::move(weight);
-  n.bias = std::move(bias);
-  return Add(std::move(n));
+  return Add(ConvNode(OpKind::kConvTranspose1d, x, out_channels, length, std::move(weight), std::move(bias), stride,
+                      pad_left, pad_right));
 }
 
 int Graph::BatchNorm(int x, WeightTensor gamma, WeightTensor beta, WeightTensor mean, WeightTensor var, double eps) {
