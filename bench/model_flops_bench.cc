@@ -1,8 +1,7 @@
-// Per model: MFLOP per window (counted, not estimated), raw forward windows/s at the best batch on
-// one intra-op thread, and the GFLOP/s that implies against this machine's best one-thread
-// OpenBLAS GEMM rate, so the fraction of peak can be read off. That GEMM rate is a practical, not a
-// theoretical, peak: libtorch's convolution kernels (oneDNN) can beat it.
-//   build/model_flops_bench [seconds per measurement, default 2]
+// Per model and CPU backend: MFLOP per window (counted, not estimated), raw forward windows/s at the
+// best batch on one thread, and the GFLOP/s that implies against this machine's best one-thread
+// OpenBLAS GEMM rate (a practical peak oneDNN's kernels can beat) and against the AVX-512 FMA peak.
+//   build/model_flops_bench [seconds per measurement, default 2] [peak GFLOP/s per core, default 210]
 // FLOPs are counted by a libtorch RecordFunction observer on the GEMM-like operators every model's
 // work reduces to: aten::convolution (incl. transposed) and aten::addmm / mm / bmm, at 2 FLOP per
 // multiply-add. Elementwise work (activations, batch norm, softmax, the STFT) is not counted; it
@@ -21,6 +20,7 @@
 
 #include "bench_input.h"
 #include "core/allocator.h"
+#include "backends/backend.h"
 #include "models/registry.h"
 
 namespace rapid {
@@ -130,6 +130,8 @@ int main(int argc, char** argv) {
   TuneAllocatorForLargeBuffers();
   at::set_num_threads(1);  // one thread: GFLOP/s per core
   const double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
+  // This machine's AVX-512 peak: 2 FMA units × 16 floats × 2 FLOP × ~3.3 GHz.
+  const double peak = argc > 2 ? std::atof(argv[2]) : 210.0;
   at::addGlobalCallback(at::RecordFunctionCallback(&CountFlops).needsInputs(true));
   const std::string test_models = std::string(RAPID_SOURCE_DIR) + "/tests/data/models/";
   const std::vector<BenchModel> models = {
@@ -143,36 +145,45 @@ int main(int argc, char** argv) {
   };
   const double gemm = GemmPeakGflops(seconds);
   std::printf("one-thread float32 GEMM peak (best of 256^3..2048^3): %.1f GFLOP/s\n", gemm);
-  std::printf("%-16s %-45s %12s %6s %12s %10s %8s\n", "model", "weights", "MFLOP/window", "batch", "windows/s",
-              "GFLOP/s", "vs GEMM");
+  std::printf("AVX-512 FMA peak per core taken as %.0f GFLOP/s (second argument)\n", peak);
+  std::printf("%-16s %-45s %-7s %12s %6s %12s %10s %8s %8s\n", "model", "weights", "backend", "MFLOP/window", "batch",
+              "windows/s", "GFLOP/s", "vs GEMM", "vs peak");
   for (const BenchModel& b : models) {
-    LoadedModel loaded;
-    Status s = LoadModel(b.name, b.weights, &loaded);
+    // FLOPs are counted on the torch backend (the observer sees ATen's operators), once per model.
+    LoadedModel counted;
+    Status s = LoadModel(b.name, b.weights, &counted, "cpu", kTorchBackend);
     if (!s.ok()) {
       std::printf("%-16s %s\n", b.name, s.ToString().c_str());
       continue;
     }
-    Model* model = loaded.model.get();
-    const ModelSpec& spec = model->Spec();
+    const ModelSpec& spec = counted.model->Spec();
     std::vector<float> input(static_cast<size_t>(spec.Channels() * spec.in_samples), 0.5f);
     std::vector<float> output(static_cast<size_t>(spec.Labels() * spec.OutSamples()));
     g_flops = 0.0;
     g_counting = true;
-    const bool ok = model->Forward(input.data(), 1, output.data()).ok();
+    const bool ok = counted.model->Forward(input.data(), 1, output.data()).ok();
     g_counting = false;
     const double mflop = g_flops.load() / 1e6;
-    double best = 0.0;
-    int64_t best_batch = 0;
-    for (int64_t batch : {1, 8, 32}) {
-      const double rate = ok ? WindowsPerSecond(model, batch, seconds) : 0.0;
-      if (rate > best) {
-        best = rate;
-        best_batch = batch;
-      }
-    }
     const std::string weights = b.weights.empty() ? "(bundled)" : b.weights.substr(test_models.size());
-    std::printf("%-16s %-45s %12.1f %6lld %12.1f %10.2f %7.0f%%\n", b.name, weights.c_str(), mflop,
-                static_cast<long long>(best_batch), best, best * mflop / 1e3, 100.0 * best * mflop / 1e3 / gemm);
+    for (const std::string& backend : CpuBackends()) {
+      LoadedModel loaded;
+      if (!ok || !LoadModel(b.name, b.weights, &loaded, "cpu", backend).ok()) continue;
+      if (loaded.backend != backend) continue;  // not on this backend yet
+      loaded.model->UseIntraOpThreads(1);
+      double best = 0.0;
+      int64_t best_batch = 0;
+      for (int64_t batch : {1, 8, 32}) {
+        const double rate = WindowsPerSecond(loaded.model.get(), batch, seconds);
+        if (rate > best) {
+          best = rate;
+          best_batch = batch;
+        }
+      }
+      const double gflops = best * mflop / 1e3;
+      std::printf("%-16s %-45s %-7s %12.1f %6lld %12.1f %10.2f %7.0f%% %7.0f%%\n", b.name, weights.c_str(),
+                  backend.c_str(), mflop, static_cast<long long>(best_batch), best, gflops, 100.0 * gflops / gemm,
+                  100.0 * gflops / peak);
+    }
   }
   return 0;
 }
