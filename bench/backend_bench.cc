@@ -77,7 +77,9 @@ int main(int argc, char** argv) {
   };
   if (argc > 2) {
     std::vector<std::string> wanted(argv + 2, argv + argc);
-    std::erase_if(models, [&](const BenchModel& m) { return std::find(wanted.begin(), wanted.end(), m.name) == wanted.end(); });
+    std::erase_if(models, [&](const BenchModel& m) {
+      return std::find(wanted.begin(), wanted.end(), m.name) == wanted.end();
+    });
   }
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::printf("%-14s %-7s %10s %10s %10s %16s\n", "model", "backend", "b1 w/s", "b8 w/s", "b32 w/s",

@@ -42,7 +42,8 @@ void ExpectBackendsAgree(std::shared_ptr<const Graph> graph, const ModelSpec& sp
   for (bool probabilities : {true, false}) {
     std::vector<float> a(out), b(out);
     auto run = [&](Model* m, float* y) {
-      return probabilities ? m->Forward(input.values.data(), batch, y) : m->ForwardLogits(input.values.data(), batch, y);
+      const float* x = input.values.data();
+      return probabilities ? m->Forward(x, batch, y) : m->ForwardLogits(x, batch, y);
     };
     ASSERT_TRUE(run(onednn.get(), a.data()).ok());
     ASSERT_TRUE(run(torch.get(), b.data()).ok());

@@ -70,7 +70,8 @@ Status DescribeGpd(const NamedStoredTensors& tensors, const std::string& source,
     const std::string n = std::to_string(i + 1);
     WeightTensor w, b;
     RAPID_RETURN_IF_ERROR(g.status());
-    RAPID_RETURN_IF_ERROR(p.Take("conv" + n + ".weight", {kConvs[i].filters, g.Node(x).channels, kConvs[i].kernel}, &w));
+    const int64_t in_channels = g.Node(x).channels;
+    RAPID_RETURN_IF_ERROR(p.Take("conv" + n + ".weight", {kConvs[i].filters, in_channels, kConvs[i].kernel}, &w));
     RAPID_RETURN_IF_ERROR(p.Take("conv" + n + ".bias", {kConvs[i].filters}, &b));
     const int64_t pad = kConvs[i].kernel / 2;
     x = g.Conv1d(x, std::move(w), std::move(b), 1, pad, pad);

@@ -163,7 +163,9 @@ void Graph::SetOutput(int x, OutputActivation activation) {
 int64_t Graph::WeightBytes() const {
   int64_t floats = 0;
   for (const GraphNode& n : nodes_) {
-    for (const WeightTensor* t : {&n.weight, &n.bias, &n.mean, &n.var}) floats += static_cast<int64_t>(t->values.size());
+    for (const WeightTensor* t : {&n.weight, &n.bias, &n.mean, &n.var}) {
+      floats += static_cast<int64_t>(t->values.size());
+    }
   }
   return floats * static_cast<int64_t>(sizeof(float));
 }

@@ -45,7 +45,8 @@ Status DescribePhaseNetLight(const NamedStoredTensors& tensors, const std::strin
     // SeisBench's Conv1dSame pads 3 on both sides at stride 4, kernel 7.
     const std::string n = std::to_string(i + 1);
     RAPID_RETURN_IF_ERROR(g.status());
-    RAPID_RETURN_IF_ERROR(TakeConv(&p, "conv" + n + ".conv", {kFilters[i], g.Node(skips[i]).channels, kKernel}, 0, &w, &b));
+    const int64_t in_channels = g.Node(skips[i]).channels;
+    RAPID_RETURN_IF_ERROR(TakeConv(&p, "conv" + n + ".conv", {kFilters[i], in_channels, kKernel}, 0, &w, &b));
     x = g.Conv1d(skips[i], std::move(w), std::move(b), kStride, 3, 3);
     RAPID_RETURN_IF_ERROR(p.TakeBatchNorm("bnd" + n, kBatchNormEps, &g, x, &x));
     skips[i + 1] = g.Relu(x);

@@ -21,7 +21,8 @@ void FoldBatchNorm(const GraphNode& bn, ConvLayer* layer) {
   const int64_t in = layer->InChannels(), out = layer->OutChannels(), k = layer->Kernel();
   for (int64_t o = 0; o < out; ++o) {
     const size_t oc = static_cast<size_t>(o);
-    const double scale = static_cast<double>(bn.weight.values[oc]) / std::sqrt(static_cast<double>(bn.var.values[oc]) + bn.eps);
+    const double scale =
+        static_cast<double>(bn.weight.values[oc]) / std::sqrt(static_cast<double>(bn.var.values[oc]) + bn.eps);
     const double shifted = static_cast<double>(layer->bias[oc]) - static_cast<double>(bn.mean.values[oc]);
     layer->bias[oc] = static_cast<float>(shifted * scale + static_cast<double>(bn.bias.values[oc]));
     for (int64_t i = 0; i < in; ++i) {

@@ -173,7 +173,8 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
   const dnnl::engine& engine = CpuEngine();
   const int64_t out = layer.OutChannels(), in = layer.InChannels(), k = layer.Kernel();
   const dnnl::memory::desc weights_any({out, in, k}, dt::f32, tag::any);
-  const dnnl::memory::desc bias_desc = layer.bias.empty() ? dnnl::memory::desc() : dnnl::memory::desc({out}, dt::f32, tag::x);
+  const dnnl::memory::desc bias_desc =
+      layer.bias.empty() ? dnnl::memory::desc() : dnnl::memory::desc({out}, dt::f32, tag::x);
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                              Nwc(in, src.length), weights_any, bias_desc, dst_desc, {layer.stride},
                                              {layer.pad_left}, {layer.pad_right});
@@ -289,7 +290,8 @@ Status OnednnModel::CompileSteps() {
   if (TakeHead()) done[static_cast<size_t>(graph_->OutputId())] = true;
   auto sole_consumer = [&](int id, OpKind op) {
     const std::vector<int> readers = graph_->Consumers(id);
-    return readers.size() == 1 && nodes[static_cast<size_t>(readers[0])].op == op && id != graph_->OutputId() ? readers[0] : -1;
+    const bool sole = readers.size() == 1 && nodes[static_cast<size_t>(readers[0])].op == op;
+    return sole && id != graph_->OutputId() ? readers[0] : -1;
   };
   for (int id = 0; id < static_cast<int>(nodes.size()); ++id) {
     if (done[static_cast<size_t>(id)]) continue;
@@ -332,13 +334,16 @@ Status OnednnModel::CompileSteps() {
         AddLoop(std::move(s));
         break;
       }
-      case OpKind::kCrop: values_[static_cast<size_t>(id)] = View{in.data + n.offset * in.channels, in.channels, n.length}; break;
+      case OpKind::kCrop:
+        values_[static_cast<size_t>(id)] = View{in.data + n.offset * in.channels, in.channels, n.length};
+        break;
       case OpKind::kConcat: {
         const std::vector<int> readers = graph_->Consumers(id);
-        const bool by_convolutions = id != graph_->OutputId() && std::all_of(readers.begin(), readers.end(), [&](int r) {
-          const OpKind op = nodes[static_cast<size_t>(r)].op;
-          return op == OpKind::kConv1d || op == OpKind::kConvTranspose1d;
-        });
+        const bool by_convolutions =
+            id != graph_->OutputId() && std::all_of(readers.begin(), readers.end(), [&](int r) {
+              const OpKind op = nodes[static_cast<size_t>(r)].op;
+              return op == OpKind::kConv1d || op == OpKind::kConvTranspose1d;
+            });
         if (by_convolutions) {
           concat_[id] = n.inputs;
           break;
