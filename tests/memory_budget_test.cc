@@ -33,7 +33,10 @@ TEST(MemoryBudgetTest, ManyStationsStayUnderASmallBudget) {
   const auto run = nlohmann::json::parse(ReadFileText(dir.path() + "/out/run.json"));
   EXPECT_EQ(run["units_done"], 40);
   EXPECT_EQ(run["plan"]["host_budget_bytes"], budget);
-  EXPECT_LT(run["peak_rss_bytes"].get<int64_t>(), budget);
+  // Under ASan, freed memory waits in its quarantine (256 MiB by default) before it is reused: held
+  // outside anything the planner measures or plans.
+  const int64_t asan_quarantine = testing::kAddressSanitizer ? int64_t{256} << 20 : 0;
+  EXPECT_LT(run["peak_rss_bytes"].get<int64_t>(), budget + asan_quarantine);
   // Without the budget the queue alone may take 64 MiB (the planner's read-ahead); here it got what
   // the budget left after the rest of the planned peak (which the start-up probe measures, so it
   // varies with load), or one block: a block is always admitted when nothing else is queued. One
