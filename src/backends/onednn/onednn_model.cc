@@ -123,6 +123,11 @@ class OnednnModel : public Model {
   };
 
   Status CompileSteps();
+  int SoleConsumer(int id, OpKind op) const;
+  Status AddConvolutionNode(int id, std::vector<bool>* done);
+  void AddLoopNode(int id);
+  void AddConcatNode(int id);
+  void BindOutputAndScratchpad();
   View NewBuffer(int64_t channels, int64_t rows);
   Status AddConvolution(int id, const std::vector<int>& absorbed, bool relu);
   void AddConvPrimitive(const ConvLayer& layer, const View& src, const dnnl::memory::desc& dst_desc, float* dst,
@@ -275,87 +280,95 @@ Status OnednnModel::Compile() {
   return CompileSteps();
 }
 
+// The node that alone reads node `id`, when it is an `op` and `id` is not the output; else -1.
+int OnednnModel::SoleConsumer(int id, OpKind op) const {
+  const std::vector<int> readers = graph_->Consumers(id);
+  const bool sole = readers.size() == 1 && graph_->Node(readers[0]).op == op;
+  return sole && id != graph_->OutputId() ? readers[0] : -1;
+}
+
+// Convolution `id` with the batch norm and then the ReLU it absorbs (each its sole reader).
+Status OnednnModel::AddConvolutionNode(int id, std::vector<bool>* done) {
+  std::vector<int> batch_norm;
+  int last = id;
+  if (const int bn = SoleConsumer(id, OpKind::kBatchNorm); bn >= 0) batch_norm.push_back(last = bn);
+  const int relu = SoleConsumer(last, OpKind::kRelu);
+  RAPID_RETURN_IF_ERROR(AddConvolution(id, batch_norm, relu >= 0));
+  for (int bn : batch_norm) (*done)[static_cast<size_t>(bn)] = true;
+  if (relu >= 0) {
+    (*done)[static_cast<size_t>(relu)] = true;
+    values_[static_cast<size_t>(relu)] = values_[static_cast<size_t>(id)];
+  }
+  return Status::OK();
+}
+
+// Batch norm, ReLU, max pooling or peak scaling `id` as a loop into a buffer of its own.
+void OnednnModel::AddLoopNode(int id) {
+  const GraphNode& n = graph_->Node(id);
+  LoopStep s{LoopStep::Kind::kAffine, {values_[static_cast<size_t>(n.inputs[0])]}, NewBuffer(n.channels, n.length),
+             {}, {}, n.kernel, n.stride, static_cast<float>(n.eps)};
+  if (n.op == OpKind::kRelu) s.kind = LoopStep::Kind::kRelu;
+  if (n.op == OpKind::kMaxPool) s.kind = LoopStep::Kind::kMaxPool;
+  if (n.op == OpKind::kScaleByPeak) s.kind = LoopStep::Kind::kScaleByPeak;
+  if (n.op == OpKind::kBatchNorm) {
+    for (size_t c = 0; c < static_cast<size_t>(n.channels); ++c) {
+      const double scale = n.weight.values[c] / std::sqrt(static_cast<double>(n.var.values[c]) + n.eps);
+      s.scale.push_back(static_cast<float>(scale));
+      s.shift.push_back(static_cast<float>(n.bias.values[c] - n.mean.values[c] * scale));
+    }
+  }
+  values_[static_cast<size_t>(id)] = s.output;
+  AddLoop(std::move(s));
+}
+
+// Concatenation `id`: never built when only convolutions read it (they are split), else copied.
+void OnednnModel::AddConcatNode(int id) {
+  const GraphNode& n = graph_->Node(id);
+  const std::vector<int> readers = graph_->Consumers(id);
+  const bool by_convolutions = id != graph_->OutputId() && std::all_of(readers.begin(), readers.end(), [&](int r) {
+    const OpKind op = graph_->Node(r).op;
+    return op == OpKind::kConv1d || op == OpKind::kConvTranspose1d;
+  });
+  if (by_convolutions) {
+    concat_[id] = n.inputs;
+    return;
+  }
+  LoopStep s{LoopStep::Kind::kConcat, {}, NewBuffer(n.channels, n.length), {}, {}};
+  for (int p : n.inputs) s.inputs.push_back(values_[static_cast<size_t>(p)]);
+  values_[static_cast<size_t>(id)] = s.output;
+  AddLoop(std::move(s));
+}
+
 Status OnednnModel::CompileSteps() {
-  buffers_.clear();
-  concat_.clear();
-  steps_.clear();
-  loops_.clear();
-  scratchpad_bytes_ = 0;
-  weight_bytes_ = 0;
   const std::vector<GraphNode>& nodes = graph_->Nodes();
   values_.assign(nodes.size(), View{});
   std::vector<bool> done(nodes.size(), false);
-  head_.reset();
-  head_inputs_.clear();
   if (TakeHead()) done[static_cast<size_t>(graph_->OutputId())] = true;
-  auto sole_consumer = [&](int id, OpKind op) {
-    const std::vector<int> readers = graph_->Consumers(id);
-    const bool sole = readers.size() == 1 && nodes[static_cast<size_t>(readers[0])].op == op;
-    return sole && id != graph_->OutputId() ? readers[0] : -1;
-  };
   for (int id = 0; id < static_cast<int>(nodes.size()); ++id) {
     if (done[static_cast<size_t>(id)]) continue;
     const GraphNode& n = nodes[static_cast<size_t>(id)];
-    const View in = n.inputs.empty() ? View{} : values_[static_cast<size_t>(n.inputs[0])];
     switch (n.op) {
       case OpKind::kInput: values_[0] = NewBuffer(n.channels, n.length); break;
       case OpKind::kConv1d:
-      case OpKind::kConvTranspose1d: {
-        std::vector<int> absorbed;
-        int last = id;
-        if (const int bn = sole_consumer(last, OpKind::kBatchNorm); bn >= 0) absorbed.push_back(last = bn);
-        const int relu = sole_consumer(last, OpKind::kRelu);
-        if (relu >= 0) absorbed.push_back(relu);
-        for (int a : absorbed) done[static_cast<size_t>(a)] = true;
-        const std::vector<int> bn_only(absorbed.begin(), absorbed.end() - (relu >= 0 ? 1 : 0));
-        RAPID_RETURN_IF_ERROR(AddConvolution(id, bn_only, relu >= 0));
-        if (relu >= 0) values_[static_cast<size_t>(relu)] = values_[static_cast<size_t>(id)];
-        break;
-      }
-      case OpKind::kBatchNorm: {
-        LoopStep s{LoopStep::Kind::kAffine, {in}, NewBuffer(n.channels, n.length), {}, {}};
-        for (size_t c = 0; c < static_cast<size_t>(n.channels); ++c) {
-          const double scale = n.weight.values[c] / std::sqrt(static_cast<double>(n.var.values[c]) + n.eps);
-          s.scale.push_back(static_cast<float>(scale));
-          s.shift.push_back(static_cast<float>(n.bias.values[c] - n.mean.values[c] * scale));
-        }
-        values_[static_cast<size_t>(id)] = s.output;
-        AddLoop(std::move(s));
-        break;
-      }
+      case OpKind::kConvTranspose1d: RAPID_RETURN_IF_ERROR(AddConvolutionNode(id, &done)); break;
+      case OpKind::kBatchNorm:
       case OpKind::kRelu:
       case OpKind::kMaxPool:
-      case OpKind::kScaleByPeak: {
-        LoopStep s{n.op == OpKind::kRelu      ? LoopStep::Kind::kRelu
-                   : n.op == OpKind::kMaxPool ? LoopStep::Kind::kMaxPool
-                                              : LoopStep::Kind::kScaleByPeak,
-                   {in}, NewBuffer(n.channels, n.length), {}, {}, n.kernel, n.stride, static_cast<float>(n.eps)};
-        values_[static_cast<size_t>(id)] = s.output;
-        AddLoop(std::move(s));
-        break;
-      }
-      case OpKind::kCrop:
+      case OpKind::kScaleByPeak: AddLoopNode(id); break;
+      case OpKind::kCrop: {
+        const View& in = values_[static_cast<size_t>(n.inputs[0])];
         values_[static_cast<size_t>(id)] = View{in.data + n.offset * in.channels, in.channels, n.length};
         break;
-      case OpKind::kConcat: {
-        const std::vector<int> readers = graph_->Consumers(id);
-        const bool by_convolutions =
-            id != graph_->OutputId() && std::all_of(readers.begin(), readers.end(), [&](int r) {
-              const OpKind op = nodes[static_cast<size_t>(r)].op;
-              return op == OpKind::kConv1d || op == OpKind::kConvTranspose1d;
-            });
-        if (by_convolutions) {
-          concat_[id] = n.inputs;
-          break;
-        }
-        LoopStep s{LoopStep::Kind::kConcat, {}, NewBuffer(n.channels, n.length), {}, {}};
-        for (int p : n.inputs) s.inputs.push_back(values_[static_cast<size_t>(p)]);
-        values_[static_cast<size_t>(id)] = s.output;
-        AddLoop(std::move(s));
-        break;
       }
+      case OpKind::kConcat: AddConcatNode(id); break;
     }
   }
+  BindOutputAndScratchpad();
+  return Status::OK();
+}
+
+// The inputs of the output step, and the one scratchpad every primitive shares.
+void OnednnModel::BindOutputAndScratchpad() {
   if (head_) {
     const int input = graph_->Node(graph_->OutputId()).inputs[0];
     const auto parts = concat_.find(input);
@@ -370,7 +383,6 @@ Status OnednnModel::CompileSteps() {
   for (Step& step : steps_) {
     if (step.loop < 0) step.args[DNNL_ARG_SCRATCHPAD] = scratchpad_;
   }
-  return Status::OK();
 }
 
 Status OnednnModel::Run(const float* input, int64_t batch, float* output, bool probabilities) {
