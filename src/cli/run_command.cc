@@ -182,6 +182,35 @@ std::string BundledSampleDir() {
   return std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample";
 }
 
+namespace {
+
+// The devices, backend, memory budgets, CPUs and the planner's choices made by hand.
+void AddResourceFlags(CLI::App* cmd, RunFlags* flags) {
+  cmd->add_option("--max-ram", flags->max_ram, "Host memory budget, e.g. 4G (default: 70% of available)")
+      ->check(ByteSizeValue());
+  cmd->add_option("--devices", flags->devices,
+                  "Devices to run on, comma-separated: cpu, cuda:N (cuda:0,1 = cuda:0 and cuda:1), e.g. cpu,cuda:0")
+      ->capture_default_str();
+  cmd->add_option("--backend", flags->backend, "Backend of the cpu device: onednn, or torch (the reference)")
+      ->check(CLI::IsMember(CpuBackends()))
+      ->capture_default_str();
+  cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G (default: 80% of free)")
+      ->check(ByteSizeValue());
+  cmd->add_option("--cpus", flags->cpus, "CPUs the run keeps to, e.g. 0-3 or 0,2 (every thread of the run; instances pinned within)")
+      ->check(CpuListValue());
+  cmd->add_option("--batch-wait", flags->batch_wait_ms,
+                  "Longest wait (ms) for a batch to fill before running what is queued (default 0: full batches)")
+      ->check(WholeNumberAtLeast(0));
+  cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default: planner)")
+      ->check(WholeNumberAtLeast(1));
+  cmd->add_option("--instances", flags->instances, "Model instances, one thread each (default: planner)")
+      ->check(WholeNumberAtLeast(1, kMaxThreadsFlag));
+  cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default: planner)")
+      ->check(WholeNumberAtLeast(1, kMaxThreadsFlag));
+}
+
+}  // namespace
+
 CommandAction AddRunCommand(CLI::App* app) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* cmd = app->add_subcommand("run", "Pick phases in miniSEED data (no --input: the bundled real sample)");
@@ -210,18 +239,7 @@ CommandAction AddRunCommand(CLI::App* app) {
                   "Pick formats, comma-separated: csv (always written), quakeml (picks.xml), eqcctpro")
       ->capture_default_str()
       ->check(ListOf({"csv", "quakeml", "eqcctpro"}));
-  cmd->add_option("--max-ram", flags->max_ram, "Host memory budget, e.g. 4G (default: 70% of available)")
-      ->check(ByteSizeValue());
-  cmd->add_option("--devices", flags->devices,
-                  "Devices to run on, comma-separated: cpu, cuda:N (cuda:0,1 = cuda:0 and cuda:1), e.g. cpu,cuda:0")
-      ->capture_default_str();
-  cmd->add_option("--backend", flags->backend, "Backend of the cpu device: onednn, or torch (the reference)")
-      ->check(CLI::IsMember(CpuBackends()))
-      ->capture_default_str();
-  cmd->add_option("--max-vram", flags->max_vram, "GPU memory budget per device, e.g. 20G (default: 80% of free)")
-      ->check(ByteSizeValue());
-  cmd->add_option("--cpus", flags->cpus, "CPUs the run keeps to, e.g. 0-3 or 0,2 (every thread of the run; instances pinned within)")
-      ->check(CpuListValue());
+  AddResourceFlags(cmd, flags.get());
   cmd->add_flag("--resume", flags->resume,
                 "Continue the unfinished run whose journal is in --output (same model, weights and input)");
   cmd->add_flag("--save-probabilities", flags->save_probabilities,
@@ -229,15 +247,6 @@ CommandAction AddRunCommand(CLI::App* app) {
   cmd->add_option("--progress", flags->progress, "Progress on stderr: auto (a line on a terminal, else every 10 s) or off")
       ->capture_default_str()
       ->check(OneOf({"auto", "off"}));
-  cmd->add_option("--batch-wait", flags->batch_wait_ms,
-                  "Longest wait (ms) for a batch to fill before running what is queued (default 0: full batches)")
-      ->check(WholeNumberAtLeast(0));
-  cmd->add_option("--batch-size", flags->batch_size, "Windows per forward call (default: planner)")
-      ->check(WholeNumberAtLeast(1));
-  cmd->add_option("--instances", flags->instances, "Model instances, one thread each (default: planner)")
-      ->check(WholeNumberAtLeast(1, kMaxThreadsFlag));
-  cmd->add_option("--intra-threads", flags->intra_threads, "Threads per forward call (default: planner)")
-      ->check(WholeNumberAtLeast(1, kMaxThreadsFlag));
   cmd->add_option("--max-stations", flags->max_stations,
                   "Pick only the first N stations (NET.STA.LOC order): a quick look, or a trial of rapid tune")
       ->check(WholeNumberAtLeast(1));
