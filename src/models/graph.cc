@@ -33,7 +33,19 @@ bool Graph::Check(bool ok, const std::string& what) {
 
 bool Graph::Valid(int x) const { return x >= 0 && x < static_cast<int>(nodes_.size()); }
 
-int Graph::Add(GraphNode node) {
+bool Graph::OneDimensional(int x) const { return Valid(x) && Node(x).width == 1; }
+
+GraphNode Graph::Like(OpKind op, std::vector<int> inputs, int like) const {
+  GraphNode n;
+  n.op = op;
+  n.inputs = std::move(inputs);
+  n.channels = Node(like).channels;
+  n.length = Node(like).length;
+  n.width = Node(like).width;
+  return n;
+}
+
+int Graph::Append(GraphNode node) {
   nodes_.push_back(std::move(node));
   return static_cast<int>(nodes_.size()) - 1;
 }
@@ -43,12 +55,12 @@ int Graph::Input(int64_t channels, int64_t length) {
   GraphNode n;
   n.channels = channels;
   n.length = length;
-  return Add(std::move(n));
+  return Append(std::move(n));
 }
 
 int Graph::Conv1d(int x, WeightTensor weight, WeightTensor bias, int64_t stride, int64_t pad_left,
                   int64_t pad_right) {
-  if (!Check(Valid(x) && weight.shape.size() == 3 && Dim(weight, 1) == Node(x).channels,
+  if (!Check(OneDimensional(x) && weight.shape.size() == 3 && Dim(weight, 1) == Node(x).channels,
              "convolution weight does not fit its input's channels")) {
     return -1;
   }
@@ -58,13 +70,13 @@ int Graph::Conv1d(int x, WeightTensor weight, WeightTensor bias, int64_t stride,
       !Check(bias.empty() || bias.shape == std::vector<int64_t>{out_channels}, "convolution bias size")) {
     return -1;
   }
-  return Add(ConvNode(OpKind::kConv1d, x, out_channels, (padded - kernel) / stride + 1, std::move(weight),
+  return Append(ConvNode(OpKind::kConv1d, x, out_channels, (padded - kernel) / stride + 1, std::move(weight),
                       std::move(bias), stride, pad_left, pad_right));
 }
 
 int Graph::ConvTranspose1d(int x, WeightTensor weight, WeightTensor bias, int64_t stride, int64_t pad_left,
                            int64_t pad_right) {
-  if (!Check(Valid(x) && weight.shape.size() == 3 && Dim(weight, 0) == Node(x).channels,
+  if (!Check(OneDimensional(x) && weight.shape.size() == 3 && Dim(weight, 0) == Node(x).channels,
              "transposed convolution weight does not fit its input's channels")) {
     return -1;
   }
@@ -74,7 +86,7 @@ int Graph::ConvTranspose1d(int x, WeightTensor weight, WeightTensor bias, int64_
       !Check(bias.empty() || bias.shape == std::vector<int64_t>{out_channels}, "transposed convolution bias size")) {
     return -1;
   }
-  return Add(ConvNode(OpKind::kConvTranspose1d, x, out_channels, length, std::move(weight), std::move(bias), stride,
+  return Append(ConvNode(OpKind::kConvTranspose1d, x, out_channels, length, std::move(weight), std::move(bias), stride,
                       pad_left, pad_right));
 }
 
@@ -82,31 +94,22 @@ int Graph::BatchNorm(int x, WeightTensor gamma, WeightTensor beta, WeightTensor 
   if (!Valid(x)) return Check(false, "batch norm of an unknown node"), -1;
   const std::vector<int64_t> c = {Node(x).channels};
   if (!Check(gamma.shape == c && beta.shape == c && mean.shape == c && var.shape == c, "batch norm sizes")) return -1;
-  GraphNode n;
-  n.op = OpKind::kBatchNorm;
-  n.inputs = {x};
-  n.channels = Node(x).channels;
-  n.length = Node(x).length;
+  GraphNode n = Like(OpKind::kBatchNorm, {x}, x);
   n.eps = eps;
   n.weight = std::move(gamma);
   n.bias = std::move(beta);
   n.mean = std::move(mean);
   n.var = std::move(var);
-  return Add(std::move(n));
+  return Append(std::move(n));
 }
 
 int Graph::Relu(int x) {
   if (!Check(Valid(x), "relu of an unknown node")) return -1;
-  GraphNode n;
-  n.op = OpKind::kRelu;
-  n.inputs = {x};
-  n.channels = Node(x).channels;
-  n.length = Node(x).length;
-  return Add(std::move(n));
+  return Append(Like(OpKind::kRelu, {x}, x));
 }
 
 int Graph::Crop(int x, int64_t offset, int64_t length) {
-  if (!Check(Valid(x) && offset >= 0 && length > 0 && offset + length <= Node(x).length, "crop outside its input")) {
+  if (!Check(OneDimensional(x) && offset >= 0 && length > 0 && offset + length <= Node(x).length, "crop outside its input")) {
     return -1;
   }
   GraphNode n;
@@ -115,7 +118,7 @@ int Graph::Crop(int x, int64_t offset, int64_t length) {
   n.channels = Node(x).channels;
   n.length = length;
   n.offset = offset;
-  return Add(std::move(n));
+  return Append(std::move(n));
 }
 
 int Graph::Concat(const std::vector<int>& parts) {
@@ -124,38 +127,197 @@ int Graph::Concat(const std::vector<int>& parts) {
   n.op = OpKind::kConcat;
   n.inputs = parts;
   for (int p : parts) {
-    if (!Check(Valid(p) && Node(p).length == Node(parts[0]).length, "concatenated lengths differ")) return -1;
+    if (!Check(OneDimensional(p) && Node(p).length == Node(parts[0]).length, "concatenated lengths differ")) {
+      return -1;
+    }
     n.channels += Node(p).channels;
   }
   n.length = Node(parts[0]).length;
-  return Add(std::move(n));
+  return Append(std::move(n));
 }
 
-int Graph::MaxPool(int x, int64_t kernel, int64_t stride) {
-  if (!Check(Valid(x) && kernel >= 1 && stride >= 1 && Node(x).length >= kernel, "bad max-pool geometry")) return -1;
-  GraphNode n;
-  n.op = OpKind::kMaxPool;
-  n.inputs = {x};
-  n.channels = Node(x).channels;
-  n.length = (Node(x).length - kernel) / stride + 1;
+int Graph::MaxPool(int x, int64_t kernel, int64_t stride, int64_t pad_right) {
+  if (!Check(OneDimensional(x) && kernel >= 1 && stride >= 1 && pad_right >= 0 && pad_right < kernel &&
+                 Node(x).length >= kernel,
+             "bad max-pool geometry")) {
+    return -1;
+  }
+  GraphNode n = Like(OpKind::kMaxPool, {x}, x);
+  n.length = (Node(x).length + pad_right - kernel) / stride + 1;
   n.kernel = kernel;
   n.stride = stride;
-  return Add(std::move(n));
+  n.pad_right = pad_right;
+  return Append(std::move(n));
 }
 
 int Graph::ScaleByPeak(int x, double eps) {
-  if (!Check(Valid(x), "peak scaling of an unknown node")) return -1;
-  GraphNode n;
-  n.op = OpKind::kScaleByPeak;
-  n.inputs = {x};
-  n.channels = Node(x).channels;
-  n.length = Node(x).length;
+  if (!Check(OneDimensional(x), "peak scaling of an unknown or 2-D node")) return -1;
+  GraphNode n = Like(OpKind::kScaleByPeak, {x}, x);
   n.eps = eps;
-  return Add(std::move(n));
+  return Append(std::move(n));
+}
+
+int Graph::Constant(WeightTensor value) {
+  if (!Check(value.shape.size() == 2 && value.shape[0] > 0 && value.shape[1] > 0 &&
+                 static_cast<int64_t>(value.values.size()) == value.shape[0] * value.shape[1],
+             "a constant must be channels × length")) {
+    return -1;
+  }
+  GraphNode n;
+  n.op = OpKind::kConstant;
+  n.channels = value.shape[0];
+  n.length = value.shape[1];
+  n.weight = std::move(value);
+  return Append(std::move(n));
+}
+
+int Graph::Add(int a, int b) {
+  if (!Check(Valid(a) && Valid(b) && Node(a).channels == Node(b).channels && Node(a).length == Node(b).length &&
+                 Node(a).width == Node(b).width,
+             "added values differ in shape")) {
+    return -1;
+  }
+  return Append(Like(OpKind::kAdd, {a, b}, a));
+}
+
+int Graph::Gelu(int x) {
+  if (!Check(Valid(x), "gelu of an unknown node")) return -1;
+  return Append(Like(OpKind::kGelu, {x}, x));
+}
+
+int Graph::LayerNorm(int x, WeightTensor gamma, WeightTensor beta, double eps) {
+  if (!Check(OneDimensional(x), "layer norm of an unknown or 2-D node")) return -1;
+  const std::vector<int64_t> c = {Node(x).channels};
+  if (!Check(gamma.shape == c && beta.shape == c && eps > 0, "layer norm sizes")) return -1;
+  GraphNode n = Like(OpKind::kLayerNorm, {x}, x);
+  n.eps = eps;
+  n.weight = std::move(gamma);
+  n.bias = std::move(beta);
+  return Append(std::move(n));
+}
+
+int Graph::Upsample(int x, int64_t factor) {
+  if (!Check(OneDimensional(x) && factor >= 1, "bad upsampling")) return -1;
+  GraphNode n = Like(OpKind::kUpsample, {x}, x);
+  n.length *= factor;
+  n.stride = factor;
+  return Append(std::move(n));
+}
+
+int Graph::ToPatches(int x, int64_t patch) {
+  if (!Check(OneDimensional(x) && patch >= 1 && Node(x).length % patch == 0, "length not a multiple of the patch")) {
+    return -1;
+  }
+  GraphNode n = Like(OpKind::kToPatches, {x}, x);
+  n.channels *= patch;
+  n.length /= patch;
+  n.kernel = patch;
+  return Append(std::move(n));
+}
+
+int Graph::FromPatches(int x, int64_t patch) {
+  if (!Check(OneDimensional(x) && patch >= 1 && Node(x).channels % patch == 0, "channels not a multiple of the patch")) {
+    return -1;
+  }
+  GraphNode n = Like(OpKind::kFromPatches, {x}, x);
+  n.channels /= patch;
+  n.length *= patch;
+  n.kernel = patch;
+  return Append(std::move(n));
+}
+
+int Graph::Lstm(int gates, WeightTensor recurrent, GateActivation gate) {
+  if (!Check(OneDimensional(gates) && recurrent.shape.size() == 3, "LSTM of an unknown node, or W_hh not 3-D")) {
+    return -1;
+  }
+  const int64_t directions = recurrent.shape[0], hidden = recurrent.shape[2];
+  if (!Check((directions == 1 || directions == 2) && hidden > 0 && recurrent.shape[1] == 4 * hidden &&
+                 Node(gates).channels == directions * 4 * hidden,
+             "LSTM gates do not fit W_hh (directions × 4·hidden × hidden)")) {
+    return -1;
+  }
+  GraphNode n = Like(OpKind::kLstm, {gates}, gates);
+  n.channels = directions * hidden;
+  n.gate = gate;
+  n.weight = std::move(recurrent);
+  return Append(std::move(n));
+}
+
+int Graph::AdditiveAttention(int query, int key, int value, WeightTensor wa, WeightTensor ba, int64_t band,
+                             double eps) {
+  if (!Check(OneDimensional(query) && OneDimensional(key) && OneDimensional(value), "attention of unknown nodes")) {
+    return -1;
+  }
+  const int64_t units = Node(query).channels, length = Node(value).length;
+  if (!Check(Node(key).channels == units && Node(query).length == length && Node(key).length == length &&
+                 wa.shape == std::vector<int64_t>{units} && ba.shape == std::vector<int64_t>{1} && band >= 0,
+             "additive attention shapes")) {
+    return -1;
+  }
+  GraphNode n = Like(OpKind::kAdditiveAttention, {query, key, value}, value);
+  n.kernel = band;
+  n.eps = eps;
+  n.weight = std::move(wa);
+  n.bias = std::move(ba);
+  return Append(std::move(n));
+}
+
+int Graph::DotAttention(int q, int k, int v, int64_t heads, double scale) {
+  if (!Check(OneDimensional(q) && OneDimensional(k) && OneDimensional(v), "attention of unknown nodes")) return -1;
+  const int64_t channels = Node(q).channels;
+  if (!Check(heads >= 1 && channels % heads == 0 && Node(k).channels == channels && Node(v).channels == channels &&
+                 Node(k).length == Node(q).length && Node(v).length == Node(q).length,
+             "dot-product attention shapes")) {
+    return -1;
+  }
+  GraphNode n = Like(OpKind::kDotAttention, {q, k, v}, v);
+  n.heads = heads;
+  n.scale = scale;
+  return Append(std::move(n));
+}
+
+int Graph::Spectrogram(int x, int64_t n_fft, int64_t hop, double scale) {
+  if (!Check(OneDimensional(x) && n_fft >= 2 && hop >= 1 && Node(x).length > n_fft / 2, "bad spectrogram geometry")) {
+    return -1;
+  }
+  GraphNode n = Like(OpKind::kSpectrogram, {x}, x);
+  n.length = Node(x).length / hop + 1;
+  n.width = n_fft / 2 + 1;
+  n.kernel = n_fft;
+  n.stride = hop;
+  n.scale = scale;
+  return Append(std::move(n));
+}
+
+int Graph::Conv2d(int x, WeightTensor weight, WeightTensor bias, int64_t stride, int64_t pad) {
+  if (!Check(Valid(x) && weight.shape.size() == 4 && Dim(weight, 1) == Node(x).channels &&
+                 Dim(weight, 2) == Dim(weight, 3),
+             "2-D convolution weight does not fit its input's channels (or is not square)")) {
+    return -1;
+  }
+  const int64_t kernel = Dim(weight, 2), out_channels = Dim(weight, 0);
+  auto out_size = [&](int64_t in) { return (in + 2 * pad - kernel) / stride + 1; };
+  if (!Check(stride >= 1 && pad >= 0 && Node(x).length + 2 * pad >= kernel && Node(x).width + 2 * pad >= kernel,
+             "bad 2-D convolution geometry") ||
+      !Check(bias.empty() || bias.shape == std::vector<int64_t>{out_channels}, "2-D convolution bias size")) {
+    return -1;
+  }
+  GraphNode n = ConvNode(OpKind::kConv2d, x, out_channels, out_size(Node(x).length), std::move(weight),
+                         std::move(bias), stride, pad, pad);
+  n.width = out_size(Node(x).width);
+  return Append(std::move(n));
+}
+
+int Graph::FlattenWidth(int x) {
+  if (!Check(Valid(x), "flattening an unknown node")) return -1;
+  GraphNode n = Like(OpKind::kFlattenWidth, {x}, x);
+  n.channels *= n.width;
+  n.width = 1;
+  return Append(std::move(n));
 }
 
 void Graph::SetOutput(int x, OutputActivation activation) {
-  if (!Check(Valid(x), "output is an unknown node")) return;
+  if (!Check(OneDimensional(x), "output is an unknown or 2-D node")) return;
   output_ = x;
   activation_ = activation;
 }

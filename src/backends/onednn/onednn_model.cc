@@ -20,6 +20,7 @@
 
 #include "backends/backend.h"
 #include "backends/onednn/conv_lowering.h"
+#include "backends/onednn/loop_kernels.h"
 #include "backends/onednn/output_head.h"
 
 namespace rapid {
@@ -27,75 +28,16 @@ namespace rapid {
 namespace {
 
 using onednn::ConvLayer;
+using onednn::LoopKernel;
+using onednn::View;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
-
-// One node's value in one window: `length` rows of `channels` floats.
-struct View {
-  float* data = nullptr;
-  int64_t channels = 0, length = 0;
-};
 
 dnnl::memory::desc Nwc(int64_t channels, int64_t length) { return {{1, channels, length}, dt::f32, tag::nwc}; }
 
 const dnnl::engine& CpuEngine() {
   static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
-}
-
-// A step that is not a oneDNN primitive.
-struct LoopStep {
-  enum class Kind { kAffine, kRelu, kConcat, kMaxPool, kScaleByPeak } kind;
-  std::vector<View> inputs;
-  View output;
-  std::vector<float> scale, shift;  // kAffine, per channel
-  int64_t kernel = 0, stride = 0;   // kMaxPool
-  float eps = 0;                    // kScaleByPeak
-};
-
-void MaxPool(const LoopStep& s) {
-  const View &in = s.inputs[0], &out = s.output;
-  for (int64_t t = 0; t < out.length; ++t) {
-    float* y = out.data + t * out.channels;
-    std::copy_n(in.data + t * s.stride * in.channels, out.channels, y);
-    for (int64_t j = 1; j < s.kernel; ++j) {
-      const float* x = in.data + (t * s.stride + j) * in.channels;
-      for (int64_t c = 0; c < out.channels; ++c) y[c] = std::max(y[c], x[c]);
-    }
-  }
-}
-
-void ScaleByPeak(const LoopStep& s) {
-  const View &in = s.inputs[0], &out = s.output;
-  const int64_t n = in.length * in.channels;
-  float peak = 0;
-  for (int64_t i = 0; i < n; ++i) peak = std::max(peak, std::fabs(in.data[i]));
-  const float divisor = peak + s.eps;
-  for (int64_t i = 0; i < n; ++i) out.data[i] = in.data[i] / divisor;
-}
-
-void RunLoop(const LoopStep& s) {
-  const View& out = s.output;
-  if (s.kind == LoopStep::Kind::kMaxPool) return MaxPool(s);
-  if (s.kind == LoopStep::Kind::kScaleByPeak) return ScaleByPeak(s);
-  if (s.kind == LoopStep::Kind::kConcat) {
-    int64_t first = 0;
-    for (const View& in : s.inputs) {
-      for (int64_t t = 0; t < out.length; ++t) {
-        std::copy_n(in.data + t * in.channels, in.channels, out.data + t * out.channels + first);
-      }
-      first += in.channels;
-    }
-    return;
-  }
-  const View& in = s.inputs[0];
-  for (int64_t t = 0; t < out.length; ++t) {
-    const float* x = in.data + t * in.channels;
-    float* y = out.data + t * out.channels;
-    for (int64_t c = 0; c < out.channels; ++c) {
-      y[c] = s.kind == LoopStep::Kind::kRelu ? std::max(x[c], 0.0f) : x[c] * s.scale[c] + s.shift[c];
-    }
-  }
 }
 
 class OnednnModel : public Model {
@@ -115,24 +57,26 @@ class OnednnModel : public Model {
   }
 
  private:
-  // The primitives of steps_[i] or the loop of loops_[i], whichever is set.
+  // A oneDNN primitive, or a loop kernel when `loop` is set.
   struct Step {
     dnnl::primitive primitive;
     std::unordered_map<int, dnnl::memory> args;
-    int loop = -1;
+    std::unique_ptr<LoopKernel> loop;
   };
 
   Status CompileSteps();
   int SoleConsumer(int id, OpKind op) const;
   Status AddConvolutionNode(int id, std::vector<bool>* done);
-  void AddLoopNode(int id);
-  void AddConcatNode(int id);
+  Status AddLoopNode(int id);
+  void AddConstantNode(int id);
+  Status AddConcatNode(int id);
   void BindOutputAndScratchpad();
   View NewBuffer(int64_t channels, int64_t rows);
-  Status AddConvolution(int id, const std::vector<int>& absorbed, bool relu);
+  // activation: eltwise_relu, eltwise_gelu_erf or undef (none).
+  Status AddConvolution(int id, const std::vector<int>& absorbed, dnnl::algorithm activation);
   void AddConvPrimitive(const ConvLayer& layer, const View& src, const dnnl::memory::desc& dst_desc, float* dst,
-                        bool accumulate, bool relu);
-  void AddLoop(LoopStep loop);
+                        bool accumulate, dnnl::algorithm activation);
+  Status AddLoop(int id, std::vector<View> inputs, View output);
   // Whether the graph ends in a 1×1 convolution that output_head.h can do; sets head_.
   bool TakeHead();
   Status Run(const float* input, int64_t batch, float* output, bool probabilities);
@@ -144,7 +88,6 @@ class OnednnModel : public Model {
   std::vector<View> values_;                          // per node
   std::unordered_map<int, std::vector<int>> concat_;  // node → parts, for concatenations never built
   std::vector<Step> steps_;
-  std::vector<LoopStep> loops_;
   // One scratchpad for every primitive (they run one after another), allocated once: oneDNN's
   // own would be allocated per execution.
   size_t scratchpad_bytes_ = 0;
@@ -163,18 +106,24 @@ View OnednnModel::NewBuffer(int64_t channels, int64_t rows) {
   buffers_.emplace_back(new float[floats]());
   float* p = buffers_.back().get();
   p += (16 - (reinterpret_cast<uintptr_t>(p) / sizeof(float)) % 16) % 16;
-  return View{p, channels, rows};
+  return View{p, channels, rows, 1};
 }
 
-void OnednnModel::AddLoop(LoopStep loop) {
-  loops_.push_back(std::move(loop));
+Status OnednnModel::AddLoop(int id, std::vector<View> inputs, View output) {
+  const GraphNode& n = graph_->Node(id);
   Step step;
-  step.loop = static_cast<int>(loops_.size()) - 1;
+  step.loop = onednn::MakeLoopKernel(n, std::move(inputs), output);
+  if (!step.loop) {
+    return Status::InvalidArgument("graph node " + std::to_string(id) + ": the oneDNN backend has no kernel for op " +
+                                   std::to_string(static_cast<int>(n.op)));
+  }
   steps_.push_back(std::move(step));
+  values_[static_cast<size_t>(id)] = output;
+  return Status::OK();
 }
 
 void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, const dnnl::memory::desc& dst_desc,
-                                   float* dst, bool accumulate, bool relu) {
+                                   float* dst, bool accumulate, dnnl::algorithm activation) {
   const dnnl::engine& engine = CpuEngine();
   const int64_t out = layer.OutChannels(), in = layer.InChannels(), k = layer.Kernel();
   const dnnl::memory::desc weights_any({out, in, k}, dt::f32, tag::any);
@@ -185,7 +134,7 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
                                              {layer.pad_left}, {layer.pad_right});
   dnnl::post_ops post;
   if (accumulate) post.append_sum(1.0f);
-  if (relu) post.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  if (activation != dnnl::algorithm::undef) post.append_eltwise(1.0f, activation, 0.0f, 0.0f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(post);
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -211,9 +160,9 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
   steps_.push_back(std::move(step));
 }
 
-// Convolution node `id` with the batch norm and ReLU after it that it absorbs (`absorbed`: the
-// batch norm's id or nothing; relu: whether a ReLU follows as well).
-Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, bool relu) {
+// Convolution node `id` with the batch norm and activation after it that it absorbs (`absorbed`:
+// the batch norm's id or nothing).
+Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnnl::algorithm activation) {
   const GraphNode& n = graph_->Node(id);
   ConvLayer layer = onednn::LayerOf(n);
   for (int bn : absorbed) onednn::FoldBatchNorm(graph_->Node(bn), &layer);
@@ -237,9 +186,9 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, boo
   const dnnl::memory::desc dst_desc = Nwc(parts[0].OutChannels(), layer.transposed ? rows / n.stride : rows);
   for (size_t i = 0; i < parts.size(); ++i) {
     AddConvPrimitive(parts[i], values_[static_cast<size_t>(inputs[i])], dst_desc, buffer.data, i > 0,
-                     relu && i + 1 == parts.size());
+                     i + 1 == parts.size() ? activation : dnnl::algorithm::undef);
   }
-  const View out{buffer.data + first_row * n.channels, n.channels, n.length};
+  const View out{buffer.data + first_row * n.channels, n.channels, n.length, 1};
   values_[static_cast<size_t>(id)] = out;
   for (int a : absorbed) values_[static_cast<size_t>(a)] = out;
   return Status::OK();
@@ -287,42 +236,48 @@ int OnednnModel::SoleConsumer(int id, OpKind op) const {
   return sole && id != graph_->OutputId() ? readers[0] : -1;
 }
 
-// Convolution `id` with the batch norm and then the ReLU it absorbs (each its sole reader).
+// Convolution `id` with the batch norm and then the ReLU or GELU it absorbs (each its sole reader).
 Status OnednnModel::AddConvolutionNode(int id, std::vector<bool>* done) {
   std::vector<int> batch_norm;
   int last = id;
   if (const int bn = SoleConsumer(id, OpKind::kBatchNorm); bn >= 0) batch_norm.push_back(last = bn);
-  const int relu = SoleConsumer(last, OpKind::kRelu);
-  RAPID_RETURN_IF_ERROR(AddConvolution(id, batch_norm, relu >= 0));
+  int activation = SoleConsumer(last, OpKind::kRelu);
+  dnnl::algorithm algorithm = activation >= 0 ? dnnl::algorithm::eltwise_relu : dnnl::algorithm::undef;
+  if (activation < 0 && (activation = SoleConsumer(last, OpKind::kGelu)) >= 0) {
+    algorithm = dnnl::algorithm::eltwise_gelu_erf;
+  }
+  RAPID_RETURN_IF_ERROR(AddConvolution(id, batch_norm, algorithm));
   for (int bn : batch_norm) (*done)[static_cast<size_t>(bn)] = true;
-  if (relu >= 0) {
-    (*done)[static_cast<size_t>(relu)] = true;
-    values_[static_cast<size_t>(relu)] = values_[static_cast<size_t>(id)];
+  if (activation >= 0) {
+    (*done)[static_cast<size_t>(activation)] = true;
+    values_[static_cast<size_t>(activation)] = values_[static_cast<size_t>(id)];
   }
   return Status::OK();
 }
 
-// Batch norm, ReLU, max pooling or peak scaling `id` as a loop into a buffer of its own.
-void OnednnModel::AddLoopNode(int id) {
+// Node `id` as a loop kernel (loop_kernels.h) into a buffer of its own.
+Status OnednnModel::AddLoopNode(int id) {
   const GraphNode& n = graph_->Node(id);
-  LoopStep s{LoopStep::Kind::kAffine, {values_[static_cast<size_t>(n.inputs[0])]}, NewBuffer(n.channels, n.length),
-             {}, {}, n.kernel, n.stride, static_cast<float>(n.eps)};
-  if (n.op == OpKind::kRelu) s.kind = LoopStep::Kind::kRelu;
-  if (n.op == OpKind::kMaxPool) s.kind = LoopStep::Kind::kMaxPool;
-  if (n.op == OpKind::kScaleByPeak) s.kind = LoopStep::Kind::kScaleByPeak;
-  if (n.op == OpKind::kBatchNorm) {
-    for (size_t c = 0; c < static_cast<size_t>(n.channels); ++c) {
-      const double scale = n.weight.values[c] / std::sqrt(static_cast<double>(n.var.values[c]) + n.eps);
-      s.scale.push_back(static_cast<float>(scale));
-      s.shift.push_back(static_cast<float>(n.bias.values[c] - n.mean.values[c] * scale));
-    }
+  std::vector<View> inputs;
+  for (int p : n.inputs) inputs.push_back(values_[static_cast<size_t>(p)]);
+  View output = NewBuffer(n.channels, n.length * n.width);
+  output.length = n.length;
+  output.width = n.width;
+  return AddLoop(id, std::move(inputs), output);
+}
+
+// A value fixed at compile time, stored channels-last once.
+void OnednnModel::AddConstantNode(int id) {
+  const GraphNode& n = graph_->Node(id);
+  const View v = NewBuffer(n.channels, n.length);
+  for (int64_t c = 0; c < n.channels; ++c) {
+    for (int64_t t = 0; t < n.length; ++t) v.data[t * n.channels + c] = n.weight.values[static_cast<size_t>(c * n.length + t)];
   }
-  values_[static_cast<size_t>(id)] = s.output;
-  AddLoop(std::move(s));
+  values_[static_cast<size_t>(id)] = v;
 }
 
 // Concatenation `id`: never built when only convolutions read it (they are split), else copied.
-void OnednnModel::AddConcatNode(int id) {
+Status OnednnModel::AddConcatNode(int id) {
   const GraphNode& n = graph_->Node(id);
   const std::vector<int> readers = graph_->Consumers(id);
   const bool by_convolutions = id != graph_->OutputId() && std::all_of(readers.begin(), readers.end(), [&](int r) {
@@ -331,12 +286,9 @@ void OnednnModel::AddConcatNode(int id) {
   });
   if (by_convolutions) {
     concat_[id] = n.inputs;
-    return;
+    return Status::OK();
   }
-  LoopStep s{LoopStep::Kind::kConcat, {}, NewBuffer(n.channels, n.length), {}, {}};
-  for (int p : n.inputs) s.inputs.push_back(values_[static_cast<size_t>(p)]);
-  values_[static_cast<size_t>(id)] = s.output;
-  AddLoop(std::move(s));
+  return AddLoopNode(id);
 }
 
 Status OnednnModel::CompileSteps() {
@@ -347,20 +299,16 @@ Status OnednnModel::CompileSteps() {
   for (int id = 0; id < static_cast<int>(nodes.size()); ++id) {
     if (done[static_cast<size_t>(id)]) continue;
     const GraphNode& n = nodes[static_cast<size_t>(id)];
-    switch (n.op) {
-      case OpKind::kInput: values_[0] = NewBuffer(n.channels, n.length); break;
-      case OpKind::kConv1d:
-      case OpKind::kConvTranspose1d: RAPID_RETURN_IF_ERROR(AddConvolutionNode(id, &done)); break;
-      case OpKind::kBatchNorm:
-      case OpKind::kRelu:
-      case OpKind::kMaxPool:
-      case OpKind::kScaleByPeak: AddLoopNode(id); break;
-      case OpKind::kCrop: {
-        const View& in = values_[static_cast<size_t>(n.inputs[0])];
-        values_[static_cast<size_t>(id)] = View{in.data + n.offset * in.channels, in.channels, n.length};
-        break;
-      }
-      case OpKind::kConcat: AddConcatNode(id); break;
+    if (n.op == OpKind::kInput) {
+      values_[0] = NewBuffer(n.channels, n.length);
+    } else if (n.op == OpKind::kConstant) {
+      AddConstantNode(id);
+    } else if (n.op == OpKind::kConv1d || n.op == OpKind::kConvTranspose1d) {
+      RAPID_RETURN_IF_ERROR(AddConvolutionNode(id, &done));
+    } else if (n.op == OpKind::kConcat) {
+      RAPID_RETURN_IF_ERROR(AddConcatNode(id));
+    } else if (!onednn::IsView(n, values_[static_cast<size_t>(n.inputs[0])], &values_[static_cast<size_t>(id)])) {
+      RAPID_RETURN_IF_ERROR(AddLoopNode(id));
     }
   }
   BindOutputAndScratchpad();
@@ -381,7 +329,7 @@ void OnednnModel::BindOutputAndScratchpad() {
   }
   scratchpad_ = dnnl::memory({{static_cast<int64_t>(scratchpad_bytes_)}, dt::u8, tag::x}, CpuEngine());
   for (Step& step : steps_) {
-    if (step.loop < 0) step.args[DNNL_ARG_SCRATCHPAD] = scratchpad_;
+    if (!step.loop) step.args[DNNL_ARG_SCRATCHPAD] = scratchpad_;
   }
 }
 
@@ -396,7 +344,7 @@ Status OnednnModel::Run(const float* input, int64_t batch, float* output, bool p
         for (int64_t c = 0; c < channels; ++c) window.data[t * channels + c] = x[c * samples + t];
       }
       for (Step& step : steps_) {
-        if (step.loop >= 0) RunLoop(loops_[static_cast<size_t>(step.loop)]);
+        if (step.loop) step.loop->Run();
         else step.primitive.execute(stream_, step.args);
       }
       stream_.wait();

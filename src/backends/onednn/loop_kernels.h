@@ -1,0 +1,44 @@
+// The oneDNN backend's steps that are not oneDNN primitives: plain loops over one window's
+// channels-last values (what oneDNN does slowly here, or not at all). Each kernel computes one
+// graph node from its inputs' values; all of them live in buffers the compiled model owns, so a
+// kernel holds pointers and only its own scratch.
+// Thread safety: a kernel runs on one thread at a time (its model's).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "models/graph.h"
+
+namespace rapid::onednn {
+
+// One node's value in one window, channels-last: length × width rows of `channels` floats, the
+// rows contiguous (a crop in time is a pointer offset).
+struct View {
+  float* data = nullptr;
+  int64_t channels = 0, length = 0, width = 1;
+  int64_t Rows() const { return length * width; }
+};
+
+class LoopKernel {
+ public:
+  virtual ~LoopKernel() = default;
+  // Computes the node's value for the window now in its inputs.
+  virtual void Run() = 0;
+};
+
+// The kernel of node `n` reading `inputs` (the values of n.inputs, in order) into `output` (a
+// buffer of n's shape). Null when `n` is not an op computed by a loop: the input, a convolution,
+// or an op that is only a new view of its input (see IsView).
+std::unique_ptr<LoopKernel> MakeLoopKernel(const GraphNode& n, std::vector<View> inputs, View output);
+
+// Whether op `n` changes only how its input's memory is read, channels-last: a crop in time, and
+// the reshapes kToPatches, kFromPatches and kFlattenWidth (their output rows are the input's
+// memory, regrouped). *out is then the view of n's value over `input`.
+bool IsView(const GraphNode& n, const View& input, View* out);
+
+// The kernels of ops of their own files.
+std::unique_ptr<LoopKernel> MakeLstmKernel(const GraphNode& n, View gates, View output);
+
+}  // namespace rapid::onednn
