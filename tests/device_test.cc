@@ -1,5 +1,5 @@
 // Device handling: --devices parsing and the clear errors of a CPU-only libtorch; the tensor-step
-// LSTM recurrence a CUDA device uses, against the CPU loop; and, where this libtorch sees a CUDA
+// LSTM recurrence a CUDA device uses, against the CPU loop and torch's own LSTM; and, where this libtorch sees a CUDA
 // device, every model and a whole run on it against the CPU (skipped otherwise: Debian's libtorch
 // is CPU-only).
 #include <ATen/ATen.h>
@@ -12,11 +12,9 @@
 
 #include "engine/picking_run.h"
 #include "models/device.h"
-#include "models/eqtransformer_layers.h"
+#include "backends/torch/torch_graph_ops.h"
 #include "models/registry.h"
 #include "models/stored_tensor.h"
-#include "models/torch_model.h"
-#include "stored_tensor_aten.h"
 #include "test_util.h"
 
 namespace rapid {
@@ -58,30 +56,39 @@ TEST(DeviceTest, MissingCudaDeviceIsAConfigErrorBeforeAnyWork) {
   EXPECT_FALSE(std::filesystem::exists(dir.Path("out/run.json")));
 }
 
-// The recurrence off the CPU is tensor steps; on the CPU a loop. Both must compute the same LSTM.
-TEST(DeviceTest, TensorStepLstmEqualsTheCpuLoop) {
-  for (auto gate : {eqt::GateActivation::kSigmoid, eqt::GateActivation::kHardSigmoid}) {
-    const int64_t in = 12, hidden = 16, steps = 47, batch = 3;
-    NamedStoredTensors tensors;
+// The recurrence off the CPU is tensor steps; on the CPU a loop. Both must compute the same LSTM,
+// and with logistic gates the same as torch's own LSTM.
+TEST(DeviceTest, TensorStepLstmEqualsTheCpuLoopAndTorchsLstm) {
+  for (auto gate : {GateActivation::kSigmoid, GateActivation::kHardSigmoid}) {
+    const int64_t hidden = 16, steps = 47, batch = 3, in = 12;
     at::manual_seed(7);
-    for (const char* suffix : {"", "_reverse"}) {
-      tensors.emplace_back(std::string("l.weight_ih_l0") + suffix, ToStoredTensor(at::randn({4 * hidden, in}) * 0.5));
-      tensors.emplace_back(std::string("l.weight_hh_l0") + suffix,
-                           ToStoredTensor(at::randn({4 * hidden, hidden}) * 0.5));
-      tensors.emplace_back(std::string("l.bias_ih_l0") + suffix, ToStoredTensor(at::randn({4 * hidden}) * 0.5));
-      tensors.emplace_back(std::string("l.bias_hh_l0") + suffix, ToStoredTensor(at::randn({4 * hidden}) * 0.5));
-    }
-    TorchParams p(tensors, "random", at::kCPU);
-    eqt::Lstm lstm;
-    ASSERT_TRUE(lstm.Load(&p, "l", eqt::LstmKeys::kTorch, in, hidden, /*bidirectional=*/true, gate).ok());
-    ASSERT_TRUE(p.CheckAllUsed().ok());
+    const at::Tensor w_ih = at::randn({2, 4 * hidden, in}) * 0.5, w_hh = at::randn({2, 4 * hidden, hidden}) * 0.5;
+    const at::Tensor b_ih = at::randn({2, 4 * hidden}) * 0.5, b_hh = at::randn({2, 4 * hidden}) * 0.5;
     const at::Tensor x = at::randn({batch, in, steps});
-    const at::Tensor loop = lstm(x);
-    const at::Tensor stepped = lstm.WithTensorSteps(x);
+    // The gates: W_ih·x + b_ih + b_hh, forward direction's channels first.
+    const at::Tensor gates =
+        (at::matmul(w_ih.reshape({8 * hidden, in}), x) + (b_ih + b_hh).reshape({8 * hidden, 1})).contiguous();
+    Graph g;
+    const at::Tensor w = w_hh.contiguous();
+    const int node = g.Lstm(g.Input(8 * hidden, steps),
+                            {{2, 4 * hidden, hidden}, std::vector<float>(w.data_ptr<float>(), w.data_ptr<float>() + w.numel())},
+                            gate);
+    ASSERT_TRUE(g.status().ok()) << g.status().ToString();
+    const GraphNode& n = g.Node(node);
+    const at::Tensor loop = RunNode(n, {&gates}, PrepareNode(n, at::kCPU), gates);
+    const at::Tensor stepped = LstmTensorSteps(n, gates, w_hh);
     ASSERT_EQ(loop.sizes(), (at::IntArrayRef{batch, 2 * hidden, steps}));
     ASSERT_EQ(stepped.sizes(), loop.sizes());
     EXPECT_LE((loop - stepped).abs().max().item<float>(), 1e-5f);
     EXPECT_GT(loop.abs().max().item<float>(), 0.1f);  // not a trivial output
+    if (gate == GateActivation::kSigmoid) {
+      const std::vector<at::Tensor> params = {w_ih[0], w_hh[0], b_ih[0], b_hh[0], w_ih[1], w_hh[1], b_ih[1], b_hh[1]};
+      const at::Tensor zeros = at::zeros({2, batch, hidden});
+      const at::Tensor torchs = std::get<0>(at::lstm(x.transpose(1, 2), {zeros, zeros}, params, /*has_biases=*/true,
+                                                     1, 0.0, /*train=*/false, /*bidirectional=*/true,
+                                                     /*batch_first=*/true));
+      EXPECT_LE((loop - torchs.transpose(1, 2)).abs().max().item<float>(), 1e-5f);
+    }
   }
 }
 

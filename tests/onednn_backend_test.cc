@@ -145,6 +145,57 @@ TEST(OnednnBackendTest, VectorExpIsWithinTwoTenMillionthsOfExp) {
   EXPECT_FLOAT_EQ(clamped[1], std::exp(88.0f));
 }
 
+TEST(OnednnBackendTest, TransformerPiecesLayerNormGeluAddUpsamplingPoolingAndConstants) {
+  std::mt19937 rng(8);
+  auto g = std::make_shared<Graph>();
+  const ModelSpec spec = SmallSpec(3, 63, 2);
+  const int in = g->Input(3, 63);
+  // GELU absorbed (after conv + BN) and on its own; a residual add; layer norm; a constant.
+  const int a = g->Gelu(RandomBatchNorm(g.get(), g->Conv1d(in, Random({6, 3, 5}, &rng), Random({6}, &rng), 1, 2, 2),
+                                        &rng));
+  int x = g->Add(a, g->Gelu(g->Conv1d(a, Random({6, 6, 1}, &rng), {}, 1, 0, 0)));
+  x = g->LayerNorm(g->Add(x, g->Constant(Random({6, 63}, &rng))), Random({6}, &rng, 0.5f, 1.5f), Random({6}, &rng),
+                   1e-6);
+  // An odd length pooled "same" (the last sample alone), then brought back by nearest upsampling.
+  x = g->MaxPool(g->Gelu(x), 2, 2, /*pad_right=*/1);
+  x = g->Crop(g->Upsample(x, 2), 0, 63);
+  g->SetOutput(g->Conv1d(x, Random({2, 6, 3}, &rng), Random({2}, &rng), 1, 1, 1), OutputActivation::kSigmoid);
+  ExpectBackendsAgree(g, spec);
+}
+
+TEST(OnednnBackendTest, PatchesThereAndBackAndDotProductAttention) {
+  std::mt19937 rng(9);
+  auto g = std::make_shared<Graph>();
+  const ModelSpec spec = SmallSpec(3, 120, 1);
+  const int in = g->Input(3, 120);
+  const int conv = g->Conv1d(in, Random({4, 3, 3}, &rng), {}, 1, 1, 1);
+  // 4 channels × 120 → 40 × 12 tokens; 3 heads of 4 over the tokens.
+  const int tokens = g->Conv1d(g->ToPatches(conv, 10), Random({12, 40, 1}, &rng), Random({12}, &rng), 1, 0, 0);
+  auto project = [&](int x) { return g->Conv1d(x, Random({12, 12, 1}, &rng, -1.0f, 1.0f), {}, 1, 0, 0); };
+  const int attended = g->DotAttention(project(tokens), project(tokens), project(tokens), 3, 0.5);
+  // 12 features × 12 tokens back to one trace of 144, cropped to the input's length.
+  const int trace = g->Crop(g->FromPatches(attended, 12), 0, 120);
+  g->SetOutput(g->Conv1d(trace, Random({1, 1, 5}, &rng), Random({1}, &rng), 1, 2, 2), OutputActivation::kSigmoid);
+  ExpectBackendsAgree(g, spec);
+}
+
+TEST(OnednnBackendTest, LstmRecurrenceBothDirectionsAndGates) {
+  for (GateActivation gate : {GateActivation::kSigmoid, GateActivation::kHardSigmoid}) {
+    for (int64_t directions : {1, 2}) {
+      std::mt19937 rng(10);
+      auto g = std::make_shared<Graph>();
+      const ModelSpec spec = SmallSpec(3, 40, 2);
+      const int64_t hidden = 5;
+      const int in = g->Input(3, 40);
+      const int gates =
+          g->Conv1d(in, Random({directions * 4 * hidden, 3, 1}, &rng), Random({directions * 4 * hidden}, &rng), 1, 0, 0);
+      const int h = g->Lstm(gates, Random({directions, 4 * hidden, hidden}, &rng, -1.0f, 1.0f), gate);
+      g->SetOutput(g->Conv1d(h, Random({2, directions * hidden, 1}, &rng), {}, 1, 0, 0), OutputActivation::kSigmoid);
+      ExpectBackendsAgree(g, spec);
+    }
+  }
+}
+
 TEST(OnednnBackendTest, OutputOfTheWrongShapeIsRefused) {
   std::mt19937 rng(3);
   auto g = std::make_shared<Graph>();

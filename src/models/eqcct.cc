@@ -1,12 +1,9 @@
 #include "models/eqcct.h"
 
-#include <ATen/ATen.h>
-
-#include <array>
 #include <cmath>
+#include <utility>
 
 #include "models/strict_params.h"
-#include "models/torch_model.h"
 
 namespace rapid {
 
@@ -16,205 +13,175 @@ constexpr int64_t kSamples = 6000;
 constexpr int64_t kChannels = 3;
 constexpr int64_t kConvKernel = 11;
 constexpr int64_t kHeadKernel = 15;
-constexpr int64_t kPatch = 40;                     // samples per patch
-constexpr int64_t kPatches = kSamples / kPatch;    // 150
-constexpr int64_t kFeatures = 40;                  // conv channels = embedding width
+constexpr int64_t kPatch = 40;                   // samples per patch
+constexpr int64_t kPatches = kSamples / kPatch;  // 150
+constexpr int64_t kFeatures = 40;                // conv channels = embedding width
 constexpr int64_t kHeads = 4;
-constexpr int64_t kKeyDim = 40;                    // per head, so attention is 160 wide inside
+constexpr int64_t kKeyDim = 40;  // per head, so attention is 160 wide inside
 constexpr int kTransformerBlocks = 4;
 constexpr double kBatchNormEps = 1e-3;
 constexpr double kLayerNormEps = 1e-6;
 constexpr const char* kPrefix = "_eqcct_backbone.";
 
-struct Linear {
-  at::Tensor weight, bias;
-  Status Load(TorchParams* p, const std::string& prefix, int64_t out_features, int64_t in_features) {
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {out_features, in_features}, &weight));
-    return p->Take(prefix + ".bias", {out_features}, &bias);
-  }
-  at::Tensor operator()(const at::Tensor& x) const { return at::linear(x, weight, bias); }
-};
+// Describes one network's layers over graph node *x (channels × samples or features × patches);
+// each step replaces *x by its result. Errors are the first missing or mis-shaped key.
+class NetworkBuilder {
+ public:
+  NetworkBuilder(StrictParams* p, Graph* g) : p_(*p), g_(*g) {}
 
-struct LayerNorm {
-  at::Tensor weight, bias;
-  Status Load(TorchParams* p, const std::string& prefix) {
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {kFeatures}, &weight));
-    return p->Take(prefix + ".bias", {kFeatures}, &bias);
+  // Linear layer `prefix` (weight out × in, bias) on every sample: a 1×1 convolution.
+  Status Linear(const std::string& prefix, int64_t out, int* x) {
+    WeightTensor w, b;
+    RAPID_RETURN_IF_ERROR(p_.Take(prefix + ".weight", {out, g_.Node(*x).channels}, &w));
+    RAPID_RETURN_IF_ERROR(p_.Take(prefix + ".bias", {out}, &b));
+    w.shape.push_back(1);
+    *x = g_.Conv1d(*x, std::move(w), std::move(b), 1, 0, 0);
+    return g_.status();
   }
-  at::Tensor operator()(const at::Tensor& x) const { return at::layer_norm(x, {kFeatures}, weight, bias, kLayerNormEps); }
-};
 
-// Convolution (kernel 11, "same") + batch norm.
-struct ConvBn {
-  at::Tensor weight, bias;
-  BatchNorm bn;
-  Status Load(TorchParams* p, const std::string& conv, const std::string& bn_prefix, int64_t out_ch, int64_t in_ch) {
-    RAPID_RETURN_IF_ERROR(p->Take(conv + ".weight", {out_ch, in_ch, kConvKernel}, &weight));
-    RAPID_RETURN_IF_ERROR(p->Take(conv + ".bias", {out_ch}, &bias));
-    return bn.Load(p, bn_prefix, out_ch, kBatchNormEps);
+  Status LayerNorm(const std::string& prefix, int* x) {
+    WeightTensor w, b;
+    RAPID_RETURN_IF_ERROR(p_.Take(prefix + ".weight", {kFeatures}, &w));
+    RAPID_RETURN_IF_ERROR(p_.Take(prefix + ".bias", {kFeatures}, &b));
+    *x = g_.LayerNorm(*x, std::move(w), std::move(b), kLayerNormEps);
+    return g_.status();
   }
-  at::Tensor operator()(const at::Tensor& x) const { return bn(at::conv1d(x, weight, bias, 1, kConvKernel / 2)); }
-};
 
-// SeisBench's ConvF1Block on (batch, channels, length): two width-keeping conv+BN+GELU layers
-// with a residual connection around them, then a conv+BN+GELU that changes the width.
-struct ConvBlock {
-  std::array<ConvBn, 3> layers;
-  Status Load(TorchParams* p, const std::string& prefix, int64_t in_ch, int64_t out_ch) {
-    for (int i = 0; i < 3; ++i) {
-      const std::string n = std::to_string(i + 1);
-      RAPID_RETURN_IF_ERROR(
-          layers[i].Load(p, prefix + ".conv" + n, prefix + ".bn" + n, i == 2 ? out_ch : in_ch, in_ch));
-    }
+  // GELU(batch norm(convolution, kernel 11 "same")).
+  Status ConvBnGelu(const std::string& conv, const std::string& bn, int64_t out, int* x) {
+    WeightTensor w, b;
+    RAPID_RETURN_IF_ERROR(p_.Take(conv + ".weight", {out, g_.Node(*x).channels, kConvKernel}, &w));
+    RAPID_RETURN_IF_ERROR(p_.Take(conv + ".bias", {out}, &b));
+    int y = g_.Conv1d(*x, std::move(w), std::move(b), 1, kConvKernel / 2, kConvKernel / 2);
+    RAPID_RETURN_IF_ERROR(p_.TakeBatchNorm(bn, kBatchNormEps, &g_, y, &y));
+    *x = g_.Gelu(y);
+    return g_.status();
+  }
+
+  // SeisBench's ConvF1Block: two width-keeping conv+BN+GELU layers with a residual connection
+  // around them, then a conv+BN+GELU to `out` channels.
+  Status ConvBlock(const std::string& prefix, int64_t out, int* x) {
+    const int64_t in = g_.Node(*x).channels;
+    int y = *x;
+    RAPID_RETURN_IF_ERROR(ConvBnGelu(prefix + ".conv1", prefix + ".bn1", in, &y));
+    RAPID_RETURN_IF_ERROR(ConvBnGelu(prefix + ".conv2", prefix + ".bn2", in, &y));
+    y = g_.Add(y, *x);
+    RAPID_RETURN_IF_ERROR(ConvBnGelu(prefix + ".conv3", prefix + ".bn3", out, &y));
+    *x = y;
     return Status::OK();
   }
-  at::Tensor operator()(const at::Tensor& x) const {
-    at::Tensor y = at::gelu(layers[1](at::gelu(layers[0](x)))) + x;
-    return at::gelu(layers[2](y));
+
+  // Keras MultiHeadAttention (self-attention, 4 heads of 40); the scale multiplies the scores.
+  Status Attention(const std::string& prefix, int* x) {
+    int q = *x, k = *x, v = *x;
+    RAPID_RETURN_IF_ERROR(Linear(prefix + ".q", kHeads * kKeyDim, &q));
+    RAPID_RETURN_IF_ERROR(Linear(prefix + ".k", kHeads * kKeyDim, &k));
+    RAPID_RETURN_IF_ERROR(Linear(prefix + ".v", kHeads * kKeyDim, &v));
+    int context = g_.DotAttention(q, k, v, kHeads, 1.0 / std::sqrt(static_cast<double>(kKeyDim)));
+    RAPID_RETURN_IF_ERROR(Linear(prefix + ".o", kFeatures, &context));
+    *x = context;
+    return Status::OK();
   }
-};
 
-// Keras MultiHeadAttention (self-attention, 4 heads of 40) on (batch, patches, features).
-struct Attention {
-  Linear q, k, v, o;
-  Status Load(TorchParams* p, const std::string& prefix) {
-    RAPID_RETURN_IF_ERROR(q.Load(p, prefix + ".q", kHeads * kKeyDim, kFeatures));
-    RAPID_RETURN_IF_ERROR(k.Load(p, prefix + ".k", kHeads * kKeyDim, kFeatures));
-    RAPID_RETURN_IF_ERROR(v.Load(p, prefix + ".v", kHeads * kKeyDim, kFeatures));
-    return o.Load(p, prefix + ".o", kFeatures, kHeads * kKeyDim);
+  // One transformer block; the S network (`extra`) runs conv block `pre` on x first (replacing
+  // it: no residual around it) and conv block `post` on the attention's output.
+  Status TransformerBlock(const std::string& prefix, bool extra, const std::string& pre, const std::string& post,
+                          int* x) {
+    if (extra) RAPID_RETURN_IF_ERROR(ConvBlock(pre, kFeatures, x));
+    int attended = *x;
+    RAPID_RETURN_IF_ERROR(LayerNorm(prefix + ".norm1", &attended));
+    RAPID_RETURN_IF_ERROR(Attention(prefix + ".attn", &attended));
+    if (extra) RAPID_RETURN_IF_ERROR(ConvBlock(post, kFeatures, &attended));
+    *x = g_.Add(*x, attended);
+    int mlp = *x;
+    RAPID_RETURN_IF_ERROR(LayerNorm(prefix + ".norm2", &mlp));
+    RAPID_RETURN_IF_ERROR(Linear(prefix + ".mlp.fc1", kFeatures, &mlp));
+    mlp = g_.Gelu(mlp);
+    RAPID_RETURN_IF_ERROR(Linear(prefix + ".mlp.fc2", kFeatures, &mlp));
+    *x = g_.Add(*x, g_.Gelu(mlp));
+    return g_.status();
   }
-  at::Tensor operator()(const at::Tensor& x) const {
-    const int64_t batch = x.size(0), tokens = x.size(1);
-    auto heads = [&](const at::Tensor& t) { return t.view({batch, tokens, kHeads, kKeyDim}).transpose(1, 2); };
-    // The scale multiplies the scores (not the queries), as SeisBench does.
-    at::Tensor scores = at::matmul(heads(q(x)), heads(k(x)).transpose(-2, -1)) * (1.0 / std::sqrt(double(kKeyDim)));
-    at::Tensor context = at::matmul(at::softmax(scores, -1), heads(v(x)));
-    return o(context.transpose(1, 2).reshape({batch, tokens, kHeads * kKeyDim}));
-  }
-};
 
-struct TransformerBlock {
-  LayerNorm norm1, norm2;
-  Attention attn;
-  Linear fc1, fc2;
-  Status Load(TorchParams* p, const std::string& prefix) {
-    RAPID_RETURN_IF_ERROR(norm1.Load(p, prefix + ".norm1"));
-    RAPID_RETURN_IF_ERROR(attn.Load(p, prefix + ".attn"));
-    RAPID_RETURN_IF_ERROR(norm2.Load(p, prefix + ".norm2"));
-    RAPID_RETURN_IF_ERROR(fc1.Load(p, prefix + ".mlp.fc1", kFeatures, kFeatures));
-    return fc2.Load(p, prefix + ".mlp.fc2", kFeatures, kFeatures);
-  }
-  at::Tensor Mlp(const at::Tensor& x) const { return at::gelu(fc2(at::gelu(fc1(x)))); }
-};
-
-// Applies a ConvBlock to (batch, patches, features) along the patch axis.
-at::Tensor AlongPatches(const ConvBlock& block, const at::Tensor& x) {
-  return block(x.transpose(1, 2)).transpose(1, 2);
-}
-
-// One EQCCT network (P or S). `with_extra_convs` selects the S variant.
-class Network {
- public:
-  explicit Network(bool with_extra_convs) : extra_(with_extra_convs) {}
-
-  Status Load(const NamedStoredTensors& tensors, const std::string& source, const at::Device& device) {
-    TorchParams p(tensors, source, device);
+  // The patch embedding: 150 patches of 40 samples × 40 channels, flattened time-major, projected
+  // to 40 features, plus the learned position embedding (stored patches × features).
+  Status Embed(int* x) {
     const std::string pre = kPrefix;
-    RAPID_RETURN_IF_ERROR(stem_[0].Load(&p, pre + "conv1", kChannels, 10));
-    RAPID_RETURN_IF_ERROR(stem_[1].Load(&p, pre + "conv2", 10, 20));
-    RAPID_RETURN_IF_ERROR(stem_[2].Load(&p, pre + "conv3", 20, kFeatures));
-    RAPID_RETURN_IF_ERROR(projection_.Load(&p, pre + "encoder.projection", kFeatures, kPatch * kFeatures));
-    RAPID_RETURN_IF_ERROR(p.Take(pre + "encoder.position_embedding.weight", {kPatches, kFeatures}, &positions_));
-    // SeisBench names the P network's blocks `transformer.<i>` and the S network's `transformers.<i>`.
-    const std::string blocks = pre + (extra_ ? "transformers." : "transformer.");
-    for (int i = 0; i < kTransformerBlocks; ++i) {
-      RAPID_RETURN_IF_ERROR(blocks_[i].Load(&p, blocks + std::to_string(i)));
-      if (extra_) {
-        RAPID_RETURN_IF_ERROR(pre_convs_[i].Load(&p, pre + "extra_pre." + std::to_string(i), kFeatures, kFeatures));
-        RAPID_RETURN_IF_ERROR(post_convs_[i].Load(&p, pre + "extra_post." + std::to_string(i), kFeatures, kFeatures));
+    int patches = g_.ToPatches(*x, kPatch);
+    RAPID_RETURN_IF_ERROR(g_.status());
+    RAPID_RETURN_IF_ERROR(Linear(pre + "encoder.projection", kFeatures, &patches));
+    WeightTensor positions;
+    RAPID_RETURN_IF_ERROR(p_.Take(pre + "encoder.position_embedding.weight", {kPatches, kFeatures}, &positions));
+    WeightTensor by_feature{{kFeatures, kPatches}, std::vector<float>(positions.values.size())};
+    for (int64_t p = 0; p < kPatches; ++p) {
+      for (int64_t f = 0; f < kFeatures; ++f) {
+        by_feature.values[static_cast<size_t>(f * kPatches + p)] = positions.values[static_cast<size_t>(p * kFeatures + f)];
       }
     }
-    RAPID_RETURN_IF_ERROR(norm_.Load(&p, pre + "norm"));
-    RAPID_RETURN_IF_ERROR(p.Take(pre + "head.conv.weight", {1, 1, kHeadKernel}, &head_weight_));
-    RAPID_RETURN_IF_ERROR(p.Take(pre + "head.conv.bias", {1}, &head_bias_));
-    return p.CheckAllUsed();
+    *x = g_.Add(patches, g_.Constant(std::move(by_feature)));
+    return g_.status();
   }
 
-  // (batch, 3, 6000) normalised windows → (batch, 6000) pre-sigmoid scores.
-  at::Tensor Logits(const at::Tensor& input) const {
-    const int64_t batch = input.size(0);
-    at::Tensor x = input;
-    for (const ConvBlock& block : stem_) x = block(x);
-    // Patch p holds samples [40p, 40p + 40) of all 40 channels, flattened as sample·40 + channel.
-    x = x.view({batch, kFeatures, kPatches, kPatch}).permute({0, 2, 3, 1}).reshape({batch, kPatches, kPatch * kFeatures});
-    x = projection_(x) + positions_;
-    for (int i = 0; i < kTransformerBlocks; ++i) {
-      const TransformerBlock& b = blocks_[i];
-      if (extra_) x = AlongPatches(pre_convs_[i], x);  // replaces x: no residual around it
-      at::Tensor attended = b.attn(b.norm1(x));
-      if (extra_) attended = AlongPatches(post_convs_[i], attended);
-      x = x + attended;
-      x = x + b.Mlp(b.norm2(x));
-    }
-    // The 150 × 40 features are read back as one 6000-sample trace (patch-major).
-    x = norm_(x).reshape({batch, 1, kSamples});
-    return at::conv1d(x, head_weight_, head_bias_, 1, kHeadKernel / 2).reshape({batch, kSamples});
+  // The final layer norm, the 150 × 40 features read back as one 6000-sample trace (patch-major),
+  // and the kernel-15 head: pre-sigmoid scores, 1 × 6000.
+  Status Head(int* x) {
+    const std::string pre = kPrefix;
+    RAPID_RETURN_IF_ERROR(LayerNorm(pre + "norm", x));
+    const int trace = g_.FromPatches(*x, kFeatures);
+    WeightTensor w, b;
+    RAPID_RETURN_IF_ERROR(p_.Take(pre + "head.conv.weight", {1, 1, kHeadKernel}, &w));
+    RAPID_RETURN_IF_ERROR(p_.Take(pre + "head.conv.bias", {1}, &b));
+    *x = g_.Conv1d(trace, std::move(w), std::move(b), 1, kHeadKernel / 2, kHeadKernel / 2);
+    return g_.status();
   }
 
  private:
-  bool extra_;
-  std::array<ConvBlock, 3> stem_;
-  Linear projection_;
-  at::Tensor positions_;
-  std::array<TransformerBlock, kTransformerBlocks> blocks_;
-  std::array<ConvBlock, kTransformerBlocks> pre_convs_, post_convs_;  // S network only
-  LayerNorm norm_;
-  at::Tensor head_weight_, head_bias_;
+  StrictParams& p_;
+  Graph& g_;
 };
 
-class EqcctModel : public TorchModel {
- public:
-  explicit EqcctModel(ModelSpec spec) : TorchModel(std::move(spec), OutputActivation::kSigmoid) {}
-
-  Status Load(const NamedStoredTensors& p_tensors, const std::string& p_source, const NamedStoredTensors& s_tensors,
-              const std::string& s_source, const at::Device& device) {
-    RAPID_RETURN_IF_ERROR(p_net_.Load(p_tensors, p_source, device));
-    RAPID_RETURN_IF_ERROR(s_net_.Load(s_tensors, s_source, device));
-    // The spec comes from the weights' JSON files, which may not be EQCCT's.
-    const std::string sources = p_source + ", " + s_source;
-    if (spec_.Channels() != kChannels || spec_.in_samples != kSamples ||
-        spec_.labels != std::vector<std::string>{"P", "S"}) {
-      return Status::InvalidArgument(sources + ": EQCCT needs 3 components, 6000 samples and labels P,S");
-    }
-    // SeisBench tapers EQCCT's windows whatever the norm; RAPID has the taper only with "std".
-    if (spec_.norm != WindowNorm::kStdAllChannelsTapered) {
-      return Status::InvalidArgument(sources + ": EQCCT runs only with norm \"std\" (one std over all components)");
-    }
-    CountWeights(p_tensors, device);
-    CountWeights(s_tensors, device);
-    return Status::OK();
+// One EQCCT network (P, or S with `extra` conv blocks) over `input`; *scores is its output node.
+Status DescribeNetwork(const NamedStoredTensors& tensors, const std::string& source, bool extra, int input,
+                       Graph* g, int* scores) {
+  StrictParams p(tensors, source);
+  NetworkBuilder b(&p, g);
+  const std::string pre = kPrefix;
+  int x = input;
+  RAPID_RETURN_IF_ERROR(b.ConvBlock(pre + "conv1", 10, &x));
+  RAPID_RETURN_IF_ERROR(b.ConvBlock(pre + "conv2", 20, &x));
+  RAPID_RETURN_IF_ERROR(b.ConvBlock(pre + "conv3", kFeatures, &x));
+  RAPID_RETURN_IF_ERROR(b.Embed(&x));
+  // SeisBench names the P network's blocks `transformer.<i>` and the S network's `transformers.<i>`.
+  const std::string blocks = pre + (extra ? "transformers." : "transformer.");
+  for (int i = 0; i < kTransformerBlocks; ++i) {
+    const std::string n = std::to_string(i);
+    RAPID_RETURN_IF_ERROR(b.TransformerBlock(blocks + n, extra, pre + "extra_pre." + n, pre + "extra_post." + n, &x));
   }
-
- private:
-  at::Tensor Logits(const at::Tensor& x) const override {
-    return at::stack({p_net_.Logits(x), s_net_.Logits(x)}, 1);  // batch × {P, S} × samples
-  }
-
-  Network p_net_{/*with_extra_convs=*/false};
-  Network s_net_{/*with_extra_convs=*/true};
-};
+  RAPID_RETURN_IF_ERROR(b.Head(&x));
+  RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
+  *scores = x;
+  return Status::OK();
+}
 
 }  // namespace
 
-Status BuildEqcct(const NamedStoredTensors& p_tensors, const std::string& p_source, const NamedStoredTensors& s_tensors,
-                  const std::string& s_source, const ModelSpec& spec, const std::string& device,
-                  std::unique_ptr<Model>* out) {
-  at::Device torch_device = at::kCPU;
-  RAPID_RETURN_IF_ERROR(ParseTorchDevice(device, &torch_device));
-  auto model = std::make_unique<EqcctModel>(spec);
-  RAPID_RETURN_IF_ERROR(model->Load(p_tensors, p_source, s_tensors, s_source, torch_device));
-  *out = std::move(model);
-  return Status::OK();
+Status DescribeEqcct(const NamedStoredTensors& p_tensors, const std::string& p_source,
+                     const NamedStoredTensors& s_tensors, const std::string& s_source, const ModelSpec& spec,
+                     Graph* graph) {
+  const int input = graph->Input(kChannels, kSamples);
+  int p_scores = -1, s_scores = -1;
+  RAPID_RETURN_IF_ERROR(DescribeNetwork(p_tensors, p_source, /*extra=*/false, input, graph, &p_scores));
+  RAPID_RETURN_IF_ERROR(DescribeNetwork(s_tensors, s_source, /*extra=*/true, input, graph, &s_scores));
+  // The spec comes from the weights' JSON files, which may not be EQCCT's.
+  const std::string sources = p_source + ", " + s_source;
+  if (spec.Channels() != kChannels || spec.in_samples != kSamples || spec.labels != std::vector<std::string>{"P", "S"}) {
+    return Status::InvalidArgument(sources + ": EQCCT needs 3 components, 6000 samples and labels P,S");
+  }
+  // SeisBench tapers EQCCT's windows whatever the norm; RAPID has the taper only with "std".
+  if (spec.norm != WindowNorm::kStdAllChannelsTapered) {
+    return Status::InvalidArgument(sources + ": EQCCT runs only with norm \"std\" (one std over all components)");
+  }
+  graph->SetOutput(graph->Concat({p_scores, s_scores}), OutputActivation::kSigmoid);
+  return graph->status();
 }
 
 }  // namespace rapid

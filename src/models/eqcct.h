@@ -13,24 +13,23 @@
 // adds a residual convolution block before each transformer block and one on the attention output.
 #pragma once
 
-#include <memory>
 #include <string>
 
 #include "core/status.h"
-#include "models/model.h"
+#include "models/graph.h"
+#include "models/model_spec.h"
 #include "models/stored_tensor.h"
 
 namespace rapid {
 
-// Builds EQCCT for `spec` from the P network's tensors (`p_tensors`, read from file `p_source`) and
-// the S network's (`s_tensors`, from `s_source`), strictly: a missing, extra or mis-shaped key is an
-// InvalidArgument/NotFound naming the file and the key. A spec the networks cannot serve (not 3
-// components, not 6000 samples, labels other than exactly {"P", "S"}, or a normalisation other than
-// WindowNorm::kStdAllChannelsTapered, the only tapered one) is an InvalidArgument. The weights are
-// created on `device` ("cpu" or "cuda:N"), where the model then runs; one it cannot take is a
-// ResourceExhausted naming the file and the device. OK: *out owns the model (eval mode).
-Status BuildEqcct(const NamedStoredTensors& p_tensors, const std::string& p_source, const NamedStoredTensors& s_tensors,
-                  const std::string& s_source, const ModelSpec& spec, const std::string& device,
-                  std::unique_ptr<Model>* out);
+// Describes EQCCT for `spec` from the P network's tensors (`p_tensors`, read from file `p_source`)
+// and the S network's (`s_tensors`, from `s_source`), strictly: a missing, extra or mis-shaped key
+// is an InvalidArgument/NotFound naming the file and the key. A spec the networks cannot serve (not
+// 3 components, not 6000 samples, labels other than exactly {"P", "S"}, or a normalisation other
+// than WindowNorm::kStdAllChannelsTapered, the only tapered one) is an InvalidArgument. OK: *graph
+// holds both networks over one input, their scores concatenated (P, S) under a sigmoid.
+Status DescribeEqcct(const NamedStoredTensors& p_tensors, const std::string& p_source,
+                     const NamedStoredTensors& s_tensors, const std::string& s_source, const ModelSpec& spec,
+                     Graph* graph);
 
 }  // namespace rapid

@@ -12,6 +12,7 @@
 #include "core/read_file.h"
 #include "backends/torch_loader.h"
 #include "models/device.h"
+#include "models/eqcct.h"
 #include "models/gpd.h"
 #include "models/phasenet.h"
 #include "models/phasenetlight.h"
@@ -151,7 +152,11 @@ const std::vector<Entry>& Registry() {
          return DescribePhaseNetLight(w[0].state.entries, w[0].path, spec, g);
        }},
       // SeisBench keeps EQCCTP's weights in "eqcct" and EQCCTS's in "eqccts" (their _model_path).
-      {"eqcct", "eqcct_p.pt,eqcct_s.pt", EqcctSpec(), "eqcct,eqccts", nullptr, /*weight_files=*/2},
+      {"eqcct", "eqcct_p.pt,eqcct_s.pt", EqcctSpec(), "eqcct,eqccts",
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
+         return DescribeEqcct(w[0].state.entries, w[0].path, w[1].state.entries, w[1].path, spec, g);
+       },
+       /*weight_files=*/2},
       // No GPD weights ship: the parity tests use seeded random ones (tests/data/models).
       {"gpd", "", GpdSpec(), "gpd",
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {

@@ -40,5 +40,6 @@ bool IsView(const GraphNode& n, const View& input, View* out);
 
 // The kernels of ops of their own files.
 std::unique_ptr<LoopKernel> MakeLstmKernel(const GraphNode& n, View gates, View output);
+std::unique_ptr<LoopKernel> MakeDotAttentionKernel(const GraphNode& n, std::vector<View> inputs, View output);
 
 }  // namespace rapid::onednn

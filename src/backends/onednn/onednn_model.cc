@@ -20,6 +20,7 @@
 
 #include "backends/backend.h"
 #include "backends/onednn/conv_lowering.h"
+#include "backends/onednn/engine.h"
 #include "backends/onednn/loop_kernels.h"
 #include "backends/onednn/output_head.h"
 
@@ -28,6 +29,7 @@ namespace rapid {
 namespace {
 
 using onednn::ConvLayer;
+using onednn::CpuEngine;
 using onednn::LoopKernel;
 using onednn::View;
 using tag = dnnl::memory::format_tag;
@@ -35,10 +37,16 @@ using dt = dnnl::memory::data_type;
 
 dnnl::memory::desc Nwc(int64_t channels, int64_t length) { return {{1, channels, length}, dt::f32, tag::nwc}; }
 
-const dnnl::engine& CpuEngine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
+
+// OpenMP's thread count on this thread is 1 while it lives.
+class OneOpenMpThread {
+ public:
+  OneOpenMpThread() { omp_set_num_threads(1); }
+  ~OneOpenMpThread() { omp_set_num_threads(caller_); }
+
+ private:
+  const int caller_ = omp_get_max_threads();
+};
 
 class OnednnModel : public Model {
  public:
@@ -217,15 +225,12 @@ bool OnednnModel::TakeHead() {
 }
 
 Status OnednnModel::Compile() {
-  // oneDNN plans a primitive's threads when it is created, from OpenMP's count on the creating
-  // thread, and then forks that many on every execution, whichever thread runs it. Planned for
-  // one, a primitive never forks: a window's layers are too small for a team (two threads on one
-  // window ran at less than half the speed of one), and the caller's thread count does not matter.
-  struct OneThread {
-    const int caller = omp_get_max_threads();
-    OneThread() { omp_set_num_threads(1); }
-    ~OneThread() { omp_set_num_threads(caller); }
-  } one_thread;
+  // oneDNN plans a convolution's threads when it is created, from OpenMP's count on the creating
+  // thread, and then forks that many on every execution, whichever thread runs it; gemm-based
+  // primitives (the attention's matmuls) read the count when they run. Planned and run with one,
+  // a primitive never forks: a window's layers are too small for a team (two threads on one window
+  // ran at less than half the speed of one), and the caller's thread count does not matter.
+  OneOpenMpThread one_thread;
   return CompileSteps();
 }
 
@@ -336,6 +341,7 @@ void OnednnModel::BindOutputAndScratchpad() {
 Status OnednnModel::Run(const float* input, int64_t batch, float* output, bool probabilities) {
   const int64_t channels = spec_.Channels(), samples = spec_.in_samples;
   const int64_t out_size = spec_.Labels() * spec_.OutSamples();
+  OneOpenMpThread one_thread;  // see Compile
   try {
     const View& window = values_[0];
     for (int64_t b = 0; b < batch; ++b) {
@@ -358,6 +364,15 @@ Status OnednnModel::Run(const float* input, int64_t batch, float* output, bool p
 }
 
 }  // namespace
+
+namespace onednn {
+
+const dnnl::engine& CpuEngine() {
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+}  // namespace onednn
 
 Status CompileOnednn(std::shared_ptr<const Graph> graph, const ModelSpec& spec, std::unique_ptr<Model>* out) {
   const GraphNode& scores = graph->Node(graph->OutputId());

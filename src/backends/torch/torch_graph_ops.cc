@@ -15,38 +15,17 @@ at::Tensor ToTensor(const WeightTensor& w, const at::Device& device) {
                                                                                      /*copy=*/true);
 }
 
-// The LSTM recurrence over gates (batch, directions·4H, time): the shared CPU loop, or one batched
-// tensor step per time step on a CUDA device.
+// The LSTM recurrence over gates (batch, directions·4H, time): the shared loop on the CPU.
 at::Tensor Lstm(const GraphNode& n, const at::Tensor& gates, const NodeTensors& t) {
+  if (!gates.device().is_cpu()) return LstmTensorSteps(n, gates, t.weight);
   const int64_t batch = gates.size(0), steps = gates.size(2);
   const int64_t directions = n.weight.shape[0], h = n.weight.shape[2];
   const at::Tensor rows = gates.transpose(1, 2).contiguous();  // (batch, time, directions·4H)
-  if (gates.device().is_cpu()) {
-    at::Tensor out = at::empty({batch, steps, directions * h}, gates.options());
-    for (int64_t b = 0; b < batch; ++b) {
-      t.lstm->Run(rows[b].data_ptr<float>(), directions * 4 * h, steps, out[b].data_ptr<float>(), directions * h);
-    }
-    return out.transpose(1, 2);
+  at::Tensor out = at::empty({batch, steps, directions * h}, gates.options());
+  for (int64_t b = 0; b < batch; ++b) {
+    t.lstm->Run(rows[b].data_ptr<float>(), directions * 4 * h, steps, out[b].data_ptr<float>(), directions * h);
   }
-  auto activate = [&](const at::Tensor& v) {
-    return n.gate == GateActivation::kHardSigmoid ? at::clamp(v * 0.2 + 0.5, 0.0, 1.0) : at::sigmoid(v);
-  };
-  std::vector<at::Tensor> outputs;
-  for (int64_t d = 0; d < directions; ++d) {
-    const at::Tensor pre = rows.narrow(2, d * 4 * h, 4 * h);
-    const at::Tensor w_hh = t.weight[d];
-    at::Tensor hs = at::zeros({batch, h}, gates.options()), cs = at::zeros({batch, h}, gates.options());
-    std::vector<at::Tensor> out(static_cast<size_t>(steps));
-    for (int64_t s = 0; s < steps; ++s) {
-      const int64_t step = d == 0 ? s : steps - 1 - s;
-      const auto g = at::addmm(pre.select(1, step), hs, w_hh.t()).chunk(4, 1);
-      cs = activate(g[1]) * cs + activate(g[0]) * at::tanh(g[2]);
-      hs = activate(g[3]) * at::tanh(cs);
-      out[static_cast<size_t>(step)] = hs;
-    }
-    outputs.push_back(at::stack(out, 2));  // (batch, H, time)
-  }
-  return at::cat(outputs, 1);
+  return out.transpose(1, 2);
 }
 
 at::Tensor AdditiveAttention(const GraphNode& n, const at::Tensor& query, const at::Tensor& key,
@@ -89,6 +68,31 @@ at::Tensor LayerNorm(const GraphNode& n, const at::Tensor& x, const NodeTensors&
 }
 
 }  // namespace
+
+at::Tensor LstmTensorSteps(const GraphNode& n, const at::Tensor& gates, const at::Tensor& recurrent) {
+  const int64_t batch = gates.size(0), steps = gates.size(2);
+  const int64_t directions = n.weight.shape[0], h = n.weight.shape[2];
+  const at::Tensor rows = gates.transpose(1, 2);  // (batch, time, directions·4H)
+  auto activate = [&](const at::Tensor& v) {
+    return n.gate == GateActivation::kHardSigmoid ? at::clamp(v * 0.2 + 0.5, 0.0, 1.0) : at::sigmoid(v);
+  };
+  std::vector<at::Tensor> outputs;
+  for (int64_t d = 0; d < directions; ++d) {
+    const at::Tensor pre = rows.narrow(2, d * 4 * h, 4 * h);
+    const at::Tensor w_hh_t = recurrent[d].t();
+    at::Tensor hs = at::zeros({batch, h}, gates.options()), cs = at::zeros({batch, h}, gates.options());
+    std::vector<at::Tensor> out(static_cast<size_t>(steps));
+    for (int64_t s = 0; s < steps; ++s) {
+      const int64_t step = d == 0 ? s : steps - 1 - s;
+      const auto g = at::addmm(pre.select(1, step), hs, w_hh_t).chunk(4, 1);
+      cs = activate(g[1]) * cs + activate(g[0]) * at::tanh(g[2]);
+      hs = activate(g[3]) * at::tanh(cs);
+      out[static_cast<size_t>(step)] = hs;
+    }
+    outputs.push_back(at::stack(out, 2));  // (batch, H, time)
+  }
+  return at::cat(outputs, 1);
+}
 
 NodeTensors PrepareNode(const GraphNode& n, const at::Device& device) {
   NodeTensors t{ToTensor(n.weight, device), ToTensor(n.bias, device), ToTensor(n.mean, device),

@@ -26,4 +26,9 @@ NodeTensors PrepareNode(const GraphNode& n, const at::Device& device);
 at::Tensor RunNode(const GraphNode& n, const std::vector<const at::Tensor*>& in, const NodeTensors& t,
                    const at::Tensor& window);
 
+// kLstm node n's recurrence as one batched tensor step per time step, what RunNode does off the
+// CPU (on the CPU it runs the shared loop, backends/lstm_recurrence.h); public so the CPU tests
+// can compare the two. gates: (batch, directions·4H, time); recurrent: n's weight as a tensor.
+at::Tensor LstmTensorSteps(const GraphNode& n, const at::Tensor& gates, const at::Tensor& recurrent);
+
 }  // namespace rapid
