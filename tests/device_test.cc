@@ -1,7 +1,7 @@
 // Device handling: --devices parsing and the clear errors of a CPU-only libtorch; the tensor-step
-// LSTM recurrence a CUDA device uses, against the CPU loop and torch's own LSTM; and, where this libtorch sees a CUDA
-// device, every model and a whole run on it against the CPU (skipped otherwise: Debian's libtorch
-// is CPU-only).
+// LSTM recurrence a CUDA device uses, against the CPU loop and torch's own LSTM; and, where this
+// libtorch sees a CUDA device, every model and a whole run on it against the CPU (skipped
+// otherwise: Debian's libtorch is CPU-only).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
