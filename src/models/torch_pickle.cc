@@ -1,12 +1,10 @@
 #include "models/torch_pickle.h"
 
-#include <algorithm>
 #include <bit>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
-#include <deque>
-#include <unordered_map>
+
+#include "models/torch_pickle_machine.h"
 
 namespace rapid::torch_pickle {
 
@@ -45,166 +43,36 @@ constexpr StorageType kStorageTypes[] = {
     {"BoolStorage", DType::kBool},
 };
 
-// Pickle opcodes (names as in CPython's pickletools).
-enum Opcode : uint8_t {
-  kMark = '(',
-  kStop = '.',
-  kBinInt = 'J',
-  kBinInt1 = 'K',
-  kBinInt2 = 'M',
-  kNone = 'N',
-  kBinPersId = 'Q',
-  kReduce = 'R',
-  kBinUnicode = 'X',
-  kAppend = 'a',
-  kBuild = 'b',
-  kGlobal = 'c',
-  kAppends = 'e',
-  kBinGet = 'h',
-  kLongBinGet = 'j',
-  kBinPut = 'q',
-  kLongBinPut = 'r',
-  kSetItem = 's',
-  kTuple = 't',
-  kSetItems = 'u',
-  kBinFloat = 'G',
-  kEmptyTuple = ')',
-  kEmptyList = ']',
-  kEmptyDict = '}',
-  kProto = 0x80,
-  kNewTrue = 0x88,
-  kNewFalse = 0x89,
-  kLong1 = 0x8a,
-  kTuple1 = 0x85,
-  kTuple2 = 0x86,
-  kTuple3 = 0x87,
-  kShortBinUnicode = 0x8c,
-  kBinUnicode8 = 0x8d,
-  kMemoize = 0x94,
-};
-
-std::string OpcodeName(uint8_t op) {
-  char buf[16];
-  if (op >= 0x20 && op < 0x7f) {
-    std::snprintf(buf, sizeof(buf), "0x%02x '%c'", op, op);
-  } else {
-    std::snprintf(buf, sizeof(buf), "0x%02x", op);
-  }
-  return buf;
-}
-
-// Runs data.pkl. One instance per file; not thread-safe.
-class PickleMachine {
- public:
-  // `records`, `data` and `graph` are borrowed and must outlive Run(); `where` prefixes every
-  // error message. Values are created in graph->arena; graph->storage_bytes counts the storages.
-  PickleMachine(const RecordLoader* records, std::string where, const uint8_t* data, size_t size, Graph* graph)
-      : records_(records), where_(std::move(where)), data_(data), size_(size), graph_(graph) {}
-
-  // OK: *result is the pickled top-level object (borrowed from the arena).
-  Status Run(Value** result);
-
- private:
-  Status Error(const std::string& msg) const {
-    return Status::Corruption(where_ + ": " + msg + " (opcode at byte " + std::to_string(op_pos_) + ")");
-  }
-  Value* New(Kind kind) {
-    graph_->arena.emplace_back();
-    graph_->arena.back().kind = kind;
-    return &graph_->arena.back();
-  }
-  Status Take(size_t n, const uint8_t** p) {
-    if (size_ - pos_ < n) return Error("pickle is truncated");
-    *p = data_ + pos_;
-    pos_ += n;
-    return Status::OK();
-  }
-  template <typename T>
-  Status TakeLittleEndian(T* out) {
-    const uint8_t* p = nullptr;
-    RAPID_RETURN_IF_ERROR(Take(sizeof(T), &p));
-    std::memcpy(out, p, sizeof(T));
-    return Status::OK();
-  }
-  Status TakeLine(std::string* out) {
-    const void* nl = std::memchr(data_ + pos_, '\n', size_ - pos_);
-    if (nl == nullptr) return Error("pickle is truncated inside GLOBAL");
-    size_t end = static_cast<const uint8_t*>(nl) - data_;
-    out->assign(reinterpret_cast<const char*>(data_ + pos_), end - pos_);
-    pos_ = end + 1;
-    return Status::OK();
-  }
-  Status Pop(Value** out) {
-    if (stack_.size() <= CurrentMark()) return Error("pickle stack underflow");
-    *out = stack_.back();
-    stack_.pop_back();
-    return Status::OK();
-  }
-  Status Top(Value** out) {
-    if (stack_.size() <= CurrentMark()) return Error("pickle stack underflow");
-    *out = stack_.back();
-    return Status::OK();
-  }
-  size_t CurrentMark() const { return marks_.empty() ? 0 : marks_.back(); }
-  // Moves everything above the last MARK into *items and drops the MARK.
-  Status PopMark(std::vector<Value*>* items) {
-    if (marks_.empty()) return Error("pickle has no MARK to pop");
-    size_t mark = marks_.back();
-    marks_.pop_back();
-    items->assign(stack_.begin() + static_cast<std::ptrdiff_t>(mark), stack_.end());
-    stack_.resize(mark);
-    return Status::OK();
-  }
-  Status PushString(size_t length) {
-    const uint8_t* p = nullptr;
-    RAPID_RETURN_IF_ERROR(Take(length, &p));
-    Value* v = New(Kind::kString);
-    v->str.assign(reinterpret_cast<const char*>(p), length);
-    stack_.push_back(v);
-    return Status::OK();
-  }
-  void PushInt(int64_t x) {
-    Value* v = New(Kind::kInt);
-    v->int_value = x;
-    stack_.push_back(v);
-  }
-  Status Memo(uint32_t index) {
-    Value* top = nullptr;
-    RAPID_RETURN_IF_ERROR(Top(&top));
-    memo_[index] = top;
-    return Status::OK();
-  }
-  Status Recall(uint32_t index) {
-    auto it = memo_.find(index);
-    if (it == memo_.end()) return Error("pickle reads memo slot " + std::to_string(index) + " before writing it");
-    stack_.push_back(it->second);
-    return Status::OK();
-  }
-  Status SetItems(Value* dict, const std::vector<Value*>& kv);
-  Status DoGlobal();
-  Status DoPersistentId();
-  Status DoReduce();
-  Status RebuildTensor(const std::vector<Value*>& args, Value** out);
-
-  const RecordLoader* records_;
-  std::string where_;
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-  size_t op_pos_ = 0;
-  Graph* graph_;
-  std::vector<Value*> stack_;
-  std::vector<size_t> marks_;
-  std::unordered_map<uint32_t, Value*> memo_;
-  std::unordered_map<std::string, Value*> storages_;  // by record key: shared storages stay shared
-};
-
 bool SameKey(const Value* a, const Value* b) {
   if (a->kind != b->kind) return false;
   if (a->kind == Kind::kString) return a->str == b->str;
   if (a->kind == Kind::kInt) return a->int_value == b->int_value;
   return a == b;
 }
+
+// True when `strides` lay out `sizes` contiguously in row-major order (extents of 1 may have any
+// stride, as in torch's is_contiguous).
+bool IsRowMajor(const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides) {
+  int64_t expected = 1;
+  for (size_t d = sizes.size(); d-- > 0;) {
+    if (sizes[d] != 1 && strides[d] != expected) return false;
+    expected *= sizes[d];
+  }
+  return true;
+}
+
+// The integers of tuple v; false when v is not a tuple of integers.
+bool IntTuple(const Value* v, std::vector<int64_t>* out) {
+  if (v->kind != Kind::kTuple) return false;
+  out->clear();
+  for (const Value* item : v->items) {
+    if (item->kind != Kind::kInt) return false;
+    out->push_back(item->int_value);
+  }
+  return true;
+}
+
+}  // namespace
 
 Status PickleMachine::SetItems(Value* dict, const std::vector<Value*>& kv) {
   if (dict->kind != Kind::kDict) return Error(std::string("SETITEM(S) on a ") + KindName(dict->kind));
@@ -296,26 +164,7 @@ Status PickleMachine::DoPersistentId() {
   return Status::OK();
 }
 
-// True when `strides` lay out `sizes` contiguously in row-major order (extents of 1 may have any
-// stride, as in torch's is_contiguous).
-bool IsRowMajor(const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides) {
-  int64_t expected = 1;
-  for (size_t d = sizes.size(); d-- > 0;) {
-    if (sizes[d] != 1 && strides[d] != expected) return false;
-    expected *= sizes[d];
-  }
-  return true;
-}
 
-bool IntTuple(const Value* v, std::vector<int64_t>* out) {
-  if (v->kind != Kind::kTuple) return false;
-  out->clear();
-  for (const Value* item : v->items) {
-    if (item->kind != Kind::kInt) return false;
-    out->push_back(item->int_value);
-  }
-  return true;
-}
 
 // A bound on a tensor's element count, far above any real one, that keeps numel × element size and
 // sums of such sizes within 64 bits.
@@ -387,203 +236,6 @@ Status PickleMachine::DoReduce() {
   stack_.push_back(result);
   return Status::OK();
 }
-
-Status PickleMachine::Run(Value** result) {
-  while (true) {
-    op_pos_ = pos_;
-    const uint8_t* p = nullptr;
-    if (pos_ >= size_) return Error("pickle ends without STOP");
-    const uint8_t op = data_[pos_++];
-    switch (op) {
-      case kProto: {
-        RAPID_RETURN_IF_ERROR(Take(1, &p));
-        if (*p < 2 || *p > 5) return Error("unsupported pickle protocol " + std::to_string(*p));
-        break;
-      }
-      case kGlobal:
-        RAPID_RETURN_IF_ERROR(DoGlobal());
-        break;
-      case kMark:
-        marks_.push_back(stack_.size());
-        break;
-      case kEmptyDict:
-        stack_.push_back(New(Kind::kDict));
-        break;
-      case kEmptyList:
-        stack_.push_back(New(Kind::kList));
-        break;
-      case kEmptyTuple:
-        stack_.push_back(New(Kind::kTuple));
-        break;
-      case kTuple: {
-        Value* t = New(Kind::kTuple);
-        RAPID_RETURN_IF_ERROR(PopMark(&t->items));
-        stack_.push_back(t);
-        break;
-      }
-      case kTuple1:
-      case kTuple2:
-      case kTuple3: {
-        const size_t n = op - kTuple1 + 1;
-        if (stack_.size() < CurrentMark() + n) return Error("pickle stack underflow");
-        Value* t = New(Kind::kTuple);
-        t->items.assign(stack_.end() - static_cast<std::ptrdiff_t>(n), stack_.end());
-        stack_.resize(stack_.size() - n);
-        stack_.push_back(t);
-        break;
-      }
-      case kBinUnicode: {
-        uint32_t n = 0;
-        RAPID_RETURN_IF_ERROR(TakeLittleEndian(&n));
-        RAPID_RETURN_IF_ERROR(PushString(n));
-        break;
-      }
-      case kShortBinUnicode: {
-        RAPID_RETURN_IF_ERROR(Take(1, &p));
-        RAPID_RETURN_IF_ERROR(PushString(*p));
-        break;
-      }
-      case kBinUnicode8: {
-        uint64_t n = 0;
-        RAPID_RETURN_IF_ERROR(TakeLittleEndian(&n));
-        if (n > size_) return Error("pickle is truncated");
-        RAPID_RETURN_IF_ERROR(PushString(static_cast<size_t>(n)));
-        break;
-      }
-      case kBinInt: {
-        int32_t x = 0;
-        RAPID_RETURN_IF_ERROR(TakeLittleEndian(&x));
-        PushInt(x);
-        break;
-      }
-      case kBinInt1: {
-        RAPID_RETURN_IF_ERROR(Take(1, &p));
-        PushInt(*p);
-        break;
-      }
-      case kBinInt2: {
-        uint16_t x = 0;
-        RAPID_RETURN_IF_ERROR(TakeLittleEndian(&x));
-        PushInt(x);
-        break;
-      }
-      case kLong1: {
-        RAPID_RETURN_IF_ERROR(Take(1, &p));
-        const size_t n = *p;
-        if (n > 8) return Error("LONG1 integer wider than 64 bits");
-        RAPID_RETURN_IF_ERROR(Take(n, &p));
-        uint64_t bits = 0;
-        for (size_t i = 0; i < n; ++i) bits |= static_cast<uint64_t>(p[i]) << (8 * i);
-        if (n > 0 && n < 8 && (p[n - 1] & 0x80)) bits |= ~uint64_t{0} << (8 * n);  // sign-extend
-        PushInt(static_cast<int64_t>(bits));
-        break;
-      }
-      case kBinFloat: {  // the one big-endian field in a pickle
-        RAPID_RETURN_IF_ERROR(Take(8, &p));
-        uint64_t bits = 0;
-        for (int i = 0; i < 8; ++i) bits = (bits << 8) | p[i];
-        Value* v = New(Kind::kFloat);
-        v->float_value = std::bit_cast<double>(bits);
-        stack_.push_back(v);
-        break;
-      }
-      case kNewTrue:
-      case kNewFalse: {
-        Value* v = New(Kind::kBool);
-        v->bool_value = (op == kNewTrue);
-        stack_.push_back(v);
-        break;
-      }
-      case kNone:
-        stack_.push_back(New(Kind::kNone));
-        break;
-      case kBinPut: {
-        RAPID_RETURN_IF_ERROR(Take(1, &p));
-        RAPID_RETURN_IF_ERROR(Memo(*p));
-        break;
-      }
-      case kLongBinPut: {
-        uint32_t index = 0;
-        RAPID_RETURN_IF_ERROR(TakeLittleEndian(&index));
-        RAPID_RETURN_IF_ERROR(Memo(index));
-        break;
-      }
-      case kMemoize:
-        RAPID_RETURN_IF_ERROR(Memo(static_cast<uint32_t>(memo_.size())));
-        break;
-      case kBinGet: {
-        RAPID_RETURN_IF_ERROR(Take(1, &p));
-        RAPID_RETURN_IF_ERROR(Recall(*p));
-        break;
-      }
-      case kLongBinGet: {
-        uint32_t index = 0;
-        RAPID_RETURN_IF_ERROR(TakeLittleEndian(&index));
-        RAPID_RETURN_IF_ERROR(Recall(index));
-        break;
-      }
-      case kBinPersId:
-        RAPID_RETURN_IF_ERROR(DoPersistentId());
-        break;
-      case kReduce:
-        RAPID_RETURN_IF_ERROR(DoReduce());
-        break;
-      case kBuild: {
-        Value* state = nullptr;
-        Value* target = nullptr;
-        RAPID_RETURN_IF_ERROR(Pop(&state));
-        RAPID_RETURN_IF_ERROR(Top(&target));
-        // OrderedDict's state is its __dict__ ({'_metadata': ...}, module versions): not needed.
-        if (target->kind != Kind::kDict) return Error(std::string("BUILD on a ") + KindName(target->kind));
-        break;
-      }
-      case kSetItem: {
-        Value* value = nullptr;
-        Value* key = nullptr;
-        Value* dict = nullptr;
-        RAPID_RETURN_IF_ERROR(Pop(&value));
-        RAPID_RETURN_IF_ERROR(Pop(&key));
-        RAPID_RETURN_IF_ERROR(Top(&dict));
-        RAPID_RETURN_IF_ERROR(SetItems(dict, {key, value}));
-        break;
-      }
-      case kSetItems: {
-        std::vector<Value*> kv;
-        Value* dict = nullptr;
-        RAPID_RETURN_IF_ERROR(PopMark(&kv));
-        RAPID_RETURN_IF_ERROR(Top(&dict));
-        RAPID_RETURN_IF_ERROR(SetItems(dict, kv));
-        break;
-      }
-      case kAppend: {
-        Value* value = nullptr;
-        Value* list = nullptr;
-        RAPID_RETURN_IF_ERROR(Pop(&value));
-        RAPID_RETURN_IF_ERROR(Top(&list));
-        if (list->kind != Kind::kList) return Error(std::string("APPEND on a ") + KindName(list->kind));
-        list->items.push_back(value);
-        break;
-      }
-      case kAppends: {
-        std::vector<Value*> values;
-        Value* list = nullptr;
-        RAPID_RETURN_IF_ERROR(PopMark(&values));
-        RAPID_RETURN_IF_ERROR(Top(&list));
-        if (list->kind != Kind::kList) return Error(std::string("APPENDS on a ") + KindName(list->kind));
-        list->items.insert(list->items.end(), values.begin(), values.end());
-        break;
-      }
-      case kStop:
-        if (stack_.size() != 1 || !marks_.empty()) return Error("pickle stops with a malformed stack");
-        *result = stack_.back();
-        return Status::OK();
-      default:
-        return Error("unsupported pickle opcode " + OpcodeName(op));
-    }
-  }
-}
-
-}  // namespace
 
 Status RunTorchPickle(std::string_view data_pkl, const RecordLoader& load_record, const std::string& source,
                       Graph* out) {
