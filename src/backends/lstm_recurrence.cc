@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/vector_loops.h"
+
 namespace rapid {
 
 LstmRecurrence::LstmRecurrence(const WeightTensor& recurrent, GateActivation gate)
@@ -18,7 +20,7 @@ LstmRecurrence::LstmRecurrence(const WeightTensor& recurrent, GateActivation gat
   }
 }
 
-void LstmRecurrence::Run(const float* gates, int64_t gates_stride, int64_t length, float* out,
+RAPID_VECTOR_LOOPS void LstmRecurrence::Run(const float* gates, int64_t gates_stride, int64_t length, float* out,
                          int64_t out_stride) const {
   const int64_t h = hidden_, g = 4 * hidden_;
   std::vector<float> state(static_cast<size_t>(6 * h));  // hidden H, cell H, gates 4H

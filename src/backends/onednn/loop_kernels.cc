@@ -4,9 +4,56 @@
 #include <cmath>
 #include <utility>
 
+#include "core/vector_loops.h"
+
 namespace rapid::onednn {
 
 namespace {
+
+// The loops below are free functions so that RAPID_VECTOR_LOOPS can clone them per instruction set.
+
+RAPID_VECTOR_LOOPS void AffineRows(const float* x, int64_t rows, int64_t channels, const float* scale,
+                                   const float* shift, float* y) {
+  for (int64_t r = 0; r < rows; ++r, x += channels, y += channels) {
+    for (int64_t c = 0; c < channels; ++c) y[c] = x[c] * scale[c] + shift[c];
+  }
+}
+
+enum class Pointwise { kRelu, kAdd, kGelu };
+
+RAPID_VECTOR_LOOPS void PointwiseLoop(Pointwise f, const float* a, const float* b, int64_t n, float* y) {
+  switch (f) {
+    case Pointwise::kRelu:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::max(a[i], 0.0f);
+      break;
+    case Pointwise::kAdd:
+      for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+      break;
+    case Pointwise::kGelu:
+      for (int64_t i = 0; i < n; ++i) y[i] = 0.5f * a[i] * (1.0f + std::erf(a[i] * static_cast<float>(M_SQRT1_2)));
+      break;
+  }
+}
+
+// One row of `channels` values normalised over the row; statistics in double (EQTransformer's eps,
+// 1e-14, is below float's resolution of the variance).
+RAPID_VECTOR_LOOPS void LayerNormRow(const float* x, int64_t channels, const float* gamma, const float* beta,
+                                     double eps, float* y) {
+  double sum = 0, squares = 0;
+  for (int64_t c = 0; c < channels; ++c) sum += x[c];
+  const double mean = sum / static_cast<double>(channels);
+  for (int64_t c = 0; c < channels; ++c) squares += (x[c] - mean) * (x[c] - mean);
+  const double inv_std = 1.0 / std::sqrt(squares / static_cast<double>(channels) + eps);
+  for (int64_t c = 0; c < channels; ++c) y[c] = static_cast<float>((x[c] - mean) * inv_std) * gamma[c] + beta[c];
+}
+
+RAPID_VECTOR_LOOPS void MaxRows(const float* x, int64_t rows, int64_t channels, float* y) {
+  std::copy_n(x, channels, y);
+  for (int64_t j = 1; j < rows; ++j) {
+    x += channels;
+    for (int64_t c = 0; c < channels; ++c) y[c] = std::max(y[c], x[c]);
+  }
+}
 
 // Per-channel y = x·scale + shift (a batch norm no convolution absorbed).
 class Affine : public LoopKernel {
@@ -18,14 +65,7 @@ class Affine : public LoopKernel {
       shift_.push_back(static_cast<float>(n.bias.values[c] - n.mean.values[c] * scale));
     }
   }
-  void Run() override {
-    const int64_t channels = out_.channels;
-    for (int64_t r = 0; r < out_.Rows(); ++r) {
-      const float* x = in_.data + r * channels;
-      float* y = out_.data + r * channels;
-      for (int64_t c = 0; c < channels; ++c) y[c] = x[c] * scale_[c] + shift_[c];
-    }
-  }
+  void Run() override { AffineRows(in_.data, out_.Rows(), out_.channels, scale_.data(), shift_.data(), out_.data); }
 
  private:
   View in_, out_;
@@ -33,32 +73,18 @@ class Affine : public LoopKernel {
 };
 
 // An element-wise function of one or two values of one shape.
-template <typename F>
 class ElementWise : public LoopKernel {
  public:
-  ElementWise(std::vector<View> in, View out, F f) : in_(std::move(in)), out_(out), f_(f) {}
+  ElementWise(Pointwise f, std::vector<View> in, View out) : f_(f), in_(std::move(in)), out_(out) {}
   void Run() override {
-    const int64_t n = out_.Rows() * out_.channels;
-    const float* a = in_[0].data;
-    float* y = out_.data;
-    if (in_.size() == 1) {
-      for (int64_t i = 0; i < n; ++i) y[i] = f_(a[i], 0.0f);
-    } else {
-      const float* b = in_[1].data;
-      for (int64_t i = 0; i < n; ++i) y[i] = f_(a[i], b[i]);
-    }
+    PointwiseLoop(f_, in_[0].data, in_.size() > 1 ? in_[1].data : nullptr, out_.Rows() * out_.channels, out_.data);
   }
 
  private:
+  Pointwise f_;
   std::vector<View> in_;
   View out_;
-  F f_;
 };
-
-template <typename F>
-std::unique_ptr<LoopKernel> MakeElementWise(std::vector<View> in, View out, F f) {
-  return std::make_unique<ElementWise<F>>(std::move(in), out, f);
-}
 
 class Concat : public LoopKernel {
  public:
@@ -87,11 +113,7 @@ class MaxPool : public LoopKernel {
     for (int64_t t = 0; t < out_.length; ++t) {
       float* y = out_.data + t * channels;
       const int64_t first = t * stride_, end = std::min(first + kernel_, in_.length);
-      std::copy_n(in_.data + first * channels, channels, y);
-      for (int64_t j = first + 1; j < end; ++j) {
-        const float* x = in_.data + j * channels;
-        for (int64_t c = 0; c < channels; ++c) y[c] = std::max(y[c], x[c]);
-      }
+      MaxRows(in_.data + first * channels, end - first, channels, y);
     }
   }
 
@@ -116,7 +138,6 @@ class ScaleByPeak : public LoopKernel {
   float eps_;
 };
 
-// Statistics in double: EQTransformer's eps (1e-14) is below float's resolution of the variance.
 class LayerNorm : public LoopKernel {
  public:
   LayerNorm(const GraphNode& n, View in, View out)
@@ -124,16 +145,7 @@ class LayerNorm : public LoopKernel {
   void Run() override {
     const int64_t channels = out_.channels;
     for (int64_t r = 0; r < out_.Rows(); ++r) {
-      const float* x = in_.data + r * channels;
-      float* y = out_.data + r * channels;
-      double sum = 0, squares = 0;
-      for (int64_t c = 0; c < channels; ++c) sum += x[c];
-      const double mean = sum / static_cast<double>(channels);
-      for (int64_t c = 0; c < channels; ++c) squares += (x[c] - mean) * (x[c] - mean);
-      const double inv_std = 1.0 / std::sqrt(squares / static_cast<double>(channels) + eps_);
-      for (int64_t c = 0; c < channels; ++c) {
-        y[c] = static_cast<float>((x[c] - mean) * inv_std) * gamma_[c] + beta_[c];
-      }
+      LayerNormRow(in_.data + r * channels, channels, gamma_.data(), beta_.data(), eps_, out_.data + r * channels);
     }
   }
 
@@ -175,12 +187,9 @@ bool IsView(const GraphNode& n, const View& input, View* out) {
 std::unique_ptr<LoopKernel> MakeLoopKernel(const GraphNode& n, std::vector<View> in, View out) {
   switch (n.op) {
     case OpKind::kBatchNorm: return std::make_unique<Affine>(n, in[0], out);
-    case OpKind::kRelu: return MakeElementWise(std::move(in), out, [](float x, float) { return std::max(x, 0.0f); });
-    case OpKind::kAdd: return MakeElementWise(std::move(in), out, [](float a, float b) { return a + b; });
-    case OpKind::kGelu:
-      return MakeElementWise(std::move(in), out, [](float x, float) {
-        return 0.5f * x * (1.0f + std::erf(x * static_cast<float>(M_SQRT1_2)));
-      });
+    case OpKind::kRelu: return std::make_unique<ElementWise>(Pointwise::kRelu, std::move(in), out);
+    case OpKind::kAdd: return std::make_unique<ElementWise>(Pointwise::kAdd, std::move(in), out);
+    case OpKind::kGelu: return std::make_unique<ElementWise>(Pointwise::kGelu, std::move(in), out);
     case OpKind::kConcat: return std::make_unique<Concat>(std::move(in), out);
     case OpKind::kMaxPool: return std::make_unique<MaxPool>(n, in[0], out);
     case OpKind::kScaleByPeak: return std::make_unique<ScaleByPeak>(n, in[0], out);

@@ -23,6 +23,7 @@
 #include "backends/onednn/engine.h"
 #include "backends/onednn/loop_kernels.h"
 #include "backends/onednn/output_head.h"
+#include "core/vector_loops.h"
 
 namespace rapid {
 
@@ -37,6 +38,13 @@ using dt = dnnl::memory::data_type;
 
 dnnl::memory::desc Nwc(int64_t channels, int64_t length) { return {{1, channels, length}, dt::f32, tag::nwc}; }
 
+
+// out (samples × channels) = x (channels × samples).
+RAPID_VECTOR_LOOPS void ToChannelsLast(const float* x, int64_t channels, int64_t samples, float* out) {
+  for (int64_t t = 0; t < samples; ++t) {
+    for (int64_t c = 0; c < channels; ++c) out[t * channels + c] = x[c * samples + t];
+  }
+}
 
 // OpenMP's thread count on this thread is 1 while it lives.
 class OneOpenMpThread {
@@ -346,9 +354,7 @@ Status OnednnModel::Run(const float* input, int64_t batch, float* output, bool p
     const View& window = values_[0];
     for (int64_t b = 0; b < batch; ++b) {
       const float* x = input + b * channels * samples;
-      for (int64_t t = 0; t < samples; ++t) {
-        for (int64_t c = 0; c < channels; ++c) window.data[t * channels + c] = x[c * samples + t];
-      }
+      ToChannelsLast(x, channels, samples, window.data);
       for (Step& step : steps_) {
         if (step.loop) step.loop->Run();
         else step.primitive.execute(stream_, step.args);

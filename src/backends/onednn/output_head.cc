@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/vector_loops.h"
+
 namespace rapid::onednn {
 
-void VectorExp(const float* x, int64_t n, float* out) {
+RAPID_VECTOR_LOOPS void VectorExp(const float* x, int64_t n, float* out) {
   // e^x = 2^k · e^r, x = k·ln 2 + r with |r| ≤ ln 2 / 2. In passes over small arrays, each a
   // loop the compiler vectorises (one loop mixing the float and integer views does not).
   constexpr int64_t kChunk = 256;
@@ -47,7 +49,7 @@ void Transpose(const ChannelsLast& in, int64_t length, float* out) {
 }
 
 // out (labels × length) = the scores in channels-first order.
-void Scores(const std::vector<ChannelsLast>& in, int64_t length, const PointwiseHead* head,
+RAPID_VECTOR_LOOPS void Scores(const std::vector<ChannelsLast>& in, int64_t length, const PointwiseHead* head,
             std::vector<float>* scratch, float* out) {
   if (head == nullptr) return Transpose(in[0], length, out);
   // The inputs channels-first (and so concatenated) first, so every loop below runs along time.
@@ -71,7 +73,7 @@ void Scores(const std::vector<ChannelsLast>& in, int64_t length, const Pointwise
   }
 }
 
-void Softmax(int64_t labels, int64_t length, float* out) {
+RAPID_VECTOR_LOOPS void Softmax(int64_t labels, int64_t length, float* out) {
   for (int64_t t0 = 0; t0 < length; t0 += 256) {
     const int64_t n = std::min<int64_t>(256, length - t0);
     float top[256], sum[256];
