@@ -1,5 +1,6 @@
 // kSpectrogram on the oneDNN backend: torch.stft's centred frames, a periodic Hann window and
 // RAPID's own real FFT (dsp/fft.h, double precision), magnitudes times the node's scale.
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <numbers>
@@ -28,21 +29,24 @@ class Spectrogram : public LoopKernel {
   }
 
   void Run() override {
-    const int64_t channels = in_.channels, n_fft = static_cast<int64_t>(frame_.size());
-    const int64_t bins = out_.width, first_offset = -n_fft / 2;
-    for (int64_t c = 0; c < channels; ++c) {
-      for (int64_t f = 0; f < out_.length; ++f) {
-        const int64_t first = f * hop_ + first_offset;
-        for (int64_t j = 0; j < n_fft; ++j) {
-          const int64_t t = first + j;
-          const double x = t >= 0 && t < in_.length ? static_cast<double>(in_.data[t * channels + c]) : 0.0;
-          frame_[static_cast<size_t>(j)] = x * window_[static_cast<size_t>(j)];
+    const int64_t channels = in_.channels, n_fft = static_cast<int64_t>(frame_.size()), bins = out_.width;
+    for (int64_t f = 0; f < out_.length; ++f) {
+      const int64_t first = f * hop_ - n_fft / 2;
+      // The frame's samples inside the input, j in [begin, end); the rest are torch's zero padding.
+      const int64_t begin = std::clamp<int64_t>(-first, 0, n_fft);
+      const int64_t end = std::clamp<int64_t>(in_.length - first, begin, n_fft);
+      std::fill(frame_.begin(), frame_.begin() + begin, 0.0);
+      std::fill(frame_.begin() + end, frame_.end(), 0.0);
+      float* y = out_.data + f * bins * channels;
+      for (int64_t c = 0; c < channels; ++c) {
+        const float* x = in_.data + c;
+        for (int64_t j = begin; j < end; ++j) {
+          frame_[static_cast<size_t>(j)] = window_[static_cast<size_t>(j)] * x[(first + j) * channels];
         }
         const std::vector<std::complex<double>> spectrum = RealFft(frame_);
-        float* y = out_.data + f * bins * channels + c;
         for (int64_t k = 0; k < bins; ++k) {
           const std::complex<double> z = spectrum[static_cast<size_t>(k)] * scale_;
-          y[k * channels] = static_cast<float>(std::sqrt(z.real() * z.real() + z.imag() * z.imag()));
+          y[k * channels + c] = static_cast<float>(std::sqrt(z.real() * z.real() + z.imag() * z.imag()));
         }
       }
     }
