@@ -1,4 +1,5 @@
-// CRED against SeisBench: the STFT front end on the golden windows, the whole forward pass
+// CRED against SeisBench: the STFT front end (the graph's spectrogram op on both backends) on the
+// golden windows, the whole forward pass
 // (normalised waveform → spectrogram → detection), strict weight loading, and a `rapid run` whose
 // Detection traces are checked against SeisBench's array stitching rule recomputed here
 // (window at input sample s → output samples int(s · 19 / 3000) + [0, 19), NaN-ignoring mean).
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "backends/backend.h"
 #include "engine/picking_run.h"
 #include "engine/station_block.h"
 #include "engine/windower.h"
@@ -57,15 +59,40 @@ TEST(CredTest, SpecIsSeisBenchsDetector) {
   EXPECT_EQ(spec.OutputLength(18002), 115);
 }
 
-TEST(CredTest, SpectrogramMatchesSeisBenchGolden) {
+// CRED's front end alone, as a graph: the spectrogram op (3 × 76 frames × 41 frequencies),
+// flattened to 41·3 scores × 76 frames (score w·3 + c) so that a Model returns it.
+std::shared_ptr<Graph> SpectrogramGraph(ModelSpec* spec) {
+  spec->class_name = "CRED spectrogram";
+  spec->component_order = "ZNE";
+  spec->labels.clear();
+  for (int i = 0; i < 41 * 3; ++i) spec->labels.push_back("S" + std::to_string(i));
+  spec->in_samples = 3000;
+  spec->out_samples = 76;
+  auto g = std::make_shared<Graph>();
+  g->SetOutput(g->FlattenWidth(g->Spectrogram(g->Input(3, 3000), 80, 40, 0.025)), OutputActivation::kSigmoid);
+  return g;
+}
+
+TEST(CredTest, SpectrogramOfBothBackendsMatchesSeisBenchGolden) {
   GoldenFile golden = LoadGoldenFile(kGolden);
-  const at::Tensor mine = CredSpectrogram(SeisBenchCredWindows(golden));
-  const at::Tensor expected = golden.Tensor("input");
-  ASSERT_EQ(mine.sizes(), (at::IntArrayRef{4, 3, 76, 41}));
-  const float diff = (mine - expected).abs().max().item<float>();
-  std::printf("CRED spectrogram vs SeisBench: max |diff| %.3g (values up to %.3g)\n", diff,
-              expected.max().item<float>());
-  EXPECT_LE(diff, 1e-5);
+  const at::Tensor windows = SeisBenchCredWindows(golden);
+  // SeisBench's (batch, 3, 76 frames, 41 frequencies) in the graph's flattening order.
+  const at::Tensor expected = golden.Tensor("input").permute({0, 3, 1, 2}).reshape({4, 41 * 3, 76}).contiguous();
+  ASSERT_GT(expected.max().item<float>(), 0.1f);
+  ModelSpec spec;
+  const std::shared_ptr<const Graph> graph = SpectrogramGraph(&spec);
+  ASSERT_TRUE(graph->status().ok()) << graph->status().ToString();
+  for (const std::string backend : {kOnednnBackend, kTorchBackend}) {
+    std::unique_ptr<Model> m;
+    Status s = backend == kOnednnBackend ? CompileOnednn(graph, spec, &m) : CompileTorch(graph, spec, "cpu", &m);
+    ASSERT_TRUE(s.ok()) << backend << ": " << s.ToString();
+    std::vector<float> scores(static_cast<size_t>(expected.numel()));
+    ASSERT_TRUE(m->ForwardLogits(windows.data_ptr<float>(), 4, scores.data()).ok());
+    const float diff = (at::from_blob(scores.data(), {4, 41 * 3, 76}) - expected).abs().max().item<float>();
+    std::printf("CRED spectrogram (%s) vs SeisBench: max |diff| %.3g (values up to %.3g)\n", backend.c_str(), diff,
+                expected.max().item<float>());
+    EXPECT_LE(diff, 1e-5) << backend;
+  }
 }
 
 // The pipeline normalises with double sums (windower.h), SeisBench with float32 reductions; on
@@ -100,21 +127,47 @@ TEST(CredTest, ForwardMatchesSeisBenchGolden) {
 TEST(CredTest, MisfittingWeightsNameTheKeyAndShape) {
   LoadedModel m;
   ASSERT_TRUE(LoadModel("cred", kWeights, &m).ok());
+  const ModelSpec& spec = m.model->Spec();
   StateDict state;
   ASSERT_TRUE(ReadStateDict(kWeights, &state).ok());
+  Graph graph;
+  ASSERT_TRUE(DescribeCred(state.entries, kWeights, "", "", spec, &graph).ok());
   for (auto& [name, tensor] : state.entries) {
     if (name == "fc1.weight") tensor = ToStoredTensor(ToAtTensor(tensor).narrow(1, 0, 32));
   }
-  std::unique_ptr<Model> narrow;
-  Status s = BuildCred(state.entries, "narrow.pt", "", "", m.model->Spec(), "cpu", &narrow);
+  Graph narrow;
+  Status s = DescribeCred(state.entries, "narrow.pt", "", "", spec, &narrow);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.message().find("narrow.pt: weight 'fc1.weight' has shape (64, 32), the architecture needs (64, 64)"),
             std::string::npos)
       << s.ToString();
-  s = BuildCred(state.entries, kWeights, R"({"model_args": {"original_compatible": true}})", "cred.json",
-                m.model->Spec(), "cpu", &narrow);
+  s = DescribeCred(state.entries, kWeights, R"({"model_args": {"original_compatible": true}})", "cred.json", spec,
+                   &narrow);
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
   EXPECT_NE(s.message().find("cred.json: CRED's original_compatible variant"), std::string::npos) << s.ToString();
+
+  // A missing key, an extra key, and a spec of another shape.
+  ASSERT_TRUE(ReadStateDict(kWeights, &state).ok());
+  NamedStoredTensors missing, extra = state.entries;
+  for (const auto& entry : state.entries) {
+    if (entry.first != "lstm_block.lstms.1.bias_hh_l0_reverse") missing.push_back(entry);
+  }
+  extra.emplace_back("fc3.weight", extra.back().second);
+  Graph g1, g2, g3;
+  s = DescribeCred(missing, "missing.pt", "", "", spec, &g1);
+  EXPECT_EQ(s.code(), Status::Code::kNotFound);
+  EXPECT_NE(s.message().find("missing.pt: weight 'lstm_block.lstms.1.bias_hh_l0_reverse' is missing"),
+            std::string::npos)
+      << s.ToString();
+  s = DescribeCred(extra, "extra.pt", "", "", spec, &g2);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("extra.pt: weights not used by the architecture: fc3.weight"), std::string::npos)
+      << s.ToString();
+  ModelSpec longer = spec;
+  longer.in_samples = 6000;
+  s = DescribeCred(state.entries, "cred.pt", "", "", longer, &g3);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("cred.pt: CRED takes 3 components of 3000 samples"), std::string::npos) << s.ToString();
 }
 
 // One station of the bundled minute through `rapid run`, against the Detection trace recomputed

@@ -1,5 +1,6 @@
-// The oneDNN backend's rewrites (backends/onednn/conv_lowering.h) and the paths no bundled model
-// takes, each against the torch backend on the same small graph with random weights.
+// The oneDNN backend's rewrites (backends/onednn/conv_lowering.h), its loop kernels and 2-D
+// convolutions, and the paths no bundled model takes, each against the torch backend on the same
+// small graph with random weights.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -124,6 +125,62 @@ TEST(OnednnBackendTest, PeakScalingPoolingAndAPointOutput) {
   x = g->Conv1d(x, Random({3, 8, g->Node(x).length}, &rng), Random({3}, &rng), 1, 0, 0);
   g->SetOutput(x, OutputActivation::kSoftmaxOverLabels);
   ExpectBackendsAgree(g, spec);
+}
+
+// A 2-D value's scores: flattened (w·C + c) and mixed by a 1×1 convolution into `labels` scores.
+int ScoresOf2d(Graph* g, int x, int64_t labels, std::mt19937* rng) {
+  x = g->FlattenWidth(x);
+  return g->Conv1d(x, Random({labels, g->Node(x).channels, 1}, rng), Random({labels}, rng), 1, 0, 0);
+}
+
+TEST(OnednnBackendTest, SpectrogramOfSeveralGeometries) {
+  // CRED's (n_fft 80, hop 40) and others: hops shorter and longer than half the window, lengths
+  // that are and are not a multiple of the hop, a small FFT, a length with a factor 5·3.
+  struct Geometry {
+    int64_t samples, n_fft, hop;
+    double scale;
+  };
+  std::mt19937 rng(6);
+  for (const Geometry& geo : {Geometry{3000, 80, 40, 0.025}, Geometry{1001, 80, 40, 0.025}, Geometry{257, 16, 4, 0.1},
+                              Geometry{200, 30, 45, 1.0}, Geometry{64, 2, 1, 0.5}}) {
+    auto g = std::make_shared<Graph>();
+    const int x = g->Spectrogram(g->Input(3, geo.samples), geo.n_fft, geo.hop, geo.scale);
+    ASSERT_TRUE(g->status().ok()) << g->status().ToString();
+    ModelSpec spec = SmallSpec(3, geo.samples, 2);
+    spec.out_samples = g->Node(x).length;
+    g->SetOutput(ScoresOf2d(g.get(), x, 2, &rng), OutputActivation::kSigmoid);
+    SCOPED_TRACE("samples " + std::to_string(geo.samples) + " n_fft " + std::to_string(geo.n_fft) + " hop " +
+                 std::to_string(geo.hop));
+    ExpectBackendsAgree(g, spec);
+  }
+}
+
+TEST(OnednnBackendTest, Conv2dWithBatchNormAndReluAbsorbedStrideOneAndTwo) {
+  // 2-D convolutions over a spectrogram (nhwc): square kernels of 1 to 5, strides 1 and 2, with and
+  // without bias, each followed by batch norm and ReLU (absorbed), then a residual block as CRED's
+  // (standalone batch norm and ReLU over a 2-D value, a convolution, add).
+  std::mt19937 rng(8);
+  for (int64_t stride : {1, 2}) {
+    for (int64_t kernel : {1, 3, 5}) {
+      for (bool bias : {false, true}) {
+        auto g = std::make_shared<Graph>();
+        int x = g->Spectrogram(g->Input(3, 300), 16, 8, 0.1);  // 3 × 38 × 9
+        x = g->Conv2d(x, Random({5, 3, kernel, kernel}, &rng), bias ? Random({5}, &rng) : WeightTensor{}, stride,
+                      kernel / 2);
+        x = g->Relu(RandomBatchNorm(g.get(), x, &rng));
+        int y = g->Relu(RandomBatchNorm(g.get(), x, &rng));
+        y = g->Conv2d(y, Random({5, 5, 3, 3}, &rng), Random({5}, &rng), 1, 1);
+        x = g->Add(y, x);
+        const int64_t steps = g->Node(x).length;
+        ModelSpec spec = SmallSpec(3, 300, 2);
+        spec.out_samples = steps;
+        g->SetOutput(ScoresOf2d(g.get(), x, 2, &rng), OutputActivation::kSigmoid);
+        SCOPED_TRACE("stride " + std::to_string(stride) + " kernel " + std::to_string(kernel) +
+                     (bias ? " bias" : " no bias"));
+        ExpectBackendsAgree(g, spec);
+      }
+    }
+  }
 }
 
 TEST(OnednnBackendTest, VectorExpIsWithinTwoTenMillionthsOfExp) {

@@ -1,144 +1,129 @@
 #include "models/cred.h"
 
-#include <ATen/ATen.h>
+#include <utility>
 
-#include "models/eqtransformer_layers.h"
 #include "models/strict_params.h"
-#include "models/torch_model.h"
 #include "models/weights_metadata.h"
 
 namespace rapid {
 
 namespace {
 
-constexpr double kBatchNormEps = 1e-3;
 constexpr int64_t kInChannels = 3;
-// Two stride-2 convolutions: 76 × 41 → 38 × 21 → 19 × 11, 16 filters → 19 steps of 11·16 features.
-constexpr int64_t kSteps = 19, kLstmIn = 11 * 16;
-constexpr int64_t kLstmHidden = 64;
-
-struct Conv2d {
-  at::Tensor weight, bias;
-  Status Load(TorchParams* p, const std::string& prefix, int64_t out, int64_t in, int64_t kernel) {
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {out, in, kernel, kernel}, &weight));
-    return p->Take(prefix + ".bias", {out}, &bias);
-  }
-  at::Tensor operator()(const at::Tensor& x, int64_t stride) const {
-    const int64_t pad = weight.size(2) / 2;
-    return at::conv2d(x, weight, bias, {stride, stride}, {pad, pad});
-  }
-};
-
-// Pre-activation residual branch: BN, ReLU, conv, BN, ReLU, conv ("same" padding, stride 1).
-struct CnnBlock {
-  BatchNorm norm0, norm1;
-  Conv2d conv0, conv1;
-  Status Load(TorchParams* p, const std::string& prefix, int64_t channels, int64_t kernel) {
-    RAPID_RETURN_IF_ERROR(norm0.Load(p, prefix + ".norms.0", channels, kBatchNormEps));
-    RAPID_RETURN_IF_ERROR(norm1.Load(p, prefix + ".norms.1", channels, kBatchNormEps));
-    RAPID_RETURN_IF_ERROR(conv0.Load(p, prefix + ".convs.0", channels, channels, kernel));
-    return conv1.Load(p, prefix + ".convs.1", channels, channels, kernel);
-  }
-  at::Tensor operator()(const at::Tensor& x) const {
-    return conv1(at::relu(norm1(conv0(at::relu(norm0(x)), 1))), 1);
-  }
-};
-
-struct Dense {
-  at::Tensor weight, bias;
-  Status Load(TorchParams* p, const std::string& prefix, int64_t out, int64_t in) {
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {out, in}, &weight));
-    return p->Take(prefix + ".bias", {out}, &bias);
-  }
-};
-
 constexpr int64_t kInSamples = 3000;
 constexpr int64_t kFftSize = 80, kHop = 40;
 constexpr double kSpectrogramScale = 0.025;
+constexpr double kBatchNormEps = 1e-3;
+// Two stride-2 convolutions: 76 × 41 → 38 × 21 → 19 × 11, 16 filters → 19 steps of 11·16 features.
+constexpr int64_t kSteps = 19;
+constexpr int64_t kLstmHidden = 64;
 
-class Cred : public TorchModel {
- public:
-  explicit Cred(ModelSpec spec) : TorchModel(std::move(spec), OutputActivation::kSigmoid) {}
+// 2-D convolution `prefix` (weight out × in × k × k, bias) over *x, zero padding k/2 on each side
+// of both axes; *x becomes its output.
+Status Conv2d(StrictParams* p, Graph* g, const std::string& prefix, int64_t out, int64_t kernel, int64_t stride,
+              int* x) {
+  RAPID_RETURN_IF_ERROR(g->status());
+  WeightTensor w, b;
+  RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight", {out, g->Node(*x).channels, kernel, kernel}, &w));
+  RAPID_RETURN_IF_ERROR(p->Take(prefix + ".bias", {out}, &b));
+  *x = g->Conv2d(*x, std::move(w), std::move(b), stride, kernel / 2);
+  return g->status();
+}
 
-  Status Load(const NamedStoredTensors& tensors, const std::string& source, const at::Device& device) {
-    if (spec_.Channels() != kInChannels || spec_.in_samples != kInSamples || spec_.Labels() != 1 ||
-        spec_.OutSamples() != kSteps) {
-      return Status::InvalidArgument(source + ": CRED takes 3 components of 3000 samples and gives 1 label at 19 steps");
-    }
-    TorchParams p(tensors, source, device);
-    RAPID_RETURN_IF_ERROR(conv1_.Load(&p, "conv1", 8, kInChannels, 9));
-    RAPID_RETURN_IF_ERROR(block1_.Load(&p, "cnn_block1", 8, 7));
-    RAPID_RETURN_IF_ERROR(conv2_.Load(&p, "conv2", 16, 8, 5));
-    RAPID_RETURN_IF_ERROR(block2_.Load(&p, "cnn_block2", 16, 3));
-    RAPID_RETURN_IF_ERROR(lstm0_.Load(&p, "lstm_block.lstms.0", eqt::LstmKeys::kTorch, kLstmIn, kLstmHidden,
-                                      /*bidirectional=*/true, eqt::GateActivation::kSigmoid));
-    RAPID_RETURN_IF_ERROR(lstm1_.Load(&p, "lstm_block.lstms.1", eqt::LstmKeys::kTorch, 2 * kLstmHidden, kLstmHidden,
-                                      /*bidirectional=*/true, eqt::GateActivation::kSigmoid));
-    RAPID_RETURN_IF_ERROR(lstm_.Load(&p, "lstm", eqt::LstmKeys::kTorch, 2 * kLstmHidden, kLstmHidden,
-                                     /*bidirectional=*/false, eqt::GateActivation::kSigmoid));
-    RAPID_RETURN_IF_ERROR(norm1_.Load(&p, "norm1", kLstmHidden, kBatchNormEps));
-    RAPID_RETURN_IF_ERROR(fc1_.Load(&p, "fc1", kLstmHidden, kLstmHidden));
-    RAPID_RETURN_IF_ERROR(norm2_.Load(&p, "norm2", kLstmHidden, kBatchNormEps));
-    RAPID_RETURN_IF_ERROR(fc2_.Load(&p, "fc2", 1, kLstmHidden));
-    RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
-    CountWeights(tensors, device);
-    return Status::OK();
+// SeisBench's pre-activation residual block: x + conv1(relu(bn1(conv0(relu(bn0(x)))))), both
+// convolutions keeping the size (stride 1).
+Status CnnBlock(StrictParams* p, Graph* g, const std::string& prefix, int64_t kernel, int* x) {
+  RAPID_RETURN_IF_ERROR(g->status());
+  const int64_t channels = g->Node(*x).channels;
+  int y = *x;
+  RAPID_RETURN_IF_ERROR(p->TakeBatchNorm(prefix + ".norms.0", kBatchNormEps, g, y, &y));
+  y = g->Relu(y);
+  RAPID_RETURN_IF_ERROR(Conv2d(p, g, prefix + ".convs.0", channels, kernel, 1, &y));
+  RAPID_RETURN_IF_ERROR(p->TakeBatchNorm(prefix + ".norms.1", kBatchNormEps, g, y, &y));
+  y = g->Relu(y);
+  RAPID_RETURN_IF_ERROR(Conv2d(p, g, prefix + ".convs.1", channels, kernel, 1, &y));
+  *x = g->Add(y, *x);
+  return g->status();
+}
+
+// torch's one-layer nn.LSTM `prefix` (batch_first, hidden kLstmHidden; keys weight_ih_l0,
+// weight_hh_l0, bias_ih_l0, bias_hh_l0, then the same with _reverse when bidirectional) over *x
+// (in × steps): the input projections of every direction as one 1×1 convolution, then the
+// recurrence (Graph::Lstm). *x becomes directions·hidden × steps.
+Status Lstm(StrictParams* p, Graph* g, const std::string& prefix, bool bidirectional, int* x) {
+  RAPID_RETURN_IF_ERROR(g->status());
+  const int64_t in = g->Node(*x).channels, gates = 4 * kLstmHidden, directions = bidirectional ? 2 : 1;
+  WeightTensor projection{{directions * gates, in, 1}, {}};
+  WeightTensor bias{{directions * gates}, {}};
+  WeightTensor recurrent{{directions, gates, kLstmHidden}, {}};
+  for (int64_t d = 0; d < directions; ++d) {
+    const std::string suffix = d == 0 ? "_l0" : "_l0_reverse";
+    WeightTensor w_ih, w_hh, b_ih, b_hh;
+    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight_ih" + suffix, {gates, in}, &w_ih));
+    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight_hh" + suffix, {gates, kLstmHidden}, &w_hh));
+    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".bias_ih" + suffix, {gates}, &b_ih));
+    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".bias_hh" + suffix, {gates}, &b_hh));
+    projection.values.insert(projection.values.end(), w_ih.values.begin(), w_ih.values.end());
+    recurrent.values.insert(recurrent.values.end(), w_hh.values.begin(), w_hh.values.end());
+    for (size_t j = 0; j < b_ih.values.size(); ++j) bias.values.push_back(b_ih.values[j] + b_hh.values[j]);
   }
+  const int projected = g->Conv1d(*x, std::move(projection), std::move(bias), 1, 0, 0);
+  *x = g->Lstm(projected, std::move(recurrent), GateActivation::kSigmoid);
+  return g->status();
+}
 
- private:
-  // batch × 1 × 19 detection scores of normalised windows (batch × 3 × 3000).
-  at::Tensor Logits(const at::Tensor& windows) const override {
-    at::Tensor x = at::relu(conv1_(CredSpectrogram(windows), 2));
-    x = block1_(x) + x;
-    x = at::relu(conv2_(x, 2));
-    x = block2_(x) + x;
-    // (batch, filters, steps, frequencies) → features of one step ordered frequency-major, as
-    // SeisBench's permute(0, 2, 3, 1) + reshape; the LSTMs take (batch, features, steps).
-    const int64_t batch = x.size(0);
-    x = x.permute({0, 2, 3, 1}).reshape({batch, kSteps, kLstmIn}).transpose(1, 2);
-    const at::Tensor first = lstm0_(x);
-    x = lstm1_(first) + first;
-    x = norm1_(lstm_(x));  // (batch, 64, steps); dropout is inactive at inference
-    x = at::relu(at::linear(x.transpose(1, 2), fc1_.weight, fc1_.bias));
-    x = norm2_(x.transpose(1, 2)).transpose(1, 2);
-    return at::linear(x, fc2_.weight, fc2_.bias).transpose(1, 2);  // (batch, 1, steps)
-  }
-
-  Conv2d conv1_, conv2_;
-  CnnBlock block1_, block2_;
-  eqt::Lstm lstm0_, lstm1_, lstm_;
-  BatchNorm norm1_, norm2_;
-  Dense fc1_, fc2_;
-};
+// nn.Linear `name` (weight out × in, bias) applied at every step of *x (in × steps), as the 1×1
+// convolution it equals.
+Status Dense(StrictParams* p, Graph* g, const std::string& name, int64_t out, int* x) {
+  RAPID_RETURN_IF_ERROR(g->status());
+  WeightTensor w, b;
+  RAPID_RETURN_IF_ERROR(p->Take(name + ".weight", {out, g->Node(*x).channels}, &w));
+  RAPID_RETURN_IF_ERROR(p->Take(name + ".bias", {out}, &b));
+  w.shape.push_back(1);
+  *x = g->Conv1d(*x, std::move(w), std::move(b), 1, 0, 0);
+  return g->status();
+}
 
 }  // namespace
 
-at::Tensor CredSpectrogram(const at::Tensor& windows) {
-  const int64_t batch = windows.size(0), channels = windows.size(1);
-  const at::Tensor hann = at::hann_window(kFftSize, /*periodic=*/true, windows.options());
-  // (batch·channels, 41 frequencies, 76 frames), complex.
-  const at::Tensor z = at::stft(windows.reshape({batch * channels, windows.size(2)}), kFftSize, kHop, kFftSize, hann,
-                                /*center=*/true, "constant", /*normalized=*/false, /*onesided=*/true,
-                                /*return_complex=*/true);
-  const at::Tensor magnitude = at::abs(z * kSpectrogramScale);
-  return magnitude.reshape({batch, channels, magnitude.size(1), magnitude.size(2)}).transpose(2, 3).contiguous();
-}
-
-Status BuildCred(const NamedStoredTensors& tensors, const std::string& source, const std::string& metadata_json,
-                 const std::string& metadata_source, const ModelSpec& spec, const std::string& device,
-                 std::unique_ptr<Model>* out) {
+Status DescribeCred(const NamedStoredTensors& tensors, const std::string& source, const std::string& metadata_json,
+                    const std::string& metadata_source, const ModelSpec& spec, Graph* graph) {
   bool original_compatible = false;
   RAPID_RETURN_IF_ERROR(ReadOriginalCompatible(metadata_json, metadata_source, &original_compatible));
   if (original_compatible) {
     return Status::InvalidArgument(metadata_source + ": CRED's original_compatible variant (Keras-converted weights) "
                                    "is not supported, only SeisBench's default");
   }
-  at::Device torch_device = at::kCPU;
-  RAPID_RETURN_IF_ERROR(ParseTorchDevice(device, &torch_device));
-  auto model = std::make_unique<Cred>(spec);
-  RAPID_RETURN_IF_ERROR(model->Load(tensors, source, torch_device));
-  *out = std::move(model);
-  return Status::OK();
+  if (spec.Channels() != kInChannels || spec.in_samples != kInSamples || spec.Labels() != 1 ||
+      spec.OutSamples() != kSteps) {
+    return Status::InvalidArgument(source + ": CRED takes 3 components of 3000 samples and gives 1 label at 19 steps");
+  }
+  StrictParams p(tensors, source);
+  Graph& g = *graph;
+  int x = g.Spectrogram(g.Input(kInChannels, kInSamples), kFftSize, kHop, kSpectrogramScale);  // 3 × 76 × 41
+  RAPID_RETURN_IF_ERROR(Conv2d(&p, &g, "conv1", 8, 9, 2, &x));
+  x = g.Relu(x);
+  RAPID_RETURN_IF_ERROR(CnnBlock(&p, &g, "cnn_block1", 7, &x));
+  RAPID_RETURN_IF_ERROR(Conv2d(&p, &g, "conv2", 16, 5, 2, &x));
+  x = g.Relu(x);
+  RAPID_RETURN_IF_ERROR(CnnBlock(&p, &g, "cnn_block2", 3, &x));
+  // (filters, steps, frequencies) → the features of a step frequency-major (w·16 + c), as
+  // SeisBench's permute(0, 2, 3, 1) + reshape: 176 × 19.
+  int first = g.FlattenWidth(x);
+  RAPID_RETURN_IF_ERROR(Lstm(&p, &g, "lstm_block.lstms.0", /*bidirectional=*/true, &first));
+  int second = first;
+  RAPID_RETURN_IF_ERROR(Lstm(&p, &g, "lstm_block.lstms.1", /*bidirectional=*/true, &second));
+  x = g.Add(second, first);
+  RAPID_RETURN_IF_ERROR(Lstm(&p, &g, "lstm", /*bidirectional=*/false, &x));
+  // Dropout is inactive at inference.
+  RAPID_RETURN_IF_ERROR(p.TakeBatchNorm("norm1", kBatchNormEps, &g, x, &x));
+  RAPID_RETURN_IF_ERROR(Dense(&p, &g, "fc1", kLstmHidden, &x));
+  x = g.Relu(x);
+  RAPID_RETURN_IF_ERROR(p.TakeBatchNorm("norm2", kBatchNormEps, &g, x, &x));
+  RAPID_RETURN_IF_ERROR(Dense(&p, &g, "fc2", 1, &x));
+  g.SetOutput(x, OutputActivation::kSigmoid);
+  RAPID_RETURN_IF_ERROR(p.CheckAllUsed());
+  return g.status();
 }
 
 }  // namespace rapid

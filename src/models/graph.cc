@@ -277,7 +277,9 @@ int Graph::DotAttention(int q, int k, int v, int64_t heads, double scale) {
 }
 
 int Graph::Spectrogram(int x, int64_t n_fft, int64_t hop, double scale) {
-  if (!Check(OneDimensional(x) && n_fft >= 2 && hop >= 1 && Node(x).length > n_fft / 2, "bad spectrogram geometry")) {
+  // An odd n_fft would give torch.stft (L − 1)/hop + 1 frames, not the L/hop + 1 below.
+  if (!Check(OneDimensional(x) && n_fft >= 2 && n_fft % 2 == 0 && hop >= 1 && Node(x).length > n_fft / 2,
+             "bad spectrogram geometry (n_fft must be even)")) {
     return -1;
   }
   GraphNode n = Like(OpKind::kSpectrogram, {x}, x);

@@ -125,6 +125,7 @@ class Graph {
   int DotAttention(int q, int k, int v, int64_t heads, double scale);
   // torch.stft(n_fft, hop, window = periodic Hann of n_fft, center with zero padding of n_fft/2
   // each side, onesided), magnitude times `scale`: C × L → C × (L/hop + 1) frames × (n_fft/2 + 1).
+  // n_fft even.
   int Spectrogram(int x, int64_t n_fft, int64_t hop, double scale);
   // weight: out × in × k × k; bias may be empty.
   int Conv2d(int x, WeightTensor weight, WeightTensor bias, int64_t stride, int64_t pad);

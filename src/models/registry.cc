@@ -11,6 +11,7 @@
 #include "backends/backend.h"
 #include "core/read_file.h"
 #include "backends/torch_loader.h"
+#include "models/cred.h"
 #include "models/device.h"
 #include "models/eqcct.h"
 #include "models/gpd.h"
@@ -163,7 +164,10 @@ const std::vector<Entry>& Registry() {
          return DescribeGpd(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, g);
        }},
       // No CRED weights ship: the parity tests use seeded random ones (tests/data/models).
-      {"cred", "", CredSpec(), "cred", nullptr},
+      {"cred", "", CredSpec(), "cred",
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
+         return DescribeCred(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, g);
+       }},
   };
   return entries;
 }

@@ -9,6 +9,7 @@ ConvLayer LayerOf(const GraphNode& conv) {
   ConvLayer layer;
   layer.weight = conv.weight;
   layer.transposed = conv.op == OpKind::kConvTranspose1d;
+  layer.two_d = conv.op == OpKind::kConv2d;
   layer.stride = conv.stride;
   layer.pad_left = conv.pad_left;
   layer.pad_right = conv.pad_right;
@@ -18,7 +19,8 @@ ConvLayer LayerOf(const GraphNode& conv) {
 }
 
 void FoldBatchNorm(const GraphNode& bn, ConvLayer* layer) {
-  const int64_t in = layer->InChannels(), out = layer->OutChannels(), k = layer->Kernel();
+  const int64_t in = layer->InChannels(), out = layer->OutChannels();
+  const int64_t k = static_cast<int64_t>(layer->weight.values.size()) / (in * out);  // taps: kernel or kernel²
   for (int64_t o = 0; o < out; ++o) {
     const size_t oc = static_cast<size_t>(o);
     const double scale =
@@ -62,6 +64,7 @@ ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_leng
 }
 
 std::vector<ConvLayer> SplitInputs(const ConvLayer& layer, const std::vector<int64_t>& part_channels) {
+  if (part_channels.size() == 1) return {layer};
   const int64_t in = layer.InChannels(), out = layer.OutChannels(), k = layer.Kernel();
   std::vector<ConvLayer> parts;
   int64_t first = 0;

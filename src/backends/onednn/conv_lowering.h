@@ -16,11 +16,12 @@
 
 namespace rapid::onednn {
 
-// A (transposed) convolution's parameters as the backend lowers them.
+// A (transposed or 2-D) convolution's parameters as the backend lowers them.
 struct ConvLayer {
-  WeightTensor weight;        // conv: out × in × kernel; transposed: in × out × kernel
+  WeightTensor weight;        // conv: out × in × kernel (× kernel when two_d); transposed: in × out × kernel
   std::vector<float> bias;    // one per output channel (zeros when the graph has none), or none
   bool transposed = false;
+  bool two_d = false;         // a kConv2d: stride and padding apply to both axes
   int64_t stride = 1, pad_left = 0, pad_right = 0;
 
   int64_t OutChannels() const { return weight.shape[transposed ? 1 : 0]; }
@@ -28,7 +29,7 @@ struct ConvLayer {
   int64_t Kernel() const { return weight.shape[2]; }
 };
 
-// The layer of a kConv1d or kConvTranspose1d node.
+// The layer of a kConv1d, kConvTranspose1d or kConv2d node.
 ConvLayer LayerOf(const GraphNode& conv);
 
 // Folds inference batch norm `bn` (over the layer's output channels) into *layer:
@@ -42,7 +43,7 @@ void FoldBatchNorm(const GraphNode& bn, ConvLayer* layer);
 ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_length, int64_t* blocks);
 
 // *layer split along its input channels into parts of `part_channels` (summing to InChannels());
-// the first part keeps the bias, the others have none.
+// the first part keeps the bias, the others have none. One part: the layer itself (2-D too).
 std::vector<ConvLayer> SplitInputs(const ConvLayer& layer, const std::vector<int64_t>& part_channels);
 
 }  // namespace rapid::onednn

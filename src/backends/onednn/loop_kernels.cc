@@ -197,6 +197,7 @@ std::unique_ptr<LoopKernel> MakeLoopKernel(const GraphNode& n, std::vector<View>
     case OpKind::kUpsample: return std::make_unique<Upsample>(n, in[0], out);
     case OpKind::kLstm: return MakeLstmKernel(n, in[0], out);
     case OpKind::kDotAttention: return MakeDotAttentionKernel(n, std::move(in), out);
+    case OpKind::kSpectrogram: return MakeSpectrogramKernel(n, in[0], out);
     default: return nullptr;
   }
 }

@@ -41,5 +41,7 @@ bool IsView(const GraphNode& n, const View& input, View* out);
 // The kernels of ops of their own files.
 std::unique_ptr<LoopKernel> MakeLstmKernel(const GraphNode& n, View gates, View output);
 std::unique_ptr<LoopKernel> MakeDotAttentionKernel(const GraphNode& n, std::vector<View> inputs, View output);
+// kSpectrogram: `output` frames × frequencies rows (length × width) of n.channels floats.
+std::unique_ptr<LoopKernel> MakeSpectrogramKernel(const GraphNode& n, View input, View output);
 
 }  // namespace rapid::onednn

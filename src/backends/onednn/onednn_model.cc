@@ -1,10 +1,10 @@
 // The oneDNN backend: a Graph compiled once into a fixed sequence of steps over buffers that
 // live as long as the model, run one window at a time (batch size barely changes the time per
 // window, and a window's activations stay in cache). Activations are channels-last (length ×
-// channels), so cropping in time is a pointer offset and a polyphase convolution's output is the
-// transposed convolution's. Convolutions run as oneDNN primitives with batch norm folded in and
-// ReLU (and the sum of a split concatenation) as post-ops (conv_lowering.h); what oneDNN does
-// slowly or not at all here (standalone batch norm or ReLU, a concatenation read by something
+// channels; 2-D values length × width × channels, oneDNN's nhwc), so cropping in time is a pointer
+// offset and a polyphase convolution's output is the transposed convolution's. Convolutions (1-D
+// and 2-D) run as oneDNN primitives with batch norm folded in and ReLU (and the sum of a split
+// concatenation) as post-ops (conv_lowering.h); what oneDNN does slowly or not at all here (standalone batch norm or ReLU, a concatenation read by something
 // other than a convolution, the output activation) runs as a plain loop.
 #include <omp.h>
 
@@ -36,7 +36,12 @@ using onednn::View;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
 
-dnnl::memory::desc Nwc(int64_t channels, int64_t length) { return {{1, channels, length}, dt::f32, tag::nwc}; }
+// A convolution's input or output memory, channels-last: nwc, or for a 2-D convolution nhwc over
+// length × width (the layout of a 2-D value, width ignored otherwise).
+dnnl::memory::desc ChannelsLast(bool two_d, int64_t channels, int64_t length, int64_t width) {
+  if (two_d) return {{1, channels, length, width}, dt::f32, tag::nhwc};
+  return {{1, channels, length}, dt::f32, tag::nwc};
+}
 
 
 // out (samples × channels) = x (channels × samples).
@@ -141,13 +146,18 @@ Status OnednnModel::AddLoop(int id, std::vector<View> inputs, View output) {
 void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, const dnnl::memory::desc& dst_desc,
                                    float* dst, bool accumulate, dnnl::algorithm activation) {
   const dnnl::engine& engine = CpuEngine();
-  const int64_t out = layer.OutChannels(), in = layer.InChannels(), k = layer.Kernel();
-  const dnnl::memory::desc weights_any({out, in, k}, dt::f32, tag::any);
+  const int64_t out = layer.OutChannels(), in = layer.InChannels();
+  // A forward convolution here (transposed ones are polyphase already): weight out × in × k (× k).
+  const dnnl::memory::dims weight_dims(layer.weight.shape.begin(), layer.weight.shape.end());
+  const dnnl::memory::desc weights_any(weight_dims, dt::f32, tag::any);
   const dnnl::memory::desc bias_desc =
       layer.bias.empty() ? dnnl::memory::desc() : dnnl::memory::desc({out}, dt::f32, tag::x);
-  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                             Nwc(in, src.length), weights_any, bias_desc, dst_desc, {layer.stride},
-                                             {layer.pad_left}, {layer.pad_right});
+  const dnnl::memory::desc src_desc = ChannelsLast(layer.two_d, in, src.length, src.width);
+  const size_t axes = layer.two_d ? 2 : 1;
+  const dnnl::convolution_forward::desc desc(
+      dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_desc, weights_any, bias_desc,
+      dst_desc, dnnl::memory::dims(axes, layer.stride), dnnl::memory::dims(axes, layer.pad_left),
+      dnnl::memory::dims(axes, layer.pad_right));
   dnnl::post_ops post;
   if (accumulate) post.append_sum(1.0f);
   if (activation != dnnl::algorithm::undef) post.append_eltwise(1.0f, activation, 0.0f, 0.0f);
@@ -157,7 +167,8 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
   const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
 
   Step step;
-  dnnl::memory user_weights({{out, in, k}, dt::f32, tag::oiw}, engine, const_cast<float*>(layer.weight.values.data()));
+  dnnl::memory user_weights({weight_dims, dt::f32, layer.two_d ? tag::oihw : tag::oiw}, engine,
+                            const_cast<float*>(layer.weight.values.data()));
   dnnl::memory weights(pd.weights_desc(), engine);
   dnnl::reorder(user_weights, weights).execute(stream_, user_weights, weights);
   stream_.wait();
@@ -169,7 +180,7 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
     weight_bytes_ += static_cast<int64_t>(bias_desc.get_size());
     step.args[DNNL_ARG_BIAS] = bias;
   }
-  step.args[DNNL_ARG_SRC] = dnnl::memory(Nwc(in, src.length), engine, src.data);
+  step.args[DNNL_ARG_SRC] = dnnl::memory(src_desc, engine, src.data);
   step.args[DNNL_ARG_DST] = dnnl::memory(dst_desc, engine, dst);
   step.primitive = dnnl::convolution_forward(pd);
   scratchpad_bytes_ = std::max(scratchpad_bytes_, pd.scratchpad_desc().get_size());
@@ -198,13 +209,14 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnn
     rows = blocks * n.stride;
     first_row = n.pad_left;
   }
-  const View buffer = NewBuffer(n.channels, rows);
-  const dnnl::memory::desc dst_desc = Nwc(parts[0].OutChannels(), layer.transposed ? rows / n.stride : rows);
+  const View buffer = NewBuffer(n.channels, rows * n.width);
+  const dnnl::memory::desc dst_desc =
+      ChannelsLast(layer.two_d, parts[0].OutChannels(), layer.transposed ? rows / n.stride : rows, n.width);
   for (size_t i = 0; i < parts.size(); ++i) {
     AddConvPrimitive(parts[i], values_[static_cast<size_t>(inputs[i])], dst_desc, buffer.data, i > 0,
                      i + 1 == parts.size() ? activation : dnnl::algorithm::undef);
   }
-  const View out{buffer.data + first_row * n.channels, n.channels, n.length, 1};
+  const View out{buffer.data + first_row * n.channels, n.channels, n.length, n.width};
   values_[static_cast<size_t>(id)] = out;
   for (int a : absorbed) values_[static_cast<size_t>(a)] = out;
   return Status::OK();
@@ -316,7 +328,7 @@ Status OnednnModel::CompileSteps() {
       values_[0] = NewBuffer(n.channels, n.length);
     } else if (n.op == OpKind::kConstant) {
       AddConstantNode(id);
-    } else if (n.op == OpKind::kConv1d || n.op == OpKind::kConvTranspose1d) {
+    } else if (n.op == OpKind::kConv1d || n.op == OpKind::kConvTranspose1d || n.op == OpKind::kConv2d) {
       RAPID_RETURN_IF_ERROR(AddConvolutionNode(id, &done));
     } else if (n.op == OpKind::kConcat) {
       RAPID_RETURN_IF_ERROR(AddConcatNode(id));

@@ -4,7 +4,6 @@
 #include <ATen/Context.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 
-#include "models/cred.h"
 #include "models/eqtransformer.h"
 
 namespace rapid {
@@ -31,9 +30,6 @@ class LibTorchBackend : public TorchBackend {
     if (name == "eqtransformer" && w.size() == 1) {
       return BuildEqTransformer(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, device,
                                 out);
-    }
-    if (name == "cred" && w.size() == 1) {
-      return BuildCred(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, device, out);
     }
     return Status::InvalidArgument("the torch backend cannot build '" + name + "' from " +
                                    std::to_string(w.size()) + " weight file(s)");
