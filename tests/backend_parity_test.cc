@@ -30,7 +30,7 @@ struct Case {
 };
 
 // Models that have no graph description yet and so run on torch whatever backend is asked for.
-const std::vector<std::string> kTorchOnly = {"eqtransformer", "eqcct", "cred"};
+const std::vector<std::string> kTorchOnly = {"eqcct", "cred"};
 
 std::vector<Case> Cases() {
   const std::string g = kData + "/golden/forward/";

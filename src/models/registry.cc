@@ -12,6 +12,7 @@
 #include "core/read_file.h"
 #include "backends/torch_loader.h"
 #include "models/device.h"
+#include "models/eqtransformer.h"
 #include "models/gpd.h"
 #include "models/phasenet.h"
 #include "models/phasenetlight.h"
@@ -144,7 +145,12 @@ const std::vector<Entry>& Registry() {
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
          return DescribePhaseNet(w[0].state.entries, w[0].path, spec, g);
        }},
-      {"eqtransformer", "", EqTransformerSpec(), "eqtransformer", nullptr},
+      // No EQTransformer weights ship: the parity tests use seeded random ones (tests/data/models).
+      {"eqtransformer", "", EqTransformerSpec(), "eqtransformer",
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
+         return DescribeEqTransformer(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec,
+                                      g);
+       }},
       // SeisBench's PhaseNetLight weights are GPL-3.0 test data: none ship.
       {"phasenetlight", "", PhaseNetLightSpec(), "phasenetlight",
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {

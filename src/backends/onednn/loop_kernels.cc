@@ -187,6 +187,7 @@ std::unique_ptr<LoopKernel> MakeLoopKernel(const GraphNode& n, std::vector<View>
     case OpKind::kLayerNorm: return std::make_unique<LayerNorm>(n, in[0], out);
     case OpKind::kUpsample: return std::make_unique<Upsample>(n, in[0], out);
     case OpKind::kLstm: return MakeLstmKernel(n, in[0], out);
+    case OpKind::kAdditiveAttention: return MakeAdditiveAttentionKernel(n, in[0], in[1], in[2], out);
     default: return nullptr;
   }
 }

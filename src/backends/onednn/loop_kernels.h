@@ -40,5 +40,7 @@ bool IsView(const GraphNode& n, const View& input, View* out);
 
 // The kernels of ops of their own files.
 std::unique_ptr<LoopKernel> MakeLstmKernel(const GraphNode& n, View gates, View output);
+std::unique_ptr<LoopKernel> MakeAdditiveAttentionKernel(const GraphNode& n, View query, View key, View value,
+                                                        View output);
 
 }  // namespace rapid::onednn

@@ -6,7 +6,6 @@
 
 #include "models/cred.h"
 #include "models/eqcct.h"
-#include "models/eqtransformer.h"
 
 namespace rapid {
 
@@ -29,10 +28,6 @@ class LibTorchBackend : public TorchBackend {
 
   Status Build(const std::string& name, const std::vector<WeightFile>& w, const ModelSpec& spec,
                const std::string& device, std::unique_ptr<Model>* out) override {
-    if (name == "eqtransformer" && w.size() == 1) {
-      return BuildEqTransformer(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, device,
-                                out);
-    }
     if (name == "eqcct" && w.size() == 2) {
       return BuildEqcct(w[0].state.entries, w[0].path, w[1].state.entries, w[1].path, spec, device, out);
     }
