@@ -7,6 +7,7 @@
 #include <random>
 
 #include "backends/backend.h"
+#include "backends/fast_math.h"
 #include "backends/onednn/output_head.h"
 #include "models/upsampled_conv.h"
 
@@ -127,6 +128,23 @@ TEST(OnednnBackendTest, PeakScalingPoolingAndAPointOutput) {
   ExpectBackendsAgree(g, spec);
 }
 
+TEST(OnednnBackendTest, NarrowConvolutionsRunAsLoops) {
+  // Convolutions to one or two channels (loops, not oneDNN): asymmetric padding, batch norm and
+  // ReLU absorbed, lengths that are no multiple of the loop's block.
+  for (int64_t length : {70, 101}) {
+    std::mt19937 rng(static_cast<unsigned>(length));
+    auto g = std::make_shared<Graph>();
+    const ModelSpec spec = SmallSpec(3, length, 3);
+    const int x = g->Relu(g->Conv1d(g->Input(3, length), Random({5, 3, 3}, &rng), Random({5}, &rng), 1, 1, 1));
+    int a = g->Conv1d(x, Random({2, 5, 7}, &rng), Random({2}, &rng), 1, 3, 3);
+    a = g->Relu(RandomBatchNorm(g.get(), a, &rng));
+    const int b = g->Conv1d(a, Random({1, 2, 11}, &rng), Random({1}, &rng), 1, 4, 6);
+    g->SetOutput(g->Concat({a, b}), OutputActivation::kSigmoid);
+    SCOPED_TRACE("length " + std::to_string(length));
+    ExpectBackendsAgree(g, spec);
+  }
+}
+
 TEST(OnednnBackendTest, AdditiveAttentionWithAndWithoutBand) {
   // EQTransformer's shape of attention (16 channels, 32 units) over a length that is no multiple
   // of a vector; bands odd and even, and wider than the value at its ends.
@@ -217,6 +235,24 @@ TEST(OnednnBackendTest, VectorExpIsWithinTwoTenMillionthsOfExp) {
   onednn::VectorExp(outside, 2, clamped);
   EXPECT_FLOAT_EQ(clamped[0], std::exp(-87.0f));
   EXPECT_FLOAT_EQ(clamped[1], std::exp(88.0f));
+}
+
+TEST(OnednnBackendTest, FastExpTanhAndSigmoidAreWithinTheirBounds) {
+  double exp_worst = 0, tanh_worst = 0, sigmoid_worst = 0;
+  for (float v = -87.0f; v <= 88.0f; v += 0.00731f) {
+    const double x = v;
+    exp_worst = std::max(exp_worst, std::fabs(FastExp(v) - std::exp(x)) / std::exp(x));
+    tanh_worst = std::max(tanh_worst, std::fabs(FastTanh(v) - std::tanh(x)));
+    sigmoid_worst = std::max(sigmoid_worst, std::fabs(FastSigmoid(v) - 1.0 / (1.0 + std::exp(-x))));
+  }
+  EXPECT_LT(exp_worst, 2e-7);
+  EXPECT_LT(tanh_worst, 3e-7);
+  EXPECT_LT(sigmoid_worst, 3e-7);
+  EXPECT_FLOAT_EQ(FastExp(-1000.0f), std::exp(-87.0f));
+  EXPECT_FLOAT_EQ(FastExp(1000.0f), std::exp(88.0f));
+  EXPECT_EQ(FastTanh(1000.0f), 1.0f);
+  EXPECT_EQ(FastTanh(-1000.0f), -1.0f);
+  EXPECT_LT(FastSigmoid(-1000.0f), 1e-37f);
 }
 
 TEST(OnednnBackendTest, OutputOfTheWrongShapeIsRefused) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backends/fast_math.h"
+
 namespace rapid {
 
 LstmRecurrence::LstmRecurrence(const WeightTensor& recurrent, GateActivation gate)
@@ -18,35 +20,54 @@ LstmRecurrence::LstmRecurrence(const WeightTensor& recurrent, GateActivation gat
   }
 }
 
+namespace {
+
+// One direction of the recurrence (see Run), hard-sigmoid gates or logistic ones; `w`: that
+// direction's W_hh transposed (H × 4H); `state`: 6H floats of scratch.
+template <bool kHardSigmoid>
+void RunDirection(const float* gates, int64_t gates_stride, int64_t length, const float* w, int64_t h,
+                  bool reverse, float* out, int64_t out_stride, float* state) {
+  const int64_t g = 4 * h;
+  float* hs = state;
+  float* cs = hs + h;
+  float* acc = cs + h;
+  auto activate = [](float v) {
+    return kHardSigmoid ? std::clamp(0.2f * v + 0.5f, 0.0f, 1.0f) : FastSigmoid(v);
+  };
+  std::fill(hs, hs + 2 * h, 0.0f);
+  for (int64_t s = 0; s < length; ++s) {
+    const int64_t t = reverse ? length - 1 - s : s;
+    std::copy_n(gates + t * gates_stride, g, acc);
+    for (int64_t k = 0; k < h; ++k) {
+      const float hk = hs[k];
+      const float* row = w + k * g;
+      for (int64_t j = 0; j < g; ++j) acc[j] += row[j] * hk;
+    }
+    for (int64_t j = 0; j < h; ++j) {
+      cs[j] = activate(acc[h + j]) * cs[j] + activate(acc[j]) * FastTanh(acc[2 * h + j]);
+      hs[j] = activate(acc[3 * h + j]) * FastTanh(cs[j]);
+    }
+    std::copy_n(hs, h, out + t * out_stride);
+  }
+}
+
+// RunDirection compiled for AVX-512, AVX2 + FMA and the baseline, picked at load time.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void RunDirectionOf(
+    bool hard_sigmoid, const float* gates, int64_t gates_stride, int64_t length, const float* w, int64_t h,
+    bool reverse, float* out, int64_t out_stride, float* state) {
+  if (hard_sigmoid) return RunDirection<true>(gates, gates_stride, length, w, h, reverse, out, out_stride, state);
+  RunDirection<false>(gates, gates_stride, length, w, h, reverse, out, out_stride, state);
+}
+
+}  // namespace
+
 void LstmRecurrence::Run(const float* gates, int64_t gates_stride, int64_t length, float* out,
                          int64_t out_stride) const {
   const int64_t h = hidden_, g = 4 * hidden_;
   std::vector<float> state(static_cast<size_t>(6 * h));  // hidden H, cell H, gates 4H
-  float* hs = state.data();
-  float* cs = hs + h;
-  float* acc = cs + h;
-  auto activate = [this](float v) {
-    return gate_ == GateActivation::kHardSigmoid ? std::clamp(0.2f * v + 0.5f, 0.0f, 1.0f)
-                                                 : 1.0f / (1.0f + std::exp(-v));
-  };
   for (int64_t d = 0; d < directions_; ++d) {
-    const float* w = w_hh_t_.data() + d * h * g;
-    std::fill(hs, hs + 2 * h, 0.0f);
-    for (int64_t s = 0; s < length; ++s) {
-      const int64_t t = d == 0 ? s : length - 1 - s;
-      std::copy_n(gates + t * gates_stride + d * g, g, acc);
-      for (int64_t k = 0; k < h; ++k) {
-        const float hk = hs[k];
-        const float* row = w + k * g;
-        for (int64_t j = 0; j < g; ++j) acc[j] += row[j] * hk;
-      }
-      float* y = out + t * out_stride + d * h;
-      for (int64_t j = 0; j < h; ++j) {
-        cs[j] = activate(acc[h + j]) * cs[j] + activate(acc[j]) * std::tanh(acc[2 * h + j]);
-        hs[j] = activate(acc[3 * h + j]) * std::tanh(cs[j]);
-        y[j] = hs[j];
-      }
-    }
+    RunDirectionOf(gate_ == GateActivation::kHardSigmoid, gates + d * g, gates_stride, length,
+                   w_hh_t_.data() + d * h * g, h, /*reverse=*/d == 1, out + d * h, out_stride, state.data());
   }
 }
 

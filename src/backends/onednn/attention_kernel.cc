@@ -1,99 +1,100 @@
 // kAdditiveAttention (Graph::AdditiveAttention) on one window, channels-last. EQTransformer's
 // sizes: ~47 steps, 32 units, 16 channels, band 0 or 3. The cost is the L·L·units tanh of the
 // scores, which every row needs in full (its maximum is over all s, before the band); they are
-// computed per row t units-major, [u][s], so each loop runs along s and vectorises, with
-// tanh(z) = 1 − 2/(e^{2z} + 1) on VectorExp. With a band only the band's weights are
-// exponentiated and summed.
+// computed per row t units-major, [u][s], so each loop runs along s and vectorises, with tanh(z) =
+// 1 − 2/(e^{2z} + 1) on FastExp (compiled with -fno-trapping-math, see backends/fast_math.h).
+// With a band only the band's weights are exponentiated and summed.
 #include <algorithm>
 #include <vector>
 
+#include "backends/fast_math.h"
 #include "backends/onednn/loop_kernels.h"
-#include "backends/onednn/output_head.h"
 
 namespace rapid::onednn {
 
 namespace {
 
+constexpr int64_t kLanes = 16;  // scores per block: a row's length is padded to a multiple
+
+// e[s] = base − Σ_u w2[u] / (e^{q2[u] + k2t[u·padded + s]} + 1) for s < padded: one row's
+// scores, Σ_u Wa·tanh(query_t + key_s) + ba, given base = Σ Wa + ba, w2 = 2·Wa, q2 = 2·query_t
+// and k2t = 2·key units-major, each unit's row padded to `padded` (a multiple of kLanes) so that
+// every block is whole. Compiled for AVX-512, AVX2 + FMA and the baseline, picked at load time.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void RowScores(
+    const float* q2, const float* k2t, const float* w2, float base, int64_t units, int64_t padded, float* e) {
+  for (int64_t s0 = 0; s0 < padded; s0 += kLanes) {
+    float acc[kLanes];
+    for (int64_t j = 0; j < kLanes; ++j) acc[j] = base;
+    for (int64_t u = 0; u < units; ++u) {
+      const float q = q2[u], w = w2[u];
+      const float* k = k2t + u * padded + s0;
+      for (int64_t j = 0; j < kLanes; ++j) acc[j] -= w / (FastExp(q + k[j]) + 1.0f);
+    }
+    for (int64_t j = 0; j < kLanes; ++j) e[s0 + j] = acc[j];
+  }
+}
+
+// y = Σ_{first ≤ s < end} a_s·value_s / (Σ a_s + eps), a_s = e^{e[s] − max over all s of e};
+// value: rows of `channels` floats. e[first, end) is overwritten.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void RowOutput(
+    float* e, int64_t length, int64_t first, int64_t end, const float* value, int64_t channels, float eps, float* y) {
+  const float top = *std::max_element(e, e + length);
+  float sum = 0;
+  for (int64_t s = first; s < end; ++s) {
+    e[s] = FastExp(e[s] - top);
+    sum += e[s];
+  }
+  const float scale = 1.0f / (sum + eps);
+  for (int64_t c = 0; c < channels; ++c) y[c] = 0.0f;
+  for (int64_t s = first; s < end; ++s) {
+    const float a = e[s] * scale;
+    const float* v = value + s * channels;
+    for (int64_t c = 0; c < channels; ++c) y[c] += a * v[c];
+  }
+}
+
 class AdditiveAttention : public LoopKernel {
  public:
   AdditiveAttention(const GraphNode& n, View query, View key, View value, View out)
-      : query_(query), key_(key), value_(value), out_(out), wa_(n.weight.values), band_(n.kernel),
-        eps_(static_cast<float>(n.eps)) {
+      : query_(query), key_(key), value_(value), out_(out), band_(n.kernel), eps_(static_cast<float>(n.eps)) {
     const int64_t units = query.channels, length = out.length;
-    // Σ_u wa·tanh(z_u) + ba = (Σ_u wa + ba) − Σ_u 2·wa / (e^{2z_u} + 1).
     base_ = n.bias.values[0];
-    for (float w : wa_) base_ += w;
-    for (float& w : wa_) w *= 2.0f;
-    key2_t_.resize(static_cast<size_t>(units * length));
-    exps_.resize(key2_t_.size());
-    scores_.resize(static_cast<size_t>(length));
+    for (float w : n.weight.values) {
+      base_ += w;
+      wa2_.push_back(2.0f * w);
+    }
+    padded_ = (length + kLanes - 1) / kLanes * kLanes;
+    q2_.resize(static_cast<size_t>(units));
+    k2t_.assign(static_cast<size_t>(units * padded_), 0.0f);  // the padding stays 0
+    scores_.resize(static_cast<size_t>(padded_));
   }
 
   void Run() override {
     const int64_t units = query_.channels, length = out_.length;
-    // 2·key, units-major: the rows of the scores' arguments.
     for (int64_t s = 0; s < length; ++s) {
       const float* k = key_.data + s * units;
-      for (int64_t u = 0; u < units; ++u) key2_t_[static_cast<size_t>(u * length + s)] = 2.0f * k[u];
+      for (int64_t u = 0; u < units; ++u) k2t_[static_cast<size_t>(u * padded_ + s)] = 2.0f * k[u];
     }
     for (int64_t t = 0; t < length; ++t) {
-      Scores(t);
-      Row(t);
+      const float* q = query_.data + t * units;
+      for (int64_t u = 0; u < units; ++u) q2_[static_cast<size_t>(u)] = 2.0f * q[u];
+      RowScores(q2_.data(), k2t_.data(), wa2_.data(), base_, units, padded_, scores_.data());
+      // The band: t − band/2 ≤ s < t − band/2 + band (graph.h).
+      const int64_t first = band_ > 0 ? std::max<int64_t>(0, t - band_ / 2) : 0;
+      const int64_t end = band_ > 0 ? std::min(length, t - band_ / 2 + band_) : length;
+      RowOutput(scores_.data(), length, first, end, value_.data, out_.channels, eps_,
+                out_.data + t * out_.channels);
     }
   }
 
  private:
-  // scores_[s] = e[t][s] for every s.
-  void Scores(int64_t t) {
-    const int64_t units = query_.channels, length = out_.length;
-    const float* q = query_.data + t * units;
-    float* z = exps_.data();
-    for (int64_t u = 0; u < units; ++u) {
-      const float q2 = 2.0f * q[u];
-      const float* k2 = key2_t_.data() + u * length;
-      float* zu = z + u * length;
-      for (int64_t s = 0; s < length; ++s) zu[s] = q2 + k2[s];
-    }
-    VectorExp(z, units * length, z);
-    float* e = scores_.data();
-    std::fill_n(e, length, base_);
-    for (int64_t u = 0; u < units; ++u) {
-      const float w = wa_[static_cast<size_t>(u)];
-      const float* zu = z + u * length;
-      for (int64_t s = 0; s < length; ++s) e[s] -= w / (zu[s] + 1.0f);
-    }
-  }
-
-  // out[t] = Σ_s a[t][s]·value[s] over the band (or all s) from scores_.
-  void Row(int64_t t) {
-    const int64_t length = out_.length, channels = out_.channels;
-    float* e = scores_.data();
-    const float top = *std::max_element(e, e + length);
-    int64_t first = 0, end = length;
-    if (band_ > 0) {
-      first = std::max<int64_t>(0, t - band_ / 2);
-      end = std::min(length, t - band_ / 2 + band_);
-    }
-    for (int64_t s = first; s < end; ++s) e[s] -= top;
-    VectorExp(e + first, end - first, e + first);
-    float sum = 0;
-    for (int64_t s = first; s < end; ++s) sum += e[s];
-    const float scale = 1.0f / (sum + eps_);
-    float* y = out_.data + t * channels;
-    std::fill_n(y, channels, 0.0f);
-    for (int64_t s = first; s < end; ++s) {
-      const float a = e[s] * scale;
-      const float* v = value_.data + s * channels;
-      for (int64_t c = 0; c < channels; ++c) y[c] += a * v[c];
-    }
-  }
-
   View query_, key_, value_, out_;
-  std::vector<float> wa_;  // 2·Wa
-  float base_;             // Σ Wa + ba
   int64_t band_;
+  int64_t padded_;  // the length rounded up to a multiple of kLanes
   float eps_;
-  std::vector<float> key2_t_, exps_, scores_;  // scratch: units × L, units × L, L
+  float base_;                                    // Σ Wa + ba
+  std::vector<float> wa2_;                        // 2·Wa
+  std::vector<float> q2_, k2t_, scores_;          // scratch: units, units × padded, padded
 };
 
 }  // namespace
