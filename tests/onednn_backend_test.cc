@@ -147,18 +147,26 @@ TEST(OnednnBackendTest, NarrowConvolutionsRunAsLoops) {
 
 TEST(OnednnBackendTest, AdditiveAttentionWithAndWithoutBand) {
   // EQTransformer's shape of attention (16 channels, 32 units) over a length that is no multiple
-  // of a vector; bands odd and even, and wider than the value at its ends.
-  for (int64_t band : {0, 1, 3, 4, 9}) {
-    std::mt19937 rng(static_cast<unsigned>(10 + band));
-    auto g = std::make_shared<Graph>();
-    const ModelSpec spec = SmallSpec(3, 53, 2);
-    const int x = g->Relu(g->Conv1d(g->Input(3, 53), Random({16, 3, 5}, &rng, -1.0f, 1.0f), Random({16}, &rng), 1, 2, 2));
-    const int query = g->Conv1d(x, Random({32, 16, 1}, &rng), Random({32}, &rng), 1, 0, 0);
-    const int key = g->Conv1d(x, Random({32, 16, 1}, &rng), {}, 1, 0, 0);
-    const int attended = g->AdditiveAttention(query, key, x, Random({32}, &rng, -1.0f, 1.0f), Random({1}, &rng), band, 1e-5);
-    g->SetOutput(g->Conv1d(attended, Random({2, 16, 1}, &rng), Random({2}, &rng), 1, 0, 0), OutputActivation::kSigmoid);
-    SCOPED_TRACE("band " + std::to_string(band));
-    ExpectBackendsAgree(g, spec);
+  // of a vector; bands odd and even, and wider than the value at its ends. Query and key weights
+  // scaled by 30 make some |2·query| and |2·key| exceed the range where the kernel factors the
+  // exponential, and saturate tanh.
+  for (float scale : {1.0f, 30.0f}) {
+    for (int64_t band : {0, 1, 3, 4, 9}) {
+      std::mt19937 rng(static_cast<unsigned>(10 + band));
+      auto g = std::make_shared<Graph>();
+      const ModelSpec spec = SmallSpec(3, 53, 2);
+      const int x = g->Relu(g->Conv1d(g->Input(3, 53), Random({16, 3, 5}, &rng, -1.0f, 1.0f), Random({16}, &rng), 1,
+                                      2, 2));
+      const int query = g->Conv1d(x, Random({32, 16, 1}, &rng, -0.5f * scale, 0.5f * scale), Random({32}, &rng), 1,
+                                  0, 0);
+      const int key = g->Conv1d(x, Random({32, 16, 1}, &rng, -0.5f * scale, 0.5f * scale), {}, 1, 0, 0);
+      const int attended =
+          g->AdditiveAttention(query, key, x, Random({32}, &rng, -1.0f, 1.0f), Random({1}, &rng), band, 1e-5);
+      g->SetOutput(g->Conv1d(attended, Random({2, 16, 1}, &rng), Random({2}, &rng), 1, 0, 0),
+                   OutputActivation::kSigmoid);
+      SCOPED_TRACE("band " + std::to_string(band) + " scale " + std::to_string(scale));
+      ExpectBackendsAgree(g, spec);
+    }
   }
 }
 

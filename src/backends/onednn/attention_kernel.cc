@@ -1,14 +1,17 @@
 // kAdditiveAttention (Graph::AdditiveAttention) on one window, channels-last. EQTransformer's
 // sizes: ~47 steps, 32 units, 16 channels, band 0 or 3. The cost is the L·L·units tanh of the
 // scores, which every row needs in full (its maximum is over all s, before the band); they are
-// computed per row t units-major, [u][s], so each loop runs along s and vectorises, with tanh(z) =
-// 1 − 2/(e^{2z} + 1) on FastExp (compiled with -fno-trapping-math, see backends/fast_math.h).
-// With a band only the band's weights are exponentiated and summed.
+// computed per row t units-major, [u][s], so each loop runs along s and vectorises, with
+// tanh(q + k) = 1 − 2/(e^{2q}·e^{2k} + 1): the exponentials of the L·units queries and keys once,
+// each score a product and a division (compiled with -fno-trapping-math, see
+// backends/fast_math.h). With a band only the band's weights are exponentiated and summed.
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "backends/fast_math.h"
 #include "backends/onednn/loop_kernels.h"
+#include "backends/onednn/output_head.h"
 
 namespace rapid::onednn {
 
@@ -16,22 +19,42 @@ namespace {
 
 constexpr int64_t kLanes = 16;  // scores per block: a row's length is padded to a multiple
 
-// e[s] = base − Σ_u w2[u] / (e^{q2[u] + k2t[u·padded + s]} + 1) for s < padded: one row's
-// scores, Σ_u Wa·tanh(query_t + key_s) + ba, given base = Σ Wa + ba, w2 = 2·Wa, q2 = 2·query_t
-// and k2t = 2·key units-major, each unit's row padded to `padded` (a multiple of kLanes) so that
-// every block is whole. Compiled for AVX-512, AVX2 + FMA and the baseline, picked at load time.
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void RowScores(
-    const float* q2, const float* k2t, const float* w2, float base, int64_t units, int64_t padded, float* e) {
+// Beyond this |2·query| or |2·key| FastExp clamps, and e^{2q}·e^{2k} is no longer e^{2(q + k)}.
+constexpr float kFactoredRange = 80.0f;
+
+// e[s] = base − Σ_u w2[u] / (e^{2(q_u + k_us)} + 1) for s < padded: one row's scores Σ_u
+// Wa·tanh(q_u + k_us) + ba, given base = Σ Wa + ba and w2 = 2·Wa. Factored: qs[u] = e^{2q_u} and
+// ks[u·padded + s] = e^{2k_us}, so the exponential is a product (which overflows to ∞ or underflows
+// to 0 exactly where tanh saturates); else qs = 2q and ks = 2k. Each unit's row of ks is padded
+// to `padded` (a multiple of kLanes) so that every block is whole.
+template <bool kFactored>
+void RowScoresOf(const float* qs, const float* ks, const float* w2, float base, int64_t units, int64_t padded,
+                 float* e) {
   for (int64_t s0 = 0; s0 < padded; s0 += kLanes) {
     float acc[kLanes];
     for (int64_t j = 0; j < kLanes; ++j) acc[j] = base;
     for (int64_t u = 0; u < units; ++u) {
-      const float q = q2[u], w = w2[u];
-      const float* k = k2t + u * padded + s0;
-      for (int64_t j = 0; j < kLanes; ++j) acc[j] -= w / (FastExp(q + k[j]) + 1.0f);
+      const float q = qs[u], w = w2[u];
+      const float* k = ks + u * padded + s0;
+      for (int64_t j = 0; j < kLanes; ++j) acc[j] -= w / ((kFactored ? q * k[j] : FastExp(q + k[j])) + 1.0f);
     }
     for (int64_t j = 0; j < kLanes; ++j) e[s0 + j] = acc[j];
   }
+}
+
+// RowScoresOf compiled for AVX-512, AVX2 + FMA and the baseline, picked at load time.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void RowScores(
+    bool factored, const float* qs, const float* ks, const float* w2, float base, int64_t units, int64_t padded,
+    float* e) {
+  if (factored) return RowScoresOf<true>(qs, ks, w2, base, units, padded, e);
+  RowScoresOf<false>(qs, ks, w2, base, units, padded, e);
+}
+
+// Whether every |x[i]| ≤ kFactoredRange, i < n.
+bool InFactoredRange(const float* x, int64_t n) {
+  bool in = true;
+  for (int64_t i = 0; i < n; ++i) in &= std::fabs(x[i]) <= kFactoredRange;
+  return in;
 }
 
 // y = Σ_{first ≤ s < end} a_s·value_s / (Σ a_s + eps), a_s = e^{e[s] − max over all s of e};
@@ -66,6 +89,7 @@ class AdditiveAttention : public LoopKernel {
     padded_ = (length + kLanes - 1) / kLanes * kLanes;
     q2_.resize(static_cast<size_t>(units));
     k2t_.assign(static_cast<size_t>(units * padded_), 0.0f);  // the padding stays 0
+    exp_k2t_.resize(k2t_.size());
     scores_.resize(static_cast<size_t>(padded_));
   }
 
@@ -75,10 +99,15 @@ class AdditiveAttention : public LoopKernel {
       const float* k = key_.data + s * units;
       for (int64_t u = 0; u < units; ++u) k2t_[static_cast<size_t>(u * padded_ + s)] = 2.0f * k[u];
     }
+    const bool keys_factored = InFactoredRange(k2t_.data(), units * padded_);
+    if (keys_factored) VectorExp(k2t_.data(), units * padded_, exp_k2t_.data());
     for (int64_t t = 0; t < length; ++t) {
       const float* q = query_.data + t * units;
       for (int64_t u = 0; u < units; ++u) q2_[static_cast<size_t>(u)] = 2.0f * q[u];
-      RowScores(q2_.data(), k2t_.data(), wa2_.data(), base_, units, padded_, scores_.data());
+      const bool factored = keys_factored && InFactoredRange(q2_.data(), units);
+      if (factored) VectorExp(q2_.data(), units, q2_.data());
+      RowScores(factored, q2_.data(), factored ? exp_k2t_.data() : k2t_.data(), wa2_.data(), base_, units, padded_,
+                scores_.data());
       // The band: t − band/2 ≤ s < t − band/2 + band (graph.h).
       const int64_t first = band_ > 0 ? std::max<int64_t>(0, t - band_ / 2) : 0;
       const int64_t end = band_ > 0 ? std::min(length, t - band_ / 2 + band_) : length;
@@ -94,7 +123,9 @@ class AdditiveAttention : public LoopKernel {
   float eps_;
   float base_;                                    // Σ Wa + ba
   std::vector<float> wa2_;                        // 2·Wa
-  std::vector<float> q2_, k2t_, scores_;          // scratch: units, units × padded, padded
+  // Scratch: 2·query_t (or its exponential), 2·key and its exponential units-major (units ×
+  // padded), one row's scores (padded).
+  std::vector<float> q2_, k2t_, exp_k2t_, scores_;
 };
 
 }  // namespace
