@@ -14,14 +14,12 @@ namespace rapid {
 namespace {
 
 constexpr int64_t kInSamples = 6000;
-constexpr int64_t kLatentChannels = 16;   // channels between the LSTM stack and the decoders
 constexpr int64_t kLstmHidden = 16;
 constexpr int64_t kResCnnFilters = 64;
 constexpr int64_t kAttentionUnits = 32;
 constexpr int64_t kFeedForwardHidden = 128;
 constexpr int64_t kPickAttentionWidth = 3;
 constexpr int64_t kOutKernel = 11;
-constexpr int64_t kDecoderOutChannels = 8;
 constexpr double kBatchNormEps = 1e-3;
 constexpr double kLayerNormEps = 1e-14;  // SeisBench's LayerNormalization
 // SeqSelfAttention's normaliser eps: PyTorch's usual 1e-5, TensorFlow's 1e-7 for the converted
