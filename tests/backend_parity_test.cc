@@ -29,9 +29,6 @@ struct Case {
   bool from_raw = false;
 };
 
-// Models that have no graph description yet and so run on torch whatever backend is asked for.
-const std::vector<std::string> kTorchOnly = {"eqtransformer"};
-
 std::vector<Case> Cases() {
   const std::string g = kData + "/golden/forward/";
   return {
@@ -92,8 +89,7 @@ TEST(BackendParityTest, EveryModelOnEveryBackendMatchesTheGoldensAndEachOther) {
       LoadedModel m;
       Status s = LoadModel(c.model, c.weights, &m, device, backend);
       ASSERT_TRUE(s.ok()) << c.model << " on " << backend << "/" << device << ": " << s.ToString();
-      const bool torch_only = std::count(kTorchOnly.begin(), kTorchOnly.end(), c.model) > 0;
-      EXPECT_EQ(m.backend, torch_only ? std::string(kTorchBackend) : backend) << c.model;
+      EXPECT_EQ(m.backend, backend) << c.model;
       const ModelSpec& spec = m.model->Spec();
       ASSERT_EQ(input.size(1), spec.Channels());
       std::vector<float> probs(static_cast<size_t>(batch * spec.Labels() * spec.OutSamples()));

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 
+#include "backends/backend.h"
 #include "core/nano_time.h"
 #include "engine/picking_run.h"
 #include "engine/windower.h"
@@ -130,9 +131,11 @@ TEST(EqTransformerTest, VariantIsDecidedFromTheKeys) {
   // That variant loads (the keys fit) and differs from the conservative one only in its gates.
   LoadedModel conservative;
   ASSERT_TRUE(LoadModel("eqtransformer", kConservativeWeights, &conservative).ok());
+  auto graph = std::make_shared<Graph>();
+  Status s = DescribeEqTransformer(state.entries, "renamed.pt", "", "", conservative.model->Spec(), graph.get());
+  ASSERT_TRUE(s.ok()) << s.ToString();
   std::unique_ptr<Model> sigmoid_gates;
-  Status s =
-      BuildEqTransformer(state.entries, "renamed.pt", "", "", conservative.model->Spec(), "cpu", &sigmoid_gates);
+  s = CompileOnednn(graph, conservative.model->Spec(), &sigmoid_gates);
   ASSERT_TRUE(s.ok()) << s.ToString();
   GoldenFile golden = LoadGoldenFile(kData + "/golden/forward/" + kConservative.tag + ".pt");
   at::Tensor input = golden.Tensor("input").contiguous();

@@ -8,7 +8,9 @@
 #include <random>
 
 #include "backends/backend.h"
+#include "backends/fast_math.h"
 #include "backends/onednn/output_head.h"
+#include "models/upsampled_conv.h"
 
 namespace rapid {
 namespace {
@@ -183,6 +185,104 @@ TEST(OnednnBackendTest, Conv2dWithBatchNormAndReluAbsorbedStrideOneAndTwo) {
   }
 }
 
+TEST(OnednnBackendTest, NarrowConvolutionsRunAsLoops) {
+  // Convolutions to one or two channels (loops, not oneDNN): asymmetric padding, batch norm and
+  // ReLU absorbed, lengths that are no multiple of the loop's block.
+  for (int64_t length : {70, 101}) {
+    std::mt19937 rng(static_cast<unsigned>(length));
+    auto g = std::make_shared<Graph>();
+    const ModelSpec spec = SmallSpec(3, length, 3);
+    const int x = g->Relu(g->Conv1d(g->Input(3, length), Random({5, 3, 3}, &rng), Random({5}, &rng), 1, 1, 1));
+    int a = g->Conv1d(x, Random({2, 5, 7}, &rng), Random({2}, &rng), 1, 3, 3);
+    a = g->Relu(RandomBatchNorm(g.get(), a, &rng));
+    const int b = g->Conv1d(a, Random({1, 2, 11}, &rng), Random({1}, &rng), 1, 4, 6);
+    g->SetOutput(g->Concat({a, b}), OutputActivation::kSigmoid);
+    SCOPED_TRACE("length " + std::to_string(length));
+    ExpectBackendsAgree(g, spec);
+  }
+}
+
+TEST(OnednnBackendTest, AdditiveAttentionWithAndWithoutBand) {
+  // EQTransformer's shape of attention (16 channels, 32 units) over a length that is no multiple
+  // of a vector; bands odd and even, and wider than the value at its ends. Query and key weights
+  // scaled by 30 make some |2·query| and |2·key| exceed the range where the kernel factors the
+  // exponential, and saturate tanh.
+  for (float scale : {1.0f, 30.0f}) {
+    for (int64_t band : {0, 1, 3, 4, 9}) {
+      std::mt19937 rng(static_cast<unsigned>(10 + band));
+      auto g = std::make_shared<Graph>();
+      const ModelSpec spec = SmallSpec(3, 53, 2);
+      const int x = g->Relu(g->Conv1d(g->Input(3, 53), Random({16, 3, 5}, &rng, -1.0f, 1.0f), Random({16}, &rng), 1,
+                                      2, 2));
+      const int query = g->Conv1d(x, Random({32, 16, 1}, &rng, -0.5f * scale, 0.5f * scale), Random({32}, &rng), 1,
+                                  0, 0);
+      const int key = g->Conv1d(x, Random({32, 16, 1}, &rng, -0.5f * scale, 0.5f * scale), {}, 1, 0, 0);
+      const int attended =
+          g->AdditiveAttention(query, key, x, Random({32}, &rng, -1.0f, 1.0f), Random({1}, &rng), band, 1e-5);
+      g->SetOutput(g->Conv1d(attended, Random({2, 16, 1}, &rng), Random({2}, &rng), 1, 0, 0),
+                   OutputActivation::kSigmoid);
+      SCOPED_TRACE("band " + std::to_string(band) + " scale " + std::to_string(scale));
+      ExpectBackendsAgree(g, spec);
+    }
+  }
+}
+
+// The scores of `graph` compiled by `compile` on `batch` random windows.
+std::vector<float> Scores(std::shared_ptr<const Graph> graph, const ModelSpec& spec, bool onednn) {
+  std::unique_ptr<Model> m;
+  Status s = onednn ? CompileOnednn(graph, spec, &m) : CompileTorch(graph, spec, "cpu", &m);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return {};
+  std::mt19937 rng(9);
+  const int64_t batch = 2;
+  const WeightTensor input = Random({batch * spec.Channels() * spec.in_samples}, &rng, -2.0f, 2.0f);
+  std::vector<float> out(static_cast<size_t>(batch * spec.Labels() * spec.OutSamples()));
+  EXPECT_TRUE(m->ForwardLogits(input.values.data(), batch, out.data()).ok());
+  return out;
+}
+
+TEST(OnednnBackendTest, UpsampledConvolutionEqualsItsTransposedConvolution) {
+  // Conv1d(Upsample(x)) as described (two nodes, on torch) against UpsampledConv's one transposed
+  // convolution on both backends: factors 2 and 3, odd and even kernels, "same" and other pads.
+  struct Shape {
+    int64_t factor, kernel, pad_left, pad_right;
+  };
+  const Shape shapes[] = {{2, 1, 0, 0}, {2, 2, 0, 1}, {2, 3, 1, 1}, {2, 5, 2, 2}, {2, 11, 5, 5}, {2, 4, 1, 2},
+                          {3, 7, 3, 3}, {3, 2, 1, 0}, {2, 5, 0, 0}, {2, 3, 2, 2}};
+  for (const Shape& sh : shapes) {
+    SCOPED_TRACE("factor " + std::to_string(sh.factor) + " kernel " + std::to_string(sh.kernel) + " pads " +
+                 std::to_string(sh.pad_left) + "," + std::to_string(sh.pad_right));
+    std::mt19937 rng(static_cast<unsigned>(sh.factor * 100 + sh.kernel * 10 + sh.pad_left));
+    const WeightTensor first = Random({5, 3, 3}, &rng), w = Random({4, 5, sh.kernel}, &rng), b = Random({4}, &rng);
+    const int64_t length = 23;
+    const int64_t conv_length = sh.factor * length + sh.pad_left + sh.pad_right - sh.kernel + 1;
+    const WeightTensor last = Random({2, 4, 1}, &rng);
+    auto describe = [&](bool rewritten) {
+      auto g = std::make_shared<Graph>();
+      const int x = g->Relu(g->Conv1d(g->Input(3, length), first, {}, 1, 1, 1));
+      const int y = rewritten ? UpsampledConv(g.get(), x, sh.factor, w, b, sh.pad_left, sh.pad_right)
+                              : g->Conv1d(g->Upsample(x, sh.factor), w, b, 1, sh.pad_left, sh.pad_right);
+      const int z = g->Conv1d(y, last, {}, 1, 0, 0);
+      g->SetOutput(z, OutputActivation::kSigmoid);
+      EXPECT_TRUE(g->status().ok()) << g->status().ToString();
+      if (rewritten && sh.pad_left + sh.pad_right + 1 == sh.kernel) {
+        EXPECT_EQ(g->Node(y).op, OpKind::kConvTranspose1d);  // every "same" convolution has its transposed form
+      }
+      return g;
+    };
+    ModelSpec spec = SmallSpec(3, length, 2);
+    spec.out_samples = conv_length;  // every output sample, of every phase
+    const std::vector<float> expected = Scores(describe(false), spec, /*onednn=*/false);
+    for (bool onednn : {false, true}) {
+      const std::vector<float> got = Scores(describe(true), spec, onednn);
+      ASSERT_EQ(got.size(), expected.size());
+      float worst = 0;
+      for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - expected[i]));
+      EXPECT_LE(worst, 1e-5f) << (onednn ? "onednn" : "torch");
+    }
+  }
+}
+
 TEST(OnednnBackendTest, VectorExpIsWithinTwoTenMillionthsOfExp) {
   std::vector<float> x, y;
   for (float v = -87.0f; v <= 88.0f; v += 0.0137f) x.push_back(v);
@@ -200,6 +300,24 @@ TEST(OnednnBackendTest, VectorExpIsWithinTwoTenMillionthsOfExp) {
   onednn::VectorExp(outside, 2, clamped);
   EXPECT_FLOAT_EQ(clamped[0], std::exp(-87.0f));
   EXPECT_FLOAT_EQ(clamped[1], std::exp(88.0f));
+}
+
+TEST(OnednnBackendTest, FastExpTanhAndSigmoidAreWithinTheirBounds) {
+  double exp_worst = 0, tanh_worst = 0, sigmoid_worst = 0;
+  for (float v = -87.0f; v <= 88.0f; v += 0.00731f) {
+    const double x = v;
+    exp_worst = std::max(exp_worst, std::fabs(FastExp(v) - std::exp(x)) / std::exp(x));
+    tanh_worst = std::max(tanh_worst, std::fabs(FastTanh(v) - std::tanh(x)));
+    sigmoid_worst = std::max(sigmoid_worst, std::fabs(FastSigmoid(v) - 1.0 / (1.0 + std::exp(-x))));
+  }
+  EXPECT_LT(exp_worst, 2e-7);
+  EXPECT_LT(tanh_worst, 3e-7);
+  EXPECT_LT(sigmoid_worst, 3e-7);
+  EXPECT_FLOAT_EQ(FastExp(-1000.0f), std::exp(-87.0f));
+  EXPECT_FLOAT_EQ(FastExp(1000.0f), std::exp(88.0f));
+  EXPECT_EQ(FastTanh(1000.0f), 1.0f);
+  EXPECT_EQ(FastTanh(-1000.0f), -1.0f);
+  EXPECT_LT(FastSigmoid(-1000.0f), 1e-37f);
 }
 
 TEST(OnednnBackendTest, TransformerPiecesLayerNormGeluAddUpsamplingPoolingAndConstants) {

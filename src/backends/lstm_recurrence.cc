@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "backends/onednn/output_head.h"
+#include "backends/fast_math.h"
 #include "core/vector_loops.h"
 
 namespace rapid {
@@ -22,19 +22,10 @@ LstmRecurrence::LstmRecurrence(const WeightTensor& recurrent, GateActivation gat
 
 namespace {
 
-// y[i] = 1 / (1 + e^{−x[i]}) for i < n (y may be x), through onednn::VectorExp: libm's scalar expf
-// and tanhf took most of an LSTM's time; this is within about 2e-7 of the logistic. tanh(x) is
-// computed as 2·σ(2x) − 1 (absolute error about 2e-7). scratch: n floats.
-RAPID_VECTOR_LOOPS void Logistic(const float* x, int64_t n, float* y, float* scratch) {
-  for (int64_t i = 0; i < n; ++i) scratch[i] = -x[i];
-  onednn::VectorExp(scratch, n, scratch);
-  for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + scratch[i]);
-}
-
 // acc[j] += Σ_k w[k·g + j]·hs[k] for j < g, k < h, the sum over k in increasing order. Gates go in
 // blocks held in registers over all of k: accumulating into acc one k at a time stored and
-// reloaded all g sums h times per step, which took most of the recurrence's time.
-RAPID_VECTOR_LOOPS void AddRecurrent(const float* w, const float* hs, int64_t h, int64_t g, float* acc) {
+// reloaded all g sums h times per step, which took most of CRED's recurrence time (H = 64).
+inline void AddRecurrent(const float* w, const float* hs, int64_t h, int64_t g, float* acc) {
   constexpr int64_t kBlock = 32;
   int64_t first = 0;
   for (; first + kBlock <= g; first += kBlock) {
@@ -52,45 +43,47 @@ RAPID_VECTOR_LOOPS void AddRecurrent(const float* w, const float* hs, int64_t h,
   }
 }
 
+// One direction of the recurrence (see Run), hard-sigmoid gates or logistic ones; `w`: that
+// direction's W_hh transposed (H × 4H); `state`: 6H floats of scratch.
+template <bool kHardSigmoid>
+void RunDirection(const float* gates, int64_t gates_stride, int64_t length, const float* w, int64_t h,
+                  bool reverse, float* out, int64_t out_stride, float* state) {
+  const int64_t g = 4 * h;
+  float* hs = state;
+  float* cs = hs + h;
+  float* acc = cs + h;
+  auto activate = [](float v) {
+    return kHardSigmoid ? std::clamp(0.2f * v + 0.5f, 0.0f, 1.0f) : FastSigmoid(v);
+  };
+  std::fill(hs, hs + 2 * h, 0.0f);
+  for (int64_t s = 0; s < length; ++s) {
+    const int64_t t = reverse ? length - 1 - s : s;
+    std::copy_n(gates + t * gates_stride, g, acc);
+    AddRecurrent(w, hs, h, g, acc);
+    for (int64_t j = 0; j < h; ++j) {
+      cs[j] = activate(acc[h + j]) * cs[j] + activate(acc[j]) * FastTanh(acc[2 * h + j]);
+      hs[j] = activate(acc[3 * h + j]) * FastTanh(cs[j]);
+    }
+    std::copy_n(hs, h, out + t * out_stride);
+  }
+}
+
+RAPID_VECTOR_LOOPS void RunDirectionOf(bool hard_sigmoid, const float* gates, int64_t gates_stride, int64_t length,
+                                       const float* w, int64_t h, bool reverse, float* out, int64_t out_stride,
+                                       float* state) {
+  if (hard_sigmoid) return RunDirection<true>(gates, gates_stride, length, w, h, reverse, out, out_stride, state);
+  RunDirection<false>(gates, gates_stride, length, w, h, reverse, out, out_stride, state);
+}
+
 }  // namespace
 
-RAPID_VECTOR_LOOPS void LstmRecurrence::Run(const float* gates, int64_t gates_stride, int64_t length, float* out,
+void LstmRecurrence::Run(const float* gates, int64_t gates_stride, int64_t length, float* out,
                          int64_t out_stride) const {
   const int64_t h = hidden_, g = 4 * hidden_;
-  std::vector<float> state(static_cast<size_t>(11 * h));  // hidden H, cell H, gates 4H, 2·cell H, scratch 4H
-  float* hs = state.data();
-  float* cs = hs + h;
-  float* acc = cs + h;  // the gates i, f, g, o: pre-activations, then activations
-  float* cell2 = acc + g;
-  float* scratch = cell2 + h;
-  const bool hard = gate_ == GateActivation::kHardSigmoid;
+  std::vector<float> state(static_cast<size_t>(6 * h));  // hidden H, cell H, gates 4H
   for (int64_t d = 0; d < directions_; ++d) {
-    const float* w = w_hh_t_.data() + d * h * g;
-    std::fill(hs, hs + 2 * h, 0.0f);
-    for (int64_t s = 0; s < length; ++s) {
-      const int64_t t = d == 0 ? s : length - 1 - s;
-      std::copy_n(gates + t * gates_stride + d * g, g, acc);
-      AddRecurrent(w, hs, h, g, acc);
-      for (int64_t j = 2 * h; j < 3 * h; ++j) acc[j] *= 2.0f;  // the cell gate: tanh(x) = 2σ(2x) − 1
-      if (hard) {  // Keras' hard sigmoid for the input, forget and output gates
-        for (float* v : {acc, acc + h, acc + 3 * h}) {
-          for (int64_t j = 0; j < h; ++j) v[j] = std::clamp(0.2f * v[j] + 0.5f, 0.0f, 1.0f);
-        }
-        Logistic(acc + 2 * h, h, acc + 2 * h, scratch);
-      } else {
-        Logistic(acc, g, acc, scratch);
-      }
-      for (int64_t j = 0; j < h; ++j) {
-        cs[j] = acc[h + j] * cs[j] + acc[j] * (2.0f * acc[2 * h + j] - 1.0f);
-        cell2[j] = 2.0f * cs[j];
-      }
-      Logistic(cell2, h, cell2, scratch);
-      float* y = out + t * out_stride + d * h;
-      for (int64_t j = 0; j < h; ++j) {
-        hs[j] = acc[3 * h + j] * (2.0f * cell2[j] - 1.0f);
-        y[j] = hs[j];
-      }
-    }
+    RunDirectionOf(gate_ == GateActivation::kHardSigmoid, gates + d * g, gates_stride, length,
+                   w_hh_t_.data() + d * h * g, h, /*reverse=*/d == 1, out + d * h, out_stride, state.data());
   }
 }
 

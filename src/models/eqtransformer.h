@@ -18,11 +18,11 @@
 // Either way loading is strict, so weights that do not fit the chosen variant name the key.
 #pragma once
 
-#include <memory>
 #include <string>
 
 #include "core/status.h"
-#include "models/model.h"
+#include "models/graph.h"
+#include "models/model_spec.h"
 #include "models/stored_tensor.h"
 
 namespace rapid {
@@ -42,14 +42,13 @@ struct EqtArchitecture {
 Status DecideEqtArchitecture(const NamedStoredTensors& tensors, const std::string& metadata_json,
                              const std::string& metadata_source, EqtArchitecture* out);
 
-// Builds EQTransformer for `spec` (Channels() inputs; labels = detection label + phases) in the
-// variant DecideEqtArchitecture picks, loading `tensors` strictly: a missing, extra or mis-shaped
-// key is an InvalidArgument/NotFound naming `source` (the weight file) and the key; metadata errors
-// name `metadata_source`. The weights are created on `device` ("cpu" or "cuda:N"), where the model
-// then runs; one it cannot take is a ResourceExhausted naming `source` and the device.
-// OK: *out owns the model.
-Status BuildEqTransformer(const NamedStoredTensors& tensors, const std::string& source,
-                          const std::string& metadata_json, const std::string& metadata_source, const ModelSpec& spec,
-                          const std::string& device, std::unique_ptr<Model>* out);
+// Describes EQTransformer for `spec` (Channels() inputs; labels = detection label + phases) in the
+// variant DecideEqtArchitecture picks, with the weights in `tensors`, strictly: a missing, extra
+// or mis-shaped key is an InvalidArgument/NotFound naming `source` (the weight file) and the key;
+// metadata errors name `metadata_source`. The output is Concat(detection, one trace per phase),
+// each through a sigmoid. OK: *graph holds the model.
+Status DescribeEqTransformer(const NamedStoredTensors& tensors, const std::string& source,
+                             const std::string& metadata_json, const std::string& metadata_source,
+                             const ModelSpec& spec, Graph* graph);
 
 }  // namespace rapid

@@ -10,15 +10,16 @@
 
 #include "backends/backend.h"
 #include "core/read_file.h"
-#include "backends/torch_loader.h"
 #include "models/cred.h"
 #include "models/device.h"
 #include "models/eqcct.h"
+#include "models/eqtransformer.h"
 #include "models/gpd.h"
 #include "models/phasenet.h"
 #include "models/phasenetlight.h"
 #include "models/state_dict_reader.h"
 #include "models/weights_cache.h"
+#include "models/weight_file.h"
 #include "models/weights_metadata.h"
 
 namespace rapid {
@@ -40,8 +41,7 @@ struct Entry {
   // SeisBench cache folder of each network, comma-separated in the model's order: the lower-case
   // SeisBench class name (weights_cache.h).
   std::string cache_folders;
-  // A model runs on every backend through its description; one without a description yet (null)
-  // is built by the torch backend (backends/torch/torch_backend.h), under its registry name.
+  // A model runs on every backend through its description.
   Describer describe;
   size_t weight_files = 1;  // networks the model runs, each from its own file
 };
@@ -146,7 +146,12 @@ const std::vector<Entry>& Registry() {
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
          return DescribePhaseNet(w[0].state.entries, w[0].path, spec, g);
        }},
-      {"eqtransformer", "", EqTransformerSpec(), "eqtransformer", nullptr},
+      // No EQTransformer weights ship: the parity tests use seeded random ones (tests/data/models).
+      {"eqtransformer", "", EqTransformerSpec(), "eqtransformer",
+       [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
+         return DescribeEqTransformer(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec,
+                                      g);
+       }},
       // SeisBench's PhaseNetLight weights are GPL-3.0 test data: none ship.
       {"phasenetlight", "", PhaseNetLightSpec(), "phasenetlight",
        [](const std::vector<WeightFile>& w, const ModelSpec& spec, Graph* g) {
@@ -356,14 +361,6 @@ Status LoadModel(const std::string& name, const std::string& weights_path, Loade
   out->device = device;
   out->metadata_path = JoinCommas(metadata_paths);
   out->weights_sha256 = JoinCommas(digests);
-  if (!entry->describe) {
-    out->backend = kTorchBackend;
-    TorchBackend* torch = nullptr;
-    if (Status s = LoadTorchBackend(&torch); !s.ok()) {
-      return Status::NotFound(model_name + " runs on the torch backend only (not yet on oneDNN), and " + s.message());
-    }
-    return torch->Build(model_name, files, spec, device, &out->model);
-  }
   auto graph = std::make_shared<Graph>();
   RAPID_RETURN_IF_ERROR(entry->describe(files, spec, graph.get()));
   out->backend = BackendFor(device, cpu_backend);

@@ -1,6 +1,6 @@
 // A tensor as a torch.save file stores it, held without libtorch: element type, shape and the
 // elements' bytes. The weight-file reader (models/state_dict_reader.h) produces these, so that
-// reading weights needs no libtorch; a libtorch model converts what it takes (models/torch_model.h).
+// reading weights needs no libtorch; a model's description turns them into a graph's weights.
 // Thread safety: a plain value; const methods may run concurrently.
 #pragma once
 

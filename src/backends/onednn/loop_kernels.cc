@@ -198,6 +198,7 @@ std::unique_ptr<LoopKernel> MakeLoopKernel(const GraphNode& n, std::vector<View>
     case OpKind::kLstm: return MakeLstmKernel(n, in[0], out);
     case OpKind::kDotAttention: return MakeDotAttentionKernel(n, std::move(in), out);
     case OpKind::kSpectrogram: return MakeSpectrogramKernel(n, in[0], out);
+    case OpKind::kAdditiveAttention: return MakeAdditiveAttentionKernel(n, in[0], in[1], in[2], out);
     default: return nullptr;
   }
 }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "backends/onednn/conv_lowering.h"
 #include "models/graph.h"
 
 namespace rapid::onednn {
@@ -43,5 +44,15 @@ std::unique_ptr<LoopKernel> MakeLstmKernel(const GraphNode& n, View gates, View 
 std::unique_ptr<LoopKernel> MakeDotAttentionKernel(const GraphNode& n, std::vector<View> inputs, View output);
 // kSpectrogram: `output` frames × frequencies rows (length × width) of n.channels floats.
 std::unique_ptr<LoopKernel> MakeSpectrogramKernel(const GraphNode& n, View input, View output);
+std::unique_ptr<LoopKernel> MakeAdditiveAttentionKernel(const GraphNode& n, View query, View key, View value,
+                                                        View output);
+
+// A convolution to at most this many output channels runs as a loop (narrow_conv_kernel.cc),
+// when it is a plain stride-1 convolution: oneDNN's kernels vectorise along output channels.
+constexpr int64_t kNarrowConvChannels = 2;
+bool RunsAsNarrowConv(const ConvLayer& layer);
+// `layer` (batch norm already folded) over `input` into `output`, then ReLU when `relu`.
+// REQUIRES: RunsAsNarrowConv(layer); input.channels == layer.InChannels().
+std::unique_ptr<LoopKernel> MakeNarrowConvKernel(ConvLayer layer, bool relu, View input, View output);
 
 }  // namespace rapid::onednn

@@ -188,7 +188,7 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
 }
 
 // Convolution node `id` with the batch norm and activation after it that it absorbs (`absorbed`:
-// the batch norm's id or nothing).
+// the batch norm's id or nothing): a oneDNN primitive per input part, or a loop when narrow.
 Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnnl::algorithm activation) {
   const GraphNode& n = graph_->Node(id);
   ConvLayer layer = onednn::LayerOf(n);
@@ -198,6 +198,18 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnn
   const std::vector<int> inputs = concat == concat_.end() ? std::vector<int>{input} : concat->second;
   std::vector<int64_t> channels;
   for (int p : inputs) channels.push_back(graph_->Node(p).channels);
+  const bool activation_fits = activation == dnnl::algorithm::undef || activation == dnnl::algorithm::eltwise_relu;
+  if (inputs.size() == 1 && activation_fits && onednn::RunsAsNarrowConv(layer)) {
+    const View out = NewBuffer(n.channels, n.length);
+    Step step;
+    step.loop = onednn::MakeNarrowConvKernel(std::move(layer), activation == dnnl::algorithm::eltwise_relu,
+                                             values_[static_cast<size_t>(input)], out);
+    steps_.push_back(std::move(step));
+    weight_bytes_ += static_cast<int64_t>(n.weight.values.size() * sizeof(float));
+    for (int node : absorbed) values_[static_cast<size_t>(node)] = out;
+    values_[static_cast<size_t>(id)] = out;
+    return Status::OK();
+  }
   std::vector<ConvLayer> parts = onednn::SplitInputs(layer, channels);
   // A transposed convolution writes all its output phases, from which the node's samples are
   // a crop; a convolution writes exactly the node's samples.

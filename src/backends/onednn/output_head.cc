@@ -4,39 +4,13 @@
 #include <cstdint>
 #include <cstring>
 
+#include "backends/fast_math.h"
 #include "core/vector_loops.h"
 
 namespace rapid::onednn {
 
 RAPID_VECTOR_LOOPS void VectorExp(const float* x, int64_t n, float* out) {
-  // e^x = 2^k · e^r, x = k·ln 2 + r with |r| ≤ ln 2 / 2. In passes over small arrays, each a
-  // loop the compiler vectorises (one loop mixing the float and integer views does not).
-  constexpr int64_t kChunk = 256;
-  float k[kChunk], p[kChunk];
-  int32_t bits[kChunk];
-  for (int64_t first = 0; first < n; first += kChunk) {
-    const int64_t m = std::min(kChunk, n - first);
-    const float* xs = x + first;
-    for (int64_t i = 0; i < m; ++i) {
-      const float v = std::min(std::max(xs[i], -87.0f), 88.0f);
-      // Adding and removing 1.5·2^23 rounds to the nearest integer.
-      k[i] = (v * 1.44269504f + 12582912.0f) - 12582912.0f;
-      const float r = (v - k[i] * 0.693145752f) - k[i] * 1.42860677e-6f;  // ln 2 split: k·hi exact
-      // Taylor series of e^r to r^7 (|error| < 1e-8 for |r| ≤ 0.347), Horner form.
-      float q = 1.0f / 5040.0f;
-      q = q * r + 1.0f / 720.0f;
-      q = q * r + 1.0f / 120.0f;
-      q = q * r + 1.0f / 24.0f;
-      q = q * r + 1.0f / 6.0f;
-      q = q * r + 0.5f;
-      q = q * r + 1.0f;
-      p[i] = q * r + 1.0f;
-    }
-    for (int64_t i = 0; i < m; ++i) bits[i] = (static_cast<int32_t>(k[i]) + 127) << 23;  // 2^k
-    float scale[kChunk];
-    std::memcpy(scale, bits, static_cast<size_t>(m) * sizeof(float));
-    for (int64_t i = 0; i < m; ++i) out[first + i] = p[i] * scale[i];
-  }
+  for (int64_t i = 0; i < n; ++i) out[i] = FastExp(x[i]);
 }
 
 namespace {

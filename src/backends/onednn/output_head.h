@@ -12,8 +12,8 @@
 
 namespace rapid::onednn {
 
-// out[i] = exp(x[i]) for i < n, within 2e-7 relative of std::exp, in loops that vectorise; x
-// below −87 gives exp(−87), above 88 exp(88). out may be x.
+// out[i] = FastExp(x[i]) for i < n (backends/fast_math.h: within 2e-7 relative of std::exp; x
+// below −87 gives exp(−87), above 88 exp(88)), vectorised. out may be x.
 void VectorExp(const float* x, int64_t n, float* out);
 
 // A 1×1 convolution from `channels` to `labels` (weight labels × channels, bias labels).

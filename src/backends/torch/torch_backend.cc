@@ -4,8 +4,6 @@
 #include <ATen/Context.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 
-#include "models/eqtransformer.h"
-
 namespace rapid {
 
 // backends/torch/torch_graph_model.cc.
@@ -23,16 +21,6 @@ class LibTorchBackend : public TorchBackend {
   Status Compile(std::shared_ptr<const Graph> graph, const ModelSpec& spec, const std::string& device,
                  std::unique_ptr<Model>* out) override {
     return CompileTorchGraph(std::move(graph), spec, device, out);
-  }
-
-  Status Build(const std::string& name, const std::vector<WeightFile>& w, const ModelSpec& spec,
-               const std::string& device, std::unique_ptr<Model>* out) override {
-    if (name == "eqtransformer" && w.size() == 1) {
-      return BuildEqTransformer(w[0].state.entries, w[0].path, w[0].metadata_json, w[0].metadata_path, spec, device,
-                                out);
-    }
-    return Status::InvalidArgument("the torch backend cannot build '" + name + "' from " +
-                                   std::to_string(w.size()) + " weight file(s)");
   }
 };
 

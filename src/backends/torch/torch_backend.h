@@ -1,19 +1,17 @@
 // The torch backend as librapid_torch.so exports it, the one boundary between RAPID and libtorch:
 // the rapid executable and librapid do not link libtorch, and a CPU machine needs neither
 // libtorch nor its start-up. backends/torch_loader.h opens the library the first time something
-// asks for torch (--backend torch, a CUDA device, a model without a graph description yet).
+// asks for torch (--backend torch, a CUDA device).
 // Thread safety: every member may be called from several threads at once.
 #pragma once
 
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "core/status.h"
 #include "models/graph.h"
 #include "models/model.h"
 #include "models/model_spec.h"
-#include "models/weight_file.h"
 
 namespace rapid {
 
@@ -27,12 +25,6 @@ class TorchBackend {
   // CompileTorch of backends/backend.h.
   virtual Status Compile(std::shared_ptr<const Graph> graph, const ModelSpec& spec, const std::string& device,
                          std::unique_ptr<Model>* out) = 0;
-
-  // Builds registry model `name` that has no graph description yet from its weight files (in the
-  // registry's network order) on `device`. InvalidArgument for a name it does not know; otherwise
-  // the model's own errors (weights that do not fit, naming the file and key).
-  virtual Status Build(const std::string& name, const std::vector<WeightFile>& files, const ModelSpec& spec,
-                       const std::string& device, std::unique_ptr<Model>* out) = 0;
 };
 
 }  // namespace rapid

@@ -9,7 +9,7 @@
 
 #include "backends/torch/torch_backend.h"
 #include "backends/torch/torch_graph_ops.h"
-#include "models/torch_model.h"
+#include "backends/torch/torch_model.h"
 
 namespace rapid {
 
