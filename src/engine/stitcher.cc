@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/vector_loops.h"
+
 namespace rapid {
 
 namespace {
@@ -125,6 +127,28 @@ void Stitcher::Finalise(int64_t limit) {
   ring_.erase(done, ring_.end());
 }
 
+namespace {
+
+// One window's values v[0, m) stacked onto a tile: summed (avg) or maximised, NaN (no value) skipped,
+// count[i] the values stacked so far.
+RAPID_VECTOR_LOOPS void AccumulateTile(const float* v, int64_t m, bool avg, float* acc, int32_t* count) {
+  if (avg) {
+    for (int64_t i = 0; i < m; ++i) {
+      const bool present = !std::isnan(v[i]);
+      acc[i] += present ? v[i] : 0.0f;
+      count[i] += present ? 1 : 0;
+    }
+  } else {
+    for (int64_t i = 0; i < m; ++i) {
+      const bool present = !std::isnan(v[i]);
+      acc[i] = present && (count[i] == 0 || v[i] > acc[i]) ? v[i] : acc[i];
+      count[i] += present ? 1 : 0;
+    }
+  }
+}
+
+}  // namespace
+
 void Stitcher::Stack(const std::vector<const Window*>& cover, int64_t a, int64_t b) {
   const bool avg = spec_.stacking == Stacking::kAvg;
   // Over a tile of samples (vectorisable; the tile's sums stay in L1), each sample's values taken
@@ -145,20 +169,7 @@ void Stitcher::Stack(const std::vector<const Window*>& cover, int64_t a, int64_t
       std::fill_n(acc, m, 0.0f);
       std::fill_n(count, m, 0);
       for (const Window* w : cover) {
-        const float* v = w->values.data() + l * window_samples_ + (t0 - w->pos);
-        if (avg) {
-          for (int64_t i = 0; i < m; ++i) {
-            const bool present = !std::isnan(v[i]);
-            acc[i] += present ? v[i] : 0.0f;
-            count[i] += present ? 1 : 0;
-          }
-        } else {
-          for (int64_t i = 0; i < m; ++i) {
-            const bool present = !std::isnan(v[i]);
-            acc[i] = present && (count[i] == 0 || v[i] > acc[i]) ? v[i] : acc[i];
-            count[i] += present ? 1 : 0;
-          }
-        }
+        AccumulateTile(w->values.data() + l * window_samples_ + (t0 - w->pos), m, avg, acc, count);
       }
       for (int64_t i = 0; i < m; ++i) {
         dst[i] = count[i] == 0 ? kNan : avg ? acc[i] / static_cast<float>(count[i]) : acc[i];

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/vector_loops.h"
+
 namespace rapid {
 
 std::vector<int64_t> WindowStarts(int64_t block_samples, const ModelSpec& spec) {
@@ -52,7 +54,7 @@ inline float FiniteOrZero(float v) {
 }
 
 // Copies `n` samples to `dst`, non-finite ones as 0; returns their sum.
-double CopyFinite(const float* src, int64_t n, float* dst) {
+RAPID_VECTOR_LOOPS double CopyFinite(const float* src, int64_t n, float* dst) {
   double part[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
@@ -72,7 +74,7 @@ double CopyFinite(const float* src, int64_t n, float* dst) {
 }
 
 // Subtracts `mean` from `n` samples in place; returns the sum of their squares.
-double Centre(float mean, int64_t n, float* x) {
+RAPID_VECTOR_LOOPS double Centre(float mean, int64_t n, float* x) {
   double part[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
@@ -92,7 +94,7 @@ double Centre(float mean, int64_t n, float* x) {
 }
 
 // The largest magnitude of `n` samples.
-float Peak(const float* x, int64_t n) {
+RAPID_VECTOR_LOOPS float Peak(const float* x, int64_t n) {
   float top[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
