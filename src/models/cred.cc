@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "models/lstm_layer.h"
 #include "models/strict_params.h"
 #include "models/weights_metadata.h"
 
@@ -46,32 +47,6 @@ Status CnnBlock(StrictParams* p, Graph* g, const std::string& prefix, int64_t ke
   return g->status();
 }
 
-// torch's one-layer nn.LSTM `prefix` (batch_first, hidden kLstmHidden; keys weight_ih_l0,
-// weight_hh_l0, bias_ih_l0, bias_hh_l0, then the same with _reverse when bidirectional) over *x
-// (in × steps): the input projections of every direction as one 1×1 convolution, then the
-// recurrence (Graph::Lstm). *x becomes directions·hidden × steps.
-Status Lstm(StrictParams* p, Graph* g, const std::string& prefix, bool bidirectional, int* x) {
-  RAPID_RETURN_IF_ERROR(g->status());
-  const int64_t in = g->Node(*x).channels, gates = 4 * kLstmHidden, directions = bidirectional ? 2 : 1;
-  WeightTensor projection{{directions * gates, in, 1}, {}};
-  WeightTensor bias{{directions * gates}, {}};
-  WeightTensor recurrent{{directions, gates, kLstmHidden}, {}};
-  for (int64_t d = 0; d < directions; ++d) {
-    const std::string suffix = d == 0 ? "_l0" : "_l0_reverse";
-    WeightTensor w_ih, w_hh, b_ih, b_hh;
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight_ih" + suffix, {gates, in}, &w_ih));
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".weight_hh" + suffix, {gates, kLstmHidden}, &w_hh));
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".bias_ih" + suffix, {gates}, &b_ih));
-    RAPID_RETURN_IF_ERROR(p->Take(prefix + ".bias_hh" + suffix, {gates}, &b_hh));
-    projection.values.insert(projection.values.end(), w_ih.values.begin(), w_ih.values.end());
-    recurrent.values.insert(recurrent.values.end(), w_hh.values.begin(), w_hh.values.end());
-    for (size_t j = 0; j < b_ih.values.size(); ++j) bias.values.push_back(b_ih.values[j] + b_hh.values[j]);
-  }
-  const int projected = g->Conv1d(*x, std::move(projection), std::move(bias), 1, 0, 0);
-  *x = g->Lstm(projected, std::move(recurrent), GateActivation::kSigmoid);
-  return g->status();
-}
-
 // nn.Linear `name` (weight out × in, bias) applied at every step of *x (in × steps), as the 1×1
 // convolution it equals.
 Status Dense(StrictParams* p, Graph* g, const std::string& name, int64_t out, int* x) {
@@ -110,11 +85,14 @@ Status DescribeCred(const NamedStoredTensors& tensors, const std::string& source
   // (filters, steps, frequencies) → the features of a step frequency-major (w·16 + c), as
   // SeisBench's permute(0, 2, 3, 1) + reshape: 176 × 19.
   int first = g.FlattenWidth(x);
-  RAPID_RETURN_IF_ERROR(Lstm(&p, &g, "lstm_block.lstms.0", /*bidirectional=*/true, &first));
+  auto lstm = [&](const std::string& prefix, bool bidirectional, int* y) {
+    return TakeLstm(&p, &g, prefix, LstmKeys::kTorch, kLstmHidden, bidirectional, GateActivation::kSigmoid, y);
+  };
+  RAPID_RETURN_IF_ERROR(lstm("lstm_block.lstms.0", /*bidirectional=*/true, &first));
   int second = first;
-  RAPID_RETURN_IF_ERROR(Lstm(&p, &g, "lstm_block.lstms.1", /*bidirectional=*/true, &second));
+  RAPID_RETURN_IF_ERROR(lstm("lstm_block.lstms.1", /*bidirectional=*/true, &second));
   x = g.Add(second, first);
-  RAPID_RETURN_IF_ERROR(Lstm(&p, &g, "lstm", /*bidirectional=*/false, &x));
+  RAPID_RETURN_IF_ERROR(lstm("lstm", /*bidirectional=*/false, &x));
   // Dropout is inactive at inference.
   RAPID_RETURN_IF_ERROR(p.TakeBatchNorm("norm1", kBatchNormEps, &g, x, &x));
   RAPID_RETURN_IF_ERROR(Dense(&p, &g, "fc1", kLstmHidden, &x));

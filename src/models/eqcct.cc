@@ -114,7 +114,8 @@ class NetworkBuilder {
     WeightTensor by_feature{{kFeatures, kPatches}, std::vector<float>(positions.values.size())};
     for (int64_t p = 0; p < kPatches; ++p) {
       for (int64_t f = 0; f < kFeatures; ++f) {
-        by_feature.values[static_cast<size_t>(f * kPatches + p)] = positions.values[static_cast<size_t>(p * kFeatures + f)];
+        const size_t from = static_cast<size_t>(p * kFeatures + f), to = static_cast<size_t>(f * kPatches + p);
+        by_feature.values[to] = positions.values[from];
       }
     }
     *x = g_.Add(patches, g_.Constant(std::move(by_feature)));
@@ -173,7 +174,8 @@ Status DescribeEqcct(const NamedStoredTensors& p_tensors, const std::string& p_s
   RAPID_RETURN_IF_ERROR(DescribeNetwork(s_tensors, s_source, /*extra=*/true, input, graph, &s_scores));
   // The spec comes from the weights' JSON files, which may not be EQCCT's.
   const std::string sources = p_source + ", " + s_source;
-  if (spec.Channels() != kChannels || spec.in_samples != kSamples || spec.labels != std::vector<std::string>{"P", "S"}) {
+  if (spec.Channels() != kChannels || spec.in_samples != kSamples ||
+      spec.labels != std::vector<std::string>{"P", "S"}) {
     return Status::InvalidArgument(sources + ": EQCCT needs 3 components, 6000 samples and labels P,S");
   }
   // SeisBench tapers EQCCT's windows whatever the norm; RAPID has the taper only with "std".

@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "models/lstm_layer.h"
 #include "models/strict_params.h"
 #include "models/upsampled_conv.h"
 
@@ -36,10 +37,6 @@ constexpr std::array<int64_t, 7> kResCnnKernels = {3, 3, 3, 3, 2, 3, 2};
 constexpr size_t kOriginalCropStage = 3;
 
 using Compat = EqtArchitecture::Compat;
-
-// How an LSTM's parameters are named: torch.nn.LSTM (`weight_ih_l0`, `…_l0_reverse`) or
-// SeisBench's CustomLSTM (`cell_f.weight_ih`, `cell_b.weight_ih`).
-enum class LstmKeys { kTorch, kCustomCell };
 
 // What the variant changes, for the blocks below.
 struct Variant {
@@ -84,7 +81,9 @@ WeightTensor TransposedAsConv(const WeightTensor& m) {
   w.shape = {cols, rows, 1};
   w.values.resize(m.values.size());
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) w.values[static_cast<size_t>(c * rows + r)] = m.values[static_cast<size_t>(r * cols + c)];
+    for (int64_t c = 0; c < cols; ++c) {
+      w.values[static_cast<size_t>(c * rows + r)] = m.values[static_cast<size_t>(r * cols + c)];
+    }
   }
   return w;
 }
@@ -131,37 +130,11 @@ Status ResCnnStack(StrictParams* p, Graph* g, int* x) {
   return g->status();
 }
 
-// A one-layer LSTM `prefix` (hidden 16) over *x: the input projections of both directions as
-// one 1×1 convolution (W_ih stacked [forward; reverse], bias b_ih + b_hh), then the recurrence.
-Status Lstm(StrictParams* p, Graph* g, const std::string& prefix, LstmKeys keys, bool bidirectional,
-            GateActivation gate, int* x) {
-  RAPID_RETURN_IF_ERROR(g->status());
-  const int64_t in = g->Node(*x).channels, h = kLstmHidden, directions = bidirectional ? 2 : 1;
-  WeightTensor w_ih{{directions * 4 * h, in, 1}, {}}, bias{{directions * 4 * h}, {}}, w_hh{{directions, 4 * h, h}, {}};
-  for (int64_t d = 0; d < directions; ++d) {
-    const std::string suffix = d == 0 ? "_l0" : "_l0_reverse";
-    const std::string cell = prefix + (d == 0 ? ".cell_f." : ".cell_b.");
-    auto key = [&](const std::string& name) {
-      return keys == LstmKeys::kTorch ? prefix + "." + name + suffix : cell + name;
-    };
-    WeightTensor wi, wh, bi, bh;
-    RAPID_RETURN_IF_ERROR(p->Take(key("weight_ih"), {4 * h, in}, &wi));
-    RAPID_RETURN_IF_ERROR(p->Take(key("weight_hh"), {4 * h, h}, &wh));
-    RAPID_RETURN_IF_ERROR(p->Take(key("bias_ih"), {4 * h}, &bi));
-    RAPID_RETURN_IF_ERROR(p->Take(key("bias_hh"), {4 * h}, &bh));
-    w_ih.values.insert(w_ih.values.end(), wi.values.begin(), wi.values.end());
-    w_hh.values.insert(w_hh.values.end(), wh.values.begin(), wh.values.end());
-    for (size_t j = 0; j < bi.values.size(); ++j) bias.values.push_back(bi.values[j] + bh.values[j]);
-  }
-  *x = g->Lstm(g->Conv1d(*x, std::move(w_ih), std::move(bias), 1, 0, 0), std::move(w_hh), gate);
-  return g->status();
-}
-
 // Bidirectional LSTM blocks (LSTM, 1×1 conv 32 → 16, batch norm).
 Status BiLstmStack(StrictParams* p, Graph* g, const Variant& v, int* x) {
   for (size_t i = 0; i < static_cast<size_t>(v.lstm_blocks); ++i) {
     const std::string pre = Index("bi_lstm_stack", "members", i);
-    RAPID_RETURN_IF_ERROR(Lstm(p, g, pre + ".lstm", v.stack_keys, /*bidirectional=*/true, v.gate, x));
+    RAPID_RETURN_IF_ERROR(TakeLstm(p, g, pre + ".lstm", v.stack_keys, kLstmHidden, /*bidirectional=*/true, v.gate, x));
     RAPID_RETURN_IF_ERROR(Conv(p, g, pre + ".conv", kLstmHidden, 1, 0, 0, x));
     RAPID_RETURN_IF_ERROR(p->TakeBatchNorm(pre + ".norm", kBatchNormEps, g, *x, x));
   }
@@ -365,7 +338,8 @@ Status DescribeEqTransformer(const NamedStoredTensors& tensors, const std::strin
   for (size_t i = 0; i + 1 < spec.labels.size(); ++i) {
     const std::string n = std::to_string(i);
     int y = x;
-    RAPID_RETURN_IF_ERROR(Lstm(&p, &g, "pick_lstms." + n, v.pick_keys, /*bidirectional=*/false, v.gate, &y));
+    RAPID_RETURN_IF_ERROR(
+        TakeLstm(&p, &g, "pick_lstms." + n, v.pick_keys, kLstmHidden, /*bidirectional=*/false, v.gate, &y));
     RAPID_RETURN_IF_ERROR(Attention(&p, &g, "pick_attentions." + n, y, kPickAttentionWidth, v.attention_eps, &y));
     traces.emplace_back();
     RAPID_RETURN_IF_ERROR(DecodeTrace(&p, &g, "pick_decoders." + n, "pick_convs." + n, spec.in_samples, v.original,

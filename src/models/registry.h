@@ -22,8 +22,7 @@ struct LoadedModel {
   std::string metadata_path;   // the JSON file(s) found next to them; empty when none
   std::string weights_sha256;  // hex digest of each weight file
   std::string device = "cpu";  // where the model runs
-  // The backend that runs it (backends/backend.h): "onednn" or "torch"; a model not yet described
-  // as a graph runs on "torch" whatever was asked.
+  // The backend that runs it (backends/backend.h): "onednn" or "torch".
   std::string backend;
   std::unique_ptr<Model> model;
 };

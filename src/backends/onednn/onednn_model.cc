@@ -3,9 +3,9 @@
 // window, and a window's activations stay in cache). Activations are channels-last (length ×
 // channels; 2-D values length × width × channels, oneDNN's nhwc), so cropping in time is a pointer
 // offset and a polyphase convolution's output is the transposed convolution's. Convolutions (1-D
-// and 2-D) run as oneDNN primitives with batch norm folded in and ReLU (and the sum of a split
-// concatenation) as post-ops (conv_lowering.h); what oneDNN does slowly or not at all here (standalone batch norm or ReLU, a concatenation read by something
-// other than a convolution, the output activation) runs as a plain loop.
+// and 2-D) run as oneDNN primitives with batch norm folded in and ReLU or GELU (and the sum of a
+// split concatenation) as post-ops (conv_lowering.h); what oneDNN does slowly or not at all here
+// runs as a loop kernel (loop_kernels.h).
 #include <omp.h>
 
 #include <algorithm>
@@ -308,7 +308,9 @@ void OnednnModel::AddConstantNode(int id) {
   const GraphNode& n = graph_->Node(id);
   const View v = NewBuffer(n.channels, n.length);
   for (int64_t c = 0; c < n.channels; ++c) {
-    for (int64_t t = 0; t < n.length; ++t) v.data[t * n.channels + c] = n.weight.values[static_cast<size_t>(c * n.length + t)];
+    for (int64_t t = 0; t < n.length; ++t) {
+      v.data[t * n.channels + c] = n.weight.values[static_cast<size_t>(c * n.length + t)];
+    }
   }
   values_[static_cast<size_t>(id)] = v;
 }
