@@ -95,6 +95,32 @@ TEST(OnednnBackendTest, TransposedConvolutionsOfEveryPhaseAndCrop) {
   }
 }
 
+TEST(OnednnBackendTest, ConvolutionsToFourOrEightChannelsInOutputPhases) {
+  // Stride-1 convolutions to 4 and 8 channels run as strided ones over output phases: kernels
+  // shorter and longer than the phases, symmetric, asymmetric and no padding, odd and even
+  // lengths, batch norm and ReLU absorbed, over a split concatenation, feeding others and a crop.
+  std::mt19937 rng(11);
+  for (int64_t out : {4, 8}) {
+    for (int64_t kernel : {1, 3, 7, 11}) {
+      for (int64_t length : {64, 101}) {
+        auto g = std::make_shared<Graph>();
+        ModelSpec spec = SmallSpec(3, length, 2);
+        spec.out_samples = length - 2;
+        const int in = g->Input(3, length);
+        int x = g->Conv1d(in, Random({out, 3, kernel}, &rng), Random({out}, &rng), 1, kernel / 2, kernel / 2);
+        x = g->Relu(RandomBatchNorm(g.get(), x, &rng));
+        const int y = g->Conv1d(g->Concat({x, in}), Random({out, out + 3, kernel}, &rng), {}, 1, kernel - 1, 0);
+        const int z = g->Conv1d(g->Crop(y, 1, length - 2), Random({8, out, 3}, &rng), Random({8}, &rng), 1, 2, 1);
+        g->SetOutput(g->Conv1d(g->Crop(z, 0, length - 2), Random({2, 8, 1}, &rng), {}, 1, 0, 0),
+                     OutputActivation::kSigmoid);
+        SCOPED_TRACE("out " + std::to_string(out) + " kernel " + std::to_string(kernel) + " length " +
+                     std::to_string(length));
+        ExpectBackendsAgree(g, spec);
+      }
+    }
+  }
+}
+
 TEST(OnednnBackendTest, ConcatenationsSplitOrBuiltAndLoopsForWhatIsNotAConvolution) {
   std::mt19937 rng(2);
   auto g = std::make_shared<Graph>();

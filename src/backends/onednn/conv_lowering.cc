@@ -63,6 +63,39 @@ ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_leng
   return phased;
 }
 
+int64_t OutputPhasesFor(const ConvLayer& layer) {
+  const int64_t out = layer.OutChannels();
+  const bool plain = !layer.transposed && !layer.two_d && layer.stride == 1;
+  return plain && (out == 4 || out == 8) ? 16 / out : 1;
+}
+
+ConvLayer OutputPhases(const ConvLayer& layer, int64_t phases, int64_t in_length, int64_t* blocks) {
+  const int64_t p = phases, k = layer.Kernel(), in = layer.InChannels(), out = layer.OutChannels();
+  const int64_t taps = k + p - 1;
+  // Output sample m·p + r reads input m·p + r + j − pad_left through tap j; the strided kernel's
+  // tap q reads input m·p + q − pad_left, so phase r's tap q is the layer's tap q − r.
+  ConvLayer phased;
+  phased.weight.shape = {p * out, in, taps};
+  phased.weight.values.assign(static_cast<size_t>(p * out * in * taps), 0.0f);
+  for (int64_t r = 0; r < p; ++r) phased.bias.insert(phased.bias.end(), layer.bias.begin(), layer.bias.end());
+  for (int64_t r = 0; r < p; ++r) {
+    for (int64_t o = 0; o < out; ++o) {
+      for (int64_t c = 0; c < in; ++c) {
+        for (int64_t j = 0; j < k; ++j) {
+          phased.weight.values[static_cast<size_t>(((r * out + o) * in + c) * taps + r + j)] =
+              layer.weight.values[static_cast<size_t>((o * in + c) * k + j)];
+        }
+      }
+    }
+  }
+  const int64_t out_length = in_length + layer.pad_left + layer.pad_right - k + 1;
+  *blocks = (out_length + p - 1) / p;
+  phased.stride = p;
+  phased.pad_left = layer.pad_left;
+  phased.pad_right = (*blocks - 1) * p + taps - in_length - layer.pad_left;
+  return phased;
+}
+
 std::vector<ConvLayer> SplitInputs(const ConvLayer& layer, const std::vector<int64_t>& part_channels) {
   if (part_channels.size() == 1) return {layer};
   const int64_t in = layer.InChannels(), out = layer.OutChannels(), k = layer.Kernel();

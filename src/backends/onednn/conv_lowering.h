@@ -4,6 +4,8 @@
 //   - A transposed convolution of stride s becomes a stride-1 convolution with s·out channels,
 //     one group per output phase (polyphase): its output, read in channels-last order, is the
 //     transposed convolution's output directly. oneDNN's own deconvolution is about 10× slower here.
+//   - A stride-1 convolution to 4 or 8 channels computes 16/out consecutive output samples per
+//     step (output phases as channels): its output, read channels-last, is the convolution's.
 //   - A convolution over a concatenation becomes one convolution per part, summed, so the
 //     concatenation is never built.
 // Thread safety: pure functions.
@@ -41,6 +43,20 @@ void FoldBatchNorm(const GraphNode& bn, ConvLayer* layer);
 // m < *blocks; blocks·stride ≥ full_length, the transposed output before its cropping.
 // REQUIRES: layer.transposed.
 ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_length, int64_t* blocks);
+
+// The convolution equivalent to stride-1 `layer` that computes `phases` consecutive output samples
+// per step: stride `phases`, phases × out channels (channel r·out + o is output sample m·phases + r,
+// channel o), kernel + phases − 1 taps. Read channels-last, its output is the layer's output over
+// `in_length` input samples, plus up to phases − 1 samples past the end; *blocks: its output steps,
+// blocks·phases ≥ the layer's output length. oneDNN's kernels vectorise along output channels: a
+// layer to 8 channels runs at half their speed, the same as 16 does not (PhaseNet's 8→8 kernel-7
+// layers over 3001 samples: 0.048 → 0.028 ms).
+// REQUIRES: OutputPhasesFor(layer) == phases > 1.
+ConvLayer OutputPhases(const ConvLayer& layer, int64_t phases, int64_t in_length, int64_t* blocks);
+
+// The phases OutputPhases should use for `layer`: 16 / out channels for a stride-1 1-D
+// convolution to 4 or 8 channels, else 1 (none).
+int64_t OutputPhasesFor(const ConvLayer& layer);
 
 // *layer split along its input channels into parts of `part_channels` (summing to InChannels());
 // the first part keeps the bias, the others have none. One part: the layer itself (2-D too).

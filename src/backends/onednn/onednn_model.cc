@@ -212,18 +212,21 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnn
   }
   std::vector<ConvLayer> parts = onednn::SplitInputs(layer, channels);
   // A transposed convolution writes all its output phases, from which the node's samples are
-  // a crop; a convolution writes exactly the node's samples.
+  // a crop; a convolution in output phases writes up to phases − 1 samples past the node's; any
+  // other writes exactly the node's samples.
   const int64_t in_length = graph_->Node(input).length;
-  int64_t rows = n.length, first_row = 0;
+  int64_t rows = n.length, first_row = 0, phases = 1, blocks = 0;
   if (layer.transposed) {
-    int64_t blocks = 0;
     for (ConvLayer& part : parts) part = onednn::Polyphase(part, in_length, n.pad_left + n.length, &blocks);
-    rows = blocks * n.stride;
+    phases = n.stride;
+    rows = blocks * phases;
     first_row = n.pad_left;
+  } else if ((phases = onednn::OutputPhasesFor(layer)) > 1) {
+    for (ConvLayer& part : parts) part = onednn::OutputPhases(part, phases, in_length, &blocks);
+    rows = blocks * phases;
   }
   const View buffer = NewBuffer(n.channels, rows * n.width);
-  const dnnl::memory::desc dst_desc =
-      ChannelsLast(layer.two_d, parts[0].OutChannels(), layer.transposed ? rows / n.stride : rows, n.width);
+  const dnnl::memory::desc dst_desc = ChannelsLast(layer.two_d, parts[0].OutChannels(), rows / phases, n.width);
   for (size_t i = 0; i < parts.size(); ++i) {
     AddConvPrimitive(parts[i], values_[static_cast<size_t>(inputs[i])], dst_desc, buffer.data, i > 0,
                      i + 1 == parts.size() ? activation : dnnl::algorithm::undef);
