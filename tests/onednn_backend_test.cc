@@ -95,12 +95,12 @@ TEST(OnednnBackendTest, TransposedConvolutionsOfEveryPhaseAndCrop) {
   }
 }
 
-TEST(OnednnBackendTest, ConvolutionsToFourOrEightChannelsInOutputPhases) {
-  // Stride-1 convolutions to 4 and 8 channels run as strided ones over output phases: kernels
+TEST(OnednnBackendTest, ConvolutionsToThreeToEightChannelsInOutputPhases) {
+  // Stride-1 convolutions to 3–8 channels run as strided ones over output phases: kernels
   // shorter and longer than the phases, symmetric, asymmetric and no padding, odd and even
   // lengths, batch norm and ReLU absorbed, over a split concatenation, feeding others and a crop.
   std::mt19937 rng(11);
-  for (int64_t out : {4, 8}) {
+  for (int64_t out : {3, 4, 5, 8}) {
     for (int64_t kernel : {1, 3, 7, 11}) {
       for (int64_t length : {64, 101}) {
         auto g = std::make_shared<Graph>();

@@ -66,7 +66,7 @@ ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_leng
 int64_t OutputPhasesFor(const ConvLayer& layer) {
   const int64_t out = layer.OutChannels();
   const bool plain = !layer.transposed && !layer.two_d && layer.stride == 1;
-  return plain && (out == 4 || out == 8) ? 16 / out : 1;
+  return plain && out >= 3 && out <= 8 ? 16 / out : 1;
 }
 
 ConvLayer OutputPhases(const ConvLayer& layer, int64_t phases, int64_t in_length, int64_t* blocks) {
