@@ -369,10 +369,12 @@ TEST(ServeTest, OverloadIsAnsweredWith429And504) {
   EXPECT_EQ(server.Terminate(), 0);
 
   // 504: a queue long enough for six such bodies, one instance, and a 150 ms timeout: the first is
-  // computed (~0.07 s here on oneDNN; 504 too on a slower machine), the last ones wait past the
-  // timeout in the FIFO and are never fed.
+  // computed (~0.15 s here; 504 too on a slower machine), the last ones wait past the timeout in
+  // the FIFO and are never fed. On the torch backend, so that computing a body takes clearly longer
+  // than the server takes to read the next one: on oneDNN (~0.06 s a body) a loaded machine could
+  // read the bodies no faster than it computed them, and none would wait.
   ServeProcess slow({"--instances", "1", "--batch-size", "1", "--max-queue-windows", "100000", "--request-timeout",
-                     "150ms"});
+                     "150ms", "--backend", "torch"});
   ASSERT_GT(slow.port(), 0);
   std::vector<HttpAnswer> late(6);
   clients.clear();
