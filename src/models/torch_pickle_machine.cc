@@ -78,6 +78,7 @@ Status PickleMachine::Run(Value** result) {
         return Status::OK();
       default:
         RAPID_RETURN_IF_ERROR(DoContainerOp(op, &handled));
+        if (!handled) RAPID_RETURN_IF_ERROR(DoFillOp(op, &handled));
         if (!handled) RAPID_RETURN_IF_ERROR(DoScalarOp(op, &handled));
         if (!handled) RAPID_RETURN_IF_ERROR(DoMemoOp(op, &handled));
         if (!handled) return Error("unsupported pickle opcode " + OpcodeName(op));
@@ -85,7 +86,7 @@ Status PickleMachine::Run(Value** result) {
   }
 }
 
-// MARK, tuples, lists and dicts: building them and filling them.
+// MARK and new tuples, lists and dicts.
 Status PickleMachine::DoContainerOp(uint8_t op, bool* handled) {
   *handled = true;
   switch (op) {
@@ -118,6 +119,15 @@ Status PickleMachine::DoContainerOp(uint8_t op, bool* handled) {
       stack_.push_back(t);
       break;
     }
+    default: *handled = false;
+  }
+  return Status::OK();
+}
+
+// Filling the dict or list on top of the stack: SETITEM(S), APPEND(S), and BUILD (a no-op here).
+Status PickleMachine::DoFillOp(uint8_t op, bool* handled) {
+  *handled = true;
+  switch (op) {
     case kBuild: {
       Value* state = nullptr;
       Value* target = nullptr;

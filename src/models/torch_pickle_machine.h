@@ -102,6 +102,7 @@ class PickleMachine {
   }
   // Opcode groups of Run: each returns with *handled false when `op` is not one of its own.
   Status DoContainerOp(uint8_t op, bool* handled);
+  Status DoFillOp(uint8_t op, bool* handled);
   Status DoScalarOp(uint8_t op, bool* handled);
   Status DoMemoOp(uint8_t op, bool* handled);
   Status SetItems(Value* dict, const std::vector<Value*>& kv);
