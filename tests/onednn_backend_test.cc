@@ -209,6 +209,14 @@ TEST(OnednnBackendTest, Conv2dWithBatchNormAndReluAbsorbedStrideOneAndTwo) {
       }
     }
   }
+  // A 2-D convolution to two channels stays a oneDNN primitive (the narrow loop is 1-D only).
+  auto g = std::make_shared<Graph>();
+  int x = g->Spectrogram(g->Input(3, 300), 16, 8, 0.1);
+  x = g->Relu(g->Conv2d(x, Random({2, 3, 3, 3}, &rng), Random({2}, &rng), 1, 1));
+  ModelSpec spec = SmallSpec(3, 300, 2);
+  spec.out_samples = g->Node(x).length;
+  g->SetOutput(ScoresOf2d(g.get(), x, 2, &rng), OutputActivation::kSigmoid);
+  ExpectBackendsAgree(g, spec);
 }
 
 TEST(OnednnBackendTest, NarrowConvolutionsRunAsLoops) {

@@ -73,7 +73,7 @@ class NarrowConv : public LoopKernel {
 }  // namespace
 
 bool RunsAsNarrowConv(const ConvLayer& layer) {
-  return !layer.transposed && layer.stride == 1 && layer.OutChannels() <= kNarrowConvChannels;
+  return !layer.transposed && !layer.two_d && layer.stride == 1 && layer.OutChannels() <= kNarrowConvChannels;
 }
 
 std::unique_ptr<LoopKernel> MakeNarrowConvKernel(ConvLayer layer, bool relu, View input, View output) {

@@ -9,7 +9,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
