@@ -12,7 +12,6 @@ packages=(
   build-essential cmake pkg-config
   libdnnl-dev           # oneDNN: the CPU backend (src/backends/onednn)
   libmseed-dev          # miniSEED 2 decoding and encoding
-  libkissfft-dev        # FFT of the Fourier resampling (header-only kissfft.hh, BSD-3-Clause)
   libzip-dev            # the zip container of torch.save weight files, read without libtorch
   nlohmann-json3-dev    # run.json, weight metadata JSON
   libcli11-dev          # command-line parsing

@@ -1,6 +1,7 @@
 // RealFft and InverseRealFft (src/dsp/fft.cc) against a naive DFT summed in long double, for every
-// length up to 64, primes (Bluestein), 2,3,5-smooth lengths and lengths with small odd factors
-// (KissFFT directly), and even lengths whose half is prime (Bluestein under the half-length real
+// length up to 64, 2,3,5-smooth lengths, lengths whose factors above 5 sum to at most 128 (direct,
+// with generic butterflies for those factors), primes and other lengths past that bound
+// (Bluestein), and even lengths whose half is prime (Bluestein under the half-length real
 // transform).
 #include <gtest/gtest.h>
 
@@ -133,7 +134,8 @@ TEST(FftTest, EveryLengthUpTo64MatchesNaiveDft) {
 }
 
 TEST(FftTest, PrimeAndPrimeTimesTwoLengthsMatchNaiveDft) {
-  // Primes go through Bluestein; twice a prime through Bluestein under the half-length transform.
+  // Primes above 128 go through Bluestein, 97 and 101 through one generic butterfly; twice a prime
+  // through either under the half-length transform.
   for (int64_t n : {97, 101, 997, 2999, 3001, 7919, 2 * 3001, 2 * 7919}) {
     const std::vector<double> x = RandomSignal(n, static_cast<uint64_t>(n));
     ExpectForwardMatchesNaive(x, AllBins(n));
@@ -152,9 +154,10 @@ TEST(FftTest, SmoothLengthsMatchNaiveDft) {
 }
 
 TEST(FftTest, LengthsWithSmallOddFactorsMatchNaiveDft) {
-  // KissFFT's generic butterflies (factors above 5 summing to at most 23): 1155 = 3·5·7·11,
-  // 2464 = 2·(2^4·7·11), 2944 = 2·(2^6·23); 3712 = 2·(2^6·29) is just past the bound (Bluestein).
-  for (int64_t n : {1155, 2464, 2944, 3712}) {
+  // Generic butterflies (factors above 5 summing to at most 128): 1155 = 3·5·7·11,
+  // 2464 = 2·(2^4·7·11), 3712 = 2·(2^6·29), 8174 = 2·(61·67) at the bound; 8378 = 2·(59·71) is
+  // just past it (Bluestein).
+  for (int64_t n : {1155, 2464, 3712, 8174, 8378}) {
     const std::vector<double> x = RandomSignal(n, static_cast<uint64_t>(n));
     ExpectForwardMatchesNaive(x, AllBins(n));
     ExpectInverseMatchesNaive(n, static_cast<uint64_t>(1000 + n));
@@ -163,9 +166,9 @@ TEST(FftTest, LengthsWithSmallOddFactorsMatchNaiveDft) {
 }
 
 TEST(FftTest, LongLengthsMatchNaiveDftOnSampledBins) {
-  // 144000: an hour at 40 Hz (smooth); 144001 (= 11·13·19·53, odd, Bluestein) and 144038
-  // (= 2·72019, prime half): lengths a gap or a late record give; 504000 = 2·(2^5·3^2·5^3·7): a
-  // half long enough to be split in two, with a generic butterfly.
+  // 144000: an hour at 40 Hz (smooth); 144001 (= 11·13·19·53, odd, four generic butterflies) and
+  // 144038 (= 2·72019, prime half, Bluestein): lengths a gap or a late record give;
+  // 504000 = 2·(2^5·3^2·5^3·7): a long half with a generic butterfly.
   for (int64_t n : {144000, 144001, 144038, 504000}) {
     const std::vector<double> x = RandomSignal(n, static_cast<uint64_t>(n));
     std::vector<int64_t> bins = {0, 1, 2, 3, 7, 100, 1234, n / 4, n / 3, n / 2 - 1, n / 2};
@@ -193,9 +196,9 @@ TEST(FftTest, InverseIgnoresImaginaryPartsOfZeroAndNyquistBins) {
 
 TEST(FftTest, ConcurrentCallsGiveTheSingleThreadedResult) {
   // Lengths no other test uses, so the threads also race to build and cache their plans: Bluestein
-  // (3010, 3011, 4100), smooth (5000), generic butterflies (3080, 3465) and both halves of a split
+  // (3011, 2062 = 2·1031), smooth (5000), generic butterflies (3010, 3080, 3465, 4100) and a long
   // transform with a generic butterfly (2·7·2^15).
-  const std::vector<int64_t> lengths = {3010, 3011, 4100, 5000, 3080, 3465, 458752};
+  const std::vector<int64_t> lengths = {3010, 3011, 2062, 4100, 5000, 3080, 3465, 458752};
   constexpr size_t kThreads = 4;
   std::vector<std::vector<Bins>> got(kThreads, std::vector<Bins>(lengths.size()));
   std::vector<std::thread> threads;

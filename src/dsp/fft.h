@@ -1,7 +1,7 @@
 // Real FFTs of any length, in double precision and O(n log n), primes included. Implemented in
-// src/dsp/fft.cc with KissFFT's header-only C++ template (kissfft.hh, Debian's libkissfft-dev,
-// BSD-3-Clause) for lengths whose prime factors are small, and RAPID's own Bluestein (chirp-z)
-// transform, a convolution done with KissFFT, for lengths with a large prime factor.
+// src/dsp/fft.cc: RAPID's own vectorised mixed-radix transform (src/dsp/complex_fft.h) for lengths
+// whose prime factors are small, and Bluestein's (chirp-z) transform, a convolution done with it,
+// for lengths with a large prime factor.
 // Thread safety: safe to call from several threads at once (plans are cached per length behind a
 // mutex and never modified once built).
 #pragma once
