@@ -70,14 +70,77 @@ RAPID_VECTOR_LOOPS void Softmax(int64_t labels, int64_t length, float* out) {
   }
 }
 
+// The head of PhaseNet and PhaseNetLight read channels-last, one pass over time per input of 8
+// channels: that input's part of the 1×1 convolution to 3 labels added to the bias (the first
+// input) or to `out` (the next ones), then after the last input (kSoftmax) the softmax over the
+// labels. The same arithmetic, in the same order, as Scores and Softmax above, without their
+// transposed copy of the inputs.
+constexpr int kHeadChannels = 8, kHeadLabels = 3;
+
+template <bool kFirst, bool kSoftmax>
+[[gnu::always_inline]] inline void FusedHead(const float* x, int64_t length, const PointwiseHead& head, int64_t part,
+                                             float* out) {
+  float w[kHeadLabels][kHeadChannels], b[kHeadLabels];
+  for (int l = 0; l < kHeadLabels; ++l) {
+    b[l] = head.bias[static_cast<size_t>(l)];
+    for (int c = 0; c < kHeadChannels; ++c) {
+      w[l][c] = head.weight[static_cast<size_t>(l * head.channels + part * kHeadChannels + c)];
+    }
+  }
+  for (int64_t t = 0; t < length; ++t) {
+    float y[kHeadLabels];
+    for (int l = 0; l < kHeadLabels; ++l) {
+      y[l] = kFirst ? b[l] : out[l * length + t];
+      for (int c = 0; c < kHeadChannels; ++c) y[l] += w[l][c] * x[t * kHeadChannels + c];
+    }
+    if constexpr (kSoftmax) {
+      float top = y[0], sum = 0.0f;
+      for (int l = 1; l < kHeadLabels; ++l) top = std::max(top, y[l]);
+      for (int l = 0; l < kHeadLabels; ++l) {
+        y[l] = FastExp(y[l] - top);
+        sum += y[l];
+      }
+      for (int l = 0; l < kHeadLabels; ++l) y[l] /= sum;
+    }
+    for (int l = 0; l < kHeadLabels; ++l) out[l * length + t] = y[l];
+  }
+}
+
+// Input `part` of the head: first or not, last (softmax) or not.
+RAPID_VECTOR_LOOPS void FusedHeadPart(const float* x, int64_t length, const PointwiseHead& head, int64_t part,
+                                      bool first, bool softmax, float* out) {
+  if (first) {
+    softmax ? FusedHead<true, true>(x, length, head, part, out) : FusedHead<true, false>(x, length, head, part, out);
+  } else {
+    softmax ? FusedHead<false, true>(x, length, head, part, out) : FusedHead<false, false>(x, length, head, part, out);
+  }
+}
+
+// FusedHead where it applies: inputs of 8 channels (one for PhaseNet, two for PhaseNetLight), 3
+// labels. (One input of 16 channels read with a stride of 16 was slower than Scores, measured.)
+bool TryFusedHead(const std::vector<ChannelsLast>& in, int64_t length, const PointwiseHead* head, bool softmax,
+                  float* out) {
+  if (head == nullptr || head->labels != kHeadLabels) return false;
+  for (const ChannelsLast& part : in) {
+    if (part.channels != kHeadChannels) return false;
+  }
+  const int64_t parts = static_cast<int64_t>(in.size());
+  for (int64_t p = 0; p < parts; ++p) {
+    FusedHeadPart(in[static_cast<size_t>(p)].data, length, *head, p, p == 0, softmax && p == parts - 1, out);
+  }
+  return true;
+}
+
 }  // namespace
 
 void EmitScores(const std::vector<ChannelsLast>& in, int64_t length, const PointwiseHead* head,
                 OutputActivation activation, bool probabilities, std::vector<float>* scratch, float* out) {
+  const bool softmax = activation == OutputActivation::kSoftmaxOverLabels;
+  if ((softmax || !probabilities) && TryFusedHead(in, length, head, probabilities, out)) return;
   Scores(in, length, head, scratch, out);
   if (!probabilities) return;
   const int64_t labels = head != nullptr ? head->labels : in[0].channels;
-  if (activation == OutputActivation::kSoftmaxOverLabels) return Softmax(labels, length, out);
+  if (softmax) return Softmax(labels, length, out);
   const int64_t n = labels * length;
   for (int64_t i = 0; i < n; ++i) out[i] = -out[i];
   VectorExp(out, n, out);
