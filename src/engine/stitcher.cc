@@ -77,10 +77,9 @@ void Stitcher::Commit(Window w) {
 
 void Stitcher::CommitPending() {
   while (!pending_.empty() && pending_.begin()->first == next_window_) {
-    std::optional<Window> w = std::move(pending_.begin()->second);
-    pending_.erase(pending_.begin());
-    if (w) {
-      Commit(std::move(*w));
+    auto node = pending_.extract(pending_.begin());
+    if (node.mapped()) {
+      Commit(std::move(*node.mapped()));
     } else {
       ++next_window_;
     }
