@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <numbers>
 
+#include "core/vector_loops.h"
+
 namespace rapid {
 
 namespace {
@@ -216,12 +218,14 @@ Status DesignObspyBandpass(int corners, double low_hz, double high_hz, double ra
 
 namespace {
 
+// Sections filtered in one pass (more: one pass per section).
+constexpr size_t kMaxSections = 8;
+
 // The cascade over samples[0, n) forward, or from the last sample to the first (`backward`): all
 // sections in one pass, each sample through them in order. Every section does the same arithmetic
 // on the same values as one pass per section would (bit-identical), but their dependency chains
 // overlap and the samples are read once: twice as fast for two sections.
 void FilterPass(const std::vector<Biquad>& sections, bool backward, std::vector<double>* samples) {
-  constexpr size_t kMaxSections = 8;
   if (sections.size() > kMaxSections) {
     for (const Biquad& s : sections) FilterPass({s}, backward, samples);
     return;
@@ -244,6 +248,56 @@ void FilterPass(const std::vector<Biquad>& sections, bool backward, std::vector<
   }
 }
 
+// Up to kFilterLanes signals filtered at once, in place: signal s in lane s of a vector, its
+// samples at rows start[s]..n (right-aligned: the zeros before it leave the zero initial state
+// exactly zero, so its samples see the arithmetic of FilterPass). A lane without a signal repeats
+// lane `longest` (same values, same results, stored twice). Forward then backward, as FilterPass.
+// The loads and stores of the lanes overlap the recurrence's wait on its last result.
+// This file is compiled with -ffp-contract=off (CMakeLists.txt): no multiply-add is fused, so every
+// lane rounds as FilterPass does, whichever clone runs and whatever the target.
+constexpr size_t kFilterLanes = 8;
+typedef double FilterLanes __attribute__((vector_size(kFilterLanes * sizeof(double))));
+
+struct LaneSignals {
+  double* data[kFilterLanes];
+  size_t start[kFilterLanes];
+  size_t rows;     // n
+  size_t started;  // the first row at which every lane has begun
+};
+
+// Rows [from, to) in the given direction; kStarted: every lane has begun at these rows.
+template <bool kStarted>
+[[gnu::always_inline]] inline void FilterRows(const std::vector<Biquad>& sections, const LaneSignals& x, size_t from,
+                                              size_t to, bool backward, FilterLanes* z1, FilterLanes* z2) {
+  for (size_t i = from; i < to; ++i) {
+    const size_t row = backward ? to - 1 - (i - from) : i;
+    FilterLanes v;
+    for (size_t s = 0; s < kFilterLanes; ++s) {
+      v[s] = kStarted || row >= x.start[s] ? x.data[s][row - x.start[s]] : 0.0;
+    }
+    for (size_t k = 0; k < sections.size(); ++k) {
+      const Biquad& b = sections[k];
+      const FilterLanes y = b.b0 * v + z1[k];
+      z1[k] = b.b1 * v - b.a1 * y + z2[k];
+      z2[k] = b.b2 * v - b.a2 * y;
+      v = y;
+    }
+    for (size_t s = 0; s < kFilterLanes; ++s) {
+      if (kStarted || row >= x.start[s]) x.data[s][row - x.start[s]] = v[s];
+    }
+  }
+}
+
+RAPID_VECTOR_LOOPS void FilterLanesZeroPhase(const std::vector<Biquad>& sections, const LaneSignals& x) {
+  assert(sections.size() <= kMaxSections);
+  FilterLanes z1[kMaxSections] = {}, z2[kMaxSections] = {};
+  FilterRows<false>(sections, x, 0, x.started, /*backward=*/false, z1, z2);
+  FilterRows<true>(sections, x, x.started, x.rows, /*backward=*/false, z1, z2);
+  for (size_t k = 0; k < kMaxSections; ++k) z1[k] = z2[k] = FilterLanes{};
+  FilterRows<true>(sections, x, x.started, x.rows, /*backward=*/true, z1, z2);
+  FilterRows<false>(sections, x, 0, x.started, /*backward=*/true, z1, z2);
+}
+
 }  // namespace
 
 void FilterSections(const std::vector<Biquad>& sections, std::vector<double>* samples) {
@@ -254,6 +308,30 @@ void FilterSections(const std::vector<Biquad>& sections, std::vector<double>* sa
 void FilterSectionsZeroPhase(const std::vector<Biquad>& sections, std::vector<double>* samples) {
   FilterPass(sections, /*backward=*/false, samples);
   FilterPass(sections, /*backward=*/true, samples);
+}
+
+void FilterSectionsZeroPhase(const std::vector<Biquad>& sections, const std::vector<std::vector<double>*>& signals) {
+  for (size_t first = 0; first < signals.size(); first += kFilterLanes) {
+    const size_t count = std::min(kFilterLanes, signals.size() - first);
+    if (count == 1 || sections.size() > kMaxSections) {
+      for (size_t s = 0; s < count; ++s) FilterSectionsZeroPhase(sections, signals[first + s]);
+      continue;
+    }
+    size_t longest = first;
+    for (size_t s = first; s < first + count; ++s) {
+      if (signals[s]->size() > signals[longest]->size()) longest = s;
+    }
+    LaneSignals x;
+    x.rows = signals[longest]->size();
+    x.started = 0;
+    for (size_t s = 0; s < kFilterLanes; ++s) {
+      std::vector<double>& signal = *signals[s < count ? first + s : longest];
+      x.data[s] = signal.data();
+      x.start[s] = x.rows - signal.size();
+      x.started = std::max(x.started, x.start[s]);
+    }
+    FilterLanesZeroPhase(sections, x);
+  }
 }
 
 }  // namespace rapid

@@ -45,4 +45,9 @@ void FilterSections(const std::vector<Biquad>& sections, std::vector<double>* sa
 // Forward pass, then a pass over the reversed output (zero phase, squared magnitude response).
 void FilterSectionsZeroPhase(const std::vector<Biquad>& sections, std::vector<double>* samples);
 
+// FilterSectionsZeroPhase on each signal, bit for bit, several at once: one signal per lane of a
+// vector (the recurrence of one signal leaves the floating-point units idle waiting on its last
+// result; eight independent ones fill them). Signals of any lengths.
+void FilterSectionsZeroPhase(const std::vector<Biquad>& sections, const std::vector<std::vector<double>*>& signals);
+
 }  // namespace rapid

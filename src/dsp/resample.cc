@@ -97,24 +97,35 @@ int64_t FourierResampledLength(int64_t n, double rate_hz, double target_hz) {
 }
 
 Status ResampleSegment(double rate_hz, double target_hz, std::vector<double>* samples) {
+  std::vector<std::vector<double>> one(1);
+  one[0] = std::move(*samples);
+  Status s = ResampleSegments(rate_hz, target_hz, &one);
+  *samples = std::move(one[0]);
+  return s;
+}
+
+Status ResampleSegments(double rate_hz, double target_hz, std::vector<std::vector<double>>* segments) {
   if (!(rate_hz > 0.0) || !(target_hz > 0.0)) {
     return Status::InvalidArgument("resample: rates must be positive");
   }
-  if (samples->empty()) return Status::OK();
   switch (ChooseResampleMethod(rate_hz, target_hz)) {
     case ResampleMethod::kNone:
       return Status::OK();
     case ResampleMethod::kDecimate: {
-      FilterSectionsZeroPhase(DesignButterworthLowpass(kLowpassCorners, 0.5 * target_hz, rate_hz), samples);
+      std::vector<std::vector<double>*> signals;
+      for (std::vector<double>& samples : *segments) signals.push_back(&samples);
+      FilterSectionsZeroPhase(DesignButterworthLowpass(kLowpassCorners, 0.5 * target_hz, rate_hz), signals);
       const size_t step = static_cast<size_t>(std::llround(rate_hz / target_hz));
-      std::vector<double> kept;
-      kept.reserve(samples->size() / step + 1);
-      for (size_t i = 0; i < samples->size(); i += step) kept.push_back((*samples)[i]);
-      *samples = std::move(kept);
+      for (std::vector<double>& samples : *segments) {
+        for (size_t i = 0, kept = 0; i < samples.size(); i += step, ++kept) samples[kept] = samples[i];
+        samples.resize((samples.size() + step - 1) / step);
+      }
       return Status::OK();
     }
     case ResampleMethod::kFourier:
-      FourierResample(rate_hz, target_hz, samples);
+      for (std::vector<double>& samples : *segments) {
+        if (!samples.empty()) FourierResample(rate_hz, target_hz, &samples);
+      }
       return Status::OK();
   }
   return Status::Internal("resample: unknown method");

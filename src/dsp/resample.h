@@ -23,6 +23,10 @@ ResampleMethod ChooseResampleMethod(double rate_hz, double target_hz);
 // of the first input sample. InvalidArgument for non-positive rates; an empty input stays empty.
 Status ResampleSegment(double rate_hz, double target_hz, std::vector<double>* samples);
 
+// ResampleSegment on each of `segments` (all at rate_hz), with the same results bit for bit;
+// decimation low-pass filters them together (dsp/butterworth.h, several signals per vector).
+Status ResampleSegments(double rate_hz, double target_hz, std::vector<std::vector<double>>* segments);
+
 // Output length of the Fourier method for n input samples (ObsPy: int(n / (rate / target))).
 int64_t FourierResampledLength(int64_t n, double rate_hz, double target_hz);
 

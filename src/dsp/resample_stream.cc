@@ -55,16 +55,24 @@ Status ResampleStream::Drain(bool closed, std::vector<T>* out) {
   // Full pieces whose right margin has arrived (Fourier: once the segment is too long to be
   // resampled whole).
   const bool pieces = piecewise_ok_ && (method_ != ResampleMethod::kFourier || appended_ > fourier_whole_max_);
+  // Up to kPiecesAtOnce ready pieces are resampled together (decimation filters them in the lanes
+  // of one vector, dsp/butterworth.h), which also bounds the input copied at once.
+  constexpr int64_t kPiecesAtOnce = 8;
   while (pieces && appended_ >= (next_piece_ + 1) * piece_ + margin_) {
-    const int64_t from = std::max<int64_t>(0, next_piece_ * piece_ - margin_);
-    const int64_t to = (next_piece_ + 1) * piece_ + margin_;
-    std::vector<double> slice(buffer_.begin() + (from - buffer_from_), buffer_.begin() + (to - buffer_from_));
-    RAPID_RETURN_IF_ERROR(ResampleSegment(rate_hz_, target_hz_, &slice));
-    const int64_t skip = std::llround(static_cast<double>(next_piece_ * piece_ - from) * out_per_in);
+    std::vector<std::vector<double>> slices;
+    std::vector<int64_t> froms;
+    for (int64_t p = next_piece_; p < next_piece_ + kPiecesAtOnce && appended_ >= (p + 1) * piece_ + margin_; ++p) {
+      froms.push_back(std::max<int64_t>(0, p * piece_ - margin_));
+      slices.emplace_back(buffer_.begin() + (froms.back() - buffer_from_),
+                          buffer_.begin() + ((p + 1) * piece_ + margin_ - buffer_from_));
+    }
+    RAPID_RETURN_IF_ERROR(ResampleSegments(rate_hz_, target_hz_, &slices));
     const int64_t count = std::llround(static_cast<double>(piece_) * out_per_in);
-    out->insert(out->end(), slice.begin() + skip, slice.begin() + skip + count);
-    emitted_ += count;
-    ++next_piece_;
+    for (size_t i = 0; i < slices.size(); ++i, ++next_piece_) {
+      const int64_t skip = std::llround(static_cast<double>(next_piece_ * piece_ - froms[i]) * out_per_in);
+      out->insert(out->end(), slices[i].begin() + skip, slices[i].begin() + skip + count);
+      emitted_ += count;
+    }
     // Keep the left margin of the next piece.
     const int64_t keep_from = next_piece_ * piece_ - margin_;
     buffer_.erase(buffer_.begin(), buffer_.begin() + (keep_from - buffer_from_));
