@@ -102,21 +102,15 @@ template <size_t R>
   }
 }
 
-RAPID_VECTOR_LOOPS void Radix2Pass(size_t span, const double* c, const double* s, size_t rows, SplitBlock in,
-                                   SplitBlock out) {
-  FixedRadixPass<2>(span, c, s, rows, in, out);
-}
-RAPID_VECTOR_LOOPS void Radix3Pass(size_t span, const double* c, const double* s, size_t rows, SplitBlock in,
-                                   SplitBlock out) {
-  FixedRadixPass<3>(span, c, s, rows, in, out);
-}
-RAPID_VECTOR_LOOPS void Radix4Pass(size_t span, const double* c, const double* s, size_t rows, SplitBlock in,
-                                   SplitBlock out) {
-  FixedRadixPass<4>(span, c, s, rows, in, out);
-}
-RAPID_VECTOR_LOOPS void Radix5Pass(size_t span, const double* c, const double* s, size_t rows, SplitBlock in,
-                                   SplitBlock out) {
-  FixedRadixPass<5>(span, c, s, rows, in, out);
+// A pass of radix 2, 3, 4 or 5.
+RAPID_VECTOR_LOOPS void SmallRadixPass(size_t radix, size_t span, const double* c, const double* s, size_t rows,
+                                       SplitBlock in, SplitBlock out) {
+  switch (radix) {
+    case 2: return FixedRadixPass<2>(span, c, s, rows, in, out);
+    case 3: return FixedRadixPass<3>(span, c, s, rows, in, out);
+    case 4: return FixedRadixPass<4>(span, c, s, rows, in, out);
+    case 5: return FixedRadixPass<5>(span, c, s, rows, in, out);
+  }
 }
 
 // A pass of any radix: y_q = Σ_r x_r·root^{rq}, O(radix²) per butterfly.
@@ -199,13 +193,10 @@ SplitBlock ColumnFft::Run(SplitBlock data, SplitBlock spare) const {
   for (const Pass& pass : passes_) {
     const double* c = pass.twiddle_re.data();
     const double* s = pass.twiddle_im.data();
-    switch (pass.radix) {
-      case 2: Radix2Pass(pass.span, c, s, rows_, data, spare); break;
-      case 3: Radix3Pass(pass.span, c, s, rows_, data, spare); break;
-      case 4: Radix4Pass(pass.span, c, s, rows_, data, spare); break;
-      case 5: Radix5Pass(pass.span, c, s, rows_, data, spare); break;
-      default:
-        GenericPass({pass.radix, pass.span, c, s, pass.root_re.data(), pass.root_im.data()}, rows_, data, spare);
+    if (pass.radix <= 5) {
+      SmallRadixPass(pass.radix, pass.span, c, s, rows_, data, spare);
+    } else {
+      GenericPass({pass.radix, pass.span, c, s, pass.root_re.data(), pass.root_im.data()}, rows_, data, spare);
     }
     std::swap(data, spare);
   }
