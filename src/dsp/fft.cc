@@ -201,11 +201,16 @@ std::vector<Complex> RealFftEven(const RealFftPlan& plan, const std::vector<doub
   z.resize(h);
   // z_j is x's memory read as complex values (std::complex<double> is laid out as double[2]).
   plan.complex.Transform(reinterpret_cast<const Complex*>(x.data()), z.data());
+  // In real arithmetic (std::complex's product checks for NaN on every call): with zc = conj Z_{h-k},
+  // even = (Z_k + zc)/2, odd = -i/2·(Z_k - zc), t = w^k·odd.
   for (size_t k = 1; 2 * k <= h; ++k) {
-    const Complex zk = z[k], zc = std::conj(z[h - k]);
-    const Complex even = 0.5 * (zk + zc), odd = Complex(0.0, -0.5) * (zk - zc);
-    z[k] = even + plan.twiddles[k] * odd;
-    z[h - k] = std::conj(even - plan.twiddles[k] * odd);
+    const double zk_re = z[k].real(), zk_im = z[k].imag(), zc_re = z[h - k].real(), zc_im = -z[h - k].imag();
+    const double even_re = 0.5 * (zk_re + zc_re), even_im = 0.5 * (zk_im + zc_im);
+    const double odd_re = 0.5 * (zk_im - zc_im), odd_im = -0.5 * (zk_re - zc_re);
+    const double w_re = plan.twiddles[k].real(), w_im = plan.twiddles[k].imag();
+    const double t_re = w_re * odd_re - w_im * odd_im, t_im = w_re * odd_im + w_im * odd_re;
+    z[k] = Complex(even_re + t_re, even_im + t_im);
+    z[h - k] = Complex(even_re - t_re, -(even_im - t_im));
   }
   const double even0 = z[0].real(), odd0 = z[0].imag();  // E_0 and O_0 are real
   z[0] = even0 + odd0;
@@ -221,11 +226,17 @@ std::vector<double> InverseRealFftEven(const RealFftPlan& plan, const std::vecto
   std::vector<Complex> z(h);  // conj Z
   const double x0 = bins[0].real(), xh = bins[h].real();
   z[0] = Complex(x0 + xh, xh - x0);
+  // In real arithmetic, as RealFftEven: with xc = conj X_{h-k}, even = X_k + xc and
+  // odd = (X_k - xc)·conj(w^k).
   for (size_t k = 1; 2 * k <= h; ++k) {
-    const Complex xk = bins[k], xc = std::conj(bins[h - k]);
-    const Complex even = xk + xc, odd = (xk - xc) * std::conj(plan.twiddles[k]);
-    z[k] = Complex(even.real() - odd.imag(), -even.imag() - odd.real());  // conj(even + i·odd)
-    z[h - k] = Complex(even.real() + odd.imag(), even.imag() - odd.real());  // even - i·odd
+    const double xk_re = bins[k].real(), xk_im = bins[k].imag();
+    const double xc_re = bins[h - k].real(), xc_im = -bins[h - k].imag();
+    const double even_re = xk_re + xc_re, even_im = xk_im + xc_im;
+    const double d_re = xk_re - xc_re, d_im = xk_im - xc_im;
+    const double w_re = plan.twiddles[k].real(), w_im = -plan.twiddles[k].imag();
+    const double odd_re = d_re * w_re - d_im * w_im, odd_im = d_re * w_im + d_im * w_re;
+    z[k] = Complex(even_re - odd_im, -even_im - odd_re);      // conj(even + i·odd)
+    z[h - k] = Complex(even_re + odd_im, even_im - odd_re);  // even - i·odd
   }
   std::vector<double> out(2 * h);
   plan.complex.Transform(z.data(), reinterpret_cast<Complex*>(out.data()));
