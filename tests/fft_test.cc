@@ -5,6 +5,7 @@
 // transform).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <numbers>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "dsp/column_fft.h"
 #include "dsp/fft.h"
 
 namespace rapid {
@@ -191,6 +193,41 @@ TEST(FftTest, InverseIgnoresImaginaryPartsOfZeroAndNyquistBins) {
     const std::vector<double> got = InverseRealFft(noisy, n);
     ASSERT_EQ(got.size(), want.size());
     for (size_t j = 0; j < got.size(); ++j) ASSERT_EQ(got[j], want[j]) << "n=" << n << " j=" << j;
+  }
+}
+
+TEST(FftTest, ColumnFftTransformsEachColumnOnItsOwn) {
+  // The building block itself, complex input, every column a different signal: lengths of one
+  // pass or none (1, 4), mixed radices 2·3 and 4·4·5 (6, 80), a generic butterfly alone (97) and
+  // among others (2·3·5·7 = 210).
+  for (size_t rows : {1, 4, 6, 80, 97, 210}) {
+    const ColumnFft fft(rows);
+    std::vector<double> values(4 * rows * kFftColumns);
+    const SplitBlock data{values.data(), values.data() + rows * kFftColumns};
+    const SplitBlock spare{data.im + rows * kFftColumns, data.im + 2 * rows * kFftColumns};
+    const std::vector<double> input = RandomSignal(static_cast<int64_t>(2 * rows * kFftColumns), rows);
+    std::copy(input.begin(), input.end(), values.begin());
+    const SplitBlock out = fft.Run(data, spare);
+    const UnitCircle unit(static_cast<int64_t>(rows));
+    for (size_t c = 0; c < kFftColumns; ++c) {
+      long double norm = 0.0L;
+      for (size_t j = 0; j < rows; ++j) {
+        const long double a = input[j * kFftColumns + c], b = input[(rows + j) * kFftColumns + c];
+        norm += a * a + b * b;
+      }
+      const double bound = kTolerance * static_cast<double>(std::sqrt(norm));
+      for (size_t k = 0; k < rows; ++k) {
+        long double re = 0.0L, im = 0.0L;  // Σ_j x_j e^{-2πi jk/rows}, x_j = a + ib
+        for (size_t j = 0; j < rows; ++j) {
+          const size_t r = j * k % rows;
+          const long double a = input[j * kFftColumns + c], b = input[(rows + j) * kFftColumns + c];
+          re += a * unit.cos[r] + b * unit.sin[r];
+          im += b * unit.cos[r] - a * unit.sin[r];
+        }
+        ASSERT_NEAR(out.re[k * kFftColumns + c], static_cast<double>(re), bound) << rows << " rows, column " << c;
+        ASSERT_NEAR(out.im[k * kFftColumns + c], static_cast<double>(im), bound) << rows << " rows, column " << c;
+      }
+    }
   }
 }
 
