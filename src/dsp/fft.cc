@@ -8,9 +8,7 @@
 #include "dsp/complex_fft.h"
 
 
-#include <algorithm>
 #include <cassert>
-#include <cmath>
 #include <cstdint>
 #include <list>
 #include <memory>

@@ -36,15 +36,27 @@ void FoldBatchNorm(const GraphNode& bn, ConvLayer* layer) {
   }
 }
 
+namespace {
+
+// A stride-1-shaped layer computing `phases` output phases of `layer` as channels: weight
+// phases·out × in × taps of zeros (the caller places the taps), bias repeated per phase.
+ConvLayer PhasedLayer(const ConvLayer& layer, int64_t phases, int64_t taps) {
+  const int64_t in = layer.InChannels(), out = layer.OutChannels();
+  ConvLayer phased;
+  phased.weight.shape = {phases * out, in, taps};
+  phased.weight.values.assign(static_cast<size_t>(phases * out * in * taps), 0.0f);
+  for (int64_t r = 0; r < phases; ++r) phased.bias.insert(phased.bias.end(), layer.bias.begin(), layer.bias.end());
+  return phased;
+}
+
+}  // namespace
+
 ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_length, int64_t* blocks) {
   const int64_t s = layer.stride, k = layer.Kernel(), in = layer.InChannels(), out = layer.OutChannels();
   const int64_t taps = (k + s - 1) / s;
   // Output sample m·s + r takes input m − j through tap r + s·j; tap q of the stride-1 kernel
   // reads input m − (taps − 1) + q, so j = taps − 1 − q.
-  ConvLayer phased;
-  phased.weight.shape = {s * out, in, taps};
-  phased.weight.values.assign(static_cast<size_t>(s * out * in * taps), 0.0f);
-  for (int64_t r = 0; r < s; ++r) phased.bias.insert(phased.bias.end(), layer.bias.begin(), layer.bias.end());
+  ConvLayer phased = PhasedLayer(layer, s, taps);
   for (int64_t r = 0; r < s; ++r) {
     for (int64_t o = 0; o < out; ++o) {
       for (int64_t c = 0; c < in; ++c) {
@@ -74,10 +86,7 @@ ConvLayer OutputPhases(const ConvLayer& layer, int64_t phases, int64_t in_length
   const int64_t taps = k + p - 1;
   // Output sample m·p + r reads input m·p + r + j − pad_left through tap j; the strided kernel's
   // tap q reads input m·p + q − pad_left, so phase r's tap q is the layer's tap q − r.
-  ConvLayer phased;
-  phased.weight.shape = {p * out, in, taps};
-  phased.weight.values.assign(static_cast<size_t>(p * out * in * taps), 0.0f);
-  for (int64_t r = 0; r < p; ++r) phased.bias.insert(phased.bias.end(), layer.bias.begin(), layer.bias.end());
+  ConvLayer phased = PhasedLayer(layer, p, taps);
   for (int64_t r = 0; r < p; ++r) {
     for (int64_t o = 0; o < out; ++o) {
       for (int64_t c = 0; c < in; ++c) {
