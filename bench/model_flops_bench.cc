@@ -1,7 +1,9 @@
 // Per model and CPU backend: MFLOP per window (counted, not estimated), raw forward windows/s at the
 // best batch on one thread, and the GFLOP/s that implies against this machine's best one-thread
-// OpenBLAS GEMM rate (a practical peak oneDNN's kernels can beat) and against the AVX-512 FMA peak.
-//   build/model_flops_bench [seconds per measurement, default 2] [peak GFLOP/s per core, default 210]
+// OpenBLAS GEMM rate (a practical peak oneDNN's kernels can beat) and against one core's measured
+// multiply-add peak (FMA chains in 512-bit and 256-bit vectors; the wider is not always faster: Zen 4
+// runs a 512-bit FMA as two 256-bit halves, so its AVX-512 peak is its AVX2 peak).
+//   build/model_flops_bench [seconds per measurement, default 2] [peak GFLOP/s per core, default measured]
 // FLOPs are counted by a libtorch RecordFunction observer on the GEMM-like operators every model's
 // work reduces to: aten::convolution (incl. transposed) and aten::addmm / mm / bmm, at 2 FLOP per
 // multiply-add. Elementwise work (activations, batch norm, softmax, the STFT) is not counted; it
@@ -9,6 +11,9 @@
 #include <ATen/Parallel.h>
 #include <ATen/ATen.h>
 #include <ATen/record_function.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -117,6 +122,69 @@ double GemmPeakGflops(double seconds) {
   return best;
 }
 
+#if defined(__x86_64__)
+// kChains independent multiply-add chains, more than FMA latency × FMA units, so the units never
+// wait on a result: `rounds` × kChains FMAs of one vector each. Returns a sum so nothing is elided.
+constexpr int kChains = 12;
+
+__attribute__((target("avx512f"))) float FmaChains512(int64_t rounds) {
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(0.001f * static_cast<float>(i));
+  const __m512 scale = _mm512_set1_ps(0.9999f), shift = _mm512_set1_ps(1e-5f);
+  for (int64_t r = 0; r < rounds; ++r) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], scale, shift);
+  }
+  float sum = 0.0f;
+  for (int i = 0; i < kChains; ++i) sum += _mm512_reduce_add_ps(acc[i]);
+  return sum;
+}
+
+__attribute__((target("avx2,fma"))) float FmaChains256(int64_t rounds) {
+  __m256 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm256_set1_ps(0.001f * static_cast<float>(i));
+  const __m256 scale = _mm256_set1_ps(0.9999f), shift = _mm256_set1_ps(1e-5f);
+  for (int64_t r = 0; r < rounds; ++r) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) acc[i] = _mm256_fmadd_ps(acc[i], scale, shift);
+  }
+  float lanes[8];
+  float sum = 0.0f;
+  for (int i = 0; i < kChains; ++i) {
+    _mm256_storeu_ps(lanes, acc[i]);
+    sum += lanes[0];
+  }
+  return sum;
+}
+#endif
+
+// One core's float32 multiply-add rate in GFLOP/s with vectors of `floats` lanes (16: AVX-512,
+// 8: AVX2 + FMA), best of a few tries of about seconds / 4 each; 0 where the CPU lacks them.
+double FmaPeakGflops(int floats, double seconds) {
+#if defined(__x86_64__)
+  const bool supported = floats == 16 ? __builtin_cpu_supports("avx512f")
+                                      : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (!supported) return 0.0;
+  double best = 0.0;
+  volatile float sink = 0.0f;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    int64_t rounds = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    while (Seconds(t0) < seconds / 16) {
+      sink = sink + (floats == 16 ? FmaChains512(1 << 20) : FmaChains256(1 << 20));
+      rounds += 1 << 20;
+    }
+    const double flop = 2.0 * floats * kChains * static_cast<double>(rounds);
+    best = std::max(best, flop / Seconds(t0) / 1e9);
+  }
+  return best;
+#else
+  (void)floats;
+  (void)seconds;
+  return 0.0;
+#endif
+}
+
 struct BenchModel {
   const char* name;
   std::string weights;  // empty: bundled
@@ -130,8 +198,8 @@ int main(int argc, char** argv) {
   TuneAllocatorForLargeBuffers();
   at::set_num_threads(1);  // one thread: GFLOP/s per core
   const double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
-  // This machine's AVX-512 peak: 2 FMA units × 16 floats × 2 FLOP × ~3.3 GHz.
-  const double peak = argc > 2 ? std::atof(argv[2]) : 210.0;
+  const double fma512 = FmaPeakGflops(16, seconds), fma256 = FmaPeakGflops(8, seconds);
+  const double peak = argc > 2 ? std::atof(argv[2]) : std::max(fma512, fma256);
   at::addGlobalCallback(at::RecordFunctionCallback(&CountFlops).needsInputs(true));
   const std::string test_models = std::string(RAPID_SOURCE_DIR) + "/tests/data/models/";
   const std::vector<BenchModel> models = {
@@ -145,7 +213,9 @@ int main(int argc, char** argv) {
   };
   const double gemm = GemmPeakGflops(seconds);
   std::printf("one-thread float32 GEMM peak (best of 256^3..2048^3): %.1f GFLOP/s\n", gemm);
-  std::printf("AVX-512 FMA peak per core taken as %.0f GFLOP/s (second argument)\n", peak);
+  std::printf("FMA peak of one core, measured: %.1f GFLOP/s in 512-bit vectors, %.1f in 256-bit (0: not supported)\n",
+              fma512, fma256);
+  std::printf("peak per core taken as %.1f GFLOP/s (%s)\n", peak, argc > 2 ? "second argument" : "the better of the two");
   std::printf("%-16s %-45s %-7s %12s %6s %12s %10s %8s %8s\n", "model", "weights", "backend", "MFLOP/window", "batch",
               "windows/s", "GFLOP/s", "vs GEMM", "vs peak");
   for (const BenchModel& b : models) {
