@@ -258,7 +258,7 @@ class RecordWalker {
     }
     const NanoTime start = static_cast<NanoTime>(msr.starttime) * kNanosPerHptime;
     if (merger_ != nullptr) {
-      if (!merger_->Add(id, start, rate_hz, samples)) {
+      if (!merger_->Add(id, start, rate_hz, samples, ExpectedSamples(id, msr, offset))) {
         out_of_order_ = true;
         return;
       }
@@ -273,6 +273,20 @@ class RecordWalker {
     ++out_->records_decoded;
   }
 
+  // The samples channel `id` may still bring from the record at `offset` on: a quarter more per
+  // record than this one holds (compressed records vary) for every record's worth of bytes left.
+  // 0 (no estimate) once the file has shown a second channel: its records are shared, and the
+  // estimate would reserve several times what each channel needs.
+  int64_t ExpectedSamples(const ChannelId& id, const MSRecord& msr, int64_t offset) {
+    if (!one_channel_so_far_) return 0;
+    if (records_used_++ == 0) first_channel_ = id;
+    if (id != first_channel_) {
+      one_channel_so_far_ = false;
+      return 0;
+    }
+    const int64_t records_left = (static_cast<int64_t>(buffer_.size()) - offset + msr.reclen - 1) / msr.reclen;
+    return records_left * (msr.numsamples + msr.numsamples / 4);
+  }
   // The record's decoded samples in place. False: a sample type other than int32/float32/float64.
   static bool SamplesOf(const MSRecord& msr, SampleSpan* samples) {
     samples->data = msr.datasamples;
@@ -323,6 +337,9 @@ class RecordWalker {
   SegmentMerger* merger_;  // null: records are collected in pieces_
   MsRecordPtr msr_;  // reused across records, as libmseed intends
   std::vector<TraceSegment> pieces_;
+  ChannelId first_channel_;         // of the first record used
+  bool one_channel_so_far_ = true;  // every record used so far was of first_channel_
+  int64_t records_used_ = 0;
   int64_t records_parsed_ = 0;
   int64_t last_reclen_ = 0;
   int64_t junk_start_ = -1;        // first byte of the current run of non-record bytes, or -1

@@ -120,7 +120,8 @@ void SegmentMerger::StartSegment(Channel* channel, size_t* group, TraceSegment s
   }
 }
 
-bool SegmentMerger::Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples) {
+bool SegmentMerger::Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples,
+                        int64_t expected_samples) {
   Channel* channel = ChannelFor(id, start);
   if (channel == nullptr) return false;
   if (samples.count <= 0) return true;
@@ -130,6 +131,7 @@ bool SegmentMerger::Add(const ChannelId& id, NanoTime start, double rate_hz, Sam
   seg.id = id;
   seg.start = start;
   seg.rate_hz = rate_hz;
+  seg.samples.reserve(static_cast<size_t>(std::max(expected_samples, samples.count)));
   AppendFrom(samples, 0, &seg.samples);
   StartSegment(channel, group, std::move(seg));
   return true;

@@ -63,8 +63,11 @@ class SegmentMerger {
   SegmentMerger& operator=(const SegmentMerger&) = delete;
 
   // Merges one piece. False, and nothing changes, when an earlier piece of `id` started later
-  // (out of order). REQUIRES: rate_hz finite and > 0; start set.
-  bool Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples);
+  // (out of order). `expected_samples`: how many samples the caller expects `id` to bring from
+  // this piece on, reserved when the piece starts a segment (a segment grown record by record
+  // would be copied about once more and fault in twice its memory); 0: no estimate.
+  // REQUIRES: rate_hz finite and > 0; start set.
+  bool Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples, int64_t expected_samples = 0);
   // As above for a piece the merger may take over (no copy when it starts a segment).
   bool Add(TraceSegment piece);
 
