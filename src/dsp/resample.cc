@@ -14,42 +14,44 @@ namespace {
 
 constexpr int kLowpassCorners = 4;
 
-// np.interp on a uniform grid xp[j] = j * dx (j = 0..n-1), clamping outside.
-double InterpUniform(double x, double dx, const std::vector<double>& fp) {
-  const size_t n = fp.size();
-  if (x <= 0.0) return fp.front();
+// np.interp on a uniform grid xp[j] = j * dx (j = 0..n-1) of complex values, clamping outside:
+// the real and imaginary parts interpolated as two real arrays would be, with one grid position.
+std::complex<double> InterpUniform(double x, double dx, const std::complex<double>* fp, size_t n) {
+  if (x <= 0.0) return fp[0];
   double pos = x / dx;
   size_t j = static_cast<size_t>(pos);
-  if (j >= n - 1) return fp.back();
+  if (j >= n - 1) return fp[n - 1];
   double x0 = static_cast<double>(j) * dx;
-  double slope = (fp[j + 1] - fp[j]) / dx;
-  return slope * (x - x0) + fp[j];
+  double re = (fp[j + 1].real() - fp[j].real()) / dx * (x - x0) + fp[j].real();
+  double im = (fp[j + 1].imag() - fp[j].imag()) / dx * (x - x0) + fp[j].imag();
+  return {re, im};
 }
 
-// The first `bins` values of the periodic Hann window of length n, ifft-shifted so its peak sits at
-// zero frequency: w[k] = 0.5 − 0.5·cos(2π(k + n/2)/n). libm's cos per bin was a tenth of the
-// resampling's time, so bins come in blocks of kBlock: with a = 2π(k0 + n/2)/n at the block's start
-// and b = 2πj/n within it, cos(a + b) = cos a·cos b − sin a·sin b from one table of cos b and sin b
-// (error about 1e-16; the loop vectorises).
-std::vector<double> ShiftedHann(int64_t n, size_t bins) {
+// Multiplies bins [from, to) of *spectrum by the periodic Hann window of length n, ifft-shifted so
+// its peak sits at zero frequency: w[k] = 0.5 − 0.5·cos(2π(k + n/2)/n). libm's cos per bin was a
+// tenth of the resampling's time, so bins come in blocks of kBlock: with a = 2π(k0 + n/2)/n at the
+// block's start and b = 2πj/n within it, cos(a + b) = cos a·cos b − sin a·sin b from one table of
+// cos b and sin b (error about 1e-16; the loop vectorises). A bin's weight does not depend on the
+// range it is windowed in.
+void ApplyShiftedHann(int64_t n, size_t from, size_t to, std::complex<double>* spectrum) {
   constexpr size_t kBlock = 1024;
   const double step = 2.0 * std::numbers::pi / static_cast<double>(n);
-  const size_t block = std::min(bins, kBlock);
+  const size_t block = std::min(to, kBlock);
   std::vector<double> cos_b(block), sin_b(block);
   for (size_t j = 0; j < block; ++j) {
     cos_b[j] = std::cos(step * static_cast<double>(j));
     sin_b[j] = std::sin(step * static_cast<double>(j));
   }
-  std::vector<double> w(bins);
-  for (size_t k0 = 0; k0 < bins; k0 += kBlock) {
+  for (size_t k0 = from / kBlock * kBlock; k0 < to; k0 += kBlock) {
     const double angle = step * static_cast<double>((static_cast<int64_t>(k0) + n / 2) % n);
     const double cos_a = std::cos(angle), sin_a = std::sin(angle);
-    const size_t count = std::min(bins - k0, kBlock);
-    for (size_t j = 0; j < count; ++j) w[k0 + j] = 0.5 - 0.5 * (cos_a * cos_b[j] - sin_a * sin_b[j]);
+    const size_t first = std::max(from, k0) - k0, end = std::min(to - k0, kBlock);
+    for (size_t j = first; j < end; ++j) spectrum[k0 + j] *= 0.5 - 0.5 * (cos_a * cos_b[j] - sin_a * sin_b[j]);
   }
-  return w;
 }
 
+// ObsPy's Trace.resample (no pre-filter, Hann window): the spectrum of the n samples is windowed and
+// interpolated linearly onto the bins of `num` output samples, then transformed back.
 void FourierResample(double rate_hz, double target_hz, std::vector<double>* samples) {
   const int64_t n = static_cast<int64_t>(samples->size());
   const int64_t num = FourierResampledLength(n, rate_hz, target_hz);
@@ -59,23 +61,22 @@ void FourierResample(double rate_hz, double target_hz, std::vector<double>* samp
   }
   std::vector<std::complex<double>> spectrum = RealFft(*samples);
   const size_t bins = static_cast<size_t>(n / 2 + 1);
-  const std::vector<double> window = ShiftedHann(n, bins);
-  std::vector<double> re(bins), im(bins);
-  for (size_t k = 0; k < bins; ++k) {
-    re[k] = spectrum[k].real() * window[k];
-    im[k] = spectrum[k].imag() * window[k];
-  }
-  // Nyquist bin of an even-length input carries no imaginary part (FFTPACK's packing drops it).
-  if (n % 2 == 0) im[bins - 1] = 0.0;
-  im[0] = 0.0;
   const double delta_s = 1.0 / rate_hz;
   const double df = 1.0 / (static_cast<double>(n) * delta_s);
   const double d_large_f = 1.0 / static_cast<double>(num) * target_hz;
   const size_t new_bins = static_cast<size_t>(num / 2 + 1);
+  // The interpolation reads bins up to one past the last output frequency's (all of them when
+  // upsampling) and the last bin; only those are windowed.
+  const size_t reach = static_cast<size_t>(d_large_f * static_cast<double>(new_bins - 1) / df);
+  const size_t windowed = std::min(bins, reach + 2);
+  ApplyShiftedHann(n, 0, windowed, spectrum.data());
+  if (windowed < bins) ApplyShiftedHann(n, bins - 1, bins, spectrum.data());
+  // Nyquist bin of an even-length input carries no imaginary part (FFTPACK's packing drops it).
+  if (n % 2 == 0) spectrum[bins - 1].imag(0.0);
+  spectrum[0].imag(0.0);
   std::vector<std::complex<double>> resampled(new_bins);
   for (size_t k = 0; k < new_bins; ++k) {
-    double f = d_large_f * static_cast<double>(k);
-    resampled[k] = {InterpUniform(f, df, re), InterpUniform(f, df, im)};
+    resampled[k] = InterpUniform(d_large_f * static_cast<double>(k), df, spectrum.data(), bins);
   }
   std::vector<double> out = InverseRealFft(resampled, num);
   const double scale = static_cast<double>(num) / static_cast<double>(n);
