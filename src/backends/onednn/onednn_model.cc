@@ -9,10 +9,14 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -96,6 +100,7 @@ class OnednnModel : public Model {
   };
 
   Status CompileSteps();
+  void CreatePrimitives();
   int SoleConsumer(int id, OpKind op) const;
   Status AddConvolutionNode(int id, std::vector<bool>* done);
   Status AddLoopNode(int id);
@@ -119,6 +124,8 @@ class OnednnModel : public Model {
   std::vector<View> values_;                          // per node
   std::unordered_map<int, std::vector<int>> concat_;  // node → parts, for concatenations never built
   std::vector<Step> steps_;
+  // Convolutions described but not yet created (CreatePrimitives): step index and descriptor.
+  std::vector<std::pair<size_t, dnnl::convolution_forward::primitive_desc>> uncreated_;
   // One scratchpad for every primitive (they run one after another), allocated once: oneDNN's
   // own would be allocated per execution.
   size_t scratchpad_bytes_ = 0;
@@ -192,7 +199,7 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
   }
   step.args[DNNL_ARG_SRC] = dnnl::memory(src_desc, engine, src.data);
   step.args[DNNL_ARG_DST] = dnnl::memory(dst_desc, engine, dst);
-  step.primitive = dnnl::convolution_forward(pd);
+  uncreated_.emplace_back(steps_.size(), pd);
   scratchpad_bytes_ = std::max(scratchpad_bytes_, pd.scratchpad_desc().get_size());
   steps_.push_back(std::move(step));
 }
@@ -276,7 +283,40 @@ Status OnednnModel::Compile() {
   // a primitive never forks: a window's layers are too small for a team (two threads on one window
   // ran at less than half the speed of one), and the caller's thread count does not matter.
   OneOpenMpThread one_thread;
-  return CompileSteps();
+  RAPID_RETURN_IF_ERROR(CompileSteps());
+  CreatePrimitives();
+  return Status::OK();
+}
+
+// Creating a convolution JIT-compiles its kernels: about 2 ms each, 50 of the 65 ms PhaseNet's
+// first instance took to compile on one thread (a later instance's come from oneDNN's primitive
+// cache). Creation is thread-safe, so the convolutions are created on up to kCompileThreads
+// threads (inheriting this thread's CPU affinity), each planning its primitives for one OpenMP
+// thread as Compile does. Rethrows the first dnnl::error.
+void OnednnModel::CreatePrimitives() {
+  constexpr size_t kCompileThreads = 4;
+  const size_t threads =
+      std::min({kCompileThreads, uncreated_.size(), static_cast<size_t>(std::max(1u, std::thread::hardware_concurrency()))});
+  std::atomic<size_t> next{0};
+  std::mutex error_mu;
+  std::exception_ptr error;
+  auto create = [&] {
+    OneOpenMpThread one_thread;
+    try {
+      for (size_t i; (i = next.fetch_add(1)) < uncreated_.size();) {
+        steps_[uncreated_[i].first].primitive = dnnl::convolution_forward(uncreated_[i].second);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mu);
+      if (!error) error = std::current_exception();
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(create);
+  create();
+  for (std::thread& helper : helpers) helper.join();
+  uncreated_.clear();
+  if (error) std::rethrow_exception(error);
 }
 
 // The node that alone reads node `id`, when it is an `op` and `id` is not the output; else -1.
