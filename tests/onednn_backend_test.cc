@@ -9,6 +9,7 @@
 
 #include "backends/backend.h"
 #include "backends/fast_math.h"
+#include "backends/onednn/conv_lowering.h"
 #include "backends/onednn/output_head.h"
 #include "models/upsampled_conv.h"
 
@@ -95,12 +96,29 @@ TEST(OnednnBackendTest, TransposedConvolutionsOfEveryPhaseAndCrop) {
   }
 }
 
-TEST(OnednnBackendTest, ConvolutionsToThreeToEightChannelsInOutputPhases) {
-  // Stride-1 convolutions to 3–8 channels run as strided ones over output phases: kernels
+TEST(OnednnBackendTest, OutputPhasesWhereChannelsLeaveVectorsPartlyEmpty) {
+  auto phases = [](int64_t out, int64_t kernel) {
+    onednn::ConvLayer layer;
+    layer.weight.shape = {out, 4, kernel};
+    return onednn::OutputPhasesFor(layer);
+  };
+  EXPECT_EQ(phases(8, 7), 2);    // PhaseNet's 8-channel layers: 16 channels
+  EXPECT_EQ(phases(3, 11), 5);   // EQCCT's 3 → 3: 15
+  EXPECT_EQ(phases(20, 11), 4);  // EQCCT's 20-channel stem: 80, whole vectors
+  EXPECT_EQ(phases(40, 11), 2);
+  for (int64_t whole : {16, 32, 64, 128}) EXPECT_EQ(phases(whole, 7), 1) << whole;
+  onednn::ConvLayer strided;
+  strided.weight.shape = {8, 4, 7};
+  strided.stride = 2;
+  EXPECT_EQ(onednn::OutputPhasesFor(strided), 1);
+}
+
+TEST(OnednnBackendTest, ConvolutionsInOutputPhases) {
+  // Stride-1 convolutions to 3–40 channels run as strided ones over output phases: kernels
   // shorter and longer than the phases, symmetric, asymmetric and no padding, odd and even
   // lengths, batch norm and ReLU absorbed, over a split concatenation, feeding others and a crop.
   std::mt19937 rng(11);
-  for (int64_t out : {3, 4, 5, 8}) {
+  for (int64_t out : {3, 4, 5, 8, 10, 20, 40}) {
     for (int64_t kernel : {1, 3, 7, 11}) {
       for (int64_t length : {64, 101}) {
         auto g = std::make_shared<Graph>();

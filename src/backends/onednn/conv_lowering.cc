@@ -75,10 +75,33 @@ ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_leng
   return phased;
 }
 
+namespace {
+
+// The time per output sample of a stride-1 convolution to `out` channels, `kernel` taps, computed
+// in `phases` output phases, relative to a layer whose channels fill whole vectors: oneDNN's
+// kernels vectorise along output channels, 16 floats a vector, and a masked partial vector costs
+// a quarter more than a full one; each phase adds a tap. Fitted to EQCCT's and PhaseNet's layers
+// (one thread, ONEDNN_VERBOSE; see OutputPhasesFor).
+double PhasedCost(int64_t out, int64_t kernel, int64_t phases) {
+  const int64_t channels = out * phases;
+  const double vectors = static_cast<double>(channels / 16) + (channels % 16 == 0 ? 0.0 : 1.25);
+  return vectors / (static_cast<double>(channels) / 16.0) * static_cast<double>(kernel + phases - 1) /
+         static_cast<double>(kernel);
+}
+
+}  // namespace
+
 int64_t OutputPhasesFor(const ConvLayer& layer) {
-  const int64_t out = layer.OutChannels();
+  const int64_t out = layer.OutChannels(), kernel = layer.Kernel();
   const bool plain = !layer.transposed && !layer.two_d && layer.stride == 1;
-  return plain && out >= 3 && out <= 8 ? 16 / out : 1;
+  if (!plain || out < 3) return 1;
+  constexpr int64_t kMaxPhases = 8;
+  constexpr double kMinGain = 0.9;  // phases only where the model predicts at least 10 % less time
+  int64_t best = 1;
+  for (int64_t p = 2; p <= kMaxPhases; ++p) {
+    if (PhasedCost(out, kernel, p) < PhasedCost(out, kernel, best)) best = p;
+  }
+  return PhasedCost(out, kernel, best) < kMinGain * PhasedCost(out, kernel, 1) ? best : 1;
 }
 
 ConvLayer OutputPhases(const ConvLayer& layer, int64_t phases, int64_t in_length, int64_t* blocks) {
