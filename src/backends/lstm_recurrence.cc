@@ -22,10 +22,15 @@ LstmRecurrence::LstmRecurrence(const WeightTensor& recurrent, GateActivation gat
 
 namespace {
 
+// The helpers below are always inlined into RunDirectionOf, whose clones (core/vector_loops.h)
+// then compile them for each x86-64 level: called instead, they were compiled once, for the
+// baseline, and ran in SSE2 whatever the CPU. (CRED's windows took no less time in AVX-512: a step
+// of H = 64 reads its 64 KB of W_hh from L2, about 1 µs, whatever the vector width.)
+
 // acc[j] += Σ_k w[k·g + j]·hs[k] for j < g, k < h, the sum over k in increasing order. Gates go in
 // blocks held in registers over all of k: accumulating into acc one k at a time stored and
 // reloaded all g sums h times per step, which took most of CRED's recurrence time (H = 64).
-inline void AddRecurrent(const float* w, const float* hs, int64_t h, int64_t g, float* acc) {
+[[gnu::always_inline]] inline void AddRecurrent(const float* w, const float* hs, int64_t h, int64_t g, float* acc) {
   constexpr int64_t kBlock = 32;
   int64_t first = 0;
   for (; first + kBlock <= g; first += kBlock) {
@@ -46,7 +51,7 @@ inline void AddRecurrent(const float* w, const float* hs, int64_t h, int64_t g, 
 // One direction of the recurrence (see Run), hard-sigmoid gates or logistic ones; `w`: that
 // direction's W_hh transposed (H × 4H); `state`: 6H floats of scratch.
 template <bool kHardSigmoid>
-void RunDirection(const float* gates, int64_t gates_stride, int64_t length, const float* w, int64_t h,
+[[gnu::always_inline]] inline void RunDirection(const float* gates, int64_t gates_stride, int64_t length, const float* w, int64_t h,
                   bool reverse, float* out, int64_t out_stride, float* state) {
   const int64_t g = 4 * h;
   float* hs = state;
