@@ -215,7 +215,8 @@ int main(int argc, char** argv) {
   std::printf("one-thread float32 GEMM peak (best of 256^3..2048^3): %.1f GFLOP/s\n", gemm);
   std::printf("FMA peak of one core, measured: %.1f GFLOP/s in 512-bit vectors, %.1f in 256-bit (0: not supported)\n",
               fma512, fma256);
-  std::printf("peak per core taken as %.1f GFLOP/s (%s)\n", peak, argc > 2 ? "second argument" : "the better of the two");
+  std::printf("peak per core taken as %.1f GFLOP/s (%s)\n", peak,
+              argc > 2 ? "second argument" : "the better of the two");
   std::printf("%-16s %-45s %-7s %12s %6s %12s %10s %8s %8s\n", "model", "weights", "backend", "MFLOP/window", "batch",
               "windows/s", "GFLOP/s", "vs GEMM", "vs peak");
   for (const BenchModel& b : models) {

@@ -51,8 +51,9 @@ namespace {
 // One direction of the recurrence (see Run), hard-sigmoid gates or logistic ones; `w`: that
 // direction's W_hh transposed (H × 4H); `state`: 6H floats of scratch.
 template <bool kHardSigmoid>
-[[gnu::always_inline]] inline void RunDirection(const float* gates, int64_t gates_stride, int64_t length, const float* w, int64_t h,
-                  bool reverse, float* out, int64_t out_stride, float* state) {
+[[gnu::always_inline]] inline void RunDirection(const float* gates, int64_t gates_stride, int64_t length,
+                                                const float* w, int64_t h, bool reverse, float* out,
+                                                int64_t out_stride, float* state) {
   const int64_t g = 4 * h;
   float* hs = state;
   float* cs = hs + h;

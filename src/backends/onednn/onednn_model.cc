@@ -295,8 +295,8 @@ Status OnednnModel::Compile() {
 // thread as Compile does. Rethrows the first dnnl::error.
 void OnednnModel::CreatePrimitives() {
   constexpr size_t kCompileThreads = 4;
-  const size_t threads =
-      std::min({kCompileThreads, uncreated_.size(), static_cast<size_t>(std::max(1u, std::thread::hardware_concurrency()))});
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const size_t threads = std::min({kCompileThreads, uncreated_.size(), cores});
   std::atomic<size_t> next{0};
   std::mutex error_mu;
   std::exception_ptr error;
