@@ -49,7 +49,7 @@ std::unique_ptr<LoopKernel> MakeAdditiveAttentionKernel(const GraphNode& n, View
 
 // A convolution to at most this many output channels runs as a loop (narrow_conv_kernel.cc),
 // when it is a plain stride-1 1-D convolution: oneDNN's kernels vectorise along output channels.
-// (3–8 channels run in output phases instead, conv_lowering.h.)
+// (Wider ones that leave vectors partly empty run in output phases instead, conv_lowering.h.)
 constexpr int64_t kNarrowConvChannels = 2;
 bool RunsAsNarrowConv(const ConvLayer& layer);
 // `layer` (batch norm already folded) over `input` into `output`, then ReLU when `relu`.
