@@ -27,28 +27,40 @@ std::complex<double> InterpUniform(double x, double dx, const std::complex<doubl
   return {re, im};
 }
 
-// Multiplies bins [from, to) of *spectrum by the periodic Hann window of length n, ifft-shifted so
-// its peak sits at zero frequency: w[k] = 0.5 − 0.5·cos(2π(k + n/2)/n). libm's cos per bin was a
-// tenth of the resampling's time, so bins come in blocks of kBlock: with a = 2π(k0 + n/2)/n at the
+// The periodic Hann window of length n, ifft-shifted so its peak sits at zero frequency:
+// w[k] = 0.5 − 0.5·cos(2π(k + n/2)/n), applied to ranges of bins. libm's cos per bin was a tenth
+// of the resampling's time, so bins come in blocks of kBlock: with a = 2π(k0 + n/2)/n at the
 // block's start and b = 2πj/n within it, cos(a + b) = cos a·cos b − sin a·sin b from one table of
-// cos b and sin b (error about 1e-16; the loop vectorises). A bin's weight does not depend on the
-// range it is windowed in.
-void ApplyShiftedHann(int64_t n, size_t from, size_t to, std::complex<double>* spectrum) {
-  constexpr size_t kBlock = 1024;
-  const double step = 2.0 * std::numbers::pi / static_cast<double>(n);
-  const size_t block = std::min(to, kBlock);
-  std::vector<double> cos_b(block), sin_b(block);
-  for (size_t j = 0; j < block; ++j) {
-    cos_b[j] = std::cos(step * static_cast<double>(j));
-    sin_b[j] = std::sin(step * static_cast<double>(j));
+// cos b and sin b, built once (error about 1e-16; the loop vectorises). A bin's weight does not
+// depend on the range it is windowed in.
+class ShiftedHann {
+ public:
+  // For bins below `bins`.
+  ShiftedHann(int64_t n, size_t bins) : n_(n), step_(2.0 * std::numbers::pi / static_cast<double>(n)) {
+    for (size_t j = 0; j < std::min(bins, kBlock); ++j) {
+      cos_b_.push_back(std::cos(step_ * static_cast<double>(j)));
+      sin_b_.push_back(std::sin(step_ * static_cast<double>(j)));
+    }
   }
-  for (size_t k0 = from / kBlock * kBlock; k0 < to; k0 += kBlock) {
-    const double angle = step * static_cast<double>((static_cast<int64_t>(k0) + n / 2) % n);
-    const double cos_a = std::cos(angle), sin_a = std::sin(angle);
-    const size_t first = std::max(from, k0) - k0, end = std::min(to - k0, kBlock);
-    for (size_t j = first; j < end; ++j) spectrum[k0 + j] *= 0.5 - 0.5 * (cos_a * cos_b[j] - sin_a * sin_b[j]);
+
+  // Multiplies bins [from, to) of *spectrum by the window. REQUIRES: to <= bins.
+  void Apply(size_t from, size_t to, std::complex<double>* spectrum) const {
+    for (size_t k0 = from / kBlock * kBlock; k0 < to; k0 += kBlock) {
+      const double angle = step_ * static_cast<double>((static_cast<int64_t>(k0) + n_ / 2) % n_);
+      const double cos_a = std::cos(angle), sin_a = std::sin(angle);
+      const size_t first = std::max(from, k0) - k0, end = std::min(to - k0, kBlock);
+      for (size_t j = first; j < end; ++j) {
+        spectrum[k0 + j] *= 0.5 - 0.5 * (cos_a * cos_b_[j] - sin_a * sin_b_[j]);
+      }
+    }
   }
-}
+
+ private:
+  static constexpr size_t kBlock = 1024;
+  int64_t n_;
+  double step_;
+  std::vector<double> cos_b_, sin_b_;
+};
 
 // ObsPy's Trace.resample (no pre-filter, Hann window): the spectrum of the n samples is windowed and
 // interpolated linearly onto the bins of `num` output samples, then transformed back.
@@ -69,8 +81,9 @@ void FourierResample(double rate_hz, double target_hz, std::vector<double>* samp
   // upsampling) and the last bin; only those are windowed.
   const size_t reach = static_cast<size_t>(d_large_f * static_cast<double>(new_bins - 1) / df);
   const size_t windowed = std::min(bins, reach + 2);
-  ApplyShiftedHann(n, 0, windowed, spectrum.data());
-  if (windowed < bins) ApplyShiftedHann(n, bins - 1, bins, spectrum.data());
+  const ShiftedHann window(n, bins);
+  window.Apply(0, windowed, spectrum.data());
+  if (windowed < bins) window.Apply(bins - 1, bins, spectrum.data());
   // Nyquist bin of an even-length input carries no imaginary part (FFTPACK's packing drops it).
   if (n % 2 == 0) spectrum[bins - 1].imag(0.0);
   spectrum[0].imag(0.0);
