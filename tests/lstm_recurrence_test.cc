@@ -1,6 +1,6 @@
 // The LSTM recurrence both CPU backends run (backends/lstm_recurrence.h) against a double-precision
 // transcription of torch's nn.LSTM cell, for both gate non-linearities, both directions, and hidden
-// sizes whose 4H gates fill the register blocks exactly or leave a tail.
+// sizes whose 4H gates fill the panels of sums exactly or leave a tail.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -48,7 +48,7 @@ TEST(LstmRecurrenceTest, MatchesTorchsCellInDoublePrecision) {
   double overall = 0;
   for (GateActivation gate : {GateActivation::kSigmoid, GateActivation::kHardSigmoid}) {
     for (int64_t dirs : {1, 2}) {
-      for (int64_t h : {10, 16, 64}) {  // 4H = 40 (a block and a tail), 64, 256
+      for (int64_t h : {10, 16, 20, 64}) {  // 4H = 40 (a tail alone), 64, 80 (a panel and a tail), 256
         const int64_t length = 23, g = 4 * h;
         WeightTensor w{{dirs, g, h}, {}};
         for (int64_t i = 0; i < dirs * g * h; ++i) w.values.push_back(small(rng));

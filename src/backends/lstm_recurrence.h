@@ -27,7 +27,7 @@ class LstmRecurrence {
  private:
   int64_t directions_, hidden_;
   GateActivation gate_;
-  std::vector<float> w_hh_t_;  // per direction H × 4H: W_hh transposed, so a step's products vectorise
+  std::vector<float> w_hh_t_;  // per direction: W_hh transposed, in panels of gates (see the .cc)
 };
 
 }  // namespace rapid
