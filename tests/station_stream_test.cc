@@ -47,8 +47,11 @@ std::vector<double> StreamInParts(double rate, const std::vector<double>& x, uin
   std::vector<double> out;
   for (size_t i = 0; i < x.size();) {
     const size_t n = std::min<size_t>(x.size() - i, static_cast<size_t>(part(rng)));
-    if (part(rng) % 2 == 0) {  // Feed is Append + Drain(false)
-      EXPECT_TRUE(stream.Feed(x.data() + i, static_cast<int64_t>(n), &out).ok());
+    if (part(rng) % 2 == 0) {  // Feed is Append + Drain(false), here after 0–2 samples it skips
+      const int64_t from = part(rng) % 3;
+      std::vector<double> samples(static_cast<size_t>(from), std::nan(""));
+      samples.insert(samples.end(), x.begin() + static_cast<int64_t>(i), x.begin() + static_cast<int64_t>(i + n));
+      EXPECT_TRUE(stream.Feed(&samples, from, &out).ok());
     } else {
       stream.Append(x.data() + i, static_cast<int64_t>(n));
       EXPECT_TRUE(stream.Drain(false, &out).ok());

@@ -95,20 +95,26 @@ Status ResampleStream::Drain(bool closed, std::vector<T>* out) {
 }
 
 template <typename T>
-Status ResampleStream::Feed(const double* samples, int64_t count, std::vector<T>* out) {
+Status ResampleStream::Feed(std::vector<double>* samples, int64_t from, std::vector<T>* out) {
+  const int64_t count = static_cast<int64_t>(samples->size()) - from;
   if (method_ == ResampleMethod::kNone && buffer_.empty()) {
-    out->insert(out->end(), samples, samples + count);
+    out->insert(out->end(), samples->begin() + from, samples->end());
     appended_ += count;
     emitted_ += count;
     buffer_from_ = appended_;
     return Status::OK();
   }
-  Append(samples, count);
+  if (buffer_.empty() && from == 0) {
+    buffer_.swap(*samples);  // a whole hour at 250 Hz is 7 MB: taken over, not copied
+    appended_ += count;
+  } else {
+    Append(samples->data() + from, count);
+  }
   return Drain(false, out);
 }
 
-template Status ResampleStream::Feed(const double* samples, int64_t count, std::vector<float>* out);
-template Status ResampleStream::Feed(const double* samples, int64_t count, std::vector<double>* out);
+template Status ResampleStream::Feed(std::vector<double>* samples, int64_t from, std::vector<float>* out);
+template Status ResampleStream::Feed(std::vector<double>* samples, int64_t from, std::vector<double>* out);
 template Status ResampleStream::Drain(bool closed, std::vector<float>* out);
 template Status ResampleStream::Drain(bool closed, std::vector<double>* out);
 

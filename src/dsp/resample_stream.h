@@ -51,10 +51,12 @@ class ResampleStream {
   template <typename T>
   Status Drain(bool closed, std::vector<T>* out);
 
-  // Append, then Drain(false): the samples that are final so far go to *out (without the copy
-  // through the input buffer when no resampling is needed).
+  // Append of (*samples)[from, end), then Drain(false): the samples that are final so far go to
+  // *out. Without a copy through the input buffer when no resampling is needed, and taking over
+  // *samples' memory when it is all to be buffered (*samples is then left in a valid but
+  // unspecified state). REQUIRES: 0 <= from <= samples->size().
   template <typename T>
-  Status Feed(const double* samples, int64_t count, std::vector<T>* out);
+  Status Feed(std::vector<double>* samples, int64_t from, std::vector<T>* out);
 
   int64_t emitted() const { return emitted_; }    // output samples drained so far
   int64_t appended() const { return appended_; }  // input samples appended so far

@@ -131,7 +131,7 @@ Status StationStream::AddSegment(TraceSegment seg, std::vector<std::string>* not
     seg.start = seg.SampleTimeAt(known);
     const bool same_rate = std::abs(1.0 - seg.rate_hz / ch.rate_hz) <= 1e-4;
     if (same_rate && std::abs(Samples(expected, seg.start, ch.rate_hz)) <= 0.5) {
-      return ch.resampler.Feed(seg.samples.data() + known, n - known, &runs_[static_cast<size_t>(c)].back().samples);
+      return ch.resampler.Feed(&seg.samples, known, &runs_[static_cast<size_t>(c)].back().samples);
     }
     RAPID_RETURN_IF_ERROR(CloseChannel(&ch));  // a gap: the next samples start a new segment
     channels_.erase(it);
@@ -152,7 +152,7 @@ Status StationStream::AddSegment(TraceSegment seg, std::vector<std::string>* not
   Run run;
   run.k0 = AlignedGridIndex(seg.start, spec_.rate_hz);
   run.shift_ns = seg.start - GridTime(run.k0, spec_.rate_hz);
-  RAPID_RETURN_IF_ERROR(ch->resampler.Feed(seg.samples.data() + known, n - known, &run.samples));
+  RAPID_RETURN_IF_ERROR(ch->resampler.Feed(&seg.samples, known, &run.samples));
   runs_[static_cast<size_t>(c)].push_back(std::move(run));
   channels_[seg.id.channel] = std::move(ch);
   return Status::OK();
