@@ -27,9 +27,11 @@ constexpr float kFactoredRange = 80.0f;
 // Wa·tanh(q_u + k_us) + ba, given base = Σ Wa + ba and w2 = 2·Wa. Factored: qs[u] = e^{2q_u} and
 // ks[u·padded + s] = e^{2k_us}, so the exponential is a product (which overflows to ∞ or underflows
 // to 0 exactly where tanh saturates); else qs = 2q and ks = 2k. Each unit's row of ks is padded
-// to `padded` (a multiple of kLanes) so that every block is whole.
+// to `padded` (a multiple of kLanes) so that every block is whole. Always inlined into RowScores,
+// whose clones compile it per x86-64 level (called instead, it was compiled once, for the baseline,
+// and ran in scalar SSE: a twentieth of an EQTransformer window).
 template <bool kFactored>
-void RowScoresOf(const float* qs, const float* ks, const float* w2, float base, int64_t units, int64_t padded,
+[[gnu::always_inline]] inline void RowScoresOf(const float* qs, const float* ks, const float* w2, float base, int64_t units, int64_t padded,
                  float* e) {
   for (int64_t s0 = 0; s0 < padded; s0 += kLanes) {
     float acc[kLanes];

@@ -95,7 +95,10 @@ class OnednnModel : public Model {
   // A oneDNN primitive, or a loop kernel when `loop` is set.
   struct Step {
     dnnl::primitive primitive;
-    std::unordered_map<int, dnnl::memory> args;
+    std::unordered_map<int, dnnl::memory> args;  // owns the memory objects
+    // `args` as the C API takes them, built once: dnnl::primitive::execute rebuilds this array (a
+    // heap allocation) on every call, a percent of an EQTransformer window.
+    std::vector<dnnl_exec_arg_t> exec_args;
     std::unique_ptr<LoopKernel> loop;
   };
 
@@ -116,6 +119,12 @@ class OnednnModel : public Model {
   // Whether the graph ends in a 1×1 convolution that output_head.h can do; sets head_.
   bool TakeHead();
   Status Run(const float* input, int64_t batch, float* output, bool probabilities);
+  // Runs primitive step `step` on stream_; throws dnnl::error.
+  void Execute(const Step& step) {
+    dnnl::error::wrap_c_api(dnnl_primitive_execute(step.primitive.get(), stream_.get(),
+                                                   static_cast<int>(step.exec_args.size()), step.exec_args.data()),
+                            "could not execute a primitive");
+  }
 
   ModelSpec spec_;
   std::shared_ptr<const Graph> graph_;
@@ -421,7 +430,9 @@ void OnednnModel::BindOutputAndScratchpad() {
   }
   scratchpad_ = dnnl::memory({{static_cast<int64_t>(scratchpad_bytes_)}, dt::u8, tag::x}, CpuEngine());
   for (Step& step : steps_) {
-    if (!step.loop) step.args[DNNL_ARG_SCRATCHPAD] = scratchpad_;
+    if (step.loop) continue;
+    step.args[DNNL_ARG_SCRATCHPAD] = scratchpad_;
+    for (const auto& [arg, memory] : step.args) step.exec_args.push_back({arg, memory.get()});
   }
 }
 
@@ -436,7 +447,7 @@ Status OnednnModel::Run(const float* input, int64_t batch, float* output, bool p
       ToChannelsLast(x, channels, samples, window.data);
       for (Step& step : steps_) {
         if (step.loop) step.loop->Run();
-        else step.primitive.execute(stream_, step.args);
+        else Execute(step);
       }
       stream_.wait();
       onednn::EmitScores(head_inputs_, spec_.OutSamples(), head_ ? &*head_ : nullptr, graph_->Activation(),
