@@ -239,8 +239,9 @@ TEST(OnednnBackendTest, Conv2dWithBatchNormAndReluAbsorbedStrideOneAndTwo) {
 
 TEST(OnednnBackendTest, NarrowConvolutionsRunAsLoops) {
   // Convolutions to one or two channels (loops, not oneDNN): asymmetric padding, batch norm and
-  // ReLU absorbed, lengths that are no multiple of the loop's block.
-  for (int64_t length : {70, 101}) {
+  // ReLU absorbed, lengths that are no multiple of the loop's block of 32 outputs, or span several
+  // of its chunks of 256 (600: two and part of a third).
+  for (int64_t length : {70, 101, 600}) {
     std::mt19937 rng(static_cast<unsigned>(length));
     auto g = std::make_shared<Graph>();
     const ModelSpec spec = SmallSpec(3, length, 3);
