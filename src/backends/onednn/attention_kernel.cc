@@ -31,8 +31,8 @@ constexpr float kFactoredRange = 80.0f;
 // whose clones compile it per x86-64 level (called instead, it was compiled once, for the baseline,
 // and ran in scalar SSE: a twentieth of an EQTransformer window).
 template <bool kFactored>
-[[gnu::always_inline]] inline void RowScoresOf(const float* qs, const float* ks, const float* w2, float base, int64_t units, int64_t padded,
-                 float* e) {
+[[gnu::always_inline]] inline void RowScoresOf(const float* qs, const float* ks, const float* w2, float base,
+                                               int64_t units, int64_t padded, float* e) {
   for (int64_t s0 = 0; s0 < padded; s0 += kLanes) {
     float acc[kLanes];
     for (int64_t j = 0; j < kLanes; ++j) acc[j] = base;

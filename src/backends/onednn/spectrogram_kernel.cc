@@ -61,31 +61,31 @@ class Spectrogram : public LoopKernel {
   // past count and all imaginary parts zero.
   void LoadFrames(int64_t first, int64_t count, SplitBlock block) const {
     const int64_t channels = in_.channels, n_fft = static_cast<int64_t>(window_.size());
-    int64_t start[kFftColumns];  // sample index of each lane's row 0
-    for (int64_t lane = 0; lane < count; ++lane) start[lane] = ((first + lane) / channels) * hop_ - n_fft / 2;
-    std::fill_n(block.re, window_.size() * kFftColumns, 0.0);
-    std::fill_n(block.im, window_.size() * kFftColumns, 0.0);
+    const int64_t lanes = static_cast<int64_t>(kFftColumns);
+    std::fill_n(block.re, n_fft * lanes, 0.0);
+    std::fill_n(block.im, n_fft * lanes, 0.0);
     for (int64_t lane = 0; lane < count; ++lane) {
-      const float* x = in_.data + (first + lane) % channels;
+      const int64_t column = first + lane;
+      const int64_t start = (column / channels) * hop_ - n_fft / 2;  // the sample of row 0
+      const float* x = in_.data + column % channels;
       // Rows whose sample lies in [0, L); the others keep torch's zero padding.
-      const int64_t from = std::max<int64_t>(0, -start[lane]);
-      const int64_t to = std::min(n_fft, in_.length - start[lane]);
-      double* re = block.re + lane;
+      const int64_t from = std::max<int64_t>(0, -start), to = std::min(n_fft, in_.length - start);
       for (int64_t j = from; j < to; ++j) {
-        re[j * static_cast<int64_t>(kFftColumns)] = window_[static_cast<size_t>(j)] * x[(start[lane] + j) * channels];
+        block.re[j * lanes + lane] = window_[static_cast<size_t>(j)] * x[(start + j) * channels];
       }
     }
   }
 
+  // scale·|X| of the lanes [0, count) of `spectrum` into their (frame, frequency, channel) places.
   void StoreMagnitudes(SplitBlock spectrum, int64_t first, int64_t count) const {
-    const int64_t channels = in_.channels, bins = out_.width;
+    const int64_t channels = in_.channels, bins = out_.width, lanes = static_cast<int64_t>(kFftColumns);
     double magnitude[kFftColumns];
     for (int64_t k = 0; k < bins; ++k) {
-      Magnitudes(spectrum.re + k * static_cast<int64_t>(kFftColumns), spectrum.im + k * static_cast<int64_t>(kFftColumns),
-                 scale_, magnitude);
+      Magnitudes(spectrum.re + k * lanes, spectrum.im + k * lanes, scale_, magnitude);
       for (int64_t lane = 0; lane < count; ++lane) {
         const int64_t column = first + lane;
-        out_.data[((column / channels) * bins + k) * channels + column % channels] = static_cast<float>(magnitude[lane]);
+        float* y = out_.data + ((column / channels) * bins + k) * channels + column % channels;
+        *y = static_cast<float>(magnitude[lane]);
       }
     }
   }
