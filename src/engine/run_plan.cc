@@ -11,9 +11,19 @@ namespace rapid {
 
 namespace {
 
-// Windows in the start-up probe forward: large enough for a stable activation measurement
-// (batch 1 under-reports, see model_probe.h), small enough to cost ~0.1 s.
-constexpr int64_t kProbeBatch = 32;
+// Windows in a CUDA device's start-up probe forward: large enough for a stable activation
+// measurement (batch 1 under-reports, see model_probe.h) at the larger batches GPUs run.
+constexpr int64_t kCudaProbeBatch = 32;
+
+// Windows in the host instance's probe forward: the batch a CPU instance will run (--batch-size,
+// else the planner's largest automatic CPU batch), at most kCudaProbeBatch. Measured at the batch
+// it is multiplied by, the activation figure is not spread over windows a CPU batch never holds;
+// and the probe runs 2·batch + 1 windows, which at 32 took 1.1 s of a 2.0 s EQCCT run over
+// 50 stations × 1 min.
+int64_t HostProbeBatch(int64_t requested_batch) {
+  const int64_t batch = requested_batch > 0 ? requested_batch : PlannerOptions().cpu_max_batch_size;
+  return std::min(batch, kCudaProbeBatch);
+}
 
 // A CUDA device's free and total memory and the model's activation bytes per window there,
 // measured with a probe instance (released before returning, so its memory is free again).
@@ -23,8 +33,8 @@ Status MeasureCudaDevice(const LoadedModel& loaded, const std::string& device, D
   {
     LoadedModel probe;
     RAPID_RETURN_IF_ERROR(LoadModel(loaded.name, loaded.weights_path, &probe, device));
-    RAPID_RETURN_IF_ERROR(
-        MeasureCudaActivation(probe.model.get(), CudaIndex(device), kProbeBatch, &out->activation_bytes_per_window));
+    RAPID_RETURN_IF_ERROR(MeasureCudaActivation(probe.model.get(), CudaIndex(device), kCudaProbeBatch,
+                                                &out->activation_bytes_per_window));
   }
   // Free memory with no instance loaded (the caching allocator may keep the probe's blocks: they
   // are counted as free to this process's later instances, which reuse them).
@@ -37,7 +47,7 @@ Status PlanRun(const PlanRequest& opts, const LoadedModel& loaded, RunPlan* plan
   MachineResources machine;
   RAPID_RETURN_IF_ERROR(ProbeMachine(&machine));
   ModelMeasurement measured;
-  RAPID_RETURN_IF_ERROR(MeasureModel(loaded.model.get(), kProbeBatch, &measured));
+  RAPID_RETURN_IF_ERROR(MeasureModel(loaded.model.get(), HostProbeBatch(opts.batch_size), &measured));
   PlanInputs in;
   for (const std::string& device : opts.devices) {
     DeviceMeasurement d;
