@@ -73,7 +73,8 @@ ModelSpec SmallSpec(int64_t channels, int64_t samples, int64_t labels) {
 
 TEST(OnednnBackendTest, TransposedConvolutionsOfEveryPhaseAndCrop) {
   // Strides 2–4, kernels shorter and longer than the stride, PyTorch padding and output padding
-  // (pad_right below pad_left), with and without bias, batch norm folded into both kinds.
+  // (pad_right below pad_left), with and without bias, batch norm folded into both kinds; a
+  // padded convolution after the crop.
   std::mt19937 rng(1);
   for (int64_t stride : {2, 3, 4}) {
     for (int64_t kernel : {1, 3, 5, 7}) {
@@ -85,8 +86,10 @@ TEST(OnednnBackendTest, TransposedConvolutionsOfEveryPhaseAndCrop) {
         x = g->ConvTranspose1d(x, Random({6, 5, kernel}, &rng), Random({5}, &rng), stride, pad, pad - (stride - 1));
         x = g->Relu(RandomBatchNorm(g.get(), x, &rng));
         x = g->Crop(x, 1, std::min<int64_t>(g->Node(x).length - 1, 101));
-        // Back to the input length: the rest padded by a 1×1 convolution.
-        x = g->Conv1d(x, Random({2, 5, 1}, &rng), Random({2}, &rng), 1, 0, 101 - g->Node(x).length);
+        // Back to the input length by a kernel-3 convolution padded by 2 on the left (the zero
+        // rows before the crop: the transposed convolution's rows before it are zeroed).
+        x = g->Conv1d(x, Random({4, 5, 3}, &rng), Random({4}, &rng), 1, 2, 101 - g->Node(x).length);
+        x = g->Conv1d(x, Random({2, 4, 1}, &rng), Random({2}, &rng), 1, 0, 0);
         g->SetOutput(x, OutputActivation::kSoftmaxOverLabels);
         SCOPED_TRACE("stride " + std::to_string(stride) + " kernel " + std::to_string(kernel) + " pad " +
                      std::to_string(pad));

@@ -86,6 +86,16 @@ class ElementWise : public LoopKernel {
   View out_;
 };
 
+class ZeroFill : public LoopKernel {
+ public:
+  ZeroFill(float* data, int64_t floats) : data_(data), floats_(floats) {}
+  void Run() override { std::fill_n(data_, floats_, 0.0f); }
+
+ private:
+  float* data_;
+  int64_t floats_;
+};
+
 class Concat : public LoopKernel {
  public:
   Concat(std::vector<View> in, View out) : in_(std::move(in)), out_(out) {}
@@ -171,6 +181,10 @@ class Upsample : public LoopKernel {
 };
 
 }  // namespace
+
+std::unique_ptr<LoopKernel> MakeZeroFill(float* data, int64_t floats) {
+  return std::make_unique<ZeroFill>(data, floats);
+}
 
 bool IsView(const GraphNode& n, const View& input, View* out) {
   switch (n.op) {

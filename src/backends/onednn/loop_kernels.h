@@ -19,6 +19,9 @@ namespace rapid::onednn {
 struct View {
   float* data = nullptr;
   int64_t channels = 0, length = 0, width = 1;
+  // Rows of zeros that stay before `data` (a buffer's margin that nothing writes): a convolution
+  // reading this value may take its left padding from them instead of padding (OnednnModel).
+  int64_t zero_rows_before = 0;
   int64_t Rows() const { return length * width; }
 };
 
@@ -33,6 +36,10 @@ class LoopKernel {
 // buffer of n's shape). Null when `n` is not an op computed by a loop: the input, a convolution,
 // or an op that is only a new view of its input (see IsView).
 std::unique_ptr<LoopKernel> MakeLoopKernel(const GraphNode& n, std::vector<View> inputs, View output);
+
+// Sets `floats` floats at `data` to zero on every run (the rows a convolution computed before a
+// crop, made a zero margin for the next convolution: View::zero_rows_before).
+std::unique_ptr<LoopKernel> MakeZeroFill(float* data, int64_t floats);
 
 // Whether op `n` changes only how its input's memory is read, channels-last: a crop in time, and
 // the reshapes kToPatches, kFromPatches and kFlattenWidth (their output rows are the input's

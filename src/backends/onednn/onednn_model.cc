@@ -65,6 +65,19 @@ RAPID_VECTOR_LOOPS void ToChannelsLast(const float* x, int64_t channels, int64_t
   }
 }
 
+// A 1-D convolution's left padding taken from the zero rows before its input, when there are
+// enough: the convolution then reads src from that many rows earlier and pads on the right only.
+// oneDNN 2.6's AVX2 kernel (jit:avx2) refuses most left padding wider than 3 samples, and every
+// strided one tried (EQCCT's kernel-11 layers, the output-phase form of PhaseNet's 8-channel
+// layers), leaving them to gemm:jit at a third to a half of its speed; unpadded, it takes them all.
+void PadFromMargin(ConvLayer* layer, View* src) {
+  if (layer->two_d || layer->pad_left == 0 || src->zero_rows_before < layer->pad_left) return;
+  src->data -= layer->pad_left * src->channels;
+  src->length += layer->pad_left;
+  src->zero_rows_before -= layer->pad_left;
+  layer->pad_left = 0;
+}
+
 // OpenMP's thread count on this thread is 1 while it lives.
 class OneOpenMpThread {
  public:
@@ -110,9 +123,12 @@ class OnednnModel : public Model {
   void AddConstantNode(int id);
   Status AddConcatNode(int id);
   void BindOutputAndScratchpad();
-  View NewBuffer(int64_t channels, int64_t rows);
+  // A zeroed buffer for a value of length × width rows (zero_rows_before: View).
+  View NewBuffer(int64_t channels, int64_t length, int64_t width = 1);
   // activation: eltwise_relu, eltwise_gelu_erf or undef (none).
-  Status AddConvolution(int id, const std::vector<int>& absorbed, dnnl::algorithm activation);
+  Status AddConvolution(int id, const std::vector<int>& absorbed, dnnl::algorithm activation, int crop);
+  void SetConvolutionValue(int id, const std::vector<int>& absorbed, int crop, const View& buffer,
+                           int64_t first_row);
   void AddConvPrimitive(const ConvLayer& layer, const View& src, const dnnl::memory::desc& dst_desc, float* dst,
                         bool accumulate, dnnl::algorithm activation);
   Status AddLoop(int id, std::vector<View> inputs, View output);
@@ -130,6 +146,9 @@ class OnednnModel : public Model {
   std::shared_ptr<const Graph> graph_;
   dnnl::stream stream_;
   std::vector<std::unique_ptr<float[]>> buffers_;
+  // Rows of zeros before every 1-D buffer: the widest left padding of the graph's 1-D
+  // convolutions as lowered (at most their kernel − 1 for transposed ones, as polyphase).
+  int64_t zero_rows_ = 0;
   std::vector<View> values_;                          // per node
   std::unordered_map<int, std::vector<int>> concat_;  // node → parts, for concatenations never built
   std::vector<Step> steps_;
@@ -147,13 +166,18 @@ class OnednnModel : public Model {
   std::vector<float> emit_scratch_;
 };
 
-View OnednnModel::NewBuffer(int64_t channels, int64_t rows) {
-  // 64-byte aligned for the vector loads of oneDNN's kernels.
-  const size_t floats = static_cast<size_t>(channels * rows) + 16;
+View OnednnModel::NewBuffer(int64_t channels, int64_t length, int64_t width) {
+  // 64-byte aligned for the vector loads of oneDNN's kernels, after a margin of at least
+  // zero_rows_ rows of zeros.
+  constexpr int64_t kAlignFloats = 16;
+  const int64_t margin = (zero_rows_ * channels + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+  const size_t floats = static_cast<size_t>(margin + channels * length * width + kAlignFloats);
   buffers_.emplace_back(new float[floats]());
   float* p = buffers_.back().get();
-  p += (16 - (reinterpret_cast<uintptr_t>(p) / sizeof(float)) % 16) % 16;
-  return View{p, channels, rows, 1};
+  p += (kAlignFloats - (reinterpret_cast<uintptr_t>(p) / sizeof(float)) % kAlignFloats) % kAlignFloats;
+  // A 2-D value's rows are length × width; its convolutions keep their padding.
+  const int64_t zero_rows = width == 1 && channels > 0 ? margin / channels : 0;
+  return View{p + margin, channels, length, width, zero_rows};
 }
 
 Status OnednnModel::AddLoop(int id, std::vector<View> inputs, View output) {
@@ -215,7 +239,9 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
 
 // Convolution node `id` with the batch norm and activation after it that it absorbs (`absorbed`:
 // the batch norm's id or nothing): a oneDNN primitive per input part, or a loop when narrow.
-Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnnl::algorithm activation) {
+// `crop` (or -1): a crop that alone reads the convolution's value (SetConvolutionValue).
+Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnnl::algorithm activation,
+                                   int crop) {
   const GraphNode& n = graph_->Node(id);
   ConvLayer layer = onednn::LayerOf(n);
   for (int bn : absorbed) onednn::FoldBatchNorm(graph_->Node(bn), &layer);
@@ -226,14 +252,13 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnn
   for (int p : inputs) channels.push_back(graph_->Node(p).channels);
   const bool activation_fits = activation == dnnl::algorithm::undef || activation == dnnl::algorithm::eltwise_relu;
   if (inputs.size() == 1 && activation_fits && onednn::RunsAsNarrowConv(layer)) {
-    const View out = NewBuffer(n.channels, n.length);
+    const View buffer = NewBuffer(n.channels, n.length);
     Step step;
     step.loop = onednn::MakeNarrowConvKernel(std::move(layer), activation == dnnl::algorithm::eltwise_relu,
-                                             values_[static_cast<size_t>(input)], out);
+                                             values_[static_cast<size_t>(input)], buffer);
     steps_.push_back(std::move(step));
     weight_bytes_ += static_cast<int64_t>(n.weight.values.size() * sizeof(float));
-    for (int node : absorbed) values_[static_cast<size_t>(node)] = out;
-    values_[static_cast<size_t>(id)] = out;
+    SetConvolutionValue(id, absorbed, crop, buffer, 0);
     return Status::OK();
   }
   std::vector<ConvLayer> parts = onednn::SplitInputs(layer, channels);
@@ -251,16 +276,40 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnn
     for (ConvLayer& part : parts) part = onednn::OutputPhases(part, phases, in_length, &blocks);
     rows = blocks * phases;
   }
-  const View buffer = NewBuffer(n.channels, rows * n.width);
+  const View buffer = NewBuffer(n.channels, rows, n.width);
   const dnnl::memory::desc dst_desc = ChannelsLast(layer.two_d, parts[0].OutChannels(), rows / phases, n.width);
   for (size_t i = 0; i < parts.size(); ++i) {
-    AddConvPrimitive(parts[i], values_[static_cast<size_t>(inputs[i])], dst_desc, buffer.data, i > 0,
+    View src = values_[static_cast<size_t>(inputs[i])];
+    PadFromMargin(&parts[i], &src);
+    AddConvPrimitive(parts[i], src, dst_desc, buffer.data, i > 0,
                      i + 1 == parts.size() ? activation : dnnl::algorithm::undef);
   }
-  const View out{buffer.data + first_row * n.channels, n.channels, n.length, n.width};
-  values_[static_cast<size_t>(id)] = out;
-  for (int a : absorbed) values_[static_cast<size_t>(a)] = out;
+  SetConvolutionValue(id, absorbed, crop, buffer, first_row);
   return Status::OK();
+}
+
+// The value of convolution `id` (and of the nodes it absorbs): `buffer` from row `first_row`, or
+// the part of it `crop` keeps. The rows computed before that value are zeroed after each run, a
+// margin for the next convolution (PadFromMargin): a transposed convolution's before its
+// cropping, and before a crop's offset (only the crop reads the convolution's value).
+void OnednnModel::SetConvolutionValue(int id, const std::vector<int>& absorbed, int crop, const View& buffer,
+                                      int64_t first_row) {
+  const GraphNode& n = graph_->Node(id);
+  const int64_t before = first_row + (crop >= 0 ? graph_->Node(crop).offset : 0);
+  const bool one_d = n.width == 1;
+  if (one_d && before > 0) {
+    Step zero;
+    zero.loop = onednn::MakeZeroFill(buffer.data, before * n.channels);
+    steps_.push_back(std::move(zero));
+  }
+  const int64_t zero_rows = one_d ? buffer.zero_rows_before + before : 0;
+  const View value{buffer.data + first_row * n.channels, n.channels, n.length, n.width, crop >= 0 ? 0 : zero_rows};
+  values_[static_cast<size_t>(id)] = value;
+  for (int a : absorbed) values_[static_cast<size_t>(a)] = value;
+  if (crop >= 0) {
+    values_[static_cast<size_t>(crop)] =
+        View{buffer.data + before * n.channels, n.channels, graph_->Node(crop).length, 1, zero_rows};
+  }
 }
 
 bool OnednnModel::TakeHead() {
@@ -335,7 +384,8 @@ int OnednnModel::SoleConsumer(int id, OpKind op) const {
   return sole && id != graph_->OutputId() ? readers[0] : -1;
 }
 
-// Convolution `id` with the batch norm and then the ReLU or GELU it absorbs (each its sole reader).
+// Convolution `id` with the batch norm and then the ReLU or GELU it absorbs (each its sole reader),
+// and the crop that alone reads the result.
 Status OnednnModel::AddConvolutionNode(int id, std::vector<bool>* done) {
   std::vector<int> batch_norm;
   int last = id;
@@ -345,12 +395,14 @@ Status OnednnModel::AddConvolutionNode(int id, std::vector<bool>* done) {
   if (activation < 0 && (activation = SoleConsumer(last, OpKind::kGelu)) >= 0) {
     algorithm = dnnl::algorithm::eltwise_gelu_erf;
   }
-  RAPID_RETURN_IF_ERROR(AddConvolution(id, batch_norm, algorithm));
+  const int crop = graph_->Node(id).width == 1 ? SoleConsumer(activation >= 0 ? activation : last, OpKind::kCrop) : -1;
+  RAPID_RETURN_IF_ERROR(AddConvolution(id, batch_norm, algorithm, crop));
   for (int bn : batch_norm) (*done)[static_cast<size_t>(bn)] = true;
   if (activation >= 0) {
     (*done)[static_cast<size_t>(activation)] = true;
     values_[static_cast<size_t>(activation)] = values_[static_cast<size_t>(id)];
   }
+  if (crop >= 0) (*done)[static_cast<size_t>(crop)] = true;
   return Status::OK();
 }
 
@@ -359,9 +411,7 @@ Status OnednnModel::AddLoopNode(int id) {
   const GraphNode& n = graph_->Node(id);
   std::vector<View> inputs;
   for (int p : n.inputs) inputs.push_back(values_[static_cast<size_t>(p)]);
-  View output = NewBuffer(n.channels, n.length * n.width);
-  output.length = n.length;
-  output.width = n.width;
+  const View output = NewBuffer(n.channels, n.length, n.width);
   return AddLoop(id, std::move(inputs), output);
 }
 
@@ -395,6 +445,10 @@ Status OnednnModel::AddConcatNode(int id) {
 Status OnednnModel::CompileSteps() {
   const std::vector<GraphNode>& nodes = graph_->Nodes();
   values_.assign(nodes.size(), View{});
+  for (const GraphNode& n : nodes) {
+    if (n.op == OpKind::kConv1d) zero_rows_ = std::max(zero_rows_, n.pad_left);
+    if (n.op == OpKind::kConvTranspose1d) zero_rows_ = std::max(zero_rows_, n.weight.shape[2] - 1);
+  }
   std::vector<bool> done(nodes.size(), false);
   if (TakeHead()) done[static_cast<size_t>(graph_->OutputId())] = true;
   for (int id = 0; id < static_cast<int>(nodes.size()); ++id) {
