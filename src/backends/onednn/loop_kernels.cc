@@ -96,6 +96,21 @@ class ZeroFill : public LoopKernel {
   int64_t floats_;
 };
 
+class BorderedCopy : public LoopKernel {
+ public:
+  BorderedCopy(View in, View out, int64_t offset) : in_(in), out_(out), offset_(offset) {}
+  void Run() override {
+    const int64_t row = in_.width * in_.channels;
+    for (int64_t t = 0; t < in_.length; ++t) {
+      std::copy_n(in_.data + t * row, row, out_.data + ((t + offset_) * out_.width + offset_) * out_.channels);
+    }
+  }
+
+ private:
+  View in_, out_;
+  int64_t offset_;
+};
+
 class Concat : public LoopKernel {
  public:
   Concat(std::vector<View> in, View out) : in_(std::move(in)), out_(out) {}
@@ -184,6 +199,10 @@ class Upsample : public LoopKernel {
 
 std::unique_ptr<LoopKernel> MakeZeroFill(float* data, int64_t floats) {
   return std::make_unique<ZeroFill>(data, floats);
+}
+
+std::unique_ptr<LoopKernel> MakeBorderedCopy(View in, View out, int64_t offset) {
+  return std::make_unique<BorderedCopy>(in, out, offset);
 }
 
 bool IsView(const GraphNode& n, const View& input, View* out) {

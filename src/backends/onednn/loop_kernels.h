@@ -41,6 +41,10 @@ std::unique_ptr<LoopKernel> MakeLoopKernel(const GraphNode& n, std::vector<View>
 // crop, made a zero margin for the next convolution: View::zero_rows_before).
 std::unique_ptr<LoopKernel> MakeZeroFill(float* data, int64_t floats);
 
+// Copies 2-D value `in` into `out` from row and column `offset` on every run (out: a larger
+// buffer whose border stays zero).
+std::unique_ptr<LoopKernel> MakeBorderedCopy(View in, View out, int64_t offset);
+
 // Whether op `n` changes only how its input's memory is read, channels-last: a crop in time, and
 // the reshapes kToPatches, kFromPatches and kFlattenWidth (their output rows are the input's
 // memory, regrouped). *out is then the view of n's value over `input`.
