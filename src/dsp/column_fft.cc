@@ -15,19 +15,19 @@ namespace {
 
 constexpr size_t kLanes = kFftColumns;
 
-static_assert(kLanes % kLanes8 == 0);
+static_assert(kLanes % kLanes4 == 0);
 
 struct Cplx {
-  Lanes8 re, im;
+  Lanes4 re, im;
 };
 
 [[gnu::always_inline]] inline Cplx Load(SplitBlock in, size_t at) {
-  return {Load8(in.re + at), Load8(in.im + at)};
+  return {Load4(in.re + at), Load4(in.im + at)};
 }
 
 [[gnu::always_inline]] inline void Store(SplitBlock out, size_t at, const Cplx& y) {
-  Store8(out.re + at, y.re);
-  Store8(out.im + at, y.im);
+  Store4(out.re + at, y.re);
+  Store4(out.im + at, y.im);
 }
 
 // x · (c + i·s).
@@ -90,7 +90,7 @@ template <size_t R>
   for (size_t j = 0; j < stride; ++j) {
     const size_t k = j % span;
     const size_t out_row = (j - k) * R + k;
-    for (size_t h = 0; h < kLanes; h += kLanes8) {
+    for (size_t h = 0; h < kLanes; h += kLanes4) {
       Cplx x[R];
       for (size_t r = 0; r < R; ++r) x[r] = Load(in, (j + r * stride) * kLanes + h);
       if (k != 0) {

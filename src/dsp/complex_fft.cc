@@ -24,40 +24,29 @@ size_t DivisorNearRoot(size_t n) {
   return d;
 }
 
-static_assert(kBlock == 2 * kLanes8);
+static_assert(kBlock % kLanes4 == 0);
 
-// The even and the odd elements of a·b (16 values): de-interleaves 8 complex values.
-[[gnu::always_inline]] inline Lanes8 Evens(Lanes8 a, Lanes8 b) {
-  return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14);
+// The real and the imaginary parts of 4 complex values held interleaved in a·b.
+[[gnu::always_inline]] inline Lanes4 Reals(Lanes4 a, Lanes4 b) { return __builtin_shufflevector(a, b, 0, 2, 4, 6); }
+[[gnu::always_inline]] inline Lanes4 Imaginaries(Lanes4 a, Lanes4 b) {
+  return __builtin_shufflevector(a, b, 1, 3, 5, 7);
 }
-[[gnu::always_inline]] inline Lanes8 Odds(Lanes8 a, Lanes8 b) {
-  return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+// re[0] im[0] re[1] im[1] of the first two and of the last two of 4 complex values.
+[[gnu::always_inline]] inline Lanes4 InterleaveLow(Lanes4 re, Lanes4 im) {
+  return __builtin_shufflevector(re, im, 0, 4, 1, 5);
 }
-// re[0] im[0] re[1] im[1] … of the first and of the last four of 8 complex values.
-[[gnu::always_inline]] inline Lanes8 InterleaveLow(Lanes8 re, Lanes8 im) {
-  return __builtin_shufflevector(re, im, 0, 8, 1, 9, 2, 10, 3, 11);
-}
-[[gnu::always_inline]] inline Lanes8 InterleaveHigh(Lanes8 re, Lanes8 im) {
-  return __builtin_shufflevector(re, im, 4, 12, 5, 13, 6, 14, 7, 15);
+[[gnu::always_inline]] inline Lanes4 InterleaveHigh(Lanes4 re, Lanes4 im) {
+  return __builtin_shufflevector(re, im, 2, 6, 3, 7);
 }
 
-// Transposes the 8×8 matrix whose rows are a[0..8).
-[[gnu::always_inline]] inline void Transpose8(Lanes8 (&a)[8]) {
-  Lanes8 t[8], u[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = __builtin_shufflevector(a[i], a[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
-    t[i + 1] = __builtin_shufflevector(a[i], a[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    for (int j = 0; j < 2; ++j) {
-      u[i + j] = __builtin_shufflevector(t[i + j], t[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-      u[i + j + 2] = __builtin_shufflevector(t[i + j], t[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-    }
-  }
-  for (int j = 0; j < 4; ++j) {
-    a[j] = __builtin_shufflevector(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-    a[j + 4] = __builtin_shufflevector(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-  }
+// Transposes the 4×4 matrix whose rows are a[0..4).
+[[gnu::always_inline]] inline void Transpose4(Lanes4 (&a)[4]) {
+  const Lanes4 t0 = __builtin_shufflevector(a[0], a[1], 0, 4, 2, 6), t1 = __builtin_shufflevector(a[0], a[1], 1, 5, 3, 7);
+  const Lanes4 t2 = __builtin_shufflevector(a[2], a[3], 0, 4, 2, 6), t3 = __builtin_shufflevector(a[2], a[3], 1, 5, 3, 7);
+  a[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+  a[1] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+  a[2] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+  a[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
 }
 
 // block[r][c] = src[r·row_stride + c] for r < rows, c < cols (interleaved complex to split).
@@ -66,10 +55,10 @@ RAPID_VECTOR_LOOPS void Gather(const Complex* src, size_t rows, size_t row_strid
   for (size_t r = 0; r < rows; ++r) {
     const double* row = values + 2 * r * row_stride;
     if (cols == kBlock) {
-      for (size_t h = 0; h < kBlock; h += kLanes8) {
-        const Lanes8 a = Load8(row + 2 * h), b = Load8(row + 2 * h + kLanes8);
-        Store8(block.re + r * kBlock + h, Evens(a, b));
-        Store8(block.im + r * kBlock + h, Odds(a, b));
+      for (size_t h = 0; h < kBlock; h += kLanes4) {
+        const Lanes4 a = Load4(row + 2 * h), b = Load4(row + 2 * h + kLanes4);
+        Store4(block.re + r * kBlock + h, Reals(a, b));
+        Store4(block.im + r * kBlock + h, Imaginaries(a, b));
       }
       continue;
     }
@@ -86,10 +75,10 @@ RAPID_VECTOR_LOOPS void Scatter(SplitBlock block, size_t rows, size_t cols, Comp
   for (size_t r = 0; r < rows; ++r) {
     double* row = values + 2 * r * row_stride;
     if (cols == kBlock) {
-      for (size_t h = 0; h < kBlock; h += kLanes8) {
-        const Lanes8 re = Load8(block.re + r * kBlock + h), im = Load8(block.im + r * kBlock + h);
-        Store8(row + 2 * h, InterleaveLow(re, im));
-        Store8(row + 2 * h + kLanes8, InterleaveHigh(re, im));
+      for (size_t h = 0; h < kBlock; h += kLanes4) {
+        const Lanes4 re = Load4(block.re + r * kBlock + h), im = Load4(block.im + r * kBlock + h);
+        Store4(row + 2 * h, InterleaveLow(re, im));
+        Store4(row + 2 * h + kLanes4, InterleaveHigh(re, im));
       }
       continue;
     }
@@ -107,32 +96,32 @@ struct BlockTwiddles {
   size_t hi_count;
 };
 constexpr size_t kLoCount = 32;
-static_assert(kLoCount % kLanes8 == 0);
+static_assert(kLoCount % kLanes4 == 0);
 
 // dst[c·rows + r] = block[r][c] · twiddle(c, r) for r < rows, c < cols: the block transposed,
-// eight rows by eight columns at a time.
+// four rows by four columns at a time.
 RAPID_VECTOR_LOOPS void TwiddleTransposed(SplitBlock block, size_t rows, size_t cols, const BlockTwiddles& tw,
                                           Complex* dst) {
   double* values = reinterpret_cast<double*>(dst);
   size_t r0 = 0;
-  for (; cols == kBlock && r0 + kLanes8 <= rows; r0 += kLanes8) {
-    for (size_t h = 0; h < kBlock; h += kLanes8) {
-      Lanes8 re[8], im[8];
-      for (size_t i = 0; i < kLanes8; ++i) {
-        re[i] = Load8(block.re + (r0 + i) * kBlock + h);
-        im[i] = Load8(block.im + (r0 + i) * kBlock + h);
+  for (; cols == kBlock && r0 + kLanes4 <= rows; r0 += kLanes4) {
+    for (size_t h = 0; h < kBlock; h += kLanes4) {
+      Lanes4 re[4], im[4];
+      for (size_t i = 0; i < kLanes4; ++i) {
+        re[i] = Load4(block.re + (r0 + i) * kBlock + h);
+        im[i] = Load4(block.im + (r0 + i) * kBlock + h);
       }
-      Transpose8(re);
-      Transpose8(im);
-      for (size_t i = 0; i < kLanes8; ++i) {
+      Transpose4(re);
+      Transpose4(im);
+      for (size_t i = 0; i < kLanes4; ++i) {
         const size_t c = h + i, lo = c * kLoCount + r0 % kLoCount, hi = c * tw.hi_count + r0 / kLoCount;
-        const Lanes8 lo_re = Load8(tw.lo_re + lo), lo_im = Load8(tw.lo_im + lo);
-        const Lanes8 w_re = lo_re * tw.hi_re[hi] - lo_im * tw.hi_im[hi];
-        const Lanes8 w_im = lo_re * tw.hi_im[hi] + lo_im * tw.hi_re[hi];
-        const Lanes8 out_re = re[i] * w_re - im[i] * w_im, out_im = re[i] * w_im + im[i] * w_re;
+        const Lanes4 lo_re = Load4(tw.lo_re + lo), lo_im = Load4(tw.lo_im + lo);
+        const Lanes4 w_re = lo_re * tw.hi_re[hi] - lo_im * tw.hi_im[hi];
+        const Lanes4 w_im = lo_re * tw.hi_im[hi] + lo_im * tw.hi_re[hi];
+        const Lanes4 out_re = re[i] * w_re - im[i] * w_im, out_im = re[i] * w_im + im[i] * w_re;
         const size_t at = c * rows + r0;
-        Store8(values + 2 * at, InterleaveLow(out_re, out_im));
-        Store8(values + 2 * at + kLanes8, InterleaveHigh(out_re, out_im));
+        Store4(values + 2 * at, InterleaveLow(out_re, out_im));
+        Store4(values + 2 * at + kLanes4, InterleaveHigh(out_re, out_im));
       }
     }
   }
