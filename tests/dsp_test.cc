@@ -61,22 +61,27 @@ TEST(ButterworthTest, ZeroPhaseKeepsLowFrequencyAndKillsHighFrequency) {
 
 TEST(ButterworthTest, SeveralSignalsAtOnceEqualEachFilteredAlone) {
   // Lengths unequal (right-aligned in the lanes), 1 to 17 signals (one group, a full group of 8,
-  // groups plus a single one left), a band-pass of four sections and a low-pass of two.
+  // groups plus a single one left), a band-pass of four sections and a low-pass of two; the rows
+  // where every lane has begun a multiple of the four read at a time, and three past one.
   const std::vector<std::vector<Biquad>> filters = {DesignButterworthLowpass(4, 50.0, 200.0),
                                                     DesignButterworthBandpass(4, 1.0, 20.0, 100.0)};
   for (const std::vector<Biquad>& sections : filters) {
     for (size_t count : {1, 2, 8, 9, 17}) {
-      std::vector<std::vector<double>> signals(count), alone(count);
-      std::vector<std::vector<double>*> pointers;
-      for (size_t s = 0; s < count; ++s) {
-        signals[s].resize(500 + 37 * s);
-        for (size_t i = 0; i < signals[s].size(); ++i) signals[s][i] = std::sin(0.01 * (s + 1) * i) + 1e-3 * i;
-        alone[s] = signals[s];
-        FilterSectionsZeroPhase(sections, &alone[s]);
-        pointers.push_back(&signals[s]);
+      for (size_t shortest : {500, 503}) {
+        std::vector<std::vector<double>> signals(count), alone(count);
+        std::vector<std::vector<double>*> pointers;
+        for (size_t s = 0; s < count; ++s) {
+          signals[s].resize(shortest + 37 * s);
+          for (size_t i = 0; i < signals[s].size(); ++i) signals[s][i] = std::sin(0.01 * (s + 1) * i) + 1e-3 * i;
+          alone[s] = signals[s];
+          FilterSectionsZeroPhase(sections, &alone[s]);
+          pointers.push_back(&signals[s]);
+        }
+        FilterSectionsZeroPhase(sections, pointers);
+        for (size_t s = 0; s < count; ++s) {
+          EXPECT_EQ(signals[s], alone[s]) << count << " signals, signal " << s << ", shortest " << shortest;
+        }
       }
-      FilterSectionsZeroPhase(sections, pointers);
-      for (size_t s = 0; s < count; ++s) EXPECT_EQ(signals[s], alone[s]) << count << " signals, signal " << s;
     }
   }
 }

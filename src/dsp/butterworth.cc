@@ -8,6 +8,7 @@
 #include <numbers>
 
 #include "core/vector_loops.h"
+#include "dsp/double_lanes.h"
 
 namespace rapid {
 
@@ -252,11 +253,25 @@ void FilterPass(const std::vector<Biquad>& sections, bool backward, std::vector<
 // samples at rows start[s]..n (right-aligned: the zeros before it leave the zero initial state
 // exactly zero, so its samples see the arithmetic of FilterPass). A lane without a signal repeats
 // lane `longest` (same values, same results, stored twice). Forward then backward, as FilterPass.
-// The loads and stores of the lanes overlap the recurrence's wait on its last result.
+// Where every lane has begun, four rows are read and written at a time as vectors of each signal,
+// transposed into rows (lane by lane, the loads and stores of 8 rows took more time than the
+// recurrence on an AVX2 core). The loads and stores overlap the recurrence's wait on its last result.
 // This file is compiled with -ffp-contract=off (CMakeLists.txt): no multiply-add is fused, so every
 // lane rounds as FilterPass does, whichever clone runs and whatever the target.
 constexpr size_t kFilterLanes = 8;
-typedef double FilterLanes __attribute__((vector_size(kFilterLanes * sizeof(double))));
+constexpr size_t kBlockRows = kLanes4;
+
+// Lanes 0–3 and 4–7, as two vectors of four (dsp/double_lanes.h says why not one of eight).
+struct FilterLanes {
+  Lanes4 lo, hi;
+};
+[[gnu::always_inline]] inline FilterLanes operator*(double c, const FilterLanes& v) { return {c * v.lo, c * v.hi}; }
+[[gnu::always_inline]] inline FilterLanes operator+(const FilterLanes& a, const FilterLanes& b) {
+  return {a.lo + b.lo, a.hi + b.hi};
+}
+[[gnu::always_inline]] inline FilterLanes operator-(const FilterLanes& a, const FilterLanes& b) {
+  return {a.lo - b.lo, a.hi - b.hi};
+}
 
 struct LaneSignals {
   double* data[kFilterLanes];
@@ -265,26 +280,71 @@ struct LaneSignals {
   size_t started;  // the first row at which every lane has begun
 };
 
-// Rows [from, to) in the given direction; kStarted: every lane has begun at these rows.
+// One row of every lane through the cascade, in order (FilterPass's arithmetic).
+[[gnu::always_inline]] inline FilterLanes Cascade(const std::vector<Biquad>& sections, FilterLanes v, FilterLanes* z1,
+                                                  FilterLanes* z2) {
+  for (size_t k = 0; k < sections.size(); ++k) {
+    const Biquad& b = sections[k];
+    const FilterLanes y = b.b0 * v + z1[k];
+    z1[k] = b.b1 * v - b.a1 * y + z2[k];
+    z2[k] = b.b2 * v - b.a2 * y;
+    v = y;
+  }
+  return v;
+}
+
+// Rows [from, to) one at a time, in the given direction; kStarted: every lane has begun at these rows.
 template <bool kStarted>
 [[gnu::always_inline]] inline void FilterRows(const std::vector<Biquad>& sections, const LaneSignals& x, size_t from,
                                               size_t to, bool backward, FilterLanes* z1, FilterLanes* z2) {
+  double values[kFilterLanes];
   for (size_t i = from; i < to; ++i) {
     const size_t row = backward ? to - 1 - (i - from) : i;
-    FilterLanes v;
     for (size_t s = 0; s < kFilterLanes; ++s) {
-      v[s] = kStarted || row >= x.start[s] ? x.data[s][row - x.start[s]] : 0.0;
+      values[s] = kStarted || row >= x.start[s] ? x.data[s][row - x.start[s]] : 0.0;
     }
-    for (size_t k = 0; k < sections.size(); ++k) {
-      const Biquad& b = sections[k];
-      const FilterLanes y = b.b0 * v + z1[k];
-      z1[k] = b.b1 * v - b.a1 * y + z2[k];
-      z2[k] = b.b2 * v - b.a2 * y;
-      v = y;
-    }
+    const FilterLanes v = Cascade(sections, {Load4(values), Load4(values + 4)}, z1, z2);
+    Store4(values, v.lo);
+    Store4(values + 4, v.hi);
     for (size_t s = 0; s < kFilterLanes; ++s) {
-      if (kStarted || row >= x.start[s]) x.data[s][row - x.start[s]] = v[s];
+      if (kStarted || row >= x.start[s]) x.data[s][row - x.start[s]] = values[s];
     }
+  }
+}
+
+// Rows [from, to), where every lane has begun, in the given direction: blocks of kBlockRows rows
+// (from the end backward), then the rows left one at a time.
+[[gnu::always_inline]] inline void FilterStartedRows(const std::vector<Biquad>& sections, const LaneSignals& x,
+                                                     size_t from, size_t to, bool backward, FilterLanes* z1,
+                                                     FilterLanes* z2) {
+  const size_t blocks = (to - from) / kBlockRows;
+  for (size_t b = 0; b < blocks; ++b) {
+    const size_t first = backward ? to - (b + 1) * kBlockRows : from + b * kBlockRows;
+    Lanes4 lo[kBlockRows], hi[kBlockRows];  // lanes' samples, then (transposed) rows
+    for (size_t s = 0; s < kLanes4; ++s) {
+      lo[s] = Load4(x.data[s] + first - x.start[s]);
+      hi[s] = Load4(x.data[s + kLanes4] + first - x.start[s + kLanes4]);
+    }
+    Transpose4(lo);
+    Transpose4(hi);
+    for (size_t r = 0; r < kBlockRows; ++r) {
+      const size_t row = backward ? kBlockRows - 1 - r : r;
+      const FilterLanes v = Cascade(sections, {lo[row], hi[row]}, z1, z2);
+      lo[row] = v.lo;
+      hi[row] = v.hi;
+    }
+    Transpose4(lo);
+    Transpose4(hi);
+    for (size_t s = 0; s < kLanes4; ++s) {
+      Store4(x.data[s] + first - x.start[s], lo[s]);
+      Store4(x.data[s + kLanes4] + first - x.start[s + kLanes4], hi[s]);
+    }
+  }
+  const size_t rest = (to - from) % kBlockRows;
+  if (backward) {
+    FilterRows<true>(sections, x, from, from + rest, true, z1, z2);
+  } else {
+    FilterRows<true>(sections, x, to - rest, to, false, z1, z2);
   }
 }
 
@@ -292,9 +352,9 @@ RAPID_VECTOR_LOOPS void FilterLanesZeroPhase(const std::vector<Biquad>& sections
   assert(sections.size() <= kMaxSections);
   FilterLanes z1[kMaxSections] = {}, z2[kMaxSections] = {};
   FilterRows<false>(sections, x, 0, x.started, /*backward=*/false, z1, z2);
-  FilterRows<true>(sections, x, x.started, x.rows, /*backward=*/false, z1, z2);
+  FilterStartedRows(sections, x, x.started, x.rows, /*backward=*/false, z1, z2);
   for (size_t k = 0; k < kMaxSections; ++k) z1[k] = z2[k] = FilterLanes{};
-  FilterRows<true>(sections, x, x.started, x.rows, /*backward=*/true, z1, z2);
+  FilterStartedRows(sections, x, x.started, x.rows, /*backward=*/true, z1, z2);
   FilterRows<false>(sections, x, 0, x.started, /*backward=*/true, z1, z2);
 }
 

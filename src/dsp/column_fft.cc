@@ -8,7 +8,7 @@
 #include <cassert>
 
 #include "core/vector_loops.h"
-#include "dsp/fft_lanes.h"
+#include "dsp/double_lanes.h"
 
 namespace rapid {
 namespace {

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "core/vector_loops.h"
-#include "dsp/fft_lanes.h"
+#include "dsp/double_lanes.h"
 
 namespace rapid {
 namespace {
@@ -37,16 +37,6 @@ static_assert(kBlock % kLanes4 == 0);
 }
 [[gnu::always_inline]] inline Lanes4 InterleaveHigh(Lanes4 re, Lanes4 im) {
   return __builtin_shufflevector(re, im, 2, 6, 3, 7);
-}
-
-// Transposes the 4×4 matrix whose rows are a[0..4).
-[[gnu::always_inline]] inline void Transpose4(Lanes4 (&a)[4]) {
-  const Lanes4 t0 = __builtin_shufflevector(a[0], a[1], 0, 4, 2, 6), t1 = __builtin_shufflevector(a[0], a[1], 1, 5, 3, 7);
-  const Lanes4 t2 = __builtin_shufflevector(a[2], a[3], 0, 4, 2, 6), t3 = __builtin_shufflevector(a[2], a[3], 1, 5, 3, 7);
-  a[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
-  a[1] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
-  a[2] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
-  a[3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
 }
 
 // block[r][c] = src[r·row_stride + c] for r < rows, c < cols (interleaved complex to split).
