@@ -95,10 +95,9 @@ int64_t OutputPhasesFor(const ConvLayer& layer) {
   const int64_t out = layer.OutChannels(), kernel = layer.Kernel();
   const bool plain = !layer.transposed && !layer.two_d && layer.stride == 1;
   if (!plain || out < 3) return 1;
-  constexpr int64_t kMaxPhases = 8;
   constexpr double kMinGain = 0.9;  // phases only where the model predicts at least 10 % less time
   int64_t best = 1;
-  for (int64_t p = 2; p <= kMaxPhases; ++p) {
+  for (int64_t p = 2; p <= kMaxOutputPhases; ++p) {
     if (PhasedCost(out, kernel, p) < PhasedCost(out, kernel, best)) best = p;
   }
   return PhasedCost(out, kernel, best) < kMinGain * PhasedCost(out, kernel, 1) ? best : 1;

@@ -63,6 +63,7 @@ ConvLayer OutputPhases(const ConvLayer& layer, int64_t phases, int64_t in_length
 // 4 (as 3, 6 % slower: a partial vector costs more than its share), 10→10 0.28 → 0.24 as 3, 20→40
 // about 1.55 → 1.37 as 2, 40→40 over 150 samples 0.075 → 0.070 as 2; 10 as 20 was slower.
 int64_t OutputPhasesFor(const ConvLayer& layer);
+constexpr int64_t kMaxOutputPhases = 8;  // the most OutputPhasesFor returns
 
 // *layer split along its input channels into parts of `part_channels` (summing to InChannels());
 // the first part keeps the bias, the others have none. One part: the layer itself (2-D too).

@@ -19,9 +19,9 @@ namespace rapid::onednn {
 struct View {
   float* data = nullptr;
   int64_t channels = 0, length = 0, width = 1;
-  // Rows of zeros that stay before `data` (a buffer's margin that nothing writes): a convolution
-  // reading this value may take its left padding from them instead of padding (OnednnModel).
-  int64_t zero_rows_before = 0;
+  // Rows of zeros that stay before `data` and after its rows (a buffer's margins, which nothing
+  // writes): a convolution reading this value may take its padding from them (OnednnModel).
+  int64_t zero_rows_before = 0, zero_rows_after = 0;
   int64_t Rows() const { return length * width; }
 };
 
@@ -38,7 +38,7 @@ class LoopKernel {
 std::unique_ptr<LoopKernel> MakeLoopKernel(const GraphNode& n, std::vector<View> inputs, View output);
 
 // Sets `floats` floats at `data` to zero on every run (the rows a convolution computed before a
-// crop, made a zero margin for the next convolution: View::zero_rows_before).
+// crop, or after its value, made a zero margin for the next convolution: View::zero_rows_before).
 std::unique_ptr<LoopKernel> MakeZeroFill(float* data, int64_t floats);
 
 // Copies 2-D value `in` into `out` from row and column `offset` on every run (out: a larger

@@ -65,17 +65,25 @@ RAPID_VECTOR_LOOPS void ToChannelsLast(const float* x, int64_t channels, int64_t
   }
 }
 
-// A 1-D convolution's left padding taken from the zero rows before its input, when there are
-// enough: the convolution then reads src from that many rows earlier and pads on the right only.
-// oneDNN 2.6's AVX2 kernel (jit:avx2) refuses most left padding wider than 3 samples, and every
-// strided one tried (EQCCT's kernel-11 layers, the output-phase form of PhaseNet's 8-channel
-// layers), leaving them to gemm:jit at a third to a half of its speed; unpadded, it takes them all.
+// A 1-D convolution's padding taken from the zero rows around its input, on each side where there
+// are enough: the convolution then reads that many more rows of src, unpadded there. oneDNN 2.6's
+// AVX2 kernel (jit:avx2) refuses most left padding wider than 3 samples, every strided one tried
+// (EQCCT's kernel-11 layers, the output-phase form of PhaseNet's 8-channel layers) and GPD's first
+// layer's right padding of 10, leaving them to gemm:jit at a third to a half of its speed;
+// unpadded, it takes them all.
 void PadFromMargin(ConvLayer* layer, View* src) {
-  if (layer->two_d || layer->pad_left == 0 || src->zero_rows_before < layer->pad_left) return;
-  src->data -= layer->pad_left * src->channels;
-  src->length += layer->pad_left;
-  src->zero_rows_before -= layer->pad_left;
-  layer->pad_left = 0;
+  if (layer->two_d) return;
+  if (layer->pad_left > 0 && src->zero_rows_before >= layer->pad_left) {
+    src->data -= layer->pad_left * src->channels;
+    src->length += layer->pad_left;
+    src->zero_rows_before -= layer->pad_left;
+    layer->pad_left = 0;
+  }
+  if (layer->pad_right > 0 && src->zero_rows_after >= layer->pad_right) {
+    src->length += layer->pad_right;
+    src->zero_rows_after -= layer->pad_right;
+    layer->pad_right = 0;
+  }
 }
 
 // OpenMP's thread count on this thread is 1 while it lives.
@@ -123,7 +131,7 @@ class OnednnModel : public Model {
   void AddConstantNode(int id);
   Status AddConcatNode(int id);
   void BindOutputAndScratchpad();
-  // A zeroed buffer for a value of length × width rows (zero_rows_before: View).
+  // A zeroed buffer for a value of length × width rows, between margins of zeros (View).
   View NewBuffer(int64_t channels, int64_t length, int64_t width = 1);
   // activation: eltwise_relu, eltwise_gelu_erf or undef (none).
   Status AddConvolution(int id, const std::vector<int>& absorbed, dnnl::algorithm activation, int crop);
@@ -148,8 +156,8 @@ class OnednnModel : public Model {
   std::shared_ptr<const Graph> graph_;
   dnnl::stream stream_;
   std::vector<std::unique_ptr<float[]>> buffers_;
-  // Rows of zeros before every 1-D buffer: the widest left padding of the graph's 1-D
-  // convolutions as lowered (at most their kernel − 1 for transposed ones, as polyphase).
+  // Rows of zeros before and after every 1-D buffer: the widest padding of the graph's 1-D
+  // convolutions as lowered (CompileSteps).
   int64_t zero_rows_ = 0;
   std::vector<View> values_;                          // per node
   std::unordered_map<int, std::vector<int>> concat_;  // node → parts, for concatenations never built
@@ -169,17 +177,17 @@ class OnednnModel : public Model {
 };
 
 View OnednnModel::NewBuffer(int64_t channels, int64_t length, int64_t width) {
-  // 64-byte aligned for the vector loads of oneDNN's kernels, after a margin of at least
+  // 64-byte aligned for the vector loads of oneDNN's kernels, between margins of at least
   // zero_rows_ rows of zeros.
   constexpr int64_t kAlignFloats = 16;
   const int64_t margin = (zero_rows_ * channels + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
-  const size_t floats = static_cast<size_t>(margin + channels * length * width + kAlignFloats);
+  const size_t floats = static_cast<size_t>(2 * margin + channels * length * width + kAlignFloats);
   buffers_.emplace_back(new float[floats]());
   float* p = buffers_.back().get();
   p += (kAlignFloats - (reinterpret_cast<uintptr_t>(p) / sizeof(float)) % kAlignFloats) % kAlignFloats;
   // A 2-D value's rows are length × width; its convolutions keep their padding.
   const int64_t zero_rows = width == 1 && channels > 0 ? margin / channels : 0;
-  return View{p + margin, channels, length, width, zero_rows};
+  return View{p + margin, channels, length, width, zero_rows, zero_rows};
 }
 
 Status OnednnModel::AddLoop(int id, std::vector<View> inputs, View output) {
@@ -310,27 +318,36 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnn
   return Status::OK();
 }
 
-// The value of convolution `id` (and of the nodes it absorbs): `buffer` from row `first_row`, or
-// the part of it `crop` keeps. The rows computed before that value are zeroed after each run, a
-// margin for the next convolution (PadFromMargin): a transposed convolution's before its
-// cropping, and before a crop's offset (only the crop reads the convolution's value).
+// The value of convolution `id` (and of the nodes it absorbs): `buffer` (its rows as written) from
+// row `first_row`, or the part of it `crop` keeps. The rows computed before and after that value
+// are zeroed after each run, margins for the next convolution (PadFromMargin): a transposed
+// convolution's outside its cropping, output phases' past the layer's end, and outside a crop
+// (only the crop reads the convolution's value).
 void OnednnModel::SetConvolutionValue(int id, const std::vector<int>& absorbed, int crop, const View& buffer,
                                       int64_t first_row) {
   const GraphNode& n = graph_->Node(id);
   const int64_t before = first_row + (crop >= 0 ? graph_->Node(crop).offset : 0);
+  const int64_t length = crop >= 0 ? graph_->Node(crop).length : n.length;
+  const int64_t after = buffer.length - before - length;
   const bool one_d = n.width == 1;
-  if (one_d && before > 0) {
-    Step zero;
-    zero.loop = onednn::MakeZeroFill(buffer.data, before * n.channels);
-    steps_.push_back(std::move(zero));
+  if (one_d) {
+    for (const auto& [row, rows] : {std::pair{int64_t{0}, before}, std::pair{before + length, after}}) {
+      if (rows == 0) continue;
+      Step zero;
+      zero.loop = onednn::MakeZeroFill(buffer.data + row * n.channels, rows * n.channels);
+      steps_.push_back(std::move(zero));
+    }
   }
-  const int64_t zero_rows = one_d ? buffer.zero_rows_before + before : 0;
-  const View value{buffer.data + first_row * n.channels, n.channels, n.length, n.width, crop >= 0 ? 0 : zero_rows};
+  View value{buffer.data + first_row * n.channels, n.channels, n.length, n.width};
+  if (one_d && crop < 0) {
+    value.zero_rows_before = buffer.zero_rows_before + before;
+    value.zero_rows_after = buffer.zero_rows_after + after;
+  }
   values_[static_cast<size_t>(id)] = value;
   for (int a : absorbed) values_[static_cast<size_t>(a)] = value;
   if (crop >= 0) {
-    values_[static_cast<size_t>(crop)] =
-        View{buffer.data + before * n.channels, n.channels, graph_->Node(crop).length, 1, zero_rows};
+    values_[static_cast<size_t>(crop)] = View{buffer.data + before * n.channels, n.channels, length, 1,
+                                              buffer.zero_rows_before + before, buffer.zero_rows_after + after};
   }
 }
 
@@ -467,8 +484,12 @@ Status OnednnModel::AddConcatNode(int id) {
 Status OnednnModel::CompileSteps() {
   const std::vector<GraphNode>& nodes = graph_->Nodes();
   values_.assign(nodes.size(), View{});
+  // Output phases pad up to kMaxOutputPhases − 1 more on the right; polyphase pads by at most the
+  // kernel − 1 on the left and, on the right, by what its blocks need past the input.
   for (const GraphNode& n : nodes) {
-    if (n.op == OpKind::kConv1d) zero_rows_ = std::max(zero_rows_, n.pad_left);
+    if (n.op == OpKind::kConv1d) {
+      zero_rows_ = std::max({zero_rows_, n.pad_left, n.pad_right + onednn::kMaxOutputPhases - 1});
+    }
     if (n.op == OpKind::kConvTranspose1d) zero_rows_ = std::max(zero_rows_, n.weight.shape[2] - 1);
   }
   std::vector<bool> done(nodes.size(), false);
