@@ -31,8 +31,10 @@ inline constexpr size_t kLanes4 = 4;
 
 // Transposes the 4×4 matrix whose rows are a[0..4).
 [[gnu::always_inline]] inline void Transpose4(Lanes4 (&a)[4]) {
-  const Lanes4 t0 = __builtin_shufflevector(a[0], a[1], 0, 4, 2, 6), t1 = __builtin_shufflevector(a[0], a[1], 1, 5, 3, 7);
-  const Lanes4 t2 = __builtin_shufflevector(a[2], a[3], 0, 4, 2, 6), t3 = __builtin_shufflevector(a[2], a[3], 1, 5, 3, 7);
+  const Lanes4 t0 = __builtin_shufflevector(a[0], a[1], 0, 4, 2, 6);
+  const Lanes4 t1 = __builtin_shufflevector(a[0], a[1], 1, 5, 3, 7);
+  const Lanes4 t2 = __builtin_shufflevector(a[2], a[3], 0, 4, 2, 6);
+  const Lanes4 t3 = __builtin_shufflevector(a[2], a[3], 1, 5, 3, 7);
   a[0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
   a[1] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
   a[2] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
