@@ -23,7 +23,7 @@ inline std::complex<double> UnitRoot(uint64_t num, uint64_t den) {
   return std::polar(1.0, -2.0 * std::numbers::pi * turns);
 }
 
-// Columns transformed at once: two AVX-512 vectors of doubles per row and part.
+// Columns transformed at once: four vectors of four doubles (dsp/double_lanes.h) per row and part.
 inline constexpr size_t kFftColumns = 16;
 
 // rows × kFftColumns values, split into real and imaginary parts (not owned).
