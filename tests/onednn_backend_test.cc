@@ -242,9 +242,9 @@ TEST(OnednnBackendTest, Conv2dWithBatchNormAndReluAbsorbedStrideOneAndTwo) {
 }
 
 TEST(OnednnBackendTest, NarrowConvolutionsRunAsLoops) {
-  // Convolutions to one or two channels (loops, not oneDNN): asymmetric padding, batch norm and
-  // ReLU absorbed, lengths that are no multiple of the loop's block of 32 outputs, or span several
-  // of its chunks of 256 (600: two and part of a third).
+  // Convolutions to one or two channels (loops, not oneDNN) from 2, 5 and 8 channels: asymmetric
+  // padding, batch norm and ReLU absorbed, lengths that are no multiple of the loop's block of 32
+  // outputs, or span several of its chunks of 256 (600: two and part of a third).
   for (int64_t length : {70, 101, 600}) {
     std::mt19937 rng(static_cast<unsigned>(length));
     auto g = std::make_shared<Graph>();
@@ -253,7 +253,10 @@ TEST(OnednnBackendTest, NarrowConvolutionsRunAsLoops) {
     int a = g->Conv1d(x, Random({2, 5, 7}, &rng), Random({2}, &rng), 1, 3, 3);
     a = g->Relu(RandomBatchNorm(g.get(), a, &rng));
     const int b = g->Conv1d(a, Random({1, 2, 11}, &rng), Random({1}, &rng), 1, 4, 6);
-    g->SetOutput(g->Concat({a, b}), OutputActivation::kSigmoid);
+    // Eight input channels: their own transpose, eight samples at a time.
+    const int wide = g->Relu(g->Conv1d(x, Random({8, 5, 3}, &rng), Random({8}, &rng), 1, 1, 1));
+    const int c = g->Conv1d(wide, Random({1, 8, 11}, &rng), Random({1}, &rng), 1, 5, 5);
+    g->SetOutput(g->Add(g->Concat({a, b}), g->Concat({c, c, c})), OutputActivation::kSigmoid);
     SCOPED_TRACE("length " + std::to_string(length));
     ExpectBackendsAgree(g, spec);
   }
