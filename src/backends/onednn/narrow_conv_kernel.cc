@@ -108,8 +108,14 @@ class NarrowConv : public LoopKernel {
     const int64_t channels = in_.channels, in = layer_.InChannels(), k = layer_.Kernel();
     for (int64_t t0 = 0; t0 < out_.length; t0 += kChunk) {
       const int64_t first = t0 - layer_.pad_left;  // input sample of row position 0
-      const int64_t from = std::max<int64_t>(0, -first), to = std::min(row_, in_.length - first);
-      std::fill(rows_.begin(), rows_.end(), 0.0f);
+      const int64_t from = std::min(row_, std::max<int64_t>(0, -first));
+      const int64_t to = std::clamp(in_.length - first, from, row_);
+      // Zeros where the chunk's rows are outside the input (the padding); the input over the rest.
+      for (int64_t c = 0; c < channels; ++c) {
+        float* row = rows_.data() + c * row_;
+        std::fill(row, row + from, 0.0f);
+        std::fill(row + to, row + row_, 0.0f);
+      }
       if (to > from) ToRows(in_.data + (first + from) * channels, to - from, channels, rows_.data() + from, row_);
       const int64_t length = std::min(kChunk, out_.length - t0);
       for (int64_t o = 0; o < out_.channels; ++o) {
