@@ -3,13 +3,10 @@
 // empty (0.16 ms for 6000 samples × 8 channels × 11 taps). Here the input is laid out
 // channels-first a chunk at a time, with its zero padding, and each output channel is accumulated
 // along time in blocks of registers, every (channel, tap) one multiply-add per block.
-// GCC's note that returning a 32-byte vector changes the calling convention between clones
-// (-Wpsabi) is silenced: the helpers that return one are always inlined and no call passes one.
-#pragma GCC diagnostic ignored "-Wpsabi"
-
 #include <algorithm>
 #include <vector>
 
+#include "backends/onednn/float_lanes.h"
 #include "backends/onednn/loop_kernels.h"
 #include "core/vector_loops.h"
 
@@ -43,33 +40,6 @@ RAPID_VECTOR_LOOPS void ConvolveChannel(
   }
 }
 
-typedef float Floats8 __attribute__((vector_size(32), aligned(4)));
-
-[[gnu::always_inline]] inline Floats8 Load8(const float* p) {
-  Floats8 v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-
-// Transposes the 8×8 matrix whose rows are a[0..8) (pairs, then quads, then the 128-bit halves).
-[[gnu::always_inline]] inline void Transpose8(Floats8 (&a)[8]) {
-  Floats8 t[8], u[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = __builtin_shufflevector(a[i], a[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
-    t[i + 1] = __builtin_shufflevector(a[i], a[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    for (int j = 0; j < 2; ++j) {
-      u[i + 2 * j] = __builtin_shufflevector(t[i + j], t[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
-      u[i + 2 * j + 1] = __builtin_shufflevector(t[i + j], t[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
-    }
-  }
-  for (int j = 0; j < 4; ++j) {
-    a[j] = __builtin_shufflevector(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
-    a[j + 4] = __builtin_shufflevector(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
-  }
-}
-
 // rows[c·row_stride + t] = x[t·channels + c] for c < channels, t < length: channels-last to one row
 // per channel. Eight channels (EQTransformer's last decoder stage) go eight samples at a time as
 // 8×8 transposes of vectors: the loop GCC vectorised for them took 3.7 % of an EQTransformer window
@@ -82,7 +52,7 @@ RAPID_VECTOR_LOOPS void ToRows(const float* __restrict x, int64_t length, int64_
       Floats8 a[8];
       for (int64_t i = 0; i < 8; ++i) a[i] = Load8(x + (t0 + i) * 8);
       Transpose8(a);
-      for (int64_t c = 0; c < 8; ++c) __builtin_memcpy(rows + c * row_stride + t0, &a[c], sizeof a[c]);
+      for (int64_t c = 0; c < 8; ++c) Store8(rows + c * row_stride + t0, a[c]);
     }
   }
   for (int64_t c = 0; c < channels; ++c) {

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "backends/fast_math.h"
+#include "backends/onednn/float_lanes.h"
 #include "core/vector_loops.h"
 
 namespace rapid::onednn {
@@ -74,7 +75,9 @@ RAPID_VECTOR_LOOPS void Softmax(int64_t labels, int64_t length, float* out) {
 // channels: that input's part of the 1×1 convolution to 3 labels added to the bias (the first
 // input) or to `out` (the next ones), then after the last input (kSoftmax) the softmax over the
 // labels. The same arithmetic, in the same order, as Scores and Softmax above, without their
-// transposed copy of the inputs.
+// transposed copy of the inputs. Eight samples go at a time, their 8×8 block of inputs transposed
+// into one vector per channel (GCC's own vectorisation of the loop over samples gathered the
+// channels element by element: 20 µs of a PhaseNet window on an AVX2 core); the rest one by one.
 constexpr int kHeadChannels = 8, kHeadLabels = 3;
 
 template <bool kFirst, bool kSoftmax>
@@ -87,7 +90,33 @@ template <bool kFirst, bool kSoftmax>
       w[l][c] = head.weight[static_cast<size_t>(l * head.channels + part * kHeadChannels + c)];
     }
   }
-  for (int64_t t = 0; t < length; ++t) {
+  float b8[kHeadLabels][8];
+  for (int l = 0; l < kHeadLabels; ++l) std::fill_n(b8[l], 8, b[l]);
+  int64_t t = 0;
+  for (; t + 8 <= length; t += 8) {
+    Floats8 in[kHeadChannels];
+    for (int i = 0; i < 8; ++i) in[i] = Load8(x + (t + i) * kHeadChannels);
+    Transpose8(in);  // in[c]: channel c at samples t .. t + 7
+    Floats8 y[kHeadLabels];
+    for (int l = 0; l < kHeadLabels; ++l) {
+      y[l] = Load8(kFirst ? b8[l] : out + l * length + t);
+      for (int c = 0; c < kHeadChannels; ++c) y[l] += w[l][c] * in[c];
+    }
+    if constexpr (kSoftmax) {
+      Floats8 top = y[0], sum = Floats8{};
+      for (int l = 1; l < kHeadLabels; ++l) top = top < y[l] ? y[l] : top;  // std::max's choice
+      float e[kHeadLabels * 8];
+      for (int l = 0; l < kHeadLabels; ++l) Store8(e + 8 * l, y[l] - top);
+      for (float& v : e) v = FastExp(v);
+      for (int l = 0; l < kHeadLabels; ++l) {
+        y[l] = Load8(e + 8 * l);
+        sum += y[l];
+      }
+      for (int l = 0; l < kHeadLabels; ++l) y[l] /= sum;
+    }
+    for (int l = 0; l < kHeadLabels; ++l) Store8(out + l * length + t, y[l]);
+  }
+  for (; t < length; ++t) {
     float y[kHeadLabels];
     for (int l = 0; l < kHeadLabels; ++l) {
       y[l] = kFirst ? b[l] : out[l * length + t];
