@@ -78,29 +78,45 @@ ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_leng
 namespace {
 
 // The time per output sample of a stride-1 convolution to `out` channels, `kernel` taps, computed
-// in `phases` output phases, relative to a layer whose channels fill whole vectors: oneDNN's
-// kernels vectorise along output channels, 16 floats a vector, and a masked partial vector costs
-// a quarter more than a full one; each phase adds a tap. Fitted to EQCCT's and PhaseNet's layers
-// (one thread, ONEDNN_VERBOSE; see OutputPhasesFor).
-double PhasedCost(int64_t out, int64_t kernel, int64_t phases) {
+// in `phases` output phases, relative to a layer whose channels fill whole vectors.
+// AVX-512 (brgconv): the kernels vectorise along output channels, 16 floats a vector, and a masked
+// partial vector costs a quarter more than a full one; each phase adds a tap. Fitted to EQCCT's and
+// PhaseNet's layers (one thread, ONEDNN_VERBOSE; see OutputPhasesFor).
+double Avx512Cost(int64_t out, int64_t kernel, int64_t phases) {
   const int64_t channels = out * phases;
   const double vectors = static_cast<double>(channels / 16) + (channels % 16 == 0 ? 0.0 : 1.25);
   return vectors / (static_cast<double>(channels) / 16.0) * static_cast<double>(kernel + phases - 1) /
          static_cast<double>(kernel);
 }
 
+// AVX2 (jit:avx2): output channels go in blocks of 8 (the last one padded), the blocks in groups of
+// four, and a group of fewer blocks runs each block slower — as measured on a Zen 3 core, time per
+// multiply-add against a group of four (any input channels, kernels 7 and 11, 3000 samples): three
+// blocks 1.0, two 1.2, one 1.93 (8 channels 20.6 ps, 16 12.8, 24 and 32 10.6; 40 12.7, 48 11.4, 56
+// 10.6, 72 11.9, 80 11.1, 104 11.5, 112 11.0, 128 10.7). Scaled by the taps and divided by the
+// phases: the time per output sample of the layer.
+double Avx2Cost(int64_t out, int64_t kernel, int64_t phases) {
+  constexpr double kGroupOf[4] = {0.0, 1.93, 2 * 1.2, 3 * 1.0};  // time of a group of r < 4 blocks
+  const int64_t blocks = (out * phases + 7) / 8;
+  const double block_time = static_cast<double>(blocks - blocks % 4) + kGroupOf[blocks % 4];
+  return block_time * static_cast<double>(kernel + phases - 1) / static_cast<double>(phases);
+}
+
 }  // namespace
 
-int64_t OutputPhasesFor(const ConvLayer& layer) {
+int64_t OutputPhasesFor(const ConvLayer& layer, ConvIsa isa) {
   const int64_t out = layer.OutChannels(), kernel = layer.Kernel();
   const bool plain = !layer.transposed && !layer.two_d && layer.stride == 1;
   if (!plain || out < 3) return 1;
+  auto cost = [&](int64_t phases) {
+    return isa == ConvIsa::kAvx512 ? Avx512Cost(out, kernel, phases) : Avx2Cost(out, kernel, phases);
+  };
   constexpr double kMinGain = 0.9;  // phases only where the model predicts at least 10 % less time
   int64_t best = 1;
   for (int64_t p = 2; p <= kMaxOutputPhases; ++p) {
-    if (PhasedCost(out, kernel, p) < PhasedCost(out, kernel, best)) best = p;
+    if (cost(p) < cost(best)) best = p;
   }
-  return PhasedCost(out, kernel, best) < kMinGain * PhasedCost(out, kernel, 1) ? best : 1;
+  return cost(best) < kMinGain * cost(1) ? best : 1;
 }
 
 ConvLayer OutputPhases(const ConvLayer& layer, int64_t phases, int64_t in_length, int64_t* blocks) {

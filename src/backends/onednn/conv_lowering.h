@@ -4,8 +4,8 @@
 //   - A transposed convolution of stride s becomes a stride-1 convolution with s·out channels,
 //     one group per output phase (polyphase): its output, read in channels-last order, is the
 //     transposed convolution's output directly. oneDNN's own deconvolution is about 10× slower here.
-//   - A stride-1 convolution whose output channels leave oneDNN's 16-float vectors partly empty
-//     (3–8, 10, 20, 40, …) computes several consecutive output samples per step (output phases as
+//   - A stride-1 convolution whose output channels leave oneDNN's vectors partly empty (3–8, 10,
+//     20, 40, …) computes several consecutive output samples per step (output phases as
 //     channels): its output, read channels-last, is the convolution's.
 //   - A convolution over a concatenation becomes one convolution per part, summed, so the
 //     concatenation is never built.
@@ -50,19 +50,25 @@ ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_leng
 // channel o), kernel + phases − 1 taps. Read channels-last, its output is the layer's output over
 // `in_length` input samples, plus up to phases − 1 samples past the end; *blocks: its output steps,
 // blocks·phases ≥ the layer's output length.
-// REQUIRES: OutputPhasesFor(layer) == phases > 1.
+// REQUIRES: a stride-1 1-D layer, phases > 1.
 ConvLayer OutputPhases(const ConvLayer& layer, int64_t phases, int64_t in_length, int64_t* blocks);
 
+// The vector instructions oneDNN's convolution kernels use on this CPU, as far as the choice of
+// output phases cares: AVX-512 (`brgconv:avx512_core`, 16 floats a vector) or narrower
+// (`jit:avx2`, 8).
+enum class ConvIsa { kAvx512, kAvx2 };
+
 // The phases OutputPhases should use for a stride-1 1-D `layer` to 3 or more channels, else 1
-// (none). oneDNN's kernels vectorise along output channels, 16 floats a vector: a layer to 8
-// channels runs at half their speed, and 20 at about 60 %. Phases fill the vectors at the cost of
-// (kernel + phases − 1)/kernel the multiply-adds; the count is the one a cost model fitted to
-// measured layers (conv_lowering.cc) predicts fastest, used where it predicts 10 % or more. One
-// thread, ONEDNN_VERBOSE: PhaseNet's 8→8 kernel-7 layers over 3001 samples 0.048 → 0.028 ms as 2
-// phases; EQCCT's 3→3 kernel-11 over 6000 0.059 → 0.016 ms as 5; its 20→20 0.98 → 0.72–0.76 ms as
-// 4 (as 3, 6 % slower: a partial vector costs more than its share), 10→10 0.28 → 0.24 as 3, 20→40
-// about 1.55 → 1.37 as 2, 40→40 over 150 samples 0.075 → 0.070 as 2; 10 as 20 was slower.
-int64_t OutputPhasesFor(const ConvLayer& layer);
+// (none): the count a cost model of `isa`'s kernels (conv_lowering.cc) predicts fastest, used where
+// it predicts 10 % or more. Phases fill the vectors at the cost of (kernel + phases − 1)/kernel the
+// multiply-adds. AVX-512: a layer to 8 channels runs at half speed, 20 at about 60 %; one thread,
+// ONEDNN_VERBOSE: PhaseNet's 8→8 kernel-7 layers over 3001 samples 0.048 → 0.028 ms as 2 phases;
+// EQCCT's 3→3 kernel-11 over 6000 0.059 → 0.016 ms as 5; its 20→20 0.98 → 0.72–0.76 ms as 4 (as 3,
+// 6 % slower: a partial vector costs more than its share), 10→10 0.28 → 0.24 as 3, 20→40 about
+// 1.55 → 1.37 as 2, 40→40 over 150 samples 0.075 → 0.070 as 2; 10 as 20 was slower. AVX2 (a Zen 3
+// core): 8→8 kernel 7 0.056 ms, as 2 phases 0.040, as 3 0.036; EQCCT's 20→20 is fastest as it is
+// (0.80 ms; as 4, 0.84) and its 3→3 as 8 phases (0.036 ms; as 5, 0.042).
+int64_t OutputPhasesFor(const ConvLayer& layer, ConvIsa isa);
 constexpr int64_t kMaxOutputPhases = 8;  // the most OutputPhasesFor returns
 
 // *layer split along its input channels into parts of `part_channels` (summing to InChannels());

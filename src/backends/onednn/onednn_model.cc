@@ -302,7 +302,7 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnn
     phases = n.stride;
     rows = blocks * phases;
     first_row = n.pad_left;
-  } else if ((phases = onednn::OutputPhasesFor(layer)) > 1) {
+  } else if ((phases = onednn::OutputPhasesFor(layer, onednn::HostConvIsa())) > 1) {
     for (ConvLayer& part : parts) part = onednn::OutputPhases(part, phases, in_length, &blocks);
     rows = blocks * phases;
   }
