@@ -261,6 +261,54 @@ TEST(OnednnBackendTest, Conv2dWithBatchNormAndReluAbsorbedStrideOneAndTwo) {
   ExpectBackendsAgree(g, spec);
 }
 
+TEST(OnednnBackendTest, WidthPhasesWhereChannelsLeaveVectorsPartlyEmptyAndTheyDivideTheWidth) {
+  auto phases = [](int64_t out, int64_t kernel, int64_t stride, int64_t out_width, onednn::ConvIsa isa) {
+    onednn::ConvLayer layer;
+    layer.two_d = true;
+    layer.stride = stride;
+    layer.weight.shape = {out, 4, kernel, kernel};
+    return onednn::WidthPhasesFor(layer, out_width, isa);
+  };
+  for (onednn::ConvIsa isa : {onednn::ConvIsa::kAvx512, onednn::ConvIsa::kAvx2}) {
+    EXPECT_EQ(phases(8, 7, 1, 21, isa), 3);  // CRED's residual blocks: 24 channels, 7 steps a row
+    EXPECT_EQ(phases(8, 9, 2, 21, isa), 3);  // CRED's first layer
+    EXPECT_EQ(phases(8, 7, 1, 11, isa), 1);  // no count below 9 divides 11
+    EXPECT_EQ(phases(16, 3, 1, 12, isa), 1);
+    EXPECT_EQ(phases(2, 3, 1, 12, isa), 1);
+  }
+}
+
+// 2-D convolutions in width phases against the torch backend: CRED's geometry (a 3000-sample
+// spectrogram, 9×9 stride 2 to 8 channels, then 7×7 8 → 8 "same"), and 5 channels on a 9-wide map
+// with kernels 3 and 5. Every layer here runs in width phases on AVX-512 and AVX2 alike.
+TEST(OnednnBackendTest, Conv2dInWidthPhases) {
+  std::mt19937 rng(21);
+  {
+    auto g = std::make_shared<Graph>();
+    int x = g->Spectrogram(g->Input(3, 3000), 80, 40, 0.025);  // 3 × 76 × 41
+    x = g->Conv2d(x, Random({8, 3, 9, 9}, &rng), Random({8}, &rng), 2, 4);  // 8 × 38 × 21
+    x = g->Relu(RandomBatchNorm(g.get(), x, &rng));
+    int y = g->Relu(RandomBatchNorm(g.get(), x, &rng));
+    y = g->Conv2d(y, Random({8, 8, 7, 7}, &rng), Random({8}, &rng), 1, 3);
+    x = g->Add(y, x);
+    ASSERT_EQ(g->Node(x).width, 21);
+    ModelSpec spec = SmallSpec(3, 3000, 2);
+    spec.out_samples = g->Node(x).length;
+    g->SetOutput(ScoresOf2d(g.get(), x, 2, &rng), OutputActivation::kSigmoid);
+    ExpectBackendsAgree(g, spec);
+  }
+  for (int64_t kernel : {3, 5}) {
+    auto g = std::make_shared<Graph>();
+    int x = g->Spectrogram(g->Input(3, 300), 16, 8, 0.1);  // 3 × 38 × 9
+    x = g->Relu(g->Conv2d(x, Random({5, 3, kernel, kernel}, &rng), {}, 1, kernel / 2));
+    ModelSpec spec = SmallSpec(3, 300, 2);
+    spec.out_samples = g->Node(x).length;
+    g->SetOutput(ScoresOf2d(g.get(), x, 2, &rng), OutputActivation::kSigmoid);
+    SCOPED_TRACE("kernel " + std::to_string(kernel));
+    ExpectBackendsAgree(g, spec);
+  }
+}
+
 TEST(OnednnBackendTest, NarrowConvolutionsRunAsLoops) {
   // Convolutions to one or two channels (loops, not oneDNN) from 2, 5 and 8 channels: asymmetric
   // padding, batch norm and ReLU absorbed, lengths that are no multiple of the loop's block of 32

@@ -77,15 +77,16 @@ ConvLayer Polyphase(const ConvLayer& layer, int64_t in_length, int64_t full_leng
 
 namespace {
 
-// The time per output sample of a stride-1 convolution to `out` channels, `kernel` taps, computed
-// in `phases` output phases, relative to a layer whose channels fill whole vectors.
+// The time per output sample of a convolution to `out` channels, `kernel` taps, computed in
+// `phases` output phases that each add `step` taps (the stride), relative to a layer whose
+// channels fill whole vectors.
 // AVX-512 (brgconv): the kernels vectorise along output channels, 16 floats a vector, and a masked
-// partial vector costs a quarter more than a full one; each phase adds a tap. Fitted to EQCCT's and
-// PhaseNet's layers (one thread, ONEDNN_VERBOSE; see OutputPhasesFor).
-double Avx512Cost(int64_t out, int64_t kernel, int64_t phases) {
+// partial vector costs a quarter more than a full one. Fitted to EQCCT's and PhaseNet's layers
+// (one thread, ONEDNN_VERBOSE; see OutputPhasesFor).
+double Avx512Cost(int64_t out, int64_t kernel, int64_t phases, int64_t step) {
   const int64_t channels = out * phases;
   const double vectors = static_cast<double>(channels / 16) + (channels % 16 == 0 ? 0.0 : 1.25);
-  return vectors / (static_cast<double>(channels) / 16.0) * static_cast<double>(kernel + phases - 1) /
+  return vectors / (static_cast<double>(channels) / 16.0) * static_cast<double>(kernel + (phases - 1) * step) /
          static_cast<double>(kernel);
 }
 
@@ -95,28 +96,70 @@ double Avx512Cost(int64_t out, int64_t kernel, int64_t phases) {
 // blocks 1.0, two 1.2, one 1.93 (8 channels 20.6 ps, 16 12.8, 24 and 32 10.6; 40 12.7, 48 11.4, 56
 // 10.6, 72 11.9, 80 11.1, 104 11.5, 112 11.0, 128 10.7). Scaled by the taps and divided by the
 // phases: the time per output sample of the layer.
-double Avx2Cost(int64_t out, int64_t kernel, int64_t phases) {
+double Avx2Cost(int64_t out, int64_t kernel, int64_t phases, int64_t step) {
   constexpr double kGroupOf[4] = {0.0, 1.93, 2 * 1.2, 3 * 1.0};  // time of a group of r < 4 blocks
   const int64_t blocks = (out * phases + 7) / 8;
   const double block_time = static_cast<double>(blocks - blocks % 4) + kGroupOf[blocks % 4];
-  return block_time * static_cast<double>(kernel + phases - 1) / static_cast<double>(phases);
+  return block_time * static_cast<double>(kernel + (phases - 1) * step) / static_cast<double>(phases);
+}
+
+// The phase count of 2..kMaxOutputPhases that `allowed` accepts and the cost model of `isa`
+// predicts fastest, if it predicts at least 10 % less time than none; else 1.
+template <typename Allowed>
+int64_t BestPhases(ConvIsa isa, int64_t out, int64_t kernel, int64_t step, Allowed allowed) {
+  auto cost = [&](int64_t phases) {
+    return isa == ConvIsa::kAvx512 ? Avx512Cost(out, kernel, phases, step) : Avx2Cost(out, kernel, phases, step);
+  };
+  constexpr double kMinGain = 0.9;
+  int64_t best = 1;
+  for (int64_t p = 2; p <= kMaxOutputPhases; ++p) {
+    if (allowed(p) && cost(p) < cost(best)) best = p;
+  }
+  return cost(best) < kMinGain * cost(1) ? best : 1;
 }
 
 }  // namespace
 
 int64_t OutputPhasesFor(const ConvLayer& layer, ConvIsa isa) {
-  const int64_t out = layer.OutChannels(), kernel = layer.Kernel();
   const bool plain = !layer.transposed && !layer.two_d && layer.stride == 1;
-  if (!plain || out < 3) return 1;
-  auto cost = [&](int64_t phases) {
-    return isa == ConvIsa::kAvx512 ? Avx512Cost(out, kernel, phases) : Avx2Cost(out, kernel, phases);
-  };
-  constexpr double kMinGain = 0.9;  // phases only where the model predicts at least 10 % less time
-  int64_t best = 1;
-  for (int64_t p = 2; p <= kMaxOutputPhases; ++p) {
-    if (cost(p) < cost(best)) best = p;
+  if (!plain || layer.OutChannels() < 3) return 1;
+  return BestPhases(isa, layer.OutChannels(), layer.Kernel(), 1, [](int64_t) { return true; });
+}
+
+int64_t WidthPhasesFor(const ConvLayer& layer, int64_t out_width, ConvIsa isa) {
+  if (!layer.two_d || layer.width_stride > 0 || layer.OutChannels() < 3) return 1;
+  return BestPhases(isa, layer.OutChannels(), layer.Kernel(), layer.stride,
+                    [out_width](int64_t p) { return out_width % p == 0; });
+}
+
+ConvLayer WidthPhases(const ConvLayer& layer, int64_t phases, int64_t in_width) {
+  const int64_t p = phases, s = layer.stride, k = layer.Kernel(), in = layer.InChannels(), out = layer.OutChannels();
+  const int64_t taps = k + s * (p - 1);
+  ConvLayer phased;
+  phased.two_d = true;
+  phased.weight.shape = {p * out, in, k, taps};
+  phased.weight.values.assign(static_cast<size_t>(p * out * in * k * taps), 0.0f);
+  for (int64_t r = 0; r < p; ++r) phased.bias.insert(phased.bias.end(), layer.bias.begin(), layer.bias.end());
+  // Column m·p + r reads input column (m·p + r)·s + j − pad_left through tap column j; the phased
+  // kernel's tap column q reads m·p·s + q − pad_left, so phase r's column q is the layer's q − r·s.
+  for (int64_t r = 0; r < p; ++r) {
+    for (int64_t o = 0; o < out; ++o) {
+      for (int64_t c = 0; c < in; ++c) {
+        for (int64_t i = 0; i < k; ++i) {
+          const float* row = layer.weight.values.data() + ((o * in + c) * k + i) * k;
+          std::copy_n(row, k, phased.weight.values.data() + (((r * out + o) * in + c) * k + i) * taps + r * s);
+        }
+      }
+    }
   }
-  return cost(best) < kMinGain * cost(1) ? best : 1;
+  const int64_t out_width = (in_width + layer.pad_left + layer.pad_right - k) / s + 1;
+  phased.stride = s;
+  phased.pad_left = layer.pad_left;
+  phased.pad_right = layer.pad_right;
+  phased.width_stride = s * p;
+  // At least the columns the last step reads; more, as the layer's own, only drop off the end.
+  phased.width_pad_right = std::max<int64_t>(0, (out_width / p - 1) * s * p + taps - in_width - layer.pad_left);
+  return phased;
 }
 
 ConvLayer OutputPhases(const ConvLayer& layer, int64_t phases, int64_t in_length, int64_t* blocks) {

@@ -6,7 +6,8 @@
 //     transposed convolution's output directly. oneDNN's own deconvolution is about 10× slower here.
 //   - A stride-1 convolution whose output channels leave oneDNN's vectors partly empty (3–8, 10,
 //     20, 40, …) computes several consecutive output samples per step (output phases as
-//     channels): its output, read channels-last, is the convolution's.
+//     channels): its output, read channels-last, is the convolution's. A 2-D one does the same
+//     along the width, any stride.
 //   - A convolution over a concatenation becomes one convolution per part, summed, so the
 //     concatenation is never built.
 // Thread safety: pure functions.
@@ -24,12 +25,17 @@ struct ConvLayer {
   WeightTensor weight;        // conv: out × in × kernel (× kernel when two_d); transposed: in × out × kernel
   std::vector<float> bias;    // one per output channel (zeros when the graph has none), or none
   bool transposed = false;
-  bool two_d = false;         // a kConv2d: stride and padding apply to both axes
+  bool two_d = false;         // a kConv2d: stride and padding apply to both axes, but see below
   int64_t stride = 1, pad_left = 0, pad_right = 0;
+  // 2-D only, when width_stride > 0: the width's stride and right padding, which then differ from
+  // the height's (output phases along the width, WidthPhases; the kernel is then wider than high).
+  int64_t width_stride = 0, width_pad_right = 0;
 
   int64_t OutChannels() const { return weight.shape[transposed ? 1 : 0]; }
   int64_t InChannels() const { return weight.shape[transposed ? 0 : 1]; }
-  int64_t Kernel() const { return weight.shape[2]; }
+  int64_t Kernel() const { return weight.shape[2]; }  // 1-D: taps; 2-D: rows of taps
+  int64_t WidthStride() const { return width_stride > 0 ? width_stride : stride; }
+  int64_t WidthPadRight() const { return width_stride > 0 ? width_pad_right : pad_right; }
 };
 
 // The layer of a kConv1d, kConvTranspose1d or kConv2d node.
@@ -69,6 +75,19 @@ enum class ConvIsa { kAvx512, kAvx2 };
 // core): 8→8 kernel 7 0.056 ms, as 2 phases 0.040, as 3 0.036; EQCCT's 20→20 is fastest as it is
 // (0.80 ms; as 4, 0.84) and its 3→3 as 8 phases (0.036 ms; as 5, 0.042).
 int64_t OutputPhasesFor(const ConvLayer& layer, ConvIsa isa);
+
+// The phases WidthPhases should use for 2-D `layer` whose output is `out_width` columns wide, else
+// 1: as OutputPhasesFor, along the width (each phase adds `stride` columns of taps), among the
+// counts that divide out_width — so that every output row is whole steps and the phased output,
+// read channels-last, is the layer's. CRED's 8-channel 7×7 layers on its 38 × 21 maps as 3 phases:
+// 0.121 → 0.096 ms on the AVX2 Zen 3; its first (3 → 8, 9×9, stride 2) 0.079 → 0.057.
+int64_t WidthPhasesFor(const ConvLayer& layer, int64_t out_width, ConvIsa isa);
+
+// The 2-D convolution that computes `phases` consecutive output columns of 2-D `layer` per step, as
+// phases × out channels (channel r·out + o is column m·phases + r, channel o): width stride
+// stride·phases, stride·(phases − 1) more columns of taps, over an input `in_width` wide.
+// REQUIRES: WidthPhasesFor(layer, its output width) == phases > 1.
+ConvLayer WidthPhases(const ConvLayer& layer, int64_t phases, int64_t in_width);
 constexpr int64_t kMaxOutputPhases = 8;  // the most OutputPhasesFor returns
 
 // *layer split along its input channels into parts of `part_channels` (summing to InChannels());

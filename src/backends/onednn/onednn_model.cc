@@ -140,7 +140,7 @@ class OnednnModel : public Model {
   // Adds the step of a convolution primitive; 2-D convolutions may pad by a copy (BorderedCopy).
   void AddConvPrimitive(const ConvLayer& layer, const View& src, const dnnl::memory::desc& dst_desc, float* dst,
                         bool accumulate, dnnl::algorithm activation);
-  View BorderedCopy(const View& src, int64_t before, int64_t after);
+  View BorderedCopy(const View& src, int64_t before, int64_t rows_after, int64_t columns_after);
   Status AddLoop(int id, std::vector<View> inputs, View output);
   // Whether the graph ends in a 1×1 convolution that output_head.h can do; sets head_.
   bool TakeHead();
@@ -213,11 +213,12 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
   const dnnl::memory::desc bias_desc =
       layer.bias.empty() ? dnnl::memory::desc() : dnnl::memory::desc({out}, dt::f32, tag::x);
   const dnnl::memory::desc src_desc = ChannelsLast(layer.two_d, in, src.length, src.width);
-  const size_t axes = layer.two_d ? 2 : 1;
-  const dnnl::convolution_forward::desc desc(
-      dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_desc, weights_any, bias_desc,
-      dst_desc, dnnl::memory::dims(axes, layer.stride), dnnl::memory::dims(axes, layer.pad_left),
-      dnnl::memory::dims(axes, layer.pad_right));
+  using dims = dnnl::memory::dims;
+  const dims strides = layer.two_d ? dims{layer.stride, layer.WidthStride()} : dims{layer.stride};
+  const dims pads_right = layer.two_d ? dims{layer.pad_right, layer.WidthPadRight()} : dims{layer.pad_right};
+  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                             src_desc, weights_any, bias_desc, dst_desc, strides,
+                                             dims(strides.size(), layer.pad_left), pads_right);
   dnnl::post_ops post;
   if (accumulate) post.append_sum(1.0f);
   if (activation != dnnl::algorithm::undef) post.append_eltwise(1.0f, activation, 0.0f, 0.0f);
@@ -225,12 +226,12 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
   attr.set_post_ops(post);
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
-  if (layer.two_d && (layer.pad_left > 0 || layer.pad_right > 0) &&
+  if (layer.two_d && (layer.pad_left > 0 || layer.pad_right > 0 || layer.WidthPadRight() > 0) &&
       std::string(pd.impl_info_str()).find("gemm") != std::string::npos) {
     ConvLayer unpadded = layer;
-    unpadded.pad_left = unpadded.pad_right = 0;
-    AddConvPrimitive(unpadded, BorderedCopy(src, layer.pad_left, layer.pad_right), dst_desc, dst, accumulate,
-                     activation);
+    unpadded.pad_left = unpadded.pad_right = unpadded.width_pad_right = 0;
+    AddConvPrimitive(unpadded, BorderedCopy(src, layer.pad_left, layer.pad_right, layer.WidthPadRight()), dst_desc,
+                     dst, accumulate, activation);
     return;
   }
 
@@ -255,12 +256,13 @@ void OnednnModel::AddConvPrimitive(const ConvLayer& layer, const View& src, cons
   steps_.push_back(std::move(step));
 }
 
-// A copy of 2-D value `src` inside a border of zeros, `before` rows and columns before it and `after`
-// after, made on every run by a step added here. For a padded 2-D convolution oneDNN has only its
-// gemm fallback for (CRED's first, 3 channels, stride 2, on AVX2: jit:avx2 takes it unpadded, 3.5×
-// faster; the copy is 9,348 floats).
-View OnednnModel::BorderedCopy(const View& src, int64_t before, int64_t after) {
-  const View bordered = NewBuffer(src.channels, before + src.length + after, before + src.width + after);
+// A copy of 2-D value `src` inside a border of zeros, `before` rows and columns before it, `rows_after`
+// rows and `columns_after` columns after, made on every run by a step added here. For a padded 2-D
+// convolution oneDNN has only its gemm fallback for (CRED's first, 3 channels, stride 2, on AVX2:
+// jit:avx2 takes it unpadded, 3.5× faster; the copy is 9,348 floats; and any in width phases).
+View OnednnModel::BorderedCopy(const View& src, int64_t before, int64_t rows_after, int64_t columns_after) {
+  const View bordered =
+      NewBuffer(src.channels, before + src.length + rows_after, before + src.width + columns_after);
   Step step;
   step.loop = onednn::MakeBorderedCopy(src, bordered, before);
   steps_.push_back(std::move(step));
@@ -296,7 +298,7 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnn
   // a crop; a convolution in output phases writes up to phases − 1 samples past the node's; any
   // other writes exactly the node's samples.
   const int64_t in_length = graph_->Node(input).length;
-  int64_t rows = n.length, first_row = 0, phases = 1, blocks = 0;
+  int64_t rows = n.length, first_row = 0, phases = 1, blocks = 0, width_phases = 1;
   if (layer.transposed) {
     for (ConvLayer& part : parts) part = onednn::Polyphase(part, in_length, n.pad_left + n.length, &blocks);
     phases = n.stride;
@@ -305,9 +307,12 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnn
   } else if ((phases = onednn::OutputPhasesFor(layer, onednn::HostConvIsa())) > 1) {
     for (ConvLayer& part : parts) part = onednn::OutputPhases(part, phases, in_length, &blocks);
     rows = blocks * phases;
+  } else if ((width_phases = onednn::WidthPhasesFor(layer, n.width, onednn::HostConvIsa())) > 1) {
+    for (ConvLayer& part : parts) part = onednn::WidthPhases(part, width_phases, graph_->Node(input).width);
   }
   const View buffer = NewBuffer(n.channels, rows, n.width);
-  const dnnl::memory::desc dst_desc = ChannelsLast(layer.two_d, parts[0].OutChannels(), rows / phases, n.width);
+  const dnnl::memory::desc dst_desc =
+      ChannelsLast(layer.two_d, parts[0].OutChannels(), rows / phases, n.width / width_phases);
   for (size_t i = 0; i < parts.size(); ++i) {
     View src = values_[static_cast<size_t>(inputs[i])];
     PadFromMargin(&parts[i], &src);
