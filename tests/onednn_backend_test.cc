@@ -490,8 +490,8 @@ TEST(OnednnBackendTest, LstmRecurrenceBothDirectionsAndGates) {
       const ModelSpec spec = SmallSpec(3, 40, 2);
       const int64_t hidden = 5;
       const int in = g->Input(3, 40);
-      const int gates =
-          g->Conv1d(in, Random({directions * 4 * hidden, 3, 1}, &rng), Random({directions * 4 * hidden}, &rng), 1, 0, 0);
+      const int64_t gate_rows = directions * 4 * hidden;
+      const int gates = g->Conv1d(in, Random({gate_rows, 3, 1}, &rng), Random({gate_rows}, &rng), 1, 0, 0);
       const int h = g->Lstm(gates, Random({directions, 4 * hidden, hidden}, &rng, -1.0f, 1.0f), gate);
       g->SetOutput(g->Conv1d(h, Random({2, directions * hidden, 1}, &rng), {}, 1, 0, 0), OutputActivation::kSigmoid);
       ExpectBackendsAgree(g, spec);
