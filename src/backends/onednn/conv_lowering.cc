@@ -38,13 +38,16 @@ void FoldBatchNorm(const GraphNode& bn, ConvLayer* layer) {
 
 namespace {
 
-// A stride-1-shaped layer computing `phases` output phases of `layer` as channels: weight
-// phases·out × in × taps of zeros (the caller places the taps), bias repeated per phase.
-ConvLayer PhasedLayer(const ConvLayer& layer, int64_t phases, int64_t taps) {
+// A layer computing `phases` output phases of `layer` as channels: weight phases·out × in × taps
+// (× `rows` rows of taps first, for a 2-D layer) of zeros (the caller places the taps), bias
+// repeated per phase.
+ConvLayer PhasedLayer(const ConvLayer& layer, int64_t phases, int64_t taps, int64_t rows = 0) {
   const int64_t in = layer.InChannels(), out = layer.OutChannels();
   ConvLayer phased;
-  phased.weight.shape = {phases * out, in, taps};
-  phased.weight.values.assign(static_cast<size_t>(phases * out * in * taps), 0.0f);
+  phased.two_d = rows > 0;
+  phased.weight.shape = phased.two_d ? std::vector<int64_t>{phases * out, in, rows, taps}
+                                     : std::vector<int64_t>{phases * out, in, taps};
+  phased.weight.values.assign(static_cast<size_t>(phases * out * in * std::max<int64_t>(rows, 1) * taps), 0.0f);
   for (int64_t r = 0; r < phases; ++r) phased.bias.insert(phased.bias.end(), layer.bias.begin(), layer.bias.end());
   return phased;
 }
@@ -135,11 +138,7 @@ int64_t WidthPhasesFor(const ConvLayer& layer, int64_t out_width, ConvIsa isa) {
 ConvLayer WidthPhases(const ConvLayer& layer, int64_t phases, int64_t in_width) {
   const int64_t p = phases, s = layer.stride, k = layer.Kernel(), in = layer.InChannels(), out = layer.OutChannels();
   const int64_t taps = k + s * (p - 1);
-  ConvLayer phased;
-  phased.two_d = true;
-  phased.weight.shape = {p * out, in, k, taps};
-  phased.weight.values.assign(static_cast<size_t>(p * out * in * k * taps), 0.0f);
-  for (int64_t r = 0; r < p; ++r) phased.bias.insert(phased.bias.end(), layer.bias.begin(), layer.bias.end());
+  ConvLayer phased = PhasedLayer(layer, p, taps, k);
   // Column m·p + r reads input column (m·p + r)·s + j − pad_left through tap column j; the phased
   // kernel's tap column q reads m·p·s + q − pad_left, so phase r's column q is the layer's q − r·s.
   for (int64_t r = 0; r < p; ++r) {

@@ -40,4 +40,11 @@ typedef float Floats8 __attribute__((vector_size(32), aligned(4)));
   }
 }
 
+// The 8 × 8 block of channels-last values at x (8 samples of 8 channels, one after another) as
+// one vector per channel: a[c] holds channel c of the 8 samples.
+[[gnu::always_inline]] inline void LoadChannels8(const float* x, Floats8 (&a)[8]) {
+  for (int i = 0; i < 8; ++i) a[i] = Load8(x + 8 * i);
+  Transpose8(a);
+}
+
 }  // namespace rapid::onednn

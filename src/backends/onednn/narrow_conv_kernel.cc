@@ -50,8 +50,7 @@ RAPID_VECTOR_LOOPS void ToRows(const float* __restrict x, int64_t length, int64_
   if (channels == 8) {
     for (; t0 + 8 <= length; t0 += 8) {
       Floats8 a[8];
-      for (int64_t i = 0; i < 8; ++i) a[i] = Load8(x + (t0 + i) * 8);
-      Transpose8(a);
+      LoadChannels8(x + t0 * 8, a);
       for (int64_t c = 0; c < 8; ++c) Store8(rows + c * row_stride + t0, a[c]);
     }
   }

@@ -299,15 +299,16 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnn
   // other writes exactly the node's samples.
   const int64_t in_length = graph_->Node(input).length;
   int64_t rows = n.length, first_row = 0, phases = 1, blocks = 0, width_phases = 1;
+  const onednn::ConvIsa isa = onednn::HostConvIsa();
   if (layer.transposed) {
     for (ConvLayer& part : parts) part = onednn::Polyphase(part, in_length, n.pad_left + n.length, &blocks);
     phases = n.stride;
     rows = blocks * phases;
     first_row = n.pad_left;
-  } else if ((phases = onednn::OutputPhasesFor(layer, onednn::HostConvIsa())) > 1) {
+  } else if ((phases = onednn::OutputPhasesFor(layer, isa)) > 1) {
     for (ConvLayer& part : parts) part = onednn::OutputPhases(part, phases, in_length, &blocks);
     rows = blocks * phases;
-  } else if ((width_phases = onednn::WidthPhasesFor(layer, n.width, onednn::HostConvIsa())) > 1) {
+  } else if ((width_phases = onednn::WidthPhasesFor(layer, n.width, isa)) > 1) {
     for (ConvLayer& part : parts) part = onednn::WidthPhases(part, width_phases, graph_->Node(input).width);
   }
   const View buffer = NewBuffer(n.channels, rows, n.width);

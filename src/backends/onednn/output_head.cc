@@ -95,8 +95,7 @@ template <bool kFirst, bool kSoftmax>
   int64_t t = 0;
   for (; t + 8 <= length; t += 8) {
     Floats8 in[kHeadChannels];
-    for (int i = 0; i < 8; ++i) in[i] = Load8(x + (t + i) * kHeadChannels);
-    Transpose8(in);  // in[c]: channel c at samples t .. t + 7
+    LoadChannels8(x + t * kHeadChannels, in);  // in[c]: channel c at samples t .. t + 7
     Floats8 y[kHeadLabels];
     for (int l = 0; l < kHeadLabels; ++l) {
       y[l] = Load8(kFirst ? b8[l] : out + l * length + t);
