@@ -1,6 +1,8 @@
 #include "io/mseed_writer.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -201,6 +203,23 @@ TEST(AtomicFileTest, WritesReplacesAndLeavesNoTemporary) {
   EXPECT_EQ(ReadBytes(path), std::string("sec\0ond", 7));
   ASSERT_TRUE(WriteFileAtomically(dir.Path("empty"), "").ok());
   EXPECT_EQ(dir.Listing(), (std::vector<std::string>{"a", "a/b", "a/b/c.txt", "empty"}));
+}
+
+TEST(AtomicFileTest, ReplacingRemovesTheTemporariesOfDeadWriters) {
+  TempDir dir;
+  const pid_t child = fork();  // a pid that was a process and is no longer one
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(0);
+  ASSERT_EQ(waitpid(child, nullptr, 0), child);
+  const std::string dead = ".c.txt.tmp." + std::to_string(child) + ".0";
+  const std::string live = ".c.txt.tmp." + std::to_string(getppid()) + ".3";  // a running process
+  const std::string other = ".d.txt.tmp." + std::to_string(child) + ".0";    // another target's
+  for (const std::string& name : {dead, live, other}) ASSERT_TRUE(WriteFileAtomically(dir.Path(name), "x").ok());
+  ASSERT_TRUE(WriteFileAtomically(dir.Path("c.txt"), "new").ok());
+  EXPECT_EQ(ReadBytes(dir.Path("c.txt")), "new");
+  std::vector<std::string> expected{live, other, "c.txt"};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(dir.Listing(), expected);
 }
 
 TEST(AtomicFileTest, FailureReportsPathAndCleansUp) {

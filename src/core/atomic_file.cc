@@ -1,12 +1,16 @@
 #include "core/atomic_file.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <system_error>
 
 namespace rapid {
@@ -19,6 +23,30 @@ std::string TemporaryName(const std::filesystem::path& target) {
   name.append(".tmp.").append(std::to_string(::getpid()));
   name.append(".").append(std::to_string(counter.fetch_add(1)));
   return (target.parent_path() / name).string();
+}
+
+// Removes the temporaries of `target` that processes no longer running left (a writer killed
+// between creating its temporary and renaming it: ResumeTest kills runs at random), the first
+// time this process replaces `target`. Temporaries of live processes, this one included, stay.
+void RemoveDeadTemporaries(const std::filesystem::path& target) {
+  static std::mutex mu;
+  static std::set<std::string> swept;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!swept.insert(target.string()).second) return;
+  }
+  std::string prefix(1, '.');  // as TemporaryName builds it (operator+ trips GCC 12's -Wrestrict)
+  prefix.append(target.filename().string()).append(".tmp.");
+  std::error_code ec;
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + prefix.size(), &end, 10);
+    if (end == name.c_str() + prefix.size() || *end != '.' || pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) std::filesystem::remove(entry.path(), ec);
+  }
 }
 
 }  // namespace
@@ -63,6 +91,7 @@ Status AtomicFile::Commit() {
     return Status::IOError(path_ + ": cannot rename temporary file into place: " + std::strerror(errno));
   }
   temp_.clear();
+  RemoveDeadTemporaries(path_);
   return Status::OK();
 }
 

@@ -13,8 +13,10 @@ namespace rapid {
 // Writes `bytes` to a temporary file in the directory of `path`, then renames it onto `path`
 // (atomic on POSIX within one file system). Creates missing parent directories. No fsync: the
 // guarantee is against a killed process, not against power loss.
-// OK: `path` holds exactly `bytes`. IOError (message names the path and the OS reason): nothing
-// was replaced and the temporary file is removed. InvalidArgument: `path` names no file.
+// OK: `path` holds exactly `bytes`; the first such write of `path` in a process also removes the
+// temporaries of `path` left by processes no longer running (killed mid-write). IOError (message
+// names the path and the OS reason): nothing was replaced and the temporary file is removed.
+// InvalidArgument: `path` names no file.
 Status WriteFileAtomically(const std::string& path, std::string_view bytes);
 
 // The same for a file written in parts (too large to build in memory first): Open, Append…,
