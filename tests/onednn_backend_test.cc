@@ -13,65 +13,16 @@
 #include "backends/onednn/conv_lowering.h"
 #include "backends/onednn/engine.h"
 #include "backends/onednn/output_head.h"
+#include "backend_agreement.h"
 #include "models/upsampled_conv.h"
 
 namespace rapid {
 namespace {
 
-WeightTensor Random(std::vector<int64_t> shape, std::mt19937* rng, float low = -0.5f, float high = 0.5f) {
-  WeightTensor t;
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  t.shape = std::move(shape);
-  std::uniform_real_distribution<float> u(low, high);
-  for (int64_t i = 0; i < n; ++i) t.values.push_back(u(*rng));
-  return t;
-}
-
-int RandomBatchNorm(Graph* g, int x, std::mt19937* rng) {
-  const int64_t c = g->Node(x).channels;
-  return g->BatchNorm(x, Random({c}, rng, 0.5f, 1.5f), Random({c}, rng), Random({c}, rng), Random({c}, rng, 0.2f, 2.0f),
-                      1e-3);
-}
-
-// Largest |onednn − torch| of the probabilities (and of the scores) of `graph` on random windows.
-void ExpectBackendsAgree(std::shared_ptr<const Graph> graph, const ModelSpec& spec) {
-  ASSERT_TRUE(graph->status().ok()) << graph->status().ToString();
-  std::unique_ptr<Model> onednn, torch;
-  Status s = CompileOnednn(graph, spec, &onednn);
-  ASSERT_TRUE(s.ok()) << s.ToString();
-  ASSERT_TRUE(CompileTorch(graph, spec, "cpu", &torch).ok());
-  std::mt19937 rng(7);
-  const int64_t batch = 3;
-  const WeightTensor input = Random({batch * spec.Channels() * spec.in_samples}, &rng, -2.0f, 2.0f);
-  const size_t out = static_cast<size_t>(batch * spec.Labels() * spec.OutSamples());
-  for (bool probabilities : {true, false}) {
-    std::vector<float> a(out), b(out);
-    auto run = [&](Model* m, float* y) {
-      const float* x = input.values.data();
-      return probabilities ? m->Forward(x, batch, y) : m->ForwardLogits(x, batch, y);
-    };
-    ASSERT_TRUE(run(onednn.get(), a.data()).ok());
-    ASSERT_TRUE(run(torch.get(), b.data()).ok());
-    float worst = 0, largest = 0;
-    for (size_t i = 0; i < out; ++i) {
-      worst = std::max(worst, std::fabs(a[i] - b[i]));
-      largest = std::max(largest, std::fabs(b[i]));
-    }
-    EXPECT_LE(worst, 1e-5f * std::max(1.0f, largest)) << (probabilities ? "probabilities" : "scores");
-    EXPECT_GT(largest, 0.0f);
-  }
-}
-
-ModelSpec SmallSpec(int64_t channels, int64_t samples, int64_t labels) {
-  ModelSpec spec;
-  spec.class_name = "Small";
-  spec.component_order = std::string("ZNE").substr(0, static_cast<size_t>(channels));
-  for (int64_t l = 0; l < labels; ++l) spec.labels.push_back("L" + std::to_string(l));
-  spec.in_samples = samples;
-  spec.overlap_samples = 0;
-  return spec;
-}
+using testing::ExpectBackendsAgree;
+using testing::Random;
+using testing::RandomBatchNorm;
+using testing::SmallSpec;
 
 TEST(OnednnBackendTest, TransposedConvolutionsOfEveryPhaseAndCrop) {
   // Strides 2–4, kernels shorter and longer than the stride, PyTorch padding and output padding

@@ -1,0 +1,176 @@
+// Random graphs on the oneDNN backend against the torch backend, so that every lowering (output and
+// width phases, polyphase transposed convolutions, narrow loops, split concatenations, strided and
+// plain primitives) meets shapes no bundled model has: 1-D chains of convolutions (any stride,
+// kernel, padding and 1–40 channels), transposed convolutions with output padding, pooling, crops,
+// concatenations with earlier values, standalone batch norm and ReLU and the output head; 2-D
+// chains over a spectrogram. Which lowering a shape gets depends on the CPU (conv_lowering.h), so
+// each machine tests its own choices. Graphs and windows come from fixed seeds: a failure names a
+// reproducible graph.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend_agreement.h"
+#include "models/graph.h"
+
+namespace rapid {
+namespace {
+
+using testing::ExpectBackendsAgree;
+using testing::Random;
+using testing::RandomBatchNorm;
+using testing::SmallSpec;
+
+constexpr int64_t kMinLength = 6, kMaxLength = 400;
+
+class RandomChain {
+ public:
+  RandomChain(unsigned seed, Graph* g) : rng_(seed), g_(g) {}
+
+  int64_t Uniform(int64_t low, int64_t high) { return std::uniform_int_distribution<int64_t>(low, high)(rng_); }
+  bool Coin() { return Uniform(0, 1) == 1; }
+  std::mt19937* rng() { return &rng_; }
+
+  // Weights of `shape` (out × in × kernel, or in × out × kernel transposed) uniform in ±√(3/fan_in),
+  // fan_in = in·kernel: values keep their size along a chain, so the scores stay within a few
+  // units and the agreement asked stays tight.
+  WeightTensor Weights(std::vector<int64_t> shape, int64_t fan_in) {
+    const float bound = std::sqrt(3.0f / static_cast<float>(fan_in));
+    return Random(std::move(shape), &rng_, -bound, bound);
+  }
+
+  // x followed by one random layer (or x itself when the drawn layer would leave the lengths
+  // allowed); `earlier` gains every value made.
+  int Step(int x, std::vector<int>* earlier) {
+    const int64_t length = g_->Node(x).length;
+    int y = x;
+    switch (Uniform(0, 5)) {
+      case 0: y = Convolution(x, length); break;
+      case 1: y = Transposed(x, length); break;
+      case 2: {
+        const int64_t kernel = Uniform(2, 3), stride = Uniform(1, kernel), pad = Uniform(0, 1);
+        if ((length + pad - kernel) / stride + 1 >= kMinLength) y = g_->MaxPool(x, kernel, stride, pad);
+        break;
+      }
+      case 3: y = JoinEarlier(x, length, *earlier); break;
+      case 4: {
+        const int64_t offset = Uniform(0, 2), cut = offset + Uniform(0, 2);
+        if (length - cut >= kMinLength) y = g_->Crop(x, offset, length - cut);
+        break;
+      }
+      default: y = g_->Relu(RandomBatchNorm(g_, x, &rng_)); break;
+    }
+    earlier->push_back(y);
+    return y;
+  }
+
+ private:
+  // Stride 1 half the time (output phases and narrow loops apply to those), else 2–4.
+  int Convolution(int x, int64_t length) {
+    const int64_t out = Coin() ? Uniform(1, 12) : Uniform(13, 40), kernel = Uniform(1, 13);
+    const int64_t stride = Coin() ? 1 : Uniform(2, 4);
+    const int64_t pad_left = Uniform(0, kernel - 1), pad_right = Uniform(0, kernel - 1);
+    const int64_t out_length = (length + pad_left + pad_right - kernel) / stride + 1;
+    if (out_length < kMinLength) return x;
+    WeightTensor bias = Coin() ? Random({out}, &rng_) : WeightTensor{};
+    const int64_t in = g_->Node(x).channels;
+    int y = g_->Conv1d(x, Weights({out, in, kernel}, in * kernel), std::move(bias), stride, pad_left, pad_right);
+    if (Coin()) y = RandomBatchNorm(g_, y, &rng_);
+    return Coin() ? g_->Relu(y) : y;
+  }
+
+  // PyTorch's padding and output padding (pad_right = pad_left − output padding < stride).
+  int Transposed(int x, int64_t length) {
+    const int64_t out = Uniform(1, 40), stride = Uniform(1, 4), kernel = Uniform(1, 9);
+    const int64_t pad_left = Uniform(0, kernel - 1), pad_right = pad_left - Uniform(0, std::min(stride - 1, pad_left));
+    const int64_t out_length = (length - 1) * stride + kernel - pad_left - pad_right;
+    if (out_length < kMinLength || out_length > kMaxLength) return x;
+    const int64_t in = g_->Node(x).channels;
+    // Each output sample takes about kernel / stride taps of each input channel.
+    int y = g_->ConvTranspose1d(x, Weights({in, out, kernel}, in * std::max<int64_t>(1, kernel / stride)),
+                                Random({out}, &rng_), stride, pad_left, pad_right);
+    return Coin() ? g_->Relu(RandomBatchNorm(g_, y, &rng_)) : y;
+  }
+
+  // x concatenated with an earlier value of its length (a skip connection), else x.
+  int JoinEarlier(int x, int64_t length, const std::vector<int>& earlier) {
+    std::vector<int> same;
+    for (int e : earlier) {
+      if (e != x && g_->Node(e).length == length) same.push_back(e);
+    }
+    if (same.empty()) return x;
+    const int other = same[static_cast<size_t>(Uniform(0, static_cast<int64_t>(same.size()) - 1))];
+    return Coin() ? g_->Concat({x, other}) : g_->Concat({other, x});
+  }
+
+  std::mt19937 rng_;
+  Graph* g_;
+};
+
+TEST(OnednnRandomGraphTest, ChainsOfConvolutionsPoolingCropsAndSkipsAgreeWithTorch) {
+  for (unsigned seed = 1; seed <= 300; ++seed) {
+    auto g = std::make_shared<Graph>();
+    RandomChain chain(seed, g.get());
+    const int64_t channels = chain.Uniform(1, 3), samples = chain.Uniform(40, 300), labels = chain.Uniform(1, 3);
+    int x = g->Input(channels, samples);
+    std::vector<int> earlier{x};
+    const int64_t layers = chain.Uniform(2, 7);
+    for (int64_t i = 0; i < layers; ++i) x = chain.Step(x, &earlier);
+    // The head: a pointwise convolution to the labels (PhaseNet's fused path where 8 channels
+    // meet 3 labels), or a wider kernel.
+    const int64_t kernel = chain.Coin() ? 1 : 3;
+    const int64_t in = g->Node(x).channels;
+    x = g->Conv1d(x, chain.Weights({labels, in, kernel}, in * kernel), Random({labels}, chain.rng()), 1, kernel / 2,
+                  kernel / 2);
+    ModelSpec spec = SmallSpec(channels, samples, labels);
+    spec.out_samples = g->Node(x).length;
+    g->SetOutput(x, chain.Coin() ? OutputActivation::kSoftmaxOverLabels : OutputActivation::kSigmoid);
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    ExpectBackendsAgree(g, spec);
+  }
+}
+
+// 2-D chains over a spectrogram (CRED's shape of network): square kernels 1–9 with "same" or no
+// padding, strides 1 and 2, 1–24 channels (width phases where the channels leave vectors partly
+// empty and a phase count divides the width), batch norm and ReLU absorbed or standalone, and
+// residual adds where the shapes allow.
+TEST(OnednnRandomGraphTest, SpectrogramConvolutionChainsAgreeWithTorch) {
+  for (unsigned seed = 1; seed <= 200; ++seed) {
+    auto g = std::make_shared<Graph>();
+    RandomChain chain(seed, g.get());
+    const int64_t channels = chain.Uniform(1, 3), samples = chain.Uniform(100, 600);
+    const int64_t n_fft = 2 * chain.Uniform(2, 20), hop = chain.Uniform(n_fft / 4 + 1, n_fft);
+    int x = g->Spectrogram(g->Input(channels, samples), n_fft, hop, 0.1);
+    const int64_t layers = chain.Uniform(1, 4);
+    for (int64_t i = 0; i < layers; ++i) {
+      const GraphNode& n = g->Node(x);
+      const int64_t out = chain.Uniform(1, 24), kernel = 2 * chain.Uniform(0, 4) + 1;
+      const int64_t stride = chain.Uniform(1, 2), pad = chain.Coin() ? kernel / 2 : 0;
+      if ((std::min(n.length, n.width) + 2 * pad - kernel) / stride + 1 < 2) break;
+      const int64_t in = n.channels;
+      int y = g->Conv2d(x, chain.Weights({out, in, kernel, kernel}, in * kernel * kernel),
+                        chain.Coin() ? Random({out}, chain.rng()) : WeightTensor{}, stride, pad);
+      if (chain.Coin()) y = g->Relu(RandomBatchNorm(g.get(), y, chain.rng()));
+      const GraphNode& m = g->Node(y);
+      if (chain.Coin() && m.channels == in && m.length == n.length && m.width == n.width) y = g->Add(y, x);
+      x = y;
+    }
+    if (chain.Coin()) x = g->Relu(RandomBatchNorm(g.get(), x, chain.rng()));
+    x = g->FlattenWidth(x);
+    const int64_t in = g->Node(x).channels, labels = chain.Uniform(1, 3);
+    x = g->Conv1d(x, chain.Weights({labels, in, 1}, in), Random({labels}, chain.rng()), 1, 0, 0);
+    ModelSpec spec = SmallSpec(channels, samples, labels);
+    spec.out_samples = g->Node(x).length;
+    g->SetOutput(x, OutputActivation::kSigmoid);
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    ExpectBackendsAgree(g, spec);
+  }
+}
+
+}  // namespace
+}  // namespace rapid
