@@ -1,8 +1,9 @@
 // Random graphs on the oneDNN backend against the torch backend, so that every lowering (output and
 // width phases, polyphase transposed convolutions, narrow loops, split concatenations, strided and
 // plain primitives) meets shapes no bundled model has: 1-D chains of convolutions (any stride,
-// kernel, padding and 1–40 channels), transposed convolutions with output padding, pooling, crops,
-// concatenations with earlier values, standalone batch norm and ReLU and the output head; 2-D
+// kernel, padding and 1–40 channels), transposed convolutions with output padding, upsampling
+// followed by a convolution, pooling, crops, concatenations and residual adds of earlier values,
+// standalone batch norm, ReLU, GELU and layer norm, and the output head; 2-D
 // chains over a spectrogram. Which lowering a shape gets depends on the CPU (conv_lowering.h), so
 // each machine tests its own choices. Graphs and windows come from fixed seeds: a failure names a
 // reproducible graph.
@@ -17,6 +18,7 @@
 
 #include "backend_agreement.h"
 #include "models/graph.h"
+#include "models/upsampled_conv.h"
 
 namespace rapid {
 namespace {
@@ -49,7 +51,7 @@ class RandomChain {
   int Step(int x, std::vector<int>* earlier) {
     const int64_t length = g_->Node(x).length;
     int y = x;
-    switch (Uniform(0, 5)) {
+    switch (Uniform(0, 8)) {
       case 0: y = Convolution(x, length); break;
       case 1: y = Transposed(x, length); break;
       case 2: {
@@ -63,6 +65,9 @@ class RandomChain {
         if (length - cut >= kMinLength) y = g_->Crop(x, offset, length - cut);
         break;
       }
+      case 5: y = Upsampled(x, length); break;
+      case 6: y = Normalised(x); break;
+      case 7: y = AddEarlier(x, *earlier); break;
       default: y = g_->Relu(RandomBatchNorm(g_, x, &rng_)); break;
     }
     earlier->push_back(y);
@@ -95,6 +100,38 @@ class RandomChain {
     int y = g_->ConvTranspose1d(x, Weights({in, out, kernel}, in * std::max<int64_t>(1, kernel / stride)),
                                 Random({out}, &rng_), stride, pad_left, pad_right);
     return Coin() ? g_->Relu(RandomBatchNorm(g_, y, &rng_)) : y;
+  }
+
+  // Nearest upsampling by 2 or 3 then a convolution (EQTransformer's decoders), which the graph
+  // holds as one transposed convolution and a crop where it can (models/upsampled_conv.h): both
+  // backends run that rewrite, so this tests their transposed convolutions, not the rewrite
+  // (OnednnBackendTest.UpsampledConvolutionEqualsItsTransposedConvolution does).
+  int Upsampled(int x, int64_t length) {
+    const int64_t factor = Uniform(2, 3), out = Uniform(1, 40), kernel = Uniform(1, 11);
+    const int64_t pad_left = Uniform(0, kernel - 1), pad_right = Uniform(0, kernel - 1);
+    const int64_t out_length = factor * length + pad_left + pad_right - kernel + 1;
+    if (out_length < kMinLength || out_length > kMaxLength) return x;
+    const int64_t in = g_->Node(x).channels;
+    return UpsampledConv(g_, x, factor, Weights({out, in, kernel}, in * kernel), Random({out}, &rng_), pad_left,
+                         pad_right);
+  }
+
+  // Layer norm over 8 or more channels (over fewer, two near-equal values make it amplify the
+  // backends' rounding differences past what the test asks), else GELU.
+  int Normalised(int x) {
+    const int64_t channels = g_->Node(x).channels;
+    if (channels < 8 || Coin()) return g_->Gelu(x);
+    return g_->LayerNorm(x, Random({channels}, &rng_, 0.5f, 1.5f), Random({channels}, &rng_), 1e-5);
+  }
+
+  // x plus an earlier value of its shape (a residual connection), else x.
+  int AddEarlier(int x, const std::vector<int>& earlier) {
+    for (int e : earlier) {
+      if (e != x && g_->Node(e).length == g_->Node(x).length && g_->Node(e).channels == g_->Node(x).channels) {
+        return g_->Add(x, e);
+      }
+    }
+    return x;
   }
 
   // x concatenated with an earlier value of its length (a skip connection), else x.
