@@ -185,16 +185,15 @@ TEST(OnednnRandomGraphTest, SpectrogramConvolutionChainsAgreeWithTorch) {
     int x = g->Spectrogram(g->Input(channels, samples), n_fft, hop, 0.1);
     const int64_t layers = chain.Uniform(1, 4);
     for (int64_t i = 0; i < layers; ++i) {
-      const GraphNode& n = g->Node(x);
+      const int64_t in = g->Node(x).channels, length = g->Node(x).length, width = g->Node(x).width;
       const int64_t out = chain.Uniform(1, 24), kernel = 2 * chain.Uniform(0, 4) + 1;
       const int64_t stride = chain.Uniform(1, 2), pad = chain.Coin() ? kernel / 2 : 0;
-      if ((std::min(n.length, n.width) + 2 * pad - kernel) / stride + 1 < 2) break;
-      const int64_t in = n.channels;
+      if ((std::min(length, width) + 2 * pad - kernel) / stride + 1 < 2) break;
       int y = g->Conv2d(x, chain.Weights({out, in, kernel, kernel}, in * kernel * kernel),
                         chain.Coin() ? Random({out}, chain.rng()) : WeightTensor{}, stride, pad);
       if (chain.Coin()) y = g->Relu(RandomBatchNorm(g.get(), y, chain.rng()));
-      const GraphNode& m = g->Node(y);
-      if (chain.Coin() && m.channels == in && m.length == n.length && m.width == n.width) y = g->Add(y, x);
+      const bool same_shape = g->Node(y).channels == in && g->Node(y).length == length && g->Node(y).width == width;
+      if (chain.Coin() && same_shape) y = g->Add(y, x);
       x = y;
     }
     if (chain.Coin()) x = g->Relu(RandomBatchNorm(g.get(), x, chain.rng()));
