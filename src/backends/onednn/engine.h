@@ -4,6 +4,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <optional>
+
 #include "backends/onednn/conv_lowering.h"
 
 namespace rapid::onednn {
@@ -17,5 +19,12 @@ inline ConvIsa HostConvIsa() {
   const auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
   return (isa & avx512) == avx512 ? ConvIsa::kAvx512 : ConvIsa::kAvx2;
 }
+
+// The cost model whose phase counts CompileOnednn uses: HostConvIsa(), unless a test set another.
+// oneDNN's kernels stay the host's either way, and outputs do not depend on the phase counts, so a
+// test on one machine can check the lowering another machine would choose. Not synchronised: set
+// before compiling, from one thread; nullopt goes back to the host's.
+ConvIsa LoweringConvIsa();
+void SetLoweringConvIsaForTesting(std::optional<ConvIsa> isa);
 
 }  // namespace rapid::onednn

@@ -299,7 +299,7 @@ Status OnednnModel::AddConvolution(int id, const std::vector<int>& absorbed, dnn
   // other writes exactly the node's samples.
   const int64_t in_length = graph_->Node(input).length;
   int64_t rows = n.length, first_row = 0, phases = 1, blocks = 0, width_phases = 1;
-  const onednn::ConvIsa isa = onednn::HostConvIsa();
+  const onednn::ConvIsa isa = onednn::LoweringConvIsa();
   if (layer.transposed) {
     for (ConvLayer& part : parts) part = onednn::Polyphase(part, in_length, n.pad_left + n.length, &blocks);
     phases = n.stride;
@@ -563,15 +563,6 @@ Status OnednnModel::Run(const float* input, int64_t batch, float* output, bool p
 }
 
 }  // namespace
-
-namespace onednn {
-
-const dnnl::engine& CpuEngine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-}  // namespace onednn
 
 Status CompileOnednn(std::shared_ptr<const Graph> graph, const ModelSpec& spec, std::unique_ptr<Model>* out) {
   const GraphNode& scores = graph->Node(graph->OutputId());
