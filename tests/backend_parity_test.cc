@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/onednn/engine.h"
 #include "golden_file.h"
 #include "models/device.h"
 #include "models/registry.h"
@@ -105,6 +107,32 @@ TEST(BackendParityTest, EveryModelOnEveryBackendMatchesTheGoldensAndEachOther) {
       const float diff = MaxDiff(outputs[i], outputs[0]);
       std::printf("%-14s %s vs %s: max |dprob| %.3g\n", c.model.c_str(), names[i].c_str(), names[0].c_str(), diff);
       EXPECT_LE(diff, 1e-4) << c.golden << ": " << names[i] << " vs " << names[0];
+    }
+  }
+}
+
+// The oneDNN backend with the phase counts of each cost model (conv_lowering.h), whatever this CPU
+// is: the lowering an AVX-512 machine picks for each model, checked against the goldens here too.
+TEST(BackendParityTest, EveryModelOnOnednnWithEachCostModelMatchesTheGoldens) {
+  struct Reset {
+    ~Reset() { onednn::SetLoweringConvIsaForTesting(std::nullopt); }
+  } reset;
+  for (onednn::ConvIsa isa : {onednn::ConvIsa::kAvx512, onednn::ConvIsa::kAvx2}) {
+    onednn::SetLoweringConvIsaForTesting(isa);
+    const char* model_name = isa == onednn::ConvIsa::kAvx512 ? "AVX-512" : "AVX2";
+    for (const Case& c : Cases()) {
+      GoldenFile golden = LoadGoldenFile(c.golden);
+      const at::Tensor input = c.from_raw ? SeisBenchCredWindows(golden) : golden.Tensor("input").contiguous();
+      const int64_t batch = input.size(0);
+      LoadedModel m;
+      ASSERT_TRUE(LoadModel(c.model, c.weights, &m, "cpu", "onednn").ok()) << c.model;
+      const ModelSpec& spec = m.model->Spec();
+      std::vector<float> probs(static_cast<size_t>(batch * spec.Labels() * spec.OutSamples()));
+      ASSERT_TRUE(m.model->Forward(input.data_ptr<float>(), batch, probs.data()).ok());
+      const float diff = MaxDiff(probs, Expected(golden, spec, batch, c.label));
+      std::printf("%-14s %-45s %s cost model vs SeisBench: max |dprob| %.3g\n", c.model.c_str(),
+                  c.golden.substr(c.golden.rfind('/') + 1).c_str(), model_name, diff);
+      EXPECT_LE(diff, 1e-4) << c.golden << " with the " << model_name << " cost model";
     }
   }
 }
