@@ -21,13 +21,8 @@
 #include "models/graph.h"
 #include "models/upsampled_conv.h"
 
-namespace rapid {
+namespace rapid::testing {
 namespace {
-
-using testing::ExpectBackendsAgree;
-using testing::Random;
-using testing::RandomBatchNorm;
-using testing::SmallSpec;
 
 constexpr int64_t kMinLength = 6, kMaxLength = 400;
 
@@ -223,4 +218,4 @@ TEST(OnednnRandomGraphTest, SpectrogramConvolutionChainsAgreeWithTorch) {
 }
 
 }  // namespace
-}  // namespace rapid
+}  // namespace rapid::testing
