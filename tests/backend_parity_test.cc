@@ -119,7 +119,7 @@ TEST(BackendParityTest, EveryModelOnOnednnWithEachCostModelMatchesTheGoldens) {
   } reset;
   for (onednn::ConvIsa isa : {onednn::ConvIsa::kAvx512, onednn::ConvIsa::kAvx2}) {
     onednn::SetLoweringConvIsaForTesting(isa);
-    const char* model_name = isa == onednn::ConvIsa::kAvx512 ? "AVX-512" : "AVX2";
+    const char* cost_model = isa == onednn::ConvIsa::kAvx512 ? "AVX-512" : "AVX2";
     for (const Case& c : Cases()) {
       GoldenFile golden = LoadGoldenFile(c.golden);
       const at::Tensor input = c.from_raw ? SeisBenchCredWindows(golden) : golden.Tensor("input").contiguous();
@@ -131,8 +131,8 @@ TEST(BackendParityTest, EveryModelOnOnednnWithEachCostModelMatchesTheGoldens) {
       ASSERT_TRUE(m.model->Forward(input.data_ptr<float>(), batch, probs.data()).ok());
       const float diff = MaxDiff(probs, Expected(golden, spec, batch, c.label));
       std::printf("%-14s %-45s %s cost model vs SeisBench: max |dprob| %.3g\n", c.model.c_str(),
-                  c.golden.substr(c.golden.rfind('/') + 1).c_str(), model_name, diff);
-      EXPECT_LE(diff, 1e-4) << c.golden << " with the " << model_name << " cost model";
+                  c.golden.substr(c.golden.rfind('/') + 1).c_str(), cost_model, diff);
+      EXPECT_LE(diff, 1e-4) << c.golden << " with the " << cost_model << " cost model";
     }
   }
 }
