@@ -336,6 +336,26 @@ TEST(MseedReaderTest, FuzzConflictingBlockette1000LengthIsRejected) {
   EXPECT_EQ(contents.problems, std::vector<std::string>{"record at byte 1024: " + kProblem});
 }
 
+// Found by fuzz/seedlink_packet_fuzz: a 512-byte record whose first blockette offset is 512.
+// libmseed 2.19's ms_detect reads the blockette header at any offset up to the length it is given,
+// so it read 4 bytes past the record (seen with valgrind: ASan does not instrument libmseed; a SEGV
+// where the buffer ended a page). The reader now keeps zero bytes after its data, and the record is
+// refused for what it is: its data offset lies outside it. (Run under valgrind, this test reads in
+// bounds only since that fix.)
+TEST(MseedReaderTest, FuzzBlocketteOffsetAtRecordEndIsReadInBounds) {
+  const std::string path = std::string(RAPID_TEST_DATA_DIR) + "/fuzz/blockette-offset-at-record-end.mseed";
+  const std::string kProblem = "record at byte 0: data offset 17408 outside the record";
+  MseedFileContents contents;
+  const Status status = ReadMseedFile(path, ReaderOptions(), &contents);
+  EXPECT_EQ(status.code(), Status::Code::kCorruption);
+  EXPECT_EQ(status.message(), path + ": no decodable miniSEED record (" + kProblem + ")");
+  EXPECT_EQ(contents.records_skipped, 1);
+  EXPECT_TRUE(contents.segments.empty());
+  // The same bytes as a SeedLink packet's payload, the way rapid stream decodes them.
+  ASSERT_FALSE(DecodeMseedBytes(ReadBytes(path), "packet", ReaderOptions(), &contents).ok());
+  EXPECT_EQ(contents.problems, std::vector<std::string>{kProblem});
+}
+
 TEST(MseedReaderTest, TruncatedLastRecordReported) {
   const std::string bytes = ReadBytes(Corpus("obspy/test.mseed")).substr(0, 6000);
   MseedFileContents contents;

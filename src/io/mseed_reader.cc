@@ -49,6 +49,12 @@ void InstallLogHooks() {
   std::call_once(once, [] { ms_loginit(&CaptureLogLine, nullptr, &CaptureLogLine, nullptr); });
 }
 
+// Zero bytes kept past a buffer's data. libmseed 2.19's ms_detect reads a blockette's 4-byte header
+// at any offset up to the length it is given, so a record whose blockette offset equals its length
+// made it read up to 4 bytes past the buffer (found by fuzz/seedlink_packet_fuzz, seen with
+// valgrind; a crash where the buffer ends a page). The walk sees only the data's size.
+constexpr int64_t kReadSlackBytes = 64;
+
 struct MsRecordDeleter {
   void operator()(MSRecord* msr) const { msr_free(&msr); }
 };
@@ -73,11 +79,12 @@ std::string JoinMessages(const std::vector<std::string>& messages) {
 // MergeSegments, which sorts them first.
 class RecordWalker {
  public:
-  RecordWalker(std::vector<char>* buffer, MseedFileContents* out, SegmentMerger* merger)
-      : buffer_(*buffer), out_(out), merger_(merger) {}
+  // buffer: `size` bytes of data followed by kReadSlackBytes zero bytes.
+  RecordWalker(std::vector<char>* buffer, int64_t size, MseedFileContents* out, SegmentMerger* merger)
+      : buffer_(*buffer), size_(size), out_(out), merger_(merger) {}
 
   void Run() {
-    const int64_t size = static_cast<int64_t>(buffer_.size());
+    const int64_t size = size_;
     int64_t offset = 0;
     while (offset < size && !out_of_order_) offset = Step(offset, size);
     if (!out_of_order_) EndJunk(size);
@@ -284,7 +291,7 @@ class RecordWalker {
       one_channel_so_far_ = false;
       return 0;
     }
-    const int64_t records_left = (static_cast<int64_t>(buffer_.size()) - offset + msr.reclen - 1) / msr.reclen;
+    const int64_t records_left = (size_ - offset + msr.reclen - 1) / msr.reclen;
     return records_left * (msr.numsamples + msr.numsamples / 4);
   }
   // The record's decoded samples in place. False: a sample type other than int32/float32/float64.
@@ -333,6 +340,7 @@ class RecordWalker {
   }
 
   std::vector<char>& buffer_;
+  const int64_t size_;  // of the data in buffer_
   MseedFileContents* out_;
   SegmentMerger* merger_;  // null: records are collected in pieces_
   MsRecordPtr msr_;  // reused across records, as libmseed intends
@@ -348,7 +356,7 @@ class RecordWalker {
   bool out_of_order_ = false;
 };
 
-// Decodes `buffer` (mutable: libmseed 2 takes char*).
+// Decodes `buffer` (mutable: libmseed 2 takes char*; kReadSlackBytes zero bytes are appended).
 Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const ReaderOptions& opts,
                     MseedFileContents* out) {
   *out = MseedFileContents();
@@ -357,13 +365,15 @@ Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const Re
   // walked again and merged by MergeSegments (same result, one more copy of each record).
   std::vector<std::string> merge_problems;
   SegmentMerger merger(opts, &merge_problems);
-  RecordWalker in_order(buffer, out, &merger);
+  const int64_t size = static_cast<int64_t>(buffer->size());
+  buffer->resize(buffer->size() + kReadSlackBytes, 0);
+  RecordWalker in_order(buffer, size, out, &merger);
   in_order.Run();
   std::unique_ptr<RecordWalker> sorted;
   if (in_order.out_of_order()) {
     *out = MseedFileContents();
     merge_problems.clear();
-    sorted = std::make_unique<RecordWalker>(buffer, out, nullptr);
+    sorted = std::make_unique<RecordWalker>(buffer, size, out, nullptr);
     sorted->Run();
     out->segments = MergeSegments(sorted->TakePieces(), opts, &out->problems);
   } else {
@@ -384,7 +394,7 @@ Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const Re
   if (walker.records_parsed() > 0) return Status::OK();
   if (!walker.saw_header()) {
     return Status::Corruption(name + ": not miniSEED (no record header found in " +
-                              std::to_string(buffer->size()) + " bytes)");
+                              std::to_string(size) + " bytes)");
   }
   // The first problems say why; a long list stays in out->problems.
   constexpr size_t kProblemsInMessage = 3;
