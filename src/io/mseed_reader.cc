@@ -425,7 +425,9 @@ std::vector<std::string> LibmseedSession::TakeMessages() { return std::exchange(
 
 Status DecodeMseedBytes(std::string_view bytes, const std::string& source_name, const ReaderOptions& opts,
                         MseedFileContents* out) {
-  std::vector<char> buffer(bytes.begin(), bytes.end());
+  std::vector<char> buffer;
+  buffer.reserve(bytes.size() + kReadSlackBytes);  // DecodeBuffer's slack without a second copy
+  buffer.assign(bytes.begin(), bytes.end());
   return DecodeBuffer(&buffer, source_name, opts, out);
 }
 
@@ -441,7 +443,9 @@ Status ReadMseedFile(const std::string& path, const ReaderOptions& opts, MseedFi
   std::vector<char> buffer;
   const auto size_bytes = std::filesystem::file_size(path, ec);
   size_t filled = 0;
-  buffer.resize(ec ? size_t{1} << 16 : static_cast<size_t>(size_bytes) + 1);
+  // One byte more than the file shows its end; kReadSlackBytes more leave room for DecodeBuffer's
+  // slack (no second copy of the file).
+  buffer.resize((ec ? size_t{1} << 16 : static_cast<size_t>(size_bytes) + 1) + kReadSlackBytes);
   while (true) {
     filled += std::fread(buffer.data() + filled, 1, buffer.size() - filled, file.get());
     if (filled < buffer.size()) break;
