@@ -1,27 +1,14 @@
 #include "fetch/record_split.h"
 
-#include <libmseed.h>
-
-#include <algorithm>
-
 #include "io/mseed_reader.h"
 
 namespace rapid {
-
-namespace {
-constexpr int64_t kMaxRecordBytes = int64_t{1} << 20;
-}  // namespace
 
 Status SplitRecords(std::string_view body, std::vector<FetchedRecord>* records) {
   records->clear();
   for (size_t offset = 0; offset < body.size();) {
     const std::string_view rest = body.substr(offset);
-    std::string copy(rest.substr(0, static_cast<size_t>(std::min<int64_t>(kMaxRecordBytes, static_cast<int64_t>(rest.size())))));
-    int64_t reclen = -1;
-    {
-      LibmseedSession quiet;
-      reclen = copy.size() >= 48 ? ms_detect(copy.data(), static_cast<int>(copy.size())) : -1;
-    }
+    int64_t reclen = DetectRecordLength(rest);
     if (reclen == 0 && (rest.size() & (rest.size() - 1)) == 0) reclen = static_cast<int64_t>(rest.size());  // last, no blockette 1000
     if (reclen <= 0) return Status::Corruption("no miniSEED record at byte " + std::to_string(offset));
     if (static_cast<size_t>(reclen) > rest.size()) {

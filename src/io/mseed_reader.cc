@@ -423,6 +423,15 @@ LibmseedSession::~LibmseedSession() {
 
 std::vector<std::string> LibmseedSession::TakeMessages() { return std::exchange(messages_, {}); }
 
+int64_t DetectRecordLength(std::string_view bytes) {
+  constexpr size_t kMaxWindowBytes = size_t{1} << 20;
+  constexpr size_t kBlocketteHeaderBytes = 4;  // what ms_detect may read at the offset it stops at
+  if (static_cast<int64_t>(bytes.size()) < kFixedHeaderBytes) return -1;
+  const size_t window = bytes.size() <= kMaxWindowBytes ? bytes.size() - kBlocketteHeaderBytes : kMaxWindowBytes;
+  LibmseedSession quiet;
+  return ms_detect(bytes.data(), static_cast<int>(window));
+}
+
 Status DecodeMseedBytes(std::string_view bytes, const std::string& source_name, const ReaderOptions& opts,
                         MseedFileContents* out) {
   std::vector<char> buffer;

@@ -46,6 +46,13 @@ Status ReadMseedFile(const std::string& path, const ReaderOptions& opts, MseedFi
 Status DecodeMseedBytes(std::string_view bytes, const std::string& source_name, const ReaderOptions& opts,
                         MseedFileContents* out);
 
+// libmseed's ms_detect on the classic (v2) record at the start of `bytes`, over at most 1 MiB of
+// them, quietly and never reading past them: the record's length, 0 when it has no blockette 1000
+// (length unknown), -1 when it is not a record. libmseed 2.19 reads a blockette header at any offset
+// up to the length it is given, 4 bytes past it; where the window reaches the end of `bytes` it is
+// told 4 bytes less (a blockette 1000 there would not fit whole anyway).
+int64_t DetectRecordLength(std::string_view bytes);
+
 // Exclusive and quiet use of libmseed 2 by this thread while the object lives. libmseed 2 formats
 // every log message in one static buffer, so two threads whose calls log at the same time would
 // race; a session therefore holds a process-wide (recursive) mutex, and routes libmseed's log and

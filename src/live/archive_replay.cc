@@ -1,7 +1,5 @@
 #include "live/archive_replay.h"
 
-#include <libmseed.h>
-
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -25,11 +23,7 @@ Status ArchiveReplay::Open(const std::string& archive, double speed, ArchiveRepl
     std::string bytes;
     RAPID_RETURN_IF_ERROR(ReadWholeFile(f.path, &bytes));
     for (size_t at = 0; at + 48 <= bytes.size();) {
-      int length = -1;
-      {
-        LibmseedSession quiet;
-        length = ms_detect(bytes.data() + at, static_cast<int>(std::min<size_t>(bytes.size() - at, 1 << 20)));
-      }
+      const int64_t length = DetectRecordLength(std::string_view(bytes).substr(at));
       if (length <= 0 || at + static_cast<size_t>(length) > bytes.size()) break;  // the rest is not records
       std::string record = bytes.substr(at, static_cast<size_t>(length));
       at += static_cast<size_t>(length);

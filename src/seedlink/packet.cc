@@ -1,7 +1,5 @@
 #include "seedlink/packet.h"
 
-#include <libmseed.h>
-
 #include <algorithm>
 #include <cctype>
 
@@ -61,11 +59,7 @@ int64_t RecordLength(std::string_view record) {
            static_cast<int64_t>(LittleEndian(record.data() + 36, 4));
   }
   if (record.size() < 48) return 0;
-  int detected = -1;
-  {
-    LibmseedSession quiet;  // libmseed logs through one static buffer
-    detected = ms_detect(record.data(), static_cast<int>(std::min<size_t>(record.size(), 1 << 20)));
-  }
+  const int64_t detected = DetectRecordLength(record);
   if (detected > 0) return detected;
   if (detected == 0) return static_cast<int64_t>(kV3DefaultRecordBytes);  // a record without blockette 1000
   // Not recognised: with a whole classic record in hand it is garbage; before that, the blockette
