@@ -339,9 +339,9 @@ TEST(MseedReaderTest, FuzzConflictingBlockette1000LengthIsRejected) {
 // Found by fuzz/seedlink_packet_fuzz: a 512-byte record whose first blockette offset is 512.
 // libmseed 2.19's ms_detect reads the blockette header at any offset up to the length it is given,
 // so it read 4 bytes past the record (seen with valgrind: ASan does not instrument libmseed; a SEGV
-// where the buffer ended a page). The reader now keeps zero bytes after its data, and the record is
-// refused for what it is: its data offset lies outside it. (Run under valgrind, this test reads in
-// bounds only since that fix.)
+// where the buffer ended a page). ms_detect is now told 4 bytes less at the end of the bytes
+// (DetectRecordLength), and the record is refused for what it is: its data offset lies outside it.
+// (Run under valgrind, this test reads in bounds only since that fix.)
 TEST(MseedReaderTest, FuzzBlocketteOffsetAtRecordEndIsReadInBounds) {
   const std::string path = std::string(RAPID_TEST_DATA_DIR) + "/fuzz/blockette-offset-at-record-end.mseed";
   const std::string kProblem = "record at byte 0: data offset 17408 outside the record";

@@ -49,12 +49,6 @@ void InstallLogHooks() {
   std::call_once(once, [] { ms_loginit(&CaptureLogLine, nullptr, &CaptureLogLine, nullptr); });
 }
 
-// Zero bytes kept past a buffer's data. libmseed 2.19's ms_detect reads a blockette's 4-byte header
-// at any offset up to the length it is given, so a record whose blockette offset equals its length
-// made it read up to 4 bytes past the buffer (found by fuzz/seedlink_packet_fuzz, seen with
-// valgrind; a crash where the buffer ends a page). The walk sees only the data's size.
-constexpr int64_t kReadSlackBytes = 64;
-
 struct MsRecordDeleter {
   void operator()(MSRecord* msr) const { msr_free(&msr); }
 };
@@ -79,12 +73,11 @@ std::string JoinMessages(const std::vector<std::string>& messages) {
 // MergeSegments, which sorts them first.
 class RecordWalker {
  public:
-  // buffer: `size` bytes of data followed by kReadSlackBytes zero bytes.
-  RecordWalker(std::vector<char>* buffer, int64_t size, MseedFileContents* out, SegmentMerger* merger)
-      : buffer_(*buffer), size_(size), out_(out), merger_(merger) {}
+  RecordWalker(std::vector<char>* buffer, MseedFileContents* out, SegmentMerger* merger)
+      : buffer_(*buffer), out_(out), merger_(merger) {}
 
   void Run() {
-    const int64_t size = size_;
+    const int64_t size = static_cast<int64_t>(buffer_.size());
     int64_t offset = 0;
     while (offset < size && !out_of_order_) offset = Step(offset, size);
     if (!out_of_order_) EndJunk(size);
@@ -100,12 +93,8 @@ class RecordWalker {
   int64_t Step(int64_t offset, int64_t size) {
     const int64_t remaining = size - offset;
     char* record = buffer_.data() + offset;
-    const int window = static_cast<int>(std::min(remaining, kMaxRecordBytes));
     int64_t reclen = -1;
-    if (remaining >= kMinRecordBytes) {
-      LibmseedSession session;  // detection chatter is not a problem of its own: dropped
-      reclen = ms_detect(record, window);
-    }
+    if (remaining >= kMinRecordBytes) reclen = DetectRecordLength(std::string_view(record, static_cast<size_t>(remaining)));
     if (reclen < 0) {
       if (remaining >= kFixedHeaderBytes && MS_ISVALIDHEADER(record)) {
         EndJunk(offset);
@@ -291,7 +280,7 @@ class RecordWalker {
       one_channel_so_far_ = false;
       return 0;
     }
-    const int64_t records_left = (size_ - offset + msr.reclen - 1) / msr.reclen;
+    const int64_t records_left = (static_cast<int64_t>(buffer_.size()) - offset + msr.reclen - 1) / msr.reclen;
     return records_left * (msr.numsamples + msr.numsamples / 4);
   }
   // The record's decoded samples in place. False: a sample type other than int32/float32/float64.
@@ -340,7 +329,6 @@ class RecordWalker {
   }
 
   std::vector<char>& buffer_;
-  const int64_t size_;  // of the data in buffer_
   MseedFileContents* out_;
   SegmentMerger* merger_;  // null: records are collected in pieces_
   MsRecordPtr msr_;  // reused across records, as libmseed intends
@@ -356,7 +344,7 @@ class RecordWalker {
   bool out_of_order_ = false;
 };
 
-// Decodes `buffer` (mutable: libmseed 2 takes char*; kReadSlackBytes zero bytes are appended).
+// Decodes `buffer` (mutable: libmseed 2 takes char*).
 Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const ReaderOptions& opts,
                     MseedFileContents* out) {
   *out = MseedFileContents();
@@ -365,15 +353,13 @@ Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const Re
   // walked again and merged by MergeSegments (same result, one more copy of each record).
   std::vector<std::string> merge_problems;
   SegmentMerger merger(opts, &merge_problems);
-  const int64_t size = static_cast<int64_t>(buffer->size());
-  buffer->resize(buffer->size() + kReadSlackBytes, 0);
-  RecordWalker in_order(buffer, size, out, &merger);
+  RecordWalker in_order(buffer, out, &merger);
   in_order.Run();
   std::unique_ptr<RecordWalker> sorted;
   if (in_order.out_of_order()) {
     *out = MseedFileContents();
     merge_problems.clear();
-    sorted = std::make_unique<RecordWalker>(buffer, size, out, nullptr);
+    sorted = std::make_unique<RecordWalker>(buffer, out, nullptr);
     sorted->Run();
     out->segments = MergeSegments(sorted->TakePieces(), opts, &out->problems);
   } else {
@@ -394,7 +380,7 @@ Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const Re
   if (walker.records_parsed() > 0) return Status::OK();
   if (!walker.saw_header()) {
     return Status::Corruption(name + ": not miniSEED (no record header found in " +
-                              std::to_string(size) + " bytes)");
+                              std::to_string(buffer->size()) + " bytes)");
   }
   // The first problems say why; a long list stays in out->problems.
   constexpr size_t kProblemsInMessage = 3;
@@ -424,19 +410,17 @@ LibmseedSession::~LibmseedSession() {
 std::vector<std::string> LibmseedSession::TakeMessages() { return std::exchange(messages_, {}); }
 
 int64_t DetectRecordLength(std::string_view bytes) {
-  constexpr size_t kMaxWindowBytes = size_t{1} << 20;
-  constexpr size_t kBlocketteHeaderBytes = 4;  // what ms_detect may read at the offset it stops at
-  if (static_cast<int64_t>(bytes.size()) < kFixedHeaderBytes) return -1;
-  const size_t window = bytes.size() <= kMaxWindowBytes ? bytes.size() - kBlocketteHeaderBytes : kMaxWindowBytes;
+  constexpr int64_t kBlocketteHeaderBytes = 4;  // what ms_detect may read at the offset it stops at
+  const int64_t size = static_cast<int64_t>(bytes.size());
+  if (size < kFixedHeaderBytes) return -1;
+  const int64_t window = size <= kMaxRecordBytes ? size - kBlocketteHeaderBytes : kMaxRecordBytes;
   LibmseedSession quiet;
   return ms_detect(bytes.data(), static_cast<int>(window));
 }
 
 Status DecodeMseedBytes(std::string_view bytes, const std::string& source_name, const ReaderOptions& opts,
                         MseedFileContents* out) {
-  std::vector<char> buffer;
-  buffer.reserve(bytes.size() + kReadSlackBytes);  // DecodeBuffer's slack without a second copy
-  buffer.assign(bytes.begin(), bytes.end());
+  std::vector<char> buffer(bytes.begin(), bytes.end());
   return DecodeBuffer(&buffer, source_name, opts, out);
 }
 
@@ -452,9 +436,7 @@ Status ReadMseedFile(const std::string& path, const ReaderOptions& opts, MseedFi
   std::vector<char> buffer;
   const auto size_bytes = std::filesystem::file_size(path, ec);
   size_t filled = 0;
-  // One byte more than the file shows its end; kReadSlackBytes more leave room for DecodeBuffer's
-  // slack (no second copy of the file).
-  buffer.resize((ec ? size_t{1} << 16 : static_cast<size_t>(size_bytes) + 1) + kReadSlackBytes);
+  buffer.resize(ec ? size_t{1} << 16 : static_cast<size_t>(size_bytes) + 1);
   while (true) {
     filled += std::fread(buffer.data() + filled, 1, buffer.size() - filled, file.get());
     if (filled < buffer.size()) break;
