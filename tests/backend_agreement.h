@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "backends/backend.h"
+#include "backends/onednn/engine.h"
 #include "models/graph.h"
 
 namespace rapid::testing {
@@ -74,5 +76,15 @@ inline void ExpectBackendsAgree(std::shared_ptr<const Graph> graph, const ModelS
     EXPECT_GT(largest, 0.0f);
   }
 }
+
+// The oneDNN backend compiles with `isa`'s cost model (onednn::SetLoweringConvIsaForTesting) while
+// the object lives, then with the host's again.
+class ScopedLoweringConvIsa {
+ public:
+  explicit ScopedLoweringConvIsa(onednn::ConvIsa isa) { onednn::SetLoweringConvIsaForTesting(isa); }
+  ~ScopedLoweringConvIsa() { onednn::SetLoweringConvIsaForTesting(std::nullopt); }
+  ScopedLoweringConvIsa(const ScopedLoweringConvIsa&) = delete;
+  ScopedLoweringConvIsa& operator=(const ScopedLoweringConvIsa&) = delete;
+};
 
 }  // namespace rapid::testing

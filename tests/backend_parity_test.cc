@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "backends/backend.h"
+#include "backend_agreement.h"
 #include "backends/onednn/engine.h"
 #include "golden_file.h"
 #include "models/device.h"
@@ -80,25 +80,42 @@ float MaxDiff(const std::vector<float>& a, const std::vector<float>& b) {
   return worst;
 }
 
+// The windows a case's golden holds: SeisBench's normalised input, or (CRED) its raw windows
+// normalised as SeisBench does.
+at::Tensor GoldenWindows(const Case& c, const GoldenFile& golden) {
+  return c.from_raw ? SeisBenchCredWindows(golden) : golden.Tensor("input").contiguous();
+}
+
+// Case `c` on backend/device over `windows`: *probs (batch × labels × out_samples) and their largest
+// difference from SeisBench's output in *diff.
+void RunCase(const Case& c, const GoldenFile& golden, const at::Tensor& windows, const std::string& backend,
+             const std::string& device, std::vector<float>* probs, float* diff) {
+  LoadedModel m;
+  Status s = LoadModel(c.model, c.weights, &m, device, backend);
+  ASSERT_TRUE(s.ok()) << c.model << " on " << backend << "/" << device << ": " << s.ToString();
+  EXPECT_EQ(m.backend, backend) << c.model;
+  const ModelSpec& spec = m.model->Spec();
+  const int64_t batch = windows.size(0);
+  ASSERT_EQ(windows.size(1), spec.Channels());
+  probs->assign(static_cast<size_t>(batch * spec.Labels() * spec.OutSamples()), 0.0f);
+  ASSERT_TRUE(m.model->Forward(windows.data_ptr<float>(), batch, probs->data()).ok());
+  *diff = MaxDiff(*probs, Expected(golden, spec, batch, c.label));
+}
+
+std::string GoldenName(const Case& c) { return c.golden.substr(c.golden.rfind('/') + 1); }
+
 TEST(BackendParityTest, EveryModelOnEveryBackendMatchesTheGoldensAndEachOther) {
   for (const Case& c : Cases()) {
     GoldenFile golden = LoadGoldenFile(c.golden);
-    const at::Tensor input = c.from_raw ? SeisBenchCredWindows(golden) : golden.Tensor("input").contiguous();
-    const int64_t batch = input.size(0);
+    const at::Tensor windows = GoldenWindows(c, golden);
     std::vector<std::vector<float>> outputs;
     std::vector<std::string> names;
     for (const auto& [backend, device] : Backends()) {
-      LoadedModel m;
-      Status s = LoadModel(c.model, c.weights, &m, device, backend);
-      ASSERT_TRUE(s.ok()) << c.model << " on " << backend << "/" << device << ": " << s.ToString();
-      EXPECT_EQ(m.backend, backend) << c.model;
-      const ModelSpec& spec = m.model->Spec();
-      ASSERT_EQ(input.size(1), spec.Channels());
-      std::vector<float> probs(static_cast<size_t>(batch * spec.Labels() * spec.OutSamples()));
-      ASSERT_TRUE(m.model->Forward(input.data_ptr<float>(), batch, probs.data()).ok());
-      const float diff = MaxDiff(probs, Expected(golden, spec, batch, c.label));
-      std::printf("%-14s %-45s %-7s %-7s vs SeisBench: max |dprob| %.3g\n", c.model.c_str(),
-                  c.golden.substr(c.golden.rfind('/') + 1).c_str(), m.backend.c_str(), device.c_str(), diff);
+      std::vector<float> probs;
+      float diff = 0;
+      ASSERT_NO_FATAL_FAILURE(RunCase(c, golden, windows, backend, device, &probs, &diff));
+      std::printf("%-14s %-45s %-7s %-7s vs SeisBench: max |dprob| %.3g\n", c.model.c_str(), GoldenName(c).c_str(),
+                  backend.c_str(), device.c_str(), diff);
       EXPECT_LE(diff, 1e-4) << c.golden << " on " << backend << "/" << device;
       outputs.push_back(std::move(probs));
       names.push_back(backend + "/" + device);
@@ -114,24 +131,16 @@ TEST(BackendParityTest, EveryModelOnEveryBackendMatchesTheGoldensAndEachOther) {
 // The oneDNN backend with the phase counts of each cost model (conv_lowering.h), whatever this CPU
 // is: the lowering an AVX-512 machine picks for each model, checked against the goldens here too.
 TEST(BackendParityTest, EveryModelOnOnednnWithEachCostModelMatchesTheGoldens) {
-  struct Reset {
-    ~Reset() { onednn::SetLoweringConvIsaForTesting(std::nullopt); }
-  } reset;
   for (onednn::ConvIsa isa : {onednn::ConvIsa::kAvx512, onednn::ConvIsa::kAvx2}) {
-    onednn::SetLoweringConvIsaForTesting(isa);
+    const testing::ScopedLoweringConvIsa lowering(isa);
     const char* cost_model = isa == onednn::ConvIsa::kAvx512 ? "AVX-512" : "AVX2";
     for (const Case& c : Cases()) {
       GoldenFile golden = LoadGoldenFile(c.golden);
-      const at::Tensor input = c.from_raw ? SeisBenchCredWindows(golden) : golden.Tensor("input").contiguous();
-      const int64_t batch = input.size(0);
-      LoadedModel m;
-      ASSERT_TRUE(LoadModel(c.model, c.weights, &m, "cpu", "onednn").ok()) << c.model;
-      const ModelSpec& spec = m.model->Spec();
-      std::vector<float> probs(static_cast<size_t>(batch * spec.Labels() * spec.OutSamples()));
-      ASSERT_TRUE(m.model->Forward(input.data_ptr<float>(), batch, probs.data()).ok());
-      const float diff = MaxDiff(probs, Expected(golden, spec, batch, c.label));
+      std::vector<float> probs;
+      float diff = 0;
+      ASSERT_NO_FATAL_FAILURE(RunCase(c, golden, GoldenWindows(c, golden), "onednn", "cpu", &probs, &diff));
       std::printf("%-14s %-45s %s cost model vs SeisBench: max |dprob| %.3g\n", c.model.c_str(),
-                  c.golden.substr(c.golden.rfind('/') + 1).c_str(), cost_model, diff);
+                  GoldenName(c).c_str(), cost_model, diff);
       EXPECT_LE(diff, 1e-4) << c.golden << " with the " << cost_model << " cost model";
     }
   }

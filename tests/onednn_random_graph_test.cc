@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "backend_agreement.h"
-#include "backends/onednn/engine.h"
 #include "models/graph.h"
 #include "models/upsampled_conv.h"
 
@@ -29,11 +28,8 @@ constexpr int64_t kMinLength = 6, kMaxLength = 400;
 // ExpectBackendsAgree with the phase counts each cost model picks (AVX-512's and AVX2's), whatever
 // this CPU is: oneDNN runs this CPU's kernels either way, so one machine checks the lowering of both.
 void ExpectAgreementUnderEachCostModel(std::shared_ptr<const Graph> graph, const ModelSpec& spec) {
-  struct Reset {
-    ~Reset() { onednn::SetLoweringConvIsaForTesting(std::nullopt); }
-  } reset;
   for (onednn::ConvIsa isa : {onednn::ConvIsa::kAvx512, onednn::ConvIsa::kAvx2}) {
-    onednn::SetLoweringConvIsaForTesting(isa);
+    const ScopedLoweringConvIsa lowering(isa);
     SCOPED_TRACE(isa == onednn::ConvIsa::kAvx512 ? "AVX-512 cost model" : "AVX2 cost model");
     ExpectBackendsAgree(graph, spec);
   }
