@@ -167,6 +167,25 @@ TEST(FftTest, LengthsWithSmallOddFactorsMatchNaiveDft) {
   }
 }
 
+TEST(FftTest, OddLengthsSplitBySmallFactorMatchNaiveDft) {
+  // Odd lengths with a factor 3, 5 or 7 and a large prime go through f real subsequences paired
+  // into (f + 1)/2 complex transforms: 3027 = 3·1009, 5045 = 5·1009, 7063 = 7·1009 (Bluestein
+  // subsequences), 3·3·5·7·131 = 41265 (f = 3, its subsequence 13755 Bluestein too), 3·131 = 393
+  // (the sum of factors just past the bound); 1009·1013 has none of the small factors.
+  for (int64_t n : {393, 3027, 5045, 7063, 1009 * 1013}) {
+    const std::vector<double> x = RandomSignal(n, static_cast<uint64_t>(n));
+    ExpectForwardMatchesNaive(x, n < 10000 ? AllBins(n) : std::vector<int64_t>{0, 1, 2, 1009, n / 3, n / 2});
+    if (n < 10000) ExpectInverseMatchesNaive(n, static_cast<uint64_t>(1000 + n));
+    ExpectRoundTrip(x);
+  }
+  const int64_t n = 41265;
+  const std::vector<double> x = RandomSignal(n, 7);
+  std::vector<int64_t> bins = {0, 1, 2, 3, 7, 13754, 13755, 13756, n / 2 - 1, n / 2};
+  for (int64_t k = 100; k < n / 2; k += 997) bins.push_back(k);
+  ExpectForwardMatchesNaive(x, bins);
+  ExpectRoundTrip(x);
+}
+
 TEST(FftTest, LongLengthsMatchNaiveDftOnSampledBins) {
   // 144000: an hour at 40 Hz (smooth); 144001 (= 11·13·19·53, odd, four generic butterflies) and
   // 144038 (= 2·72019, prime half, Bluestein): lengths a gap or a late record give;
@@ -182,7 +201,7 @@ TEST(FftTest, LongLengthsMatchNaiveDftOnSampledBins) {
 }
 
 TEST(FftTest, InverseIgnoresImaginaryPartsOfZeroAndNyquistBins) {
-  for (int64_t n : {6, 7, 3000, 3001, 2 * 3001}) {
+  for (int64_t n : {6, 7, 3000, 3001, 2 * 3001, 3027}) {
     Bins clean = RealFft(RandomSignal(n, static_cast<uint64_t>(n)));
     clean.front().imag(0.0);
     if (n % 2 == 0) clean.back().imag(0.0);
