@@ -1,11 +1,17 @@
 // Butterworth design and resampling against independent references: scipy's published
 // butter(4, 0.5) coefficients, analytic sinusoids, and the length rules of ObsPy's resample.
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <cmath>
 #include <complex>
+#include <cstdio>
+#include <fstream>
 #include <numbers>
+#include <random>
+#include <string>
 
+#include "core/allocator.h"
 #include "dsp/butterworth.h"
 #include "dsp/fft.h"
 #include "dsp/resample.h"
@@ -142,6 +148,55 @@ TEST(ResampleTest, FourierDownAndUpKeepWaveform) {
   // A whole number of periods keeps the periodic assumption of the FFT exact.
   ExpectSinusoidAfterResample(250, 100, 25000);  // gain 0.99965
   ExpectSinusoidAfterResample(40, 100, 4000);    // gain 0.98618
+}
+
+// The process's peak resident memory (VmHWM) in bytes, 0 when unknown; ResetPeakRss() sets it to
+// the current resident memory (Linux /proc/self/clear_refs), false when it cannot.
+int64_t PeakRss() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  for (int64_t kb = 0; status >> key;) {
+    if (key == "VmHWM:" && status >> kb) return kb * 1024;
+  }
+  return 0;
+}
+bool ResetPeakRss() {
+  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
+  if (f == nullptr) return false;
+  const bool written = std::fputs("5", f) >= 0;
+  return std::fclose(f) == 0 && written;
+}
+
+TEST(ResampleTest, FourierPeakMemoryStaysWithinItsBound) {
+  if (!ResetPeakRss() || PeakRss() == 0) GTEST_SKIP() << "no peak resident memory to read here";
+  TuneAllocatorForLargeBuffers();  // the allocator as `rapid` sets it: freed buffers stay for reuse
+  // 40 Hz → 100 Hz: 400 051 (prime) → 1 000 127 = 17·58 831, both through Bluestein as complex
+  // transforms of real data, the bound's worst case; 400 003 = 269·1 487 → 1 000 007 = 29·34 483
+  // likewise; 250 Hz → 100 Hz 1 000 003 (prime, the forward transform the larger) → 400 001; a
+  // smooth hour, 144 000 → 360 000, far below the bound.
+  struct Case {
+    double rate_hz;
+    int64_t n;
+    bool worst;
+  };
+  for (const Case c :
+       {Case{40, 400051, true}, Case{40, 400003, true}, Case{250, 1000003, true}, Case{40, 144000, false}}) {
+    std::mt19937_64 rng(static_cast<uint64_t>(c.n));
+    std::normal_distribution<double> noise(0.0, 1000.0);
+    std::vector<double> samples(static_cast<size_t>(c.n));
+    for (double& v : samples) v = noise(rng);
+    const int64_t n_out = FourierResampledLength(c.n, c.rate_hz, 100.0);
+    malloc_trim(0);  // memory freed by an earlier case, still resident, would hide this one's
+    ASSERT_TRUE(ResetPeakRss());
+    const int64_t before = PeakRss();
+    ASSERT_TRUE(ResampleSegment(c.rate_hz, 100.0, &samples).ok());
+    const int64_t held = PeakRss() - before;
+    const int64_t bound = FourierResampleBytesBound(c.n, n_out);
+    std::printf("%g Hz, %lld → %lld samples: peak %.1f MB above the start, bound %.1f MB\n", c.rate_hz,
+                static_cast<long long>(c.n), static_cast<long long>(n_out), held / 1e6, bound / 1e6);
+    EXPECT_LE(held, bound) << c.n;
+    if (c.worst) EXPECT_GE(held, bound / 2) << c.n << ": the bound is far from the worst case";
+  }
 }
 
 TEST(ResampleTest, RejectsBadRates) {

@@ -48,6 +48,38 @@ TEST(MemoryBudgetTest, ManyStationsStayUnderASmallBudget) {
   EXPECT_LE(run["queue_high_water_bytes"].get<int64_t>(), std::max(queue, kOneBlockBytes));
 }
 
+// Fourier resampling (40 Hz to PhaseNet's 100 Hz) of whole segments needs memory that grows with
+// the segment: the run surveys its input's rates before planning and plans for the longest segment
+// resampled whole, so its peak stays within the plan, and a budget without room for it is refused
+// before any work, naming it. A 100 Hz archive needs no such room.
+TEST(MemoryBudgetTest, FourierResamplingIsPlannedForBeforeTheRun) {
+  TempDir dir;
+  const std::string data = dir.path() + "/archive";
+  ASSERT_EQ(RunRapid({"synth", "--output", data, "--stations", "1", "--duration", "21599s", "--chunk", "6h",
+                      "--rates", "40"}), 0);
+  std::string log;
+  ASSERT_EQ(RunRapid({"run", "--input", data, "--output", dir.path() + "/out"}, &log), 0) << log;
+  const auto run = nlohmann::json::parse(ReadFileText(dir.path() + "/out/run.json"));
+  const int64_t preprocess = run["plan"]["preprocess_bytes"].get<int64_t>();
+  EXPECT_GT(preprocess, int64_t{1} << 30);  // a segment of up to 25 h resampled whole
+  EXPECT_LT(run["peak_rss_bytes"].get<int64_t>(), run["plan"]["expected_peak_host_bytes"].get<int64_t>());
+  bool said = false;
+  for (const auto& reason : run["plan"]["reasons"]) {
+    said = said || reason.get<std::string>().find("40 Hz") != std::string::npos;
+  }
+  EXPECT_TRUE(said) << run["plan"]["reasons"];
+
+  const std::string small = std::to_string((preprocess >> 20) / 2) + "M";
+  EXPECT_EQ(RunRapid({"run", "--input", data, "--output", dir.path() + "/small", "--max-ram", small}, &log), 1);
+  EXPECT_NE(log.find("preprocessing"), std::string::npos) << log;
+
+  const std::string at_100_hz = dir.path() + "/archive100";
+  ASSERT_EQ(RunRapid({"synth", "--output", at_100_hz, "--stations", "1", "--duration", "10m"}), 0);
+  ASSERT_EQ(RunRapid({"run", "--input", at_100_hz, "--output", dir.path() + "/out100"}, &log), 0) << log;
+  const auto run100 = nlohmann::json::parse(ReadFileText(dir.path() + "/out100/run.json"));
+  EXPECT_EQ(run100["plan"]["preprocess_bytes"].get<int64_t>(), 0);
+}
+
 TEST(MemoryBudgetTest, BudgetBelowOneInstanceIsAConfigError) {
   TempDir dir;
   std::string log;

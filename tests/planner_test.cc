@@ -187,6 +187,31 @@ TEST(PlannerTest, ImpossibleRamBudgetSaysWhatIsNeeded) {
   EXPECT_EQ(MakePlan(in, &p).code(), Status::Code::kResourceExhausted);
 }
 
+// The input's preprocessing (sized by the caller from its rates) is planned like the reserve: the
+// same budget that held 2 × 16 windows holds fewer beside it, and one that cannot hold it says so.
+TEST(PlannerTest, PreprocessingBytesTakeTheirShareOfTheBudget) {
+  PlanInputs in = CpuInputs(2, 24 * kGiB);
+  in.options.max_ram_bytes = kBaseline + kReserved + kWeight + 2 * 24 * kCpuBytesPerWindow;
+  in.preprocess_bytes = 20 * kCpuBytesPerWindow;  // leaves room for 28 windows: 2 × 8, not 2 × 16
+  Plan p;
+  ASSERT_TRUE(MakePlan(in, &p).ok());
+  EXPECT_EQ(p.devices[0].instances, 2);
+  EXPECT_EQ(p.devices[0].batch_size, 8);
+  EXPECT_LE(p.expected_peak_host_bytes, in.options.max_ram_bytes);
+  EXPECT_TRUE(AnyReasonContains(p, "+ preprocessing " + FormatBytes(in.preprocess_bytes) + " +"));
+
+  in.preprocess_bytes = in.options.max_ram_bytes;
+  const Status s = MakePlan(in, &p);
+  ASSERT_EQ(s.code(), Status::Code::kResourceExhausted) << s.ToString();
+  EXPECT_NE(s.message().find("preprocessing " + FormatBytes(in.preprocess_bytes)), std::string::npos) << s.message();
+
+  in.preprocess_bytes = -1;
+  EXPECT_EQ(MakePlan(in, &p).code(), Status::Code::kInvalidArgument);
+  in.preprocess_bytes = 0;
+  ASSERT_TRUE(MakePlan(in, &p).ok());
+  EXPECT_FALSE(AnyReasonContains(p, "preprocessing"));
+}
+
 TEST(PlannerTest, OverridesAreUsedAsGiven) {
   PlanInputs in = CpuInputs(2, 24 * kGiB);
   in.options.instances = 1;

@@ -42,7 +42,8 @@ std::vector<double> StreamInParts(double rate, const std::vector<double>& x, uin
   std::uniform_int_distribution<int64_t> part(1, static_cast<int64_t>(rate) * 97);
   ResampleStream stream(rate, 100.0, pieces);
   const bool fourier = ChooseResampleMethod(rate, 100.0) == ResampleMethod::kFourier;
-  const double bound = std::max<double>(fourier ? static_cast<double>(pieces.fourier_whole_max_samples) + 97 * rate : 0.0,
+  const double whole = static_cast<double>(pieces.WholeMaxInputSamples(rate, 100.0));
+  const double bound = std::max<double>(fourier ? whole + 97 * rate : 0.0,
                                         static_cast<double>(pieces.piece_s + 2 * pieces.margin_s + 97) * rate);
   std::vector<double> out;
   for (size_t i = 0; i < x.size();) {
@@ -81,6 +82,32 @@ TEST(ResampleStreamTest, FourierSegmentUpToTheLimitIsResampledWholeLikeSeisBench
   const std::vector<double> streamed = StreamInParts(40.0, x, 6);
   ASSERT_TRUE(ResampleSegment(40.0, 100.0, &x).ok());
   EXPECT_EQ(streamed, x);
+}
+
+// The Fourier method resamples whole only segments whose output stays within the output limit
+// (its memory grows with the output): a day and more at low rates goes in pieces.
+TEST(ResampleStreamTest, FourierWholeLimitFollowsTheOutputLength) {
+  const ResamplePieces defaults;
+  EXPECT_EQ(defaults.WholeMaxInputSamples(40.0, 100.0), 3'600'000);   // 25 h: 9 M samples out
+  EXPECT_EQ(defaults.WholeMaxInputSamples(250.0, 100.0), 4'500'000);  // the input limit: 5 h
+  EXPECT_EQ(defaults.WholeMaxInputSamples(5.0, 100.0), 450'000);
+  EXPECT_EQ(defaults.WholeMaxInputSamples(1.0, 100.0), 90'000);
+  const ResamplePieces small{60, 10, 4'500'000, 20'000};
+  const int64_t limit = small.WholeMaxInputSamples(40.0, 100.0);
+  ASSERT_EQ(limit, 8'000);
+  EXPECT_LE(FourierResampledLength(limit, 40.0, 100.0), 20'000);
+  EXPECT_GT(FourierResampledLength(limit + 1, 40.0, 100.0), 20'000);
+  std::vector<double> x = Signal(limit, 21);
+  const std::vector<double> streamed = StreamInParts(40.0, x, 7, small);
+  ASSERT_TRUE(ResampleSegment(40.0, 100.0, &x).ok());
+  EXPECT_EQ(streamed, x);
+  // Longer: in pieces, so no longer the whole-segment result (and the data held stay within a
+  // piece and its margins, StreamInParts checks).
+  std::vector<double> longer = Signal(4 * limit + 1, 22);
+  const std::vector<double> pieces = StreamInParts(40.0, longer, 8, small);
+  ASSERT_TRUE(ResampleSegment(40.0, 100.0, &longer).ok());
+  ASSERT_EQ(pieces.size(), longer.size());
+  EXPECT_NE(pieces, longer);
 }
 
 TEST(ResampleStreamTest, ShortSegmentIsResampledWholeLikeSeisBench) {
@@ -178,6 +205,28 @@ std::vector<StationBlock> Feed(const std::vector<std::vector<TraceSegment>>& par
   }
   EXPECT_TRUE(stream.Close(&pieces, &notes).ok());
   return pieces;
+}
+
+// What the planner reserves for an instrument's preprocessing: nothing beyond pieces for rates used
+// as they are or decimated; for Fourier rates, the whole-segment resampling at its limit, bounded
+// at any rate because the limit follows the output length (without it, 4.5 M samples at 1 Hz would
+// resample to 450 M).
+TEST(StationStreamTest, PreprocessBytesBoundIsZeroOrBoundedAtEveryRate) {
+  ModelSpec spec;  // 3 components at 100 Hz
+  const ResamplePieces pieces;
+  EXPECT_EQ(StationStream::PreprocessBytesBound(spec, 100.0, pieces), 0);
+  EXPECT_EQ(StationStream::PreprocessBytesBound(spec, 200.0, pieces), 0);
+  EXPECT_EQ(StationStream::PreprocessBytesBound(spec, 1000.0, pieces), 0);
+  const int64_t at_40_hz = StationStream::PreprocessBytesBound(spec, 40.0, pieces);
+  EXPECT_GE(at_40_hz, FourierResampleBytesBound(3'600'000, 9'000'000));
+  for (double rate : {1.0, 5.0, 20.0, 40.0, 50.0, 120.0, 250.0, 1250.0}) {
+    const int64_t bytes = StationStream::PreprocessBytesBound(spec, rate, pieces);
+    EXPECT_GT(bytes, 0) << rate;
+    EXPECT_LE(bytes, at_40_hz * 11 / 10) << rate;
+  }
+  ModelSpec one_component;
+  one_component.component_order = "Z";
+  EXPECT_LT(StationStream::PreprocessBytesBound(one_component, 40.0, pieces), at_40_hz);
 }
 
 TEST(StationStreamTest, ChunkedFeedGivesTheSamePiecesAsOneFeed) {

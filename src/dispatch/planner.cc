@@ -36,12 +36,15 @@ int64_t WindowBytes(const ModelFootprint& m) { return m.window_input_bytes + m.w
 
 // The host side of the memory model in planner.h, with its parts for error messages.
 struct HostCost {
-  int64_t baseline = 0, reserved = 0, weights = 0, activations = 0, in_flight = 0, queues = 0;
+  int64_t baseline = 0, reserved = 0, preprocess = 0, weights = 0, activations = 0, in_flight = 0, queues = 0;
   int64_t queue_capacity = 0;
 
-  int64_t Total() const { return Add(Add(Add(baseline, reserved), Add(weights, activations)), Add(in_flight, queues)); }
+  int64_t Total() const {
+    return Add(Add(Add(baseline, reserved), Add(preprocess, weights)), Add(activations, Add(in_flight, queues)));
+  }
   std::string Parts() const {
-    return "baseline " + FormatBytes(baseline) + " + reserved " + FormatBytes(reserved) + " + extra weights " +
+    return "baseline " + FormatBytes(baseline) + " + reserved " + FormatBytes(reserved) +
+           (preprocess > 0 ? " + preprocessing " + FormatBytes(preprocess) : "") + " + extra weights " +
            FormatBytes(weights) + " + activations " + FormatBytes(activations) + " + in-flight buffers " +
            FormatBytes(in_flight) + " + queues " + FormatBytes(queues);
   }
@@ -53,6 +56,7 @@ HostCost ComputeHostCost(const PlanInputs& in, const std::vector<DevicePlan>& pl
   HostCost c;
   c.baseline = in.process_baseline_bytes;
   c.reserved = o.reserved_host_bytes;
+  c.preprocess = in.preprocess_bytes;
   int64_t cpu_instances = 0, windows_per_round = 0;
   for (const DevicePlan& d : planned) {
     const int64_t windows = Mul(d.instances, d.batch_size);
@@ -88,7 +92,8 @@ Status Validate(const PlanInputs& in) {
     return Status::InvalidArgument("planner: window input/output bytes must be positive");
   }
   if (m.weight_bytes < 0 || m.activation_bytes_per_window < 0 || in.memory_available_bytes < 0 ||
-      in.process_baseline_bytes < 0 || o.max_ram_bytes < 0 || o.max_vram_bytes < 0 || o.reserved_host_bytes < 0) {
+      in.process_baseline_bytes < 0 || in.preprocess_bytes < 0 || o.max_ram_bytes < 0 || o.max_vram_bytes < 0 ||
+      o.reserved_host_bytes < 0) {
     return Status::InvalidArgument("planner: negative byte count in the inputs");
   }
   if (in.cores_available < 1) return Status::InvalidArgument("planner: cores_available must be at least 1");

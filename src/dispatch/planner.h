@@ -7,6 +7,7 @@
 // Memory model (all sizes in bytes; `window bytes` = window_input_bytes + window_output_bytes):
 //   host peak = process_baseline                        (libraries + the already-loaded probe model)
 //             + reserved_host                           (stages the planner does not size)
+//             + preprocess                              (the input's resampling, sized by the caller)
 //             + (CPU instances − 1) × weight            (the probe model becomes CPU instance 0)
 //             + Σ CPU devices: instances × batch × activation_per_window
 //             + Σ devices: instances × in_flight_per_instance × batch × window bytes
@@ -131,6 +132,10 @@ struct PlanInputs {
   int64_t cores_available = 1;         // UsableCores(): min(affinity count, ceil(cgroup CPU quota))
   int64_t memory_available_bytes = 0;  // UsableMemoryBytes(): min(MemAvailable, cgroup limit − usage)
   int64_t process_baseline_bytes = 0;  // RSS now (CurrentRssBytes()), with the probe model loaded
+  // What preprocessing the input may hold at once beyond reserved_host_bytes (the Fourier
+  // resampling of whole segments, StationStream::PreprocessBytesBound at the rates surveyed); 0
+  // when it needs nothing more.
+  int64_t preprocess_bytes = 0;
   PlannerOptions options;
 };
 

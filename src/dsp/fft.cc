@@ -302,8 +302,8 @@ std::vector<double> InverseRealFftOddSplit(const RealFftPlan& plan, const std::v
 // length and its resampled length); measured, the cache halves the time of a transform pair.
 // Bounded in bytes (a Bluestein plan holds half its chirp's transform, about 16 bytes per value
 // transformed, 15 MB for an hour at 250 Hz; a direct one about 2 bytes per value), least recently
-// used out first; a plan above the bound is not kept.
-constexpr size_t kPlanCacheBytes = size_t{128} << 20;
+// used out first; a plan above the bound (fft.h) is not kept.
+constexpr size_t kPlanCacheBytes = static_cast<size_t>(kFftPlanCacheBytes);
 
 std::shared_ptr<const RealFftPlan> PlanFor(size_t n) {
   static std::mutex mu;

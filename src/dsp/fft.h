@@ -7,9 +7,14 @@
 #pragma once
 
 #include <complex>
+#include <cstdint>
 #include <vector>
 
 namespace rapid {
+
+// The plans of recent lengths are kept for reuse up to this many bytes in all (least recently used
+// out first; a larger plan is not kept).
+inline constexpr int64_t kFftPlanCacheBytes = int64_t{128} << 20;
 
 // Forward real FFT: n real samples → n/2 + 1 complex bins (unnormalised, e^{-2πi kn/N}).
 std::vector<std::complex<double>> RealFft(const std::vector<double>& samples);

@@ -110,6 +110,22 @@ int64_t FourierResampledLength(int64_t n, double rate_hz, double target_hz) {
   return static_cast<int64_t>(static_cast<double>(n) / factor);
 }
 
+int64_t FourierResampleBytesBound(int64_t n, int64_t n_out) {
+  // Bytes per value of a transform's length L on fft.cc's worst path, a complex Bluestein
+  // transform of odd real data: the complex copy of the data 16, Bluestein's two buffers of m
+  // complex values (2,3,5-smooth m >= 2L - 1, at most 1.3 % above) 65, the plan's half of the
+  // chirp's transform 16.2 and its twiddle tables under 2, and the two buffers of m values the plan
+  // was built in, 65: freed before the transform, but the allocator may keep them resident
+  // (core/allocator.h) beside the transform's own. The forward transform holds that for L = n.
+  // The inverse holds it for L = n_out, with the spectrum (in the copy: 16 per input sample), the
+  // forward plan kept in the cache (18) and the interpolated bins (8 per output sample).
+  constexpr int64_t kTransformBytesPerValue = 165;
+  constexpr int64_t kFixedBytes = int64_t{8} << 20;  // column blocks, chirp tables, heap slack
+  const int64_t forward = kTransformBytesPerValue * n;
+  const int64_t inverse = (16 + 18) * n + (8 + kTransformBytesPerValue) * n_out;
+  return std::max(forward, inverse) + kFixedBytes;
+}
+
 Status ResampleSegment(double rate_hz, double target_hz, std::vector<double>* samples) {
   std::vector<std::vector<double>> one(1);
   one[0] = std::move(*samples);

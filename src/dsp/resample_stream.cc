@@ -26,11 +26,18 @@ int64_t WholeOutputLength(ResampleMethod method, int64_t n, double rate_hz, doub
 
 }  // namespace
 
+int64_t ResamplePieces::WholeMaxInputSamples(double rate_hz, double target_hz) const {
+  const double by_output = static_cast<double>(fourier_whole_max_output_samples + 1) * (rate_hz / target_hz);
+  int64_t n = static_cast<int64_t>(std::min(static_cast<double>(fourier_whole_max_samples), by_output));
+  while (n > 0 && FourierResampledLength(n, rate_hz, target_hz) > fourier_whole_max_output_samples) --n;
+  return n;
+}
+
 ResampleStream::ResampleStream(double rate_hz, double target_hz, ResamplePieces pieces)
     : rate_hz_(rate_hz),
       target_hz_(target_hz),
       method_(ChooseResampleMethod(rate_hz, target_hz)),
-      fourier_whole_max_(pieces.fourier_whole_max_samples) {
+      fourier_whole_max_(pieces.WholeMaxInputSamples(rate_hz, target_hz)) {
   // With whole-Hz rates, a boundary at a whole second of input is a whole output sample.
   piecewise_ok_ = IsWholeHz(rate_hz) && IsWholeHz(target_hz) && pieces.piece_s > 0;
   piece_ = pieces.piece_s * static_cast<int64_t>(rate_hz);

@@ -1,9 +1,10 @@
 // Resampling of one continuous segment that arrives in parts (streaming), with the rules of
 // resample.h. A segment short enough is resampled whole, exactly as ResampleSegment does
 // (SeisBench parity): for decimation, one that ends before reaching piece + margin samples; for
-// Fourier resampling, one of at most kFourierWholeMaxSamples (ObsPy's whole-trace FFT has no local
-// equivalent: near a segment's ends, and for odd lengths throughout, pieces differ from it by more
-// than the pick tolerance). A longer one is resampled in pieces of ResamplePieces::piece_s at fixed positions
+// Fourier resampling, one of at most kFourierWholeMaxSamples that resamples to at most
+// kFourierWholeMaxOutputSamples (ObsPy's whole-trace FFT has no local equivalent: near a
+// segment's ends, and for odd lengths throughout, pieces differ from it by more than the pick
+// tolerance). A longer one is resampled in pieces of ResamplePieces::piece_s at fixed positions
 // from the segment start, each computed with margin_s of extra input on both sides and cut to
 // its own span, so memory stays bounded and the output depends only on the samples, never on how
 // they were split into parts. Piecewise output differs from resampling the whole segment at once
@@ -22,16 +23,26 @@ namespace rapid {
 
 // How long segments are cut: pieces of piece_s seconds of input, each resampled with margin_s
 // seconds more on both sides; the Fourier method resamples a segment of up to
-// fourier_whole_max_samples input samples whole. The defaults are `rapid run`'s (SeisBench parity);
-// a live stream cuts short pieces and no Fourier segment whole (LowLatency), so a resampled
-// channel's output lags its input by at most piece + margin.
+// fourier_whole_max_samples input samples whole when it resamples to at most
+// fourier_whole_max_output_samples (WholeMaxInputSamples). The defaults are `rapid run`'s
+// (SeisBench parity); a live stream cuts short pieces and no Fourier segment whole (LowLatency),
+// so a resampled channel's output lags its input by at most piece + margin.
 struct ResamplePieces {
   // A day at up to 50 Hz (4.32 M samples) plus the extra records day files often carry; 36 MB of
   // input held per channel while the segment lasts.
   static constexpr int64_t kFourierWholeMaxSamples = 4'500'000;
+  // A day at 100 Hz plus as much: the resampling's transient memory grows with its output (up to
+  // about 170 bytes per output sample for lengths with a large prime factor,
+  // FourierResampleBytesBound), so a long segment at a low rate (10 days at 5 Hz would resample to
+  // 86 M samples: up to 15 GB) goes in pieces.
+  static constexpr int64_t kFourierWholeMaxOutputSamples = 9'000'000;
   int64_t piece_s = 600;
   int64_t margin_s = 60;
   int64_t fourier_whole_max_samples = kFourierWholeMaxSamples;
+  int64_t fourier_whole_max_output_samples = kFourierWholeMaxOutputSamples;
+
+  // The most input samples at rate_hz that the Fourier method resamples to target_hz whole.
+  int64_t WholeMaxInputSamples(double rate_hz, double target_hz) const;
 
   // Pieces of `seconds` with margins of `seconds`, Fourier segments never whole.
   static ResamplePieces LowLatency(int64_t seconds) { return {seconds, seconds, 0}; }

@@ -59,6 +59,7 @@ Status PlanRun(const PlanRequest& opts, const LoadedModel& loaded, RunPlan* plan
   if (!opts.cpus.empty()) in.cores_available = std::min<int64_t>(in.cores_available, static_cast<int64_t>(opts.cpus.size()));
   in.memory_available_bytes = UsableMemoryBytes(machine);
   in.process_baseline_bytes = CurrentRssBytes();
+  in.preprocess_bytes = opts.preprocess_bytes;
   in.options.max_ram_bytes = opts.max_ram_bytes;
   in.options.max_vram_bytes = opts.max_vram_bytes;
   in.options.instances = opts.instances;
@@ -96,6 +97,7 @@ Status PlanRun(const PlanRequest& opts, const LoadedModel& loaded, RunPlan* plan
   plan->memory_available_bytes = in.memory_available_bytes;
   plan->host_budget_bytes = chosen.host_budget_bytes;
   plan->expected_peak_host_bytes = chosen.expected_peak_host_bytes;
+  plan->preprocess_bytes = in.preprocess_bytes;
   plan->queue_capacity_bytes = chosen.queue_capacity_bytes;
   plan->reasons = chosen.reasons;
   plan->source = (opts.instances > 0 || opts.intra_threads > 0 || opts.batch_size > 0) ? "flags" : "planner";

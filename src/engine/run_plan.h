@@ -39,6 +39,8 @@ struct PlanRequest {
   // 1/N each; dispatch/planner.h ShareHostBudget). Cores are not divided: the models' instances
   // share them, as they share them in time when requests come for one model at a time.
   double ram_share = 1.0;
+  // What preprocessing the input may hold at once (dispatch/planner.h PlanInputs::preprocess_bytes).
+  int64_t preprocess_bytes = 0;
 };
 
 // `loaded` is the run's model on the CPU (its spec and host footprint are measured there; it

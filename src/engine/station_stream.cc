@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include "dsp/fft.h"
+#include "dsp/resample.h"
+
 namespace rapid {
 
 namespace {
@@ -83,6 +86,15 @@ StationStream::StationStream(const ModelSpec& spec, int64_t piece_windows, uint6
       feeding_channel_(static_cast<size_t>(spec.Channels())) {}
 
 StationStream::~StationStream() = default;
+
+int64_t StationStream::PreprocessBytesBound(const ModelSpec& spec, double rate_hz, const ResamplePieces& resample) {
+  if (ChooseResampleMethod(rate_hz, spec.rate_hz) != ResampleMethod::kFourier) return 0;
+  const int64_t n = resample.WholeMaxInputSamples(rate_hz, spec.rate_hz);
+  const int64_t n_out = FourierResampledLength(n, rate_hz, spec.rate_hz);
+  const int64_t channels = spec.Channels();
+  return channels * (static_cast<int64_t>(sizeof(double)) * n + static_cast<int64_t>(sizeof(float)) * n_out) +
+         FourierResampleBytesBound(n, n_out) + kFftPlanCacheBytes;
+}
 
 int64_t StationStream::HeldSamples() const {
   int64_t n = 0;

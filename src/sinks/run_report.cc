@@ -21,6 +21,7 @@ nlohmann::ordered_json PlanJson(const RunPlan& plan) {
                               {"memory_available_bytes", plan.memory_available_bytes},
                               {"host_budget_bytes", plan.host_budget_bytes},
                               {"expected_peak_host_bytes", plan.expected_peak_host_bytes},
+                              {"preprocess_bytes", plan.preprocess_bytes},
                               {"queue_capacity_bytes", plan.queue_capacity_bytes},
                               {"source", plan.source},
                               {"reasons", plan.reasons}};

@@ -52,6 +52,7 @@ struct RunPlan {
   int64_t memory_available_bytes = 0;
   int64_t host_budget_bytes = 0;
   int64_t expected_peak_host_bytes = 0;
+  int64_t preprocess_bytes = 0;  // of which the input's resampling may hold at once (planner.h)
   int64_t queue_capacity_bytes = 0;
   std::vector<std::string> reasons;
 };

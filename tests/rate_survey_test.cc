@@ -1,0 +1,69 @@
+// The rates a run plans for are read from the start of each unit's first time group: every
+// channel there, whole records only, unreadable files skipped, later time groups not read.
+#include "engine/rate_survey.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "io/mseed_writer.h"
+#include "test_util.h"
+
+namespace rapid {
+namespace {
+
+using testing::TempDir;
+
+constexpr NanoTime kT0 = 1704067200LL * kNanosPerSecond;  // 2024-01-01T00:00:00Z
+
+// A file of `seconds` of a ramp at rate_hz on NET.STA..channel, in records of record_bytes.
+std::string WriteChannel(const TempDir& dir, const std::string& name, const std::string& station,
+                         const std::string& channel, double rate_hz, int seconds, int record_bytes = 512) {
+  TraceSegment seg;
+  seg.id = {"XX", station, "", channel};
+  seg.start = kT0;
+  seg.rate_hz = rate_hz;
+  for (int i = 0; i < static_cast<int>(rate_hz) * seconds; ++i) seg.samples.push_back(i % 1000);
+  const std::string path = dir.Path(name);
+  EXPECT_TRUE(WriteMseedFile(path, {seg}, SampleEncoding::kSteim2, record_bytes).ok());
+  return path;
+}
+
+TEST(RateSurveyTest, ReadsTheStartOfEachUnitsFirstTimeGroup) {
+  TempDir dir;
+  std::vector<InputFile> files = {
+      {WriteChannel(dir, "a_hhz", "AAA", "HHZ", 100.0, 60), 0, 1},
+      {WriteChannel(dir, "a_bhz", "AAA", "BHZ", 40.0, 600, 4096), 0, 1},
+      {WriteChannel(dir, "a_later", "AAA", "HHZ", 250.0, 60), 1, 2},  // second time group: not read
+      {WriteChannel(dir, "b_hhz", "BBB", "HHZ", 200.0, 60), 0, 1},
+      {dir.Touch("b_text"), 0, 1},     // not miniSEED
+      {dir.Path("b_missing"), 0, 1},  // no such file
+  };
+  const std::vector<WorkUnit> units = {{"XX.AAA.", {&files[0], &files[1], &files[2]}},
+                                       {"XX.BBB.", {&files[3], &files[4], &files[5]}}};
+  EXPECT_EQ(SurveySampleRates(units), (std::vector<double>{40.0, 100.0, 200.0}));
+}
+
+TEST(RateSurveyTest, ReadsAtMostItsFilesPerUnitAndWholeRecords) {
+  TempDir dir;
+  std::vector<InputFile> files;
+  files.reserve(kRateSurveyFilesPerUnit + 1);
+  for (size_t i = 0; i < kRateSurveyFilesPerUnit; ++i) {
+    const std::string channel = "HH" + std::to_string(i % 10);
+    files.push_back({WriteChannel(dir, "f" + std::to_string(i), "AAA", channel, 100.0, 30), 0, 1});
+  }
+  files.push_back({WriteChannel(dir, "last", "AAA", "EHZ", 50.0, 30), 0, 1});
+  WorkUnit unit{"XX.AAA.", {}};
+  for (const InputFile& f : files) unit.files.push_back(&f);
+  EXPECT_EQ(SurveySampleRates({unit}), (std::vector<double>{100.0}));
+
+  // A record longer than the bytes read is not decoded: nothing to survey in that file.
+  std::vector<InputFile> long_records = {
+      {WriteChannel(dir, "long", "CCC", "HHZ", 40.0, 600, 2 * static_cast<int>(kRateSurveyPrefixBytes)), 0, 1}};
+  EXPECT_TRUE(SurveySampleRates({{"XX.CCC.", {&long_records[0]}}}).empty());
+}
+
+}  // namespace
+}  // namespace rapid
