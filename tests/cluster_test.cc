@@ -125,6 +125,22 @@ TEST_F(ClusterTest, ThreeRanksWriteTheOutputsOfOneProcessAndOneRankIsAPlainRun) 
   EXPECT_FALSE(nlohmann::json::parse(testing::ReadFileText(dir.Path("single/run.json"))).contains("ranks"));
 }
 
+// Workers do not list the input: they plan with rank 0's survey of its rates, so the memory that
+// Fourier resampling of 40 Hz data needs is planned for on every rank, and a budget without room
+// for it stops the run before any work (a worker planning without it would fit 900 MB).
+TEST_F(ClusterTest, WorkersPlanForTheInputsResamplingFromRankZerosSurvey) {
+  testing::TempDir dir;
+  std::string log;
+  ASSERT_EQ(testing::RunRapid({"synth", "--output", dir.Path("arch"), "--stations", "2", "--duration", "10m",
+                               "--rates", "40"}, &log), 0) << log;
+  const std::vector<std::string> args = {"--input", dir.Path("arch"), "--output", dir.Path("out"), "--progress", "off",
+                                         "--max-ram", "900M"};
+  EXPECT_EQ(Mpirun(2, args, dir.Path("small.log")), 1);
+  const std::string said = testing::ReadFileText(dir.Path("small.log"));
+  EXPECT_NE(said.find("preprocessing"), std::string::npos) << said;
+  EXPECT_FALSE(fs::exists(dir.Path("out/picks.csv")));
+}
+
 // Units far smaller than a batch: a worker waiting for its unfinished units before asking for
 // more must not wait on a batch that waits for more windows.
 TEST_F(ClusterTest, UnitsSmallerThanABatchDoNotStallAWorker) {
@@ -261,6 +277,13 @@ TEST(ClusterMessagesTest, AssignmentsAndReportsRoundTrip) {
   EXPECT_EQ(back.kind, UnitAssignment::Kind::kError);
   EXPECT_EQ(back.error, "bad weights");
   EXPECT_FALSE(DecodeAssignment("{\"unit\": 3}", &back));
+
+  InputFacts facts{int64_t{2} << 30, "preprocessing: up to 2.00 GiB (input at 40 Hz)"}, facts_back;
+  ASSERT_TRUE(DecodeInputFacts(EncodeInputFacts(facts), &facts_back));
+  EXPECT_EQ(facts_back.preprocess_bytes, facts.preprocess_bytes);
+  EXPECT_EQ(facts_back.preprocess_reason, facts.preprocess_reason);
+  EXPECT_FALSE(DecodeInputFacts("{\"preprocess_bytes\": -1, \"preprocess_reason\": \"\"}", &facts_back));
+  EXPECT_FALSE(DecodeInputFacts("[]", &facts_back));
 
   WorkerReport w;
   w.rank.rank = 2;

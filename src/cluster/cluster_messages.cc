@@ -73,6 +73,22 @@ void FiguresFromJson(const json& j, RunReport* r) {
 
 }  // namespace
 
+std::string EncodeInputFacts(const InputFacts& f) {
+  return Dump({{"preprocess_bytes", f.preprocess_bytes}, {"preprocess_reason", f.preprocess_reason}});
+}
+
+bool DecodeInputFacts(const std::string& text, InputFacts* f) {
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return false;
+  try {
+    f->preprocess_bytes = j.at("preprocess_bytes");
+    f->preprocess_reason = j.at("preprocess_reason");
+  } catch (const json::exception&) {
+    return false;
+  }
+  return f->preprocess_bytes >= 0;
+}
+
 std::string EncodeAssignment(const UnitAssignment& a) {
   switch (a.kind) {
     case UnitAssignment::Kind::kDone:

@@ -1,4 +1,5 @@
-// The messages of an MPI run (cluster/cluster_run.h), as JSON text: a worker asks rank 0 for a
+// The messages of an MPI run (cluster/cluster_run.h), as JSON text: before planning, a worker asks
+// rank 0 what the input needs (kFactsRequest, empty; kFacts answers), then asks for a
 // unit (kRequest, empty), rank 0 answers with an assignment (kAssign), the worker sends each unit
 // it completes as its journal line (kResult; sinks/journal.h EncodeJournalUnit), the units a stop
 // left incomplete (kIncomplete), and at its end its figures (kReport).
@@ -14,7 +15,24 @@
 
 namespace rapid {
 
-enum ClusterTag : int { kTagRequest = 1, kTagAssign = 2, kTagResult = 3, kTagIncomplete = 4, kTagReport = 5 };
+enum ClusterTag : int {
+  kTagRequest = 1,
+  kTagAssign = 2,
+  kTagResult = 3,
+  kTagIncomplete = 4,
+  kTagReport = 5,
+  kTagFactsRequest = 6,
+  kTagFacts = 7,
+};
+
+// What rank 0 learnt of the input that a worker's plan needs: the preprocessing its rates need
+// (engine/picking_run_steps.h PreparedRun::preprocess_bytes) and the plan's line saying why.
+struct InputFacts {
+  int64_t preprocess_bytes = 0;
+  std::string preprocess_reason;
+};
+std::string EncodeInputFacts(const InputFacts& f);
+bool DecodeInputFacts(const std::string& text, InputFacts* f);
 
 // Rank 0's answer to a request: a unit and its files; no more units; or the configuration error
 // that stops the run.

@@ -94,6 +94,8 @@ class Coordinator {
     switch (tag) {
       case kTagRequest:
         return Assign(from);
+      case kTagFactsRequest:  // before the worker plans; nothing to reserve when the input is unusable
+        return mpi_->Send(from, kTagFacts, EncodeInputFacts({run_.preprocess_bytes, run_.preprocess_reason}));
       case kTagResult:
       case kTagIncomplete: {
         JournalUnit u;
@@ -186,6 +188,7 @@ class Worker {
     RunReport report;
     PreparedRun run;
     Status s = PrepareModel(opts_, &report, &run);
+    if (s.ok()) s = TakeInputFacts(&run);
     if (s.ok()) s = PrepareInstances(opts_, &report, &run);
     if (!s.ok()) {
       WorkerReport w;
@@ -212,6 +215,18 @@ class Worker {
   }
 
  private:
+  // Rank 0's survey of the input (the worker does not list it), for this worker's plan.
+  Status TakeInputFacts(PreparedRun* run) {
+    mpi_->Send(0, kTagFactsRequest, "");
+    InputFacts facts;
+    if (!DecodeInputFacts(mpi_->ReceiveFrom(0, kTagFacts), &facts)) {
+      return Status::Internal("rank 0 sent input facts that do not parse");
+    }
+    run->preprocess_bytes = facts.preprocess_bytes;
+    run->preprocess_reason = facts.preprocess_reason;
+    return Status::OK();
+  }
+
   // Once fewer than kInFlight units are unfinished here (sending each as it completes), asks for
   // the next unit and waits for it: one unit annotated while the next is read keeps the instances
   // busy, and holding no more leaves the rest to idle ranks.

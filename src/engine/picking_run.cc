@@ -62,6 +62,35 @@ Status PrepareModel(const RunOptions& opts, RunReport* report, PreparedRun* run)
   return Status::OK();
 }
 
+namespace {
+
+std::string HzText(double hz) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g Hz", hz);
+  return text;
+}
+
+// What preprocessing the input may hold at once: the largest StationStream::PreprocessBytesBound
+// at the rates its units start with (engine/rate_survey.h), and a line for the plan's reasons.
+int64_t PreprocessBytes(const PreparedRun& run, std::string* reason) {
+  const ModelSpec& spec = run.loaded.model->Spec();
+  int64_t bytes = 0;
+  std::string fourier_rates;
+  for (double rate_hz : SurveySampleRates(run.units)) {
+    const int64_t b = StationStream::PreprocessBytesBound(spec, rate_hz, ResamplePieces());
+    if (b == 0) continue;
+    bytes = std::max(bytes, b);
+    fourier_rates += (fourier_rates.empty() ? "" : ", ") + HzText(rate_hz);
+  }
+  if (bytes > 0) {
+    *reason = "preprocessing: up to " + FormatBytes(bytes) + " for the Fourier resampling of whole segments " +
+              "(input at " + fourier_rates + ", model at " + HzText(spec.rate_hz) + ")";
+  }
+  return bytes;
+}
+
+}  // namespace
+
 Status PrepareInput(const RunOptions& opts, RunReport* report, PreparedRun* run) {
   if (opts.chunk_ns > 0) {
     if (opts.start == kUnsetTime || opts.end == kUnsetTime) {
@@ -96,6 +125,7 @@ Status PrepareInput(const RunOptions& opts, RunReport* report, PreparedRun* run)
   }
   report->files_total = static_cast<int64_t>(run->files.size());
   run->units = ListWorkUnits(run->files, detected, opts.max_stations, &report->notes);
+  run->preprocess_bytes = PreprocessBytes(*run, &run->preprocess_reason);
   return Status::OK();
 }
 
@@ -120,39 +150,13 @@ std::string RunSettings(const RunOptions& opts, const RunReport& r) {
   return s;
 }
 
-std::string HzText(double hz) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g Hz", hz);
-  return text;
-}
-
-// What preprocessing the input may hold at once: the largest StationStream::PreprocessBytesBound
-// at the rates its units start with (engine/rate_survey.h), and a line for the plan's reasons.
-int64_t PreprocessBytes(const PreparedRun& run, std::string* reason) {
-  const ModelSpec& spec = run.loaded.model->Spec();
-  int64_t bytes = 0;
-  std::string fourier_rates;
-  for (double rate_hz : SurveySampleRates(run.units)) {
-    const int64_t b = StationStream::PreprocessBytesBound(spec, rate_hz, ResamplePieces());
-    if (b == 0) continue;
-    bytes = std::max(bytes, b);
-    fourier_rates += (fourier_rates.empty() ? "" : ", ") + HzText(rate_hz);
-  }
-  if (bytes > 0) {
-    *reason = "preprocessing: up to " + FormatBytes(bytes) + " for the Fourier resampling of whole segments " +
-              "(input at " + fourier_rates + ", model at " + HzText(spec.rate_hz) + ")";
-  }
-  return bytes;
-}
-
 }  // namespace
 
 Status PrepareInstances(const RunOptions& opts, RunReport* report, PreparedRun* run) {
   PlanRequest request = opts.plan;
-  std::string preprocess_reason;
-  request.preprocess_bytes = PreprocessBytes(*run, &preprocess_reason);
+  request.preprocess_bytes = run->preprocess_bytes;
   RAPID_RETURN_IF_ERROR(PlanRun(request, run->loaded, &report->plan));
-  if (!preprocess_reason.empty()) report->plan.reasons.push_back(preprocess_reason);
+  if (!run->preprocess_reason.empty()) report->plan.reasons.push_back(run->preprocess_reason);
   RAPID_RETURN_IF_ERROR(LoadExecutors(report->plan, run->loaded, &run->executors));
   if (opts.eqcctpro_preset) {
     for (Model*& instance : run->executors.instances) {

@@ -34,6 +34,10 @@ struct PreparedRun {
   std::vector<TimeChunk> time_chunks;
   std::vector<InputFile> files;
   std::vector<WorkUnit> units;
+  // What preprocessing the input may hold at once, for the planner (engine/rate_survey.h), and
+  // the plan's line saying why; set by PrepareInput (an MPI worker gets them from rank 0).
+  int64_t preprocess_bytes = 0;
+  std::string preprocess_reason;
   Executors executors;
   std::vector<std::unique_ptr<Model>> respecified;  // the preset's view of each instance
   std::vector<std::string> cuda_devices;
@@ -61,7 +65,8 @@ struct PreparedRun {
 
 // The model (and --cpus): its report fields and the thresholds. A configuration error stops the run.
 Status PrepareModel(const RunOptions& opts, RunReport* report, PreparedRun* run);
-// Time chunks, the input's files and work units, the preset's checks.
+// Time chunks, the input's files and work units, the preset's checks, the preprocessing the
+// input's rates need. REQUIRES: PrepareModel done.
 Status PrepareInput(const RunOptions& opts, RunReport* report, PreparedRun* run);
 // The plan and the model instances (this process's resources).
 Status PrepareInstances(const RunOptions& opts, RunReport* report, PreparedRun* run);
