@@ -110,6 +110,41 @@ TEST(ResampleStreamTest, FourierWholeLimitFollowsTheOutputLength) {
   EXPECT_NE(pieces, longer);
 }
 
+// A rate whose seconds hold whole samples (0.1 Hz: 600 s are 60) is cut into pieces like any
+// other; one that cannot be cut (39.99998 Hz, as a blockette 100 may give) is resampled whole up
+// to the limit and refused beyond it, rather than held without bound.
+TEST(ResampleStreamTest, SegmentsThatCannotBeCutAreRefusedBeyondTheWholeLimit) {
+  const ResamplePieces small{600, 60, 4'500'000, 200'000};
+  ResampleStream slow(0.1, 100.0, small);
+  ASSERT_EQ(small.WholeMaxInputSamples(0.1, 100.0), 200);
+  std::vector<float> out;
+  const std::vector<double> x = Signal(2000, 31);
+  for (size_t i = 0; i < x.size(); i += 100) {
+    slow.Append(x.data() + i, 100);
+    ASSERT_TRUE(slow.Drain(false, &out).ok());
+    EXPECT_LE(slow.buffered(), 200 + 100);  // the whole limit (then a piece and its margins) and the part
+  }
+  ASSERT_TRUE(slow.Drain(true, &out).ok());
+  EXPECT_EQ(static_cast<int64_t>(out.size()), FourierResampledLength(2000, 0.1, 100.0));
+
+  const double odd_rate = 39.99998;
+  const ResamplePieces limit{600, 60, 4'500'000, 20'000};
+  const int64_t whole = limit.WholeMaxInputSamples(odd_rate, 100.0);
+  std::vector<double> y = Signal(whole, 32);
+  ResampleStream fits(odd_rate, 100.0, limit);
+  std::vector<double> resampled;
+  fits.Append(y.data(), whole);
+  ASSERT_TRUE(fits.Drain(true, &resampled).ok());
+  ASSERT_TRUE(ResampleSegment(odd_rate, 100.0, &y).ok());
+  EXPECT_EQ(resampled, y);
+  ResampleStream too_long(odd_rate, 100.0, limit);
+  const std::vector<double> z = Signal(whole + 1, 33);
+  too_long.Append(z.data(), whole + 1);
+  const Status refused = too_long.Drain(false, &resampled);
+  EXPECT_EQ(refused.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(refused.message().find("39.99998 Hz"), std::string::npos) << refused.message();
+}
+
 TEST(ResampleStreamTest, ShortSegmentIsResampledWholeLikeSeisBench) {
   for (double rate : {250.0, 200.0, 40.0}) {
     std::vector<double> x = Signal(static_cast<int64_t>(rate) * 300 + 7, 9);

@@ -2,12 +2,26 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 namespace rapid {
 
 namespace {
 
-bool IsWholeHz(double hz) { return hz >= 1.0 && std::floor(hz) == hz && hz < 1e7; }
+// `seconds` of samples at `hz` as a whole number of samples, or -1 when that is not one (a 0.1 Hz
+// channel's 600 s are 60 samples; 600 s at 39.99998 Hz are not a whole number).
+int64_t WholeSamples(int64_t seconds, double hz) {
+  const double n = static_cast<double>(seconds) * hz;
+  const double rounded = std::round(n);
+  return std::abs(n - rounded) <= 1e-6 && rounded >= 0 && rounded < 1e15 ? static_cast<int64_t>(rounded) : -1;
+}
+
+std::string HzText(double hz) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.10g Hz", hz);
+  return text;
+}
 
 // Output samples of a whole segment of n input samples (what ResampleSegment returns).
 int64_t WholeOutputLength(ResampleMethod method, int64_t n, double rate_hz, double target_hz) {
@@ -38,10 +52,12 @@ ResampleStream::ResampleStream(double rate_hz, double target_hz, ResamplePieces 
       target_hz_(target_hz),
       method_(ChooseResampleMethod(rate_hz, target_hz)),
       fourier_whole_max_(pieces.WholeMaxInputSamples(rate_hz, target_hz)) {
-  // With whole-Hz rates, a boundary at a whole second of input is a whole output sample.
-  piecewise_ok_ = IsWholeHz(rate_hz) && IsWholeHz(target_hz) && pieces.piece_s > 0;
-  piece_ = pieces.piece_s * static_cast<int64_t>(rate_hz);
-  margin_ = pieces.margin_s * static_cast<int64_t>(rate_hz);
+  // Pieces and margins must be whole numbers of input and of output samples, so that every piece
+  // boundary is a sample of both.
+  piece_ = WholeSamples(pieces.piece_s, rate_hz);
+  margin_ = WholeSamples(pieces.margin_s, rate_hz);
+  piecewise_ok_ = piece_ > 0 && margin_ >= 0 && WholeSamples(pieces.piece_s, target_hz) > 0 &&
+                  WholeSamples(pieces.margin_s, target_hz) >= 0;
 }
 
 void ResampleStream::Append(const double* samples, int64_t count) {
@@ -59,6 +75,15 @@ Status ResampleStream::Drain(bool closed, std::vector<T>* out) {
     return Status::OK();
   }
   const double out_per_in = target_hz_ / rate_hz_;
+  if (method_ == ResampleMethod::kFourier && !piecewise_ok_ && appended_ > fourier_whole_max_) {
+    buffer_.clear();  // the segment is given up: what more comes is refused too, and not held
+    buffer_from_ = appended_;
+    return Status::InvalidArgument("a continuous segment at " + HzText(rate_hz_) + " reached " +
+                                   std::to_string(appended_) + " samples, more than the " +
+                                   std::to_string(fourier_whole_max_) + " resampled to " + HzText(target_hz_) +
+                                   " whole (its memory grows with the segment), and this rate cannot be cut into "
+                                   "pieces of whole seconds of whole samples; split the input or resample it first");
+  }
   // Full pieces whose right margin has arrived (Fourier: once the segment is too long to be
   // resampled whole).
   const bool pieces = piecewise_ok_ && (method_ != ResampleMethod::kFourier || appended_ > fourier_whole_max_);

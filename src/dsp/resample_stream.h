@@ -56,7 +56,11 @@ class ResampleStream {
   void Append(const double* samples, int64_t count);
 
   // Appends to *out the resampled samples that later input can no longer change; with `closed`
-  // (the segment has ended; no Append may follow) everything that remains. Output sample j of the
+  // (the segment has ended; no Append may follow) everything that remains. InvalidArgument when
+  // the segment outgrows what the Fourier method resamples whole (WholeMaxInputSamples) at a rate
+  // that cannot be cut into pieces (a piece_s or margin_s that is not a whole number of samples at
+  // both rates, e.g. 39.99998 Hz from a blockette 100): holding it would grow without bound. The
+  // segment's samples are then dropped, and so are any appended to it later. Output sample j of the
   // segment lies at segment start + j / target_hz. Resampling is computed in double; T = float
   // rounds the output (what the model reads), T = double keeps it.
   template <typename T>
@@ -77,7 +81,7 @@ class ResampleStream {
   double rate_hz_, target_hz_;
   ResampleMethod method_;
   int64_t fourier_whole_max_;
-  bool piecewise_ok_;          // piece boundaries fall on whole output samples
+  bool piecewise_ok_;          // pieces and margins are whole numbers of input and output samples
   int64_t piece_ = 0, margin_ = 0;  // in input samples
   std::vector<double> buffer_;  // input samples [buffer_from_, appended_)
   int64_t buffer_from_ = 0;
