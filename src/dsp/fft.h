@@ -13,8 +13,9 @@
 namespace rapid {
 
 // The plans of recent lengths are kept for reuse up to this many bytes in all (least recently used
-// out first; a larger plan is not kept).
-inline constexpr int64_t kFftPlanCacheBytes = int64_t{128} << 20;
+// out first; a larger plan is not kept): enough for the two plans of resampling a day from 40 Hz,
+// the inverse's a 137 MB Bluestein plan for odd 100 Hz day lengths without a small factor.
+inline constexpr int64_t kFftPlanCacheBytes = int64_t{192} << 20;
 
 // Forward real FFT: n real samples → n/2 + 1 complex bins (unnormalised, e^{-2πi kn/N}).
 std::vector<std::complex<double>> RealFft(const std::vector<double>& samples);
