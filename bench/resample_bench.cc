@@ -68,6 +68,8 @@ BENCHMARK(BM_ResampleSegmentOfLength)
     ->Args({250, 899999})   // an hour at 250 Hz less one sample: 397·2 267; → 359 999 = 599·601
     ->Args({40, 3456000})   // a day: smooth
     ->Args({40, 3455999})   // a day less one sample: prime; → 8 639 997 = 3·2 879 999
+    ->Args({40, 3455998})   // even, its half 7·13·17·1 117 (Bluestein); → 8 639 995 = 5·1 727 999
+    ->Args({40, 3413011})   // 7·61·7 993 (split by 7); → 8 532 527 = 1 609·5 303 (no small factor)
     ->Unit(benchmark::kMillisecond);
 
 void BM_ResampleStreamHourTo100Hz(benchmark::State& state) {
