@@ -131,8 +131,9 @@ TEST_F(ClusterTest, ThreeRanksWriteTheOutputsOfOneProcessAndOneRankIsAPlainRun) 
 TEST_F(ClusterTest, WorkersPlanForTheInputsResamplingFromRankZerosSurvey) {
   testing::TempDir dir;
   std::string log;
-  ASSERT_EQ(testing::RunRapid({"synth", "--output", dir.Path("arch"), "--stations", "2", "--duration", "10m",
-                               "--rates", "40"}, &log), 0) << log;
+  // 6 h at 40 Hz: files long enough for a segment that is resampled whole to need more than 900 MB.
+  ASSERT_EQ(testing::RunRapid({"synth", "--output", dir.Path("arch"), "--stations", "1", "--duration", "21599s",
+                               "--chunk", "6h", "--rates", "40"}, &log), 0) << log;
   const std::vector<std::string> args = {"--input", dir.Path("arch"), "--output", dir.Path("out"), "--progress", "off",
                                          "--max-ram", "900M"};
   EXPECT_EQ(Mpirun(2, args, dir.Path("small.log")), 1);

@@ -15,6 +15,7 @@
 #include "dsp/butterworth.h"
 #include "dsp/fft.h"
 #include "dsp/resample.h"
+#include "test_util.h"
 
 namespace rapid {
 namespace {
@@ -194,7 +195,9 @@ TEST(ResampleTest, FourierPeakMemoryStaysWithinItsBound) {
     const int64_t bound = FourierResampleBytesBound(c.n, n_out);
     std::printf("%g Hz, %lld → %lld samples: peak %.1f MB above the start, bound %.1f MB\n", c.rate_hz,
                 static_cast<long long>(c.n), static_cast<long long>(n_out), held / 1e6, bound / 1e6);
-    EXPECT_LE(held, bound) << c.n;
+    // Under ASan, shadow memory adds an eighth and freed blocks wait in its quarantine (256 MiB).
+    const int64_t allowed = testing::kAddressSanitizer ? bound + bound / 8 + (int64_t{256} << 20) : bound;
+    EXPECT_LE(held, allowed) << c.n;
     if (c.worst) EXPECT_GE(held, bound / 2) << c.n << ": the bound is far from the worst case";
   }
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -31,6 +32,14 @@ std::string WriteChannel(const TempDir& dir, const std::string& name, const std:
   return path;
 }
 
+constexpr int64_t kCap = 4'500'000;
+
+std::vector<double> Rates(const std::vector<SurveyedRate>& surveyed) {
+  std::vector<double> rates;
+  for (const SurveyedRate& r : surveyed) rates.push_back(r.rate_hz);
+  return rates;
+}
+
 TEST(RateSurveyTest, ReadsTheStartOfEachUnitsFirstTimeGroup) {
   TempDir dir;
   std::vector<InputFile> files = {
@@ -43,7 +52,7 @@ TEST(RateSurveyTest, ReadsTheStartOfEachUnitsFirstTimeGroup) {
   };
   const std::vector<WorkUnit> units = {{"XX.AAA.", {&files[0], &files[1], &files[2]}},
                                        {"XX.BBB.", {&files[3], &files[4], &files[5]}}};
-  EXPECT_EQ(SurveySampleRates(units), (std::vector<double>{40.0, 100.0, 200.0}));
+  EXPECT_EQ(Rates(SurveySampleRates(units, kCap)), (std::vector<double>{40.0, 100.0, 200.0}));
 }
 
 TEST(RateSurveyTest, ReadsAtMostItsFilesPerUnitAndWholeRecords) {
@@ -57,12 +66,33 @@ TEST(RateSurveyTest, ReadsAtMostItsFilesPerUnitAndWholeRecords) {
   files.push_back({WriteChannel(dir, "last", "AAA", "EHZ", 50.0, 30), 0, 1});
   WorkUnit unit{"XX.AAA.", {}};
   for (const InputFile& f : files) unit.files.push_back(&f);
-  EXPECT_EQ(SurveySampleRates({unit}), (std::vector<double>{100.0}));
+  EXPECT_EQ(Rates(SurveySampleRates({unit}, kCap)), (std::vector<double>{100.0}));
 
   // A record longer than the bytes read is not decoded: nothing to survey in that file.
   std::vector<InputFile> long_records = {
       {WriteChannel(dir, "long", "CCC", "HHZ", 40.0, 600, 2 * static_cast<int>(kRateSurveyPrefixBytes)), 0, 1}};
-  EXPECT_TRUE(SurveySampleRates({{"XX.CCC.", {&long_records[0]}}}).empty());
+  EXPECT_TRUE(SurveySampleRates({{"XX.CCC.", {&long_records[0]}}}, kCap).empty());
+}
+
+// A channel is at most as long as its unit's files allow (Steim-2 at best), counted up to the cap;
+// a rate found in two units takes the longer.
+TEST(RateSurveyTest, ChannelLengthIsBoundedByTheUnitsFileBytes) {
+  TempDir dir;
+  std::vector<InputFile> files = {
+      {WriteChannel(dir, "a_z", "AAA", "BHZ", 40.0, 600), 0, 1},
+      {WriteChannel(dir, "a_n", "AAA", "BHN", 40.0, 600), 0, 1},
+      {WriteChannel(dir, "b_z", "BBB", "BHZ", 40.0, 60), 0, 1},
+      {WriteChannel(dir, "c_z", "CCC", "HHZ", 250.0, 60), 0, 1},
+  };
+  const auto bytes = [&](size_t i) { return static_cast<double>(std::filesystem::file_size(files[i].path)); };
+  const std::vector<WorkUnit> units = {
+      {"XX.AAA.", {&files[0], &files[1]}}, {"XX.BBB.", {&files[2]}}, {"XX.CCC.", {&files[3]}}};
+  const std::vector<SurveyedRate> surveyed = SurveySampleRates(units, kCap);
+  ASSERT_EQ(surveyed.size(), 2u);
+  EXPECT_EQ(surveyed[0].max_channel_samples, static_cast<int64_t>((bytes(0) + bytes(1)) * kMaxSamplesPerFileByte));
+  EXPECT_GE(surveyed[0].max_channel_samples, 40 * 600);  // holds what was written
+  EXPECT_EQ(surveyed[1].max_channel_samples, static_cast<int64_t>(bytes(3) * kMaxSamplesPerFileByte));
+  EXPECT_EQ(SurveySampleRates(units, 1000)[0].max_channel_samples, 1000);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <random>
 
+#include "dsp/fft.h"
 #include "dsp/resample.h"
 #include "dsp/resample_stream.h"
 #include "engine/annotator.h"
@@ -245,23 +246,29 @@ std::vector<StationBlock> Feed(const std::vector<std::vector<TraceSegment>>& par
 // What the planner reserves for an instrument's preprocessing: nothing beyond pieces for rates used
 // as they are or decimated; for Fourier rates, the whole-segment resampling at its limit, bounded
 // at any rate because the limit follows the output length (without it, 4.5 M samples at 1 Hz would
-// resample to 450 M).
+// resample to 450 M), and less for channels too short to reach the limit.
 TEST(StationStreamTest, PreprocessBytesBoundIsZeroOrBoundedAtEveryRate) {
   ModelSpec spec;  // 3 components at 100 Hz
   const ResamplePieces pieces;
-  EXPECT_EQ(StationStream::PreprocessBytesBound(spec, 100.0, pieces), 0);
-  EXPECT_EQ(StationStream::PreprocessBytesBound(spec, 200.0, pieces), 0);
-  EXPECT_EQ(StationStream::PreprocessBytesBound(spec, 1000.0, pieces), 0);
-  const int64_t at_40_hz = StationStream::PreprocessBytesBound(spec, 40.0, pieces);
+  constexpr int64_t kLong = int64_t{1} << 40;  // channels of any length
+  EXPECT_EQ(StationStream::PreprocessBytesBound(spec, 100.0, kLong, pieces), 0);
+  EXPECT_EQ(StationStream::PreprocessBytesBound(spec, 200.0, kLong, pieces), 0);
+  EXPECT_EQ(StationStream::PreprocessBytesBound(spec, 1000.0, kLong, pieces), 0);
+  const int64_t at_40_hz = StationStream::PreprocessBytesBound(spec, 40.0, kLong, pieces);
   EXPECT_GE(at_40_hz, FourierResampleBytesBound(3'600'000, 9'000'000));
   for (double rate : {1.0, 5.0, 20.0, 40.0, 50.0, 120.0, 250.0, 1250.0}) {
-    const int64_t bytes = StationStream::PreprocessBytesBound(spec, rate, pieces);
+    const int64_t bytes = StationStream::PreprocessBytesBound(spec, rate, kLong, pieces);
     EXPECT_GT(bytes, 0) << rate;
     EXPECT_LE(bytes, at_40_hz * 11 / 10) << rate;
   }
   ModelSpec one_component;
   one_component.component_order = "Z";
-  EXPECT_LT(StationStream::PreprocessBytesBound(one_component, 40.0, pieces), at_40_hz);
+  EXPECT_LT(StationStream::PreprocessBytesBound(one_component, 40.0, kLong, pieces), at_40_hz);
+  // A minute at 40 Hz: its own resampling, not a day's.
+  const int64_t minute = StationStream::PreprocessBytesBound(spec, 40.0, 2400, pieces);
+  EXPECT_GE(minute, FourierResampleBytesBound(2400, 6000));
+  EXPECT_LT(minute, FourierResampleBytesBound(2400, 6000) + kFftPlanCacheBytes + (int64_t{1} << 20));
+  EXPECT_EQ(StationStream::PreprocessBytesBound(spec, 40.0, 0, pieces), 0);
 }
 
 TEST(StationStreamTest, ChunkedFeedGivesTheSamePiecesAsOneFeed) {

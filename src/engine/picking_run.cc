@@ -71,16 +71,18 @@ std::string HzText(double hz) {
 }
 
 // What preprocessing the input may hold at once: the largest StationStream::PreprocessBytesBound
-// at the rates its units start with (engine/rate_survey.h), and a line for the plan's reasons.
+// at the rates its units start with, for channels as long as their files allow
+// (engine/rate_survey.h), and a line for the plan's reasons.
 int64_t PreprocessBytes(const PreparedRun& run, std::string* reason) {
   const ModelSpec& spec = run.loaded.model->Spec();
   int64_t bytes = 0;
   std::string fourier_rates;
-  for (double rate_hz : SurveySampleRates(run.units)) {
-    const int64_t b = StationStream::PreprocessBytesBound(spec, rate_hz, ResamplePieces());
+  const ResamplePieces pieces;  // rapid run's
+  for (const SurveyedRate& r : SurveySampleRates(run.units, pieces.fourier_whole_max_samples)) {
+    const int64_t b = StationStream::PreprocessBytesBound(spec, r.rate_hz, r.max_channel_samples, pieces);
     if (b == 0) continue;
     bytes = std::max(bytes, b);
-    fourier_rates += (fourier_rates.empty() ? "" : ", ") + HzText(rate_hz);
+    fourier_rates += (fourier_rates.empty() ? "" : ", ") + HzText(r.rate_hz);
   }
   if (bytes > 0) {
     *reason = "preprocessing: up to " + FormatBytes(bytes) + " for the Fourier resampling of whole segments " +

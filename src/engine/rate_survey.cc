@@ -1,9 +1,12 @@
 #include "engine/rate_survey.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
+#include <system_error>
 
 #include "io/mseed_reader.h"
 
@@ -23,15 +26,33 @@ void AddRatesOfFileStart(const std::string& path, std::set<double>* rates) {
   for (const TraceSegment& seg : contents.segments) rates->insert(seg.rate_hz);
 }
 
+// min(sample_cap, the unit's file bytes × kMaxSamplesPerFileByte).
+int64_t MaxChannelSamples(const WorkUnit& unit, int64_t sample_cap) {
+  double samples = 0.0;
+  for (const InputFile* f : unit.files) {
+    std::error_code error;
+    const uintmax_t bytes = std::filesystem::file_size(f->path, error);
+    if (!error) samples += static_cast<double>(bytes) * kMaxSamplesPerFileByte;
+    if (samples >= static_cast<double>(sample_cap)) return sample_cap;
+  }
+  return static_cast<int64_t>(samples);
+}
+
 }  // namespace
 
-std::vector<double> SurveySampleRates(const std::vector<WorkUnit>& units) {
-  std::set<double> rates;
+std::vector<SurveyedRate> SurveySampleRates(const std::vector<WorkUnit>& units, int64_t sample_cap) {
+  std::map<double, int64_t> longest;  // rate → max_channel_samples
   for (const WorkUnit& unit : units) {
+    std::set<double> rates;
     const size_t end = std::min(TimeGroupEnd(unit.files, 0), kRateSurveyFilesPerUnit);
     for (size_t i = 0; i < end; ++i) AddRatesOfFileStart(unit.files[i]->path, &rates);
+    if (rates.empty()) continue;
+    const int64_t samples = MaxChannelSamples(unit, sample_cap);
+    for (double rate : rates) longest[rate] = std::max(longest[rate], samples);
   }
-  return {rates.begin(), rates.end()};
+  std::vector<SurveyedRate> out;
+  for (const auto& [rate, samples] : longest) out.push_back({rate, samples});
+  return out;
 }
 
 }  // namespace rapid

@@ -1,6 +1,7 @@
 // Before a run is planned: the sampling rates its input holds, read from the records at the start
-// of each work unit's first files, so that the planner can reserve what preprocessing at those
-// rates needs (StationStream::PreprocessBytesBound) before any unit is read.
+// of each work unit's first files, and how long a channel at each rate can be at most, from the
+// units' file sizes, so that the planner can reserve what preprocessing at those rates needs
+// (StationStream::PreprocessBytesBound) before any unit is read.
 // Thread safety: a pure function of the file system.
 #pragma once
 
@@ -16,11 +17,23 @@ namespace rapid {
 inline constexpr int64_t kRateSurveyPrefixBytes = 16 << 10;
 // Files read per unit, from its first time group (its channels, a few location codes).
 inline constexpr size_t kRateSurveyFilesPerUnit = 12;
+// The most samples a byte of miniSEED 2 can hold: Steim-2 packs seven 4-bit differences into a
+// 32-bit word (headers and other encodings hold fewer).
+inline constexpr double kMaxSamplesPerFileByte = 1.75;
 
-// The distinct sampling rates in Hz, ascending, of the whole records within the first
-// kRateSurveyPrefixBytes of up to kRateSurveyFilesPerUnit files of each unit's first time group.
-// A file that cannot be read or holds no whole record there adds nothing: the run reports it when
+struct SurveyedRate {
+  double rate_hz = 0.0;
+  // The most samples one channel at this rate can have in any unit holding it: the unit's file
+  // bytes (all its files) × kMaxSamplesPerFileByte, counted up to the survey's sample cap.
+  int64_t max_channel_samples = 0;
+};
+
+// The distinct sampling rates, ascending, of the whole records within the first
+// kRateSurveyPrefixBytes of up to kRateSurveyFilesPerUnit files of each unit's first time group,
+// each with its max_channel_samples. A unit's file sizes are added until they reach `sample_cap`
+// samples (the most any use of the answer needs), so a large unit costs a few stat calls. A file
+// that cannot be read or holds no whole record at its start adds no rate: the run reports it when
 // it reads it.
-std::vector<double> SurveySampleRates(const std::vector<WorkUnit>& units);
+std::vector<SurveyedRate> SurveySampleRates(const std::vector<WorkUnit>& units, int64_t sample_cap);
 
 }  // namespace rapid

@@ -87,9 +87,11 @@ StationStream::StationStream(const ModelSpec& spec, int64_t piece_windows, uint6
 
 StationStream::~StationStream() = default;
 
-int64_t StationStream::PreprocessBytesBound(const ModelSpec& spec, double rate_hz, const ResamplePieces& resample) {
+int64_t StationStream::PreprocessBytesBound(const ModelSpec& spec, double rate_hz, int64_t max_channel_samples,
+                                            const ResamplePieces& resample) {
   if (ChooseResampleMethod(rate_hz, spec.rate_hz) != ResampleMethod::kFourier) return 0;
-  const int64_t n = resample.WholeMaxInputSamples(rate_hz, spec.rate_hz);
+  const int64_t n = std::min(resample.WholeMaxInputSamples(rate_hz, spec.rate_hz), max_channel_samples);
+  if (n <= 0) return 0;
   const int64_t n_out = FourierResampledLength(n, rate_hz, spec.rate_hz);
   const int64_t channels = spec.Channels();
   return channels * (static_cast<int64_t>(sizeof(double)) * n + static_cast<int64_t>(sizeof(float)) * n_out) +

@@ -85,11 +85,13 @@ class StationStream {
   int64_t HeldSamples() const;
 
   // At most the bytes a stream holds at once beyond its pieces for an instrument whose channels
-  // are at rate_hz, when that is more than a few pieces' worth: Fourier resampling (dsp/resample.h)
-  // of whole segments of up to `resample`.WholeMaxInputSamples: each channel's input and model-rate
-  // output, one resampling's transient (FourierResampleBytesBound) and the FFT plan cache. 0 for
-  // other rates (decimated or used as they are, in pieces of bounded size). REQUIRES: rate_hz > 0.
-  static int64_t PreprocessBytesBound(const ModelSpec& spec, double rate_hz, const ResamplePieces& resample);
+  // are at rate_hz and hold at most max_channel_samples each, when that is more than a few pieces'
+  // worth: Fourier resampling (dsp/resample.h) of whole segments of up to
+  // `resample`.WholeMaxInputSamples: each channel's input and model-rate output, one resampling's
+  // transient (FourierResampleBytesBound) and the FFT plan cache. 0 for other rates (decimated or
+  // used as they are, in pieces of bounded size). REQUIRES: rate_hz > 0.
+  static int64_t PreprocessBytesBound(const ModelSpec& spec, double rate_hz, int64_t max_channel_samples,
+                                      const ResamplePieces& resample);
 
  private:
   struct Run;      // model-rate samples of one segment of one component, on the grid
