@@ -18,17 +18,17 @@ cap_bytes=$(python3 -c "s='$cap'; u={'K':1<<10,'M':1<<20,'G':1<<30}; print(int(f
 naive=$((stations * hours * 3600 * 100 * 3 * 4))
 python3 -c "print(f'archive: $stations stations x $hours h x 3 ch at $rates Hz, resampled to 100 Hz: {$naive/2**30:.2f} GiB of float32 samples = {$naive/$cap_bytes:.1f} x --max-ram $cap')"
 report() {
-  if [[ ! -f $1/run.json ]]; then echo "$2: exit $3, no run.json; rapid run said: $(tail -c 600 "$1.err")"; return; fi
+  if [[ ! -f $1/run.json ]]; then echo "$2: exit $3, no run.json; rapid run said: $(grep -m1 "error" "$1.err")"; return; fi
   python3 -c "import json; r=json.load(open('$1/run.json')); print(f'$2: exit $3, units {r[\"units_done\"]}/{r[\"units_total\"]}, windows {r[\"windows\"]}, wall {r[\"wall_s\"]:.0f} s, peak RSS {r[\"peak_rss_bytes\"]/2**20:.0f} MiB (cap {$cap_bytes/2**20:.0f} MiB; preprocessing reserve {r[\"plan\"][\"preprocess_bytes\"]/2**20:.0f} MiB), under cap: {r[\"peak_rss_bytes\"] < $cap_bytes}')"
 }
 set +e
-"$build/rapid" run --input "$work/a" --output "$work/o1" --max-ram "$cap" --progress off >/dev/null 2>"$work/o1.err"; code=$?
+"$build/rapid" run --input "$work/a" --output "$work/o1" --max-ram "$cap" --progress off >"$work/o1.err" 2>&1; code=$?
 set -e
 report "$work/o1" "--max-ram $cap" "$code"
 if mkdir "$cg" 2>/dev/null; then
   echo $((cap_bytes + (64 << 20))) > "$cg/memory.limit_in_bytes"
   set +e
-  bash -c "echo \$\$ > $cg/cgroup.procs; exec '$build/rapid' run --input '$work/a' --output '$work/o2' --max-ram '$cap' --progress off" >/dev/null 2>"$work/o2.err"
+  bash -c "echo \$\$ > $cg/cgroup.procs; exec '$build/rapid' run --input '$work/a' --output '$work/o2' --max-ram '$cap' --progress off" >"$work/o2.err" 2>&1
   code=$?
   set -e
   report "$work/o2" "in a memory cgroup limited to cap + 64 MiB" "$code"
