@@ -5,9 +5,8 @@
 namespace rapid {
 
 bool TuneAllocatorForLargeBuffers() {
-  constexpr int kMmapThresholdBytes = 32 << 20;  // glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit
   constexpr int kTrimThresholdBytes = 1 << 30;
-  const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes) == 1;
+  const bool mmap_ok = mallopt(M_MMAP_THRESHOLD, kAllocatorMmapThresholdBytes) == 1;
   const bool trim_ok = mallopt(M_TRIM_THRESHOLD, kTrimThresholdBytes) == 1;
   return mmap_ok && trim_ok;
 }

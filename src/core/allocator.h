@@ -10,6 +10,10 @@
 
 namespace rapid {
 
+// Buffers from this size on are mapped for themselves and returned to the system when freed;
+// smaller ones come from the heap, whose freed memory stays resident for reuse.
+inline constexpr int kAllocatorMmapThresholdBytes = 32 << 20;  // glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit
+
 // Serves buffers up to 32 MiB (glibc's maximum) from the heap and keeps up to 1 GiB of freed heap
 // memory for reuse. Returns false if glibc refused a setting (the process still works, slower).
 bool TuneAllocatorForLargeBuffers();

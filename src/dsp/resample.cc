@@ -5,6 +5,7 @@
 #include <complex>
 #include <numbers>
 
+#include "core/allocator.h"
 #include "dsp/butterworth.h"
 #include "dsp/fft.h"
 
@@ -114,16 +115,18 @@ int64_t FourierResampleBytesBound(int64_t n, int64_t n_out) {
   // Bytes per value of a transform's length L on fft.cc's worst path, a complex Bluestein
   // transform of odd real data: the complex copy of the data 16, Bluestein's two buffers of m
   // complex values (2,3,5-smooth m >= 2L - 1, at most 1.3 % above) 65, the plan's half of the
-  // chirp's transform 16.2 and its twiddle tables under 2, and the two buffers of m values the plan
-  // was built in, 65: freed before the transform, but the allocator may keep them resident
-  // (core/allocator.h) beside the transform's own. The forward transform holds that for L = n.
-  // The inverse holds it for L = n_out, with the spectrum (in the copy: 16 per input sample), the
-  // forward plan kept in the cache (18) and the interpolated bins (8 per output sample).
-  constexpr int64_t kTransformBytesPerValue = 165;
+  // chirp's transform 16.2 and its twiddle tables under 2: 100. The forward transform holds that
+  // for L = n. The inverse holds it for L = n_out, with the spectrum (in the copy: 16 per input
+  // sample), the forward plan kept in the cache (18) and the interpolated bins (8 per output
+  // sample). Besides, the two buffers of m values the largest plan was built in (65 per value) are
+  // freed before its transform but stay resident when the heap served them, below the allocator's
+  // mmap threshold (core/allocator.h): at most two buffers under the threshold.
+  constexpr int64_t kTransformBytesPerValue = 100;
   constexpr int64_t kFixedBytes = int64_t{8} << 20;  // column blocks, chirp tables, heap slack
   const int64_t forward = kTransformBytesPerValue * n;
   const int64_t inverse = (16 + 18) * n + (8 + kTransformBytesPerValue) * n_out;
-  return std::max(forward, inverse) + kFixedBytes;
+  const int64_t kept_build_buffers = std::min(65 * std::max(n, n_out), int64_t{2} * kAllocatorMmapThresholdBytes);
+  return std::max(forward, inverse) + kept_build_buffers + kFixedBytes;
 }
 
 Status ResampleSegment(double rate_hz, double target_hz, std::vector<double>* samples) {

@@ -32,9 +32,9 @@ struct ResamplePieces {
   // input held per channel while the segment lasts.
   static constexpr int64_t kFourierWholeMaxSamples = 4'500'000;
   // A day at 100 Hz plus as much: the resampling's transient memory grows with its output (up to
-  // about 170 bytes per output sample for lengths with a large prime factor,
+  // about 110 bytes per output sample for lengths with a large prime factor,
   // FourierResampleBytesBound), so a long segment at a low rate (10 days at 5 Hz would resample to
-  // 86 M samples: up to 15 GB) goes in pieces.
+  // 86 M samples: up to 10 GB) goes in pieces.
   static constexpr int64_t kFourierWholeMaxOutputSamples = 9'000'000;
   int64_t piece_s = 600;
   int64_t margin_s = 60;
