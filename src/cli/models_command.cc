@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "core/exit_codes.h"
+#include "core/hz_text.h"
 #include "models/registry.h"
 #include "models/weights_cache.h"
 
@@ -149,9 +150,7 @@ int ListModels(bool as_json) {
     } else if (bundled.empty()) {
       bundled = "none (--weights FILE or --model " + m.info.name + ":TAG)";
     }
-    char rate[32];
-    std::snprintf(rate, sizeof(rate), "%g Hz", m.spec.rate_hz);
-    table.push_back({m.info.name, m.spec.class_name, rate, std::to_string(m.spec.in_samples), labels,
+    table.push_back({m.info.name, m.spec.class_name, HzText(m.spec.rate_hz), std::to_string(m.spec.in_samples), labels,
                      m.spec.component_order, ThresholdText(m.spec), bundled});
     for (const CachedListing& c : m.cached) {
       cached_lines.push_back(m.info.name + ":" + c.weights.tag + "  v" + std::to_string(c.weights.version) + "  " +

@@ -4,9 +4,9 @@
 #include <cassert>
 #include <cmath>
 #include <complex>
-#include <cstdio>
 #include <numbers>
 
+#include "core/hz_text.h"
 #include "core/vector_loops.h"
 #include "dsp/double_lanes.h"
 
@@ -190,26 +190,16 @@ std::vector<Biquad> DesignButterworthBandpass(int corners, double low_hz, double
   return ZpkToSections(zeros, digital, gain);
 }
 
-namespace {
-
-std::string Hz(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g Hz", v);
-  return buf;
-}
-
-}  // namespace
-
 Status DesignObspyBandpass(int corners, double low_hz, double high_hz, double rate_hz, std::vector<Biquad>* sections,
                            std::string* note) {
   const double nyquist = 0.5 * rate_hz;
   if (low_hz >= nyquist || low_hz <= 0.0) {
-    return Status::InvalidArgument("band-pass low corner " + Hz(low_hz) + " is not between 0 and Nyquist (" + Hz(nyquist) +
-                                   ")");
+    return Status::InvalidArgument("band-pass low corner " + HzText(low_hz) + " is not between 0 and Nyquist (" +
+                                   HzText(nyquist) + ")");
   }
   if (high_hz / nyquist - 1.0 > -1e-6) {
-    *note = "band-pass high corner " + Hz(high_hz) + " is at or above Nyquist (" + Hz(nyquist) + "): a high-pass at " +
-            Hz(low_hz) + " instead";
+    *note = "band-pass high corner " + HzText(high_hz) + " is at or above Nyquist (" + HzText(nyquist) +
+            "): a high-pass at " + HzText(low_hz) + " instead";
     *sections = DesignButterworthHighpass(corners, low_hz, rate_hz);
     return Status::OK();
   }

@@ -302,8 +302,7 @@ std::vector<double> InverseRealFftOddSplit(const RealFftPlan& plan, const std::v
 // length and its resampled length); measured, the cache halves the time of a transform pair.
 // Bounded in bytes (a Bluestein plan holds half its chirp's transform, about 16 bytes per value
 // transformed, 15 MB for an hour at 250 Hz; a direct one about 2 bytes per value), least recently
-// used out first; a plan above the bound (fft.h) is not kept.
-constexpr size_t kPlanCacheBytes = static_cast<size_t>(kFftPlanCacheBytes);
+// used out first; a plan above the bound (kFftPlanCacheBytes, fft.h) is not kept.
 
 std::shared_ptr<const RealFftPlan> PlanFor(size_t n) {
   static std::mutex mu;
@@ -319,12 +318,12 @@ std::shared_ptr<const RealFftPlan> PlanFor(size_t n) {
   }
   auto plan = std::make_shared<const RealFftPlan>(n);  // built outside the lock: can take a while
   const size_t bytes = plan->Bytes();
-  if (bytes > kPlanCacheBytes) return plan;
+  if (bytes > static_cast<size_t>(kFftPlanCacheBytes)) return plan;
   std::lock_guard<std::mutex> lock(mu);
   for (const auto& [length, cached] : cache) {
     if (length == n) return cached;  // another thread built it meanwhile
   }
-  while (cached_bytes + bytes > kPlanCacheBytes) {
+  while (cached_bytes + bytes > static_cast<size_t>(kFftPlanCacheBytes)) {
     cached_bytes -= cache.back().second->Bytes();
     cache.pop_back();
   }

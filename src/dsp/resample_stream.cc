@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <string>
+
+#include "core/hz_text.h"
 
 namespace rapid {
 
@@ -15,12 +16,6 @@ int64_t WholeSamples(int64_t seconds, double hz) {
   const double n = static_cast<double>(seconds) * hz;
   const double rounded = std::round(n);
   return std::abs(n - rounded) <= 1e-6 && rounded >= 0 && rounded < 1e15 ? static_cast<int64_t>(rounded) : -1;
-}
-
-std::string HzText(double hz) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.10g Hz", hz);
-  return text;
 }
 
 // Output samples of a whole segment of n input samples (what ResampleSegment returns).

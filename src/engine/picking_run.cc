@@ -3,12 +3,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
 
+#include "core/hz_text.h"
 #include "dispatch/cpu_confinement.h"
 #include "dispatch/resource_probe.h"
 #include "dispatch/vram_monitor.h"
@@ -63,12 +63,6 @@ Status PrepareModel(const RunOptions& opts, RunReport* report, PreparedRun* run)
 }
 
 namespace {
-
-std::string HzText(double hz) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g Hz", hz);
-  return text;
-}
 
 // What preprocessing the input may hold at once: the largest StationStream::PreprocessBytesBound
 // at the rates its units start with, for channels as long as their files allow
