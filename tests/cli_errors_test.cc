@@ -97,6 +97,7 @@ const std::vector<std::pair<std::string, std::vector<BadValue>>> kTable = {
       {{"--max-batch-delay", "soon"}, "duration"},
       {{"--request-timeout", "0"}, "duration above zero"},
       {{"--max-body", "0"}, "size above zero"},
+      {{"--max-request-memory", "0"}, "size above zero"},
       {{"--max-connections", "0"}, "whole number from 1 to 100000"},
       {{"--max-queue-windows", "-2"}, "whole number ≥ 1"}}},
 };
@@ -120,7 +121,7 @@ TEST(CliErrorsTest, EveryBadValueNamesTheOptionTheValueAndWhatIsExpected) {
       EXPECT_FALSE(std::filesystem::exists(out)) << "written although the command line was wrong";
     }
   }
-  EXPECT_EQ(cases, 73);
+  EXPECT_EQ(cases, 74);
 }
 
 TEST(CliErrorsTest, EndBeforeStartIsAConfigurationError) {

@@ -151,25 +151,8 @@ TEST(ResampleTest, FourierDownAndUpKeepWaveform) {
   ExpectSinusoidAfterResample(40, 100, 4000);    // gain 0.98618
 }
 
-// The process's peak resident memory (VmHWM) in bytes, 0 when unknown; ResetPeakRss() sets it to
-// the current resident memory (Linux /proc/self/clear_refs), false when it cannot.
-int64_t PeakRss() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  for (int64_t kb = 0; status >> key;) {
-    if (key == "VmHWM:" && status >> kb) return kb * 1024;
-  }
-  return 0;
-}
-bool ResetPeakRss() {
-  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
-  if (f == nullptr) return false;
-  const bool written = std::fputs("5", f) >= 0;
-  return std::fclose(f) == 0 && written;
-}
-
 TEST(ResampleTest, FourierPeakMemoryStaysWithinItsBound) {
-  if (!ResetPeakRss() || PeakRss() == 0) GTEST_SKIP() << "no peak resident memory to read here";
+  if (!testing::ResetPeakRss() || testing::PeakRss() == 0) GTEST_SKIP() << "no peak resident memory to read here";
   TuneAllocatorForLargeBuffers();  // the allocator as `rapid` sets it: freed buffers stay for reuse
   // 40 Hz → 100 Hz: 400 051 (prime) → 1 000 127 = 17·58 831, both through Bluestein as complex
   // transforms of real data, the bound's worst case; 400 003 = 269·1 487 → 1 000 007 = 29·34 483
@@ -188,10 +171,10 @@ TEST(ResampleTest, FourierPeakMemoryStaysWithinItsBound) {
     for (double& v : samples) v = noise(rng);
     const int64_t n_out = FourierResampledLength(c.n, c.rate_hz, 100.0);
     malloc_trim(0);  // memory freed by an earlier case, still resident, would hide this one's
-    ASSERT_TRUE(ResetPeakRss());
-    const int64_t before = PeakRss();
+    ASSERT_TRUE(testing::ResetPeakRss());
+    const int64_t before = testing::PeakRss();
     ASSERT_TRUE(ResampleSegment(c.rate_hz, 100.0, &samples).ok());
-    const int64_t held = PeakRss() - before;
+    const int64_t held = testing::PeakRss() - before;
     const int64_t bound = FourierResampleBytesBound(c.n, n_out);
     std::printf("%g Hz, %lld → %lld samples: peak %.1f MB above the start, bound %.1f MB\n", c.rate_hz,
                 static_cast<long long>(c.n), static_cast<long long>(n_out), held / 1e6, bound / 1e6);

@@ -27,7 +27,13 @@ class ScriptedServer {
       HttpResponse answer;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        requests_.push_back(r);
+        HttpRequest seen;  // a request is move-only (it holds its memory lease)
+        seen.method = r.method;
+        seen.path = r.path;
+        seen.query = r.query;
+        seen.headers = r.headers;
+        seen.body = r.body;
+        requests_.push_back(std::move(seen));
         answer = script_.size() > 1 ? script_.front() : script_.back();
         if (script_.size() > 1) script_.pop_front();
         if (answer.status == 200 && answer.body == "echo") answer.body = r.method + " " + r.Header("content-type") + " " + r.body;

@@ -3,6 +3,7 @@
 #include "io/mseed_reader.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <cmath>
 #include <cstdint>
@@ -13,6 +14,10 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "core/allocator.h"
+#include "io/mseed_writer.h"
+#include "test_util.h"
 
 namespace rapid {
 namespace {
@@ -32,7 +37,7 @@ std::string ReadBytes(const std::string& path) {
 class ScratchDir {
  public:
   ScratchDir() {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     path_ = std::filesystem::temp_directory_path() /
             (std::string("rapid_mseed_reader_") + info->test_suite_name() + "_" + info->name());
     std::filesystem::remove_all(path_);
@@ -75,7 +80,7 @@ void ExpectSegment(const TraceSegment& seg, const std::string& id, const std::st
 }
 
 // ObsPy's encoding/ files all hold the samples 1..50 of XX.TEST..BHE at 1 Hz.
-class MseedEncodingTest : public testing::TestWithParam<const char*> {};
+class MseedEncodingTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(MseedEncodingTest, DecodesOneToFifty) {
   const MseedFileContents contents = ReadOk(Corpus(std::string("obspy/encoding/") + GetParam()));
@@ -89,7 +94,7 @@ TEST_P(MseedEncodingTest, DecodesOneToFifty) {
 
 INSTANTIATE_TEST_SUITE_P(
     MseedObspy, MseedEncodingTest,
-    testing::Values("int16_INT16_bigEndian.mseed", "int16_INT16_littleEndian.mseed", "int32_INT32_bigEndian.mseed",
+    ::testing::Values("int16_INT16_bigEndian.mseed", "int16_INT16_littleEndian.mseed", "int32_INT32_bigEndian.mseed",
                     "int32_INT32_littleEndian.mseed", "int32_Steim1_bigEndian.mseed",
                     "int32_Steim1_littleEndian.mseed", "int32_Steim2_bigEndian.mseed",
                     "int32_Steim2_littleEndian.mseed", "float32_Float32_bigEndian.mseed",
@@ -462,16 +467,69 @@ TEST(MseedReaderTest, LibmseedPrintsNothingOnBadInput) {
   std::string garbage(4096, 'x');
   garbage.replace(0, 8, "000001D ");  // looks like a header start, then nonsense
   const std::string bad = dir.File("bad.mseed", garbage);
-  testing::internal::CaptureStderr();
-  testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStdout();
   MseedFileContents contents;
   ReadMseedFile(bad, ReaderOptions(), &contents).ok();
   ReadMseedFile(Corpus("obspy/brokenlastrecord.mseed"), ReaderOptions(), &contents).ok();
   ReadMseedFile(Corpus("obspy/encoding/fullASCII_bigEndian.mseed"), ReaderOptions(), &contents).ok();
   std::string cut = ReadBytes(Corpus("obspy/test.mseed")).substr(0, 4096 + 200);
   DecodeMseedBytes(cut, "cut", ReaderOptions(), &contents).ok();
-  EXPECT_EQ(testing::internal::GetCapturedStdout(), "");
-  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
+// kDecodeBytesPerInputByte bounds what decoding holds, on the densest bodies there are: constant
+// samples in Steim-2 (7 per 32-bit word), as 3 channels one after the other (the worst layout
+// measured) and as 12 channels whose records alternate.
+TEST(MseedReaderTest, DecodingHoldsAtMostItsBoundPerByte) {
+  if (!testing::ResetPeakRss() || testing::PeakRss() == 0) GTEST_SKIP() << "no peak resident memory to read here";
+  TuneAllocatorForLargeBuffers();  // as `rapid serve` sets it
+  struct Case {
+    int channels;
+    int64_t samples_each;
+    bool interleaved;
+  };
+  for (const Case c : {Case{3, 3'000'000, false}, Case{12, 750'000, true}}) {
+    std::vector<std::string> parts;
+    for (int k = 0; k < c.channels; ++k) {
+      TraceSegment s;
+      s.id = {"XX", "S" + std::to_string(k / 3), "", std::string("HH") + "ZNE"[k % 3]};
+      s.start = testing::Iso("2024-01-01T00:00:00");
+      s.rate_hz = 100.0;
+      s.samples.assign(static_cast<size_t>(c.samples_each), 7.0);
+      ASSERT_TRUE(EncodeMseed({s}, SampleEncoding::kSteim2, 4096, &parts.emplace_back()).ok());
+    }
+    std::string body;
+    if (c.interleaved) {
+      for (size_t at = 0; at < parts[0].size(); at += 4096) {
+        for (const std::string& p : parts) body += p.substr(at, 4096);
+      }
+    } else {
+      for (const std::string& p : parts) body += p;
+    }
+    parts.clear();
+    malloc_trim(0);  // the encoder's freed buffers, still resident, would hide the decoder's
+    ASSERT_TRUE(testing::ResetPeakRss());
+    const int64_t before = testing::PeakRss();
+    MseedFileContents out;
+    ASSERT_TRUE(DecodeMseedBytes(body, "body", ReaderOptions(), &out).ok());
+    const int64_t held = testing::PeakRss() - before;
+    const int64_t bound = kDecodeBytesPerInputByte * static_cast<int64_t>(body.size());
+    int64_t samples = 0;
+    for (const TraceSegment& s : out.segments) samples += static_cast<int64_t>(s.samples.size());
+    EXPECT_EQ(samples, c.channels * c.samples_each);
+    EXPECT_GT(static_cast<double>(samples) / static_cast<double>(body.size()), 1.6);  // the densest encoding
+    std::printf("%d channels%s: %.1f MB body, peak %.1f MB above the start (%.1f per byte), bound %.1f MB\n",
+                c.channels, c.interleaved ? " interleaved" : "", body.size() / 1e6, held / 1e6,
+                static_cast<double>(held) / static_cast<double>(body.size()), bound / 1e6);
+    // Under ASan, shadow memory adds an eighth and freed blocks wait in its quarantine (256 MiB).
+    const int64_t allowed = testing::kAddressSanitizer ? bound + bound / 8 + (int64_t{256} << 20) : bound;
+    EXPECT_LE(held, allowed);
+    if (!c.interleaved && !testing::kAddressSanitizer) {
+      EXPECT_GE(held, bound / 2) << "the bound is far from the worst case";
+    }
+  }
 }
 
 }  // namespace

@@ -277,6 +277,59 @@ TEST(ServeTest, ConnectionsOverTheLimitGet503) {
   EXPECT_EQ(server.Terminate(), 0);
 }
 
+// The request memory (--max-request-memory) holds bodies from their headers on and decoded requests
+// until answered: a request that needs more than all of it gets 413, one that does not fit beside
+// the bodies in progress 503 with Retry-After, and everything is given back afterwards.
+TEST(ServeTest, RequestMemoryBoundsBodiesAndDecodedRequests) {
+  TempDir dir;
+  ASSERT_EQ(RunRapid({"synth", "--output", dir.Path("40hz"), "--stations", "1", "--duration", "1h", "--rates", "40"}),
+            0);
+  std::string hour_at_40hz;  // 0.5 MB; decoded and resampled to 100 Hz it may hold about 87 MB
+  for (const auto& e : fs::recursive_directory_iterator(dir.Path("40hz"))) {
+    if (e.path().extension() == ".mseed") hour_at_40hz += ReadFileText(e.path().string());
+  }
+  // A budget that cannot hold the request memory beside the model is refused before listening.
+  std::string refusal;
+  EXPECT_EQ(RunRapid({"serve", "--listen", "127.0.0.1:0", "--max-ram", "1GiB", "--max-request-memory", "900MiB"},
+                     &refusal),
+            1);
+  EXPECT_NE(refusal.find("preprocessing"), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("--max-request-memory"), std::string::npos) << refusal;
+  constexpr int64_t kCapacity = int64_t{40} << 20, kBody = int64_t{2} << 20;
+  ServeProcess server({"--max-body", "2MiB", "--max-request-memory", "40MiB"});
+  ASSERT_GT(server.port(), 0);
+  const auto held = [&] {
+    return MetricValue(Http(server.port(), "GET", "/metrics").body, "rapid_request_memory_bytes");
+  };
+  EXPECT_EQ(MetricValue(Http(server.port(), "GET", "/metrics").body, "rapid_request_memory_capacity_bytes"), kCapacity);
+  EXPECT_EQ(Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody("PB35"), kMseed).status, 200);
+  HttpAnswer too_big = Http(server.port(), "POST", "/v1/models/phasenet/picks", hour_at_40hz, kMseed);
+  EXPECT_EQ(too_big.status, 413) << too_big.body;
+  EXPECT_NE(too_big.body.find("--max-request-memory"), std::string::npos) << too_big.body;
+  EXPECT_EQ(held(), 0);
+  // Bodies announced and not sent hold their Content-Length: 20 of 2 MiB fill the 40 MiB.
+  const std::string announce = "POST /v1/models/phasenet/picks HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                               std::to_string(kBody) + "\r\n\r\n";
+  std::vector<int> slow;
+  for (int64_t i = 0; i < kCapacity / kBody; ++i) {
+    slow.push_back(testing::ConnectLoopback(server.port()));
+    ASSERT_GE(slow.back(), 0);
+    ASSERT_EQ(send(slow.back(), announce.data(), announce.size(), 0), static_cast<ssize_t>(announce.size()));
+  }
+  for (int k = 0; k < 100 && held() < kCapacity; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(held(), kCapacity);
+  HttpAnswer full = Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody("PB35"), kMseed);
+  EXPECT_EQ(full.status, 503) << full.body;
+  EXPECT_EQ(full.headers["retry-after"], "1");
+  EXPECT_NE(full.body.find("request memory full"), std::string::npos) << full.body;
+  for (int fd : slow) close(fd);
+  for (int k = 0; k < 100 && held() > 0; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(held(), 0);
+  EXPECT_EQ(Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody("PB35"), kMseed).status, 200);
+  EXPECT_EQ(held(), 0);
+  EXPECT_EQ(server.Terminate(), 0);
+}
+
 // Many small requests from many clients at once (the feeder opening streams while instances
 // deliver blocks: a lock-order slip deadlocks here): every one answered, the same station's picks
 // the same every time.
@@ -405,6 +458,13 @@ TEST(ServeTest, OverloadIsAnsweredWith429And504) {
   }
   EXPECT_EQ(computed + cancelled, 6 * body_windows) << computed << " computed, " << cancelled << " cancelled";
   EXPECT_GT(cancelled, 0);
+  // Requests answered 504, fed or not, give their request memory back once their windows are done.
+  int64_t held = -1;
+  for (int tries = 0; tries < 200 && held != 0; ++tries) {
+    held = MetricValue(Http(slow.port(), "GET", "/metrics").body, "rapid_request_memory_bytes");
+    if (held != 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(held, 0);
   EXPECT_EQ(slow.Terminate(), 0);
 }
 

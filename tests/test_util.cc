@@ -56,6 +56,22 @@ std::string ReadFileText(const std::string& path) {
   return s.str();
 }
 
+int64_t PeakRss() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  for (int64_t kb = 0; status >> key;) {
+    if (key == "VmHWM:" && status >> kb) return kb * 1024;
+  }
+  return 0;
+}
+
+bool ResetPeakRss() {
+  std::FILE* f = std::fopen("/proc/self/clear_refs", "w");
+  if (f == nullptr) return false;
+  const bool written = std::fputs("5", f) >= 0;
+  return std::fclose(f) == 0 && written;
+}
+
 std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
   std::vector<std::vector<std::string>> rows;
   std::istringstream in(ReadFileText(path));

@@ -48,6 +48,11 @@ class TempDir {
 
 std::string ReadFileText(const std::string& path);
 
+// The process's peak resident memory (VmHWM) in bytes, 0 when unknown; ResetPeakRss() sets it to
+// the current resident memory (Linux /proc/self/clear_refs), false when it cannot.
+int64_t PeakRss();
+bool ResetPeakRss();
+
 // Rows of a CSV file (header included), split on commas (no quoting).
 std::vector<std::vector<std::string>> ReadCsv(const std::string& path);
 

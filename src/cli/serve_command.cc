@@ -16,6 +16,8 @@
 #include "core/atomic_file.h"
 #include "core/exit_codes.h"
 #include "dispatch/resource_probe.h"
+#include "dsp/fft.h"
+#include "io/mseed_reader.h"
 #include "engine/time_chunks.h"
 #include "serve/http_server.h"
 #include "serve/serve_app.h"
@@ -29,8 +31,28 @@ struct ServeFlags {
   PlanFlags plan;
   int64_t max_queue_windows = 0, max_connections = 256, io_threads = 2, compute_nice = 5;
   std::string max_batch_delay = "5ms", request_timeout = "10s", max_body = "64MiB", drain_timeout = "30s";
+  std::string max_request_memory;  // empty: RequestMemoryBytes's default
   std::string auth_token_file, port_file, config;
 };
+
+// The request memory (docs/serve.md): --max-request-memory, else enough to decode a body of
+// --max-body and at least 2 GiB, but at most half the memory budget (--max-ram, else what the
+// machine has available). InvalidArgument when the machine cannot be probed.
+Status RequestMemoryBytes(const ServeFlags& flags, int64_t* out) {
+  if (!flags.max_request_memory.empty()) {
+    *out = *ParseByteSize(flags.max_request_memory);
+    return Status::OK();
+  }
+  int64_t memory = flags.plan.max_ram.empty() ? 0 : *ParseByteSize(flags.plan.max_ram);
+  if (memory == 0) {
+    MachineResources machine;
+    RAPID_RETURN_IF_ERROR(ProbeMachine(&machine));
+    memory = UsableMemoryBytes(machine);
+  }
+  const int64_t decode_largest_body = (1 + kDecodeBytesPerInputByte) * *ParseByteSize(flags.max_body);
+  *out = std::min(std::max(int64_t{2} << 30, decode_largest_body), memory / 2);
+  return Status::OK();
+}
 
 std::vector<std::string> SplitCommas(const std::string& text) {
   std::vector<std::string> out;
@@ -56,8 +78,10 @@ HttpServerOptions HttpOptionsOf(const ServeFlags& flags) {
   return http;
 }
 
-// One service per --model, planned, loaded and warmed up. InvalidArgument naming the flag.
-Status LoadServices(const ServeFlags& flags, std::vector<std::unique_ptr<ModelService>>* services) {
+// One service per --model, planned, loaded and warmed up, each leaving its share of the request
+// memory and of the FFT plan cache unplanned. InvalidArgument naming the flag.
+Status LoadServices(const ServeFlags& flags, int64_t request_memory_bytes,
+                    std::vector<std::unique_ptr<ModelService>>* services) {
   const std::vector<std::string> names = SplitCommas(flags.models);
   if (!SplitCommas(flags.weights).empty() && names.size() != 1) {
     return Status::InvalidArgument("--weights names one model's weights; with several models use NAME:TAG or the bundled weights");
@@ -71,8 +95,14 @@ Status LoadServices(const ServeFlags& flags, std::vector<std::unique_ptr<ModelSe
     o.max_queue_windows = flags.max_queue_windows;
     RAPID_RETURN_IF_ERROR(PlanRequestOf(flags.plan, &o.plan));
     o.plan.ram_share = 1.0 / static_cast<double>(names.size());
+    o.plan.preprocess_bytes = (request_memory_bytes + kFftPlanCacheBytes) / static_cast<int64_t>(names.size());
     std::unique_ptr<ModelService> service;
-    if (Status s = ModelService::Create(o, &service); !s.ok()) return Status::InvalidArgument("--model " + name + ": " + s.message());
+    if (Status s = ModelService::Create(o, &service); !s.ok()) {
+      return Status::InvalidArgument("--model " + name + ": " + s.message() +
+                                     " (its preprocessing share is the request memory, " +
+                                     FormatBytes(request_memory_bytes) +
+                                     ", and the FFT plan cache; see --max-request-memory)");
+    }
     spdlog::info("{}: {} instance(s), batch {}, max queue {} windows", service->name(), service->plan().instances,
                  service->plan().batch_size, service->max_queue_windows());
     services->push_back(std::move(service));
@@ -108,13 +138,26 @@ int Serve(const ServeFlags& flags) {
       return kExitUsage;
     }
   }
-  std::vector<std::unique_ptr<ModelService>> services;
-  if (Status s = LoadServices(flags, &services); !s.ok()) {
+  int64_t request_memory_bytes = 0;
+  if (Status s = RequestMemoryBytes(flags, &request_memory_bytes); !s.ok()) {
     spdlog::error("{}", s.message());
     return kExitUsage;
   }
+  ByteBudget request_memory(request_memory_bytes);
+  std::vector<std::unique_ptr<ModelService>> services;
+  if (Status s = LoadServices(flags, request_memory_bytes, &services); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitUsage;
+  }
+  const int64_t largest_body = request_memory_bytes / (1 + kDecodeBytesPerInputByte);
+  spdlog::info("request memory {}: bodies up to {} can be decoded{}", FormatBytes(request_memory_bytes),
+               FormatBytes(largest_body),
+               largest_body < *ParseByteSize(flags.max_body) ? " (larger ones below --max-body get 413)" : "");
+  app_opts.request_memory = &request_memory;
   ServeApp app(app_opts, std::move(services));
-  HttpServer server(HttpOptionsOf(flags),
+  HttpServerOptions http = HttpOptionsOf(flags);
+  http.request_memory = &request_memory;
+  HttpServer server(http,
                     [&app](HttpRequest&& r, HttpServer::Respond respond) { app.Handle(std::move(r), std::move(respond)); });
   const std::atomic<bool>* stop = InstallStopHandlers();
   if (Status s = server.Start(); !s.ok()) {
@@ -161,6 +204,13 @@ CommandAction AddServeCommand(CLI::App* app) {
       ->check(DurationValue(/*zero_ok=*/false));
   cmd->add_option("--max-body", flags->max_body, "Largest request body (then 413), e.g. 64MiB")
       ->capture_default_str()
+      ->check(ByteSizeValue());
+  cmd->add_option("--max-request-memory", flags->max_request_memory,
+                  "Memory that requests in progress may hold: bodies being received and decoded (up to " +
+                      std::to_string(1 + kDecodeBytesPerInputByte) +
+                      "x their size), decoded requests and their resampling; beyond it 503, or 413 for a request "
+                      "that needs more alone (default: what a body of --max-body needs, at least 2GiB, at most half of "
+                      "--max-ram or of the memory available)")
       ->check(ByteSizeValue());
   cmd->add_option("--max-connections", flags->max_connections, "Open connections beyond which new ones get 503")
       ->capture_default_str()

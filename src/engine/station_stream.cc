@@ -89,13 +89,19 @@ StationStream::~StationStream() = default;
 
 int64_t StationStream::PreprocessBytesBound(const ModelSpec& spec, double rate_hz, int64_t max_channel_samples,
                                             const ResamplePieces& resample) {
+  const int64_t bytes = ResampleBytesBound(spec, rate_hz, max_channel_samples, resample);
+  return bytes == 0 ? 0 : bytes + kFftPlanCacheBytes;
+}
+
+int64_t StationStream::ResampleBytesBound(const ModelSpec& spec, double rate_hz, int64_t max_channel_samples,
+                                          const ResamplePieces& resample) {
   if (ChooseResampleMethod(rate_hz, spec.rate_hz) != ResampleMethod::kFourier) return 0;
   const int64_t n = std::min(resample.WholeMaxInputSamples(rate_hz, spec.rate_hz), max_channel_samples);
   if (n <= 0) return 0;
   const int64_t n_out = FourierResampledLength(n, rate_hz, spec.rate_hz);
   const int64_t channels = spec.Channels();
   return channels * (static_cast<int64_t>(sizeof(double)) * n + static_cast<int64_t>(sizeof(float)) * n_out) +
-         FourierResampleBytesBound(n, n_out) + kFftPlanCacheBytes;
+         FourierResampleBytesBound(n, n_out);
 }
 
 int64_t StationStream::HeldSamples() const {

@@ -92,6 +92,10 @@ class StationStream {
   // used as they are, in pieces of bounded size). REQUIRES: rate_hz > 0.
   static int64_t PreprocessBytesBound(const ModelSpec& spec, double rate_hz, int64_t max_channel_samples,
                                       const ResamplePieces& resample);
+  // The same without the FFT plan cache, which the process holds once (dsp/fft.h
+  // kFftPlanCacheBytes) however many streams resample.
+  static int64_t ResampleBytesBound(const ModelSpec& spec, double rate_hz, int64_t max_channel_samples,
+                                    const ResamplePieces& resample);
 
  private:
   struct Run;      // model-rate samples of one segment of one component, on the grid

@@ -43,8 +43,16 @@ struct MseedFileContents {
 Status ReadMseedFile(const std::string& path, const ReaderOptions& opts, MseedFileContents* out);
 
 // As ReadMseedFile, for miniSEED bytes already in memory; `source_name` names them in messages.
+// It holds at most kDecodeBytesPerInputByte × bytes.size() bytes at once besides `bytes`.
 Status DecodeMseedBytes(std::string_view bytes, const std::string& source_name, const ReaderOptions& opts,
                         MseedFileContents* out);
+
+// A bound on what decoding n bytes of miniSEED holds at once, per byte: their copy (libmseed 2 takes
+// a mutable buffer), the samples as doubles (at most 1.75 samples per byte, Steim-2's densest),
+// and each channel's sample vector while it grows. Measured at most 21.5 (3 channels of constant
+// samples, one after the other; tests/mseed_reader_test.cc); the rest is margin for allocation
+// patterns not measured. `rapid serve` reserves this before decoding a body (docs/serve.md).
+inline constexpr int64_t kDecodeBytesPerInputByte = 32;
 
 // libmseed's ms_detect on the classic (v2) record at the start of `bytes`, over at most 1 MiB of
 // them, quietly and never reading past them: the record's length, 0 when it has no blockette 1000

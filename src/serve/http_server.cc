@@ -153,6 +153,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // interim answer before sending its body; then the body, under the same read deadline.
   void OnHeader(beast::error_code ec, size_t) {
     if (ec) return OnRead(ec, 0);
+    if (!ReserveBody()) return;
     const auto expect = parser_->get()[http::field::expect];
     if (!parser_->is_done() && beast::iequals(expect, "100-continue")) {
       continue_ = {http::status::continue_, 11};
@@ -165,11 +166,37 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadBody();
   }
 
+  // The body's bytes in HttpServerOptions::request_memory, before it is read. False: refused and
+  // answered (413 or 503; the connection closes without reading the body).
+  bool ReserveBody() {
+    ByteBudget* budget = server_->opts.request_memory;
+    memory_ = ByteLease(budget);
+    if (budget == nullptr) return true;
+    int64_t bytes = 0;
+    if (const auto length = parser_->content_length()) {
+      bytes = static_cast<int64_t>(*length);
+    } else if (parser_->chunked()) {
+      bytes = server_->opts.max_body_bytes;  // its length is known only at its end
+    }
+    if (memory_.Resize(bytes)) return true;
+    reading_ = false;
+    read_timer_.cancel();
+    const std::string of = " of " + std::to_string(budget->capacity()) + " bytes (--max-request-memory)";
+    if (bytes > budget->capacity()) {
+      WriteError(413, "a body of " + std::to_string(bytes) + " bytes is more than the request memory" + of, {});
+    } else {
+      WriteError(503, "request memory full: requests in progress hold " + std::to_string(budget->held()) + of,
+                 {{"Retry-After", "1"}});
+    }
+    return false;
+  }
+
   void ReadBody() {
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, size_t) {
+    ByteLease memory = std::move(memory_);  // given back on every path but the handler's
     reading_ = false;
     read_timer_.cancel();
     if (timed_out_ && ec) {
@@ -217,6 +244,7 @@ class Session : public std::enable_shared_from_this<Session> {
       r.headers[name] = std::string(field.value());
     }
     r.body = std::move(req.body());
+    r.memory = std::move(memory);
     server_->pending += 1;
     stream_.expires_never();  // now waiting for the handler, not for the client
     auto self = shared_from_this();
@@ -336,6 +364,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bool head_ = false;  // the request being answered is a HEAD
   bool reading_ = false;
+  ByteLease memory_;  // the body being read (ReserveBody)
   // A streamed response (StartStream): its channel, the batch being written, bytes read and ignored.
   std::shared_ptr<StreamChannel> channel_;
   std::vector<std::string> stream_out_;

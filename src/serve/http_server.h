@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/byte_budget.h"
 #include "core/status.h"
 
 namespace rapid {
@@ -29,6 +30,9 @@ struct HttpRequest {
   std::map<std::string, std::string> query;    // decoded query parameters
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
+  // The body's bytes in HttpServerOptions::request_memory (nothing without one): the handler may
+  // keep the lease, resized to what the request goes on to hold.
+  ByteLease memory;
   std::string Header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? "" : it->second;
@@ -72,6 +76,10 @@ struct HttpServerOptions {
   int port = 8080;                 // 0: any free port (port() says which)
   int threads = 2;                 // I/O threads (handlers must not block them for long)
   int64_t max_body_bytes = int64_t{64} << 20;
+  // Set: a request's body is reserved here (its Content-Length; a chunked body, max_body_bytes)
+  // before it is read, and HttpRequest::memory holds it. A body larger than the whole budget gets
+  // 413, one that does not fit beside those held 503 with Retry-After; neither is read.
+  ByteBudget* request_memory = nullptr;
   int64_t max_connections = 256;
   std::chrono::milliseconds read_timeout{10000};  // the whole request, headers and body
   // A streamed response whose unwritten bytes would exceed this is dropped (a client that reads

@@ -82,7 +82,7 @@ void ServeMetrics::ObserveQueueWait(double seconds) {
 }
 
 std::string ServeMetrics::Render(const std::map<std::string, int64_t>& queued_windows_by_model,
-                                 int64_t resident_bytes) const {
+                                 int64_t resident_bytes, const ByteBudget* request_memory) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out = "# HELP rapid_requests_total HTTP requests answered, by model, route and status code.\n"
                     "# TYPE rapid_requests_total counter\n";
@@ -107,6 +107,14 @@ std::string ServeMetrics::Render(const std::map<std::string, int64_t>& queued_wi
   out += "# HELP rapid_process_resident_memory_bytes Resident set size of the process.\n"
          "# TYPE rapid_process_resident_memory_bytes gauge\nrapid_process_resident_memory_bytes " +
          std::to_string(resident_bytes) + "\n";
+  if (request_memory != nullptr) {
+    out += "# HELP rapid_request_memory_bytes Request memory (--max-request-memory) held by requests in progress.\n"
+           "# TYPE rapid_request_memory_bytes gauge\nrapid_request_memory_bytes " +
+           std::to_string(request_memory->held()) + "\n";
+    out += "# HELP rapid_request_memory_capacity_bytes The request memory (--max-request-memory).\n"
+           "# TYPE rapid_request_memory_capacity_bytes gauge\nrapid_request_memory_capacity_bytes " +
+           std::to_string(request_memory->capacity()) + "\n";
+  }
   return out;
 }
 

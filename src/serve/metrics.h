@@ -11,6 +11,8 @@
 #include <tuple>
 #include <vector>
 
+#include "core/byte_budget.h"
+
 namespace rapid {
 
 // A sample value in the text exposition format ("%.9g"; NaN, +Inf, -Inf).
@@ -40,7 +42,9 @@ class ServeMetrics {
   void ObserveQueueWait(double seconds);
   void CountCancelled(int64_t windows);
   // Gauges sampled when rendering: windows queued per model, and the process's resident memory.
-  std::string Render(const std::map<std::string, int64_t>& queued_windows_by_model, int64_t resident_bytes) const;
+  // `request_memory` (may be null): its capacity and what requests hold of it, as gauges.
+  std::string Render(const std::map<std::string, int64_t>& queued_windows_by_model, int64_t resident_bytes,
+                     const ByteBudget* request_memory) const;
 
  private:
   mutable std::mutex mu_;

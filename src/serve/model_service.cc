@@ -4,6 +4,7 @@
 #include <set>
 
 #include "engine/station_block.h"
+#include "engine/station_stream.h"
 #include "engine/windower.h"
 
 namespace rapid {
@@ -46,6 +47,20 @@ int64_t ModelService::EstimateWindows(const std::vector<TraceSegment>& segments,
     windows += static_cast<int64_t>(WindowStarts(samples, spec).size());
   }
   return windows;
+}
+
+int64_t ModelService::RequestBytes(const std::vector<TraceSegment>& segments, const ModelSpec& spec) {
+  int64_t samples = 0;
+  std::map<std::pair<ChannelId, double>, int64_t> channel_samples;  // (channel, rate) → samples
+  for (const TraceSegment& s : segments) {
+    samples += static_cast<int64_t>(s.samples.size());
+    channel_samples[{s.id, s.rate_hz}] += static_cast<int64_t>(s.samples.size());
+  }
+  int64_t resampling = 0;
+  for (const auto& [key, n] : channel_samples) {
+    resampling = std::max(resampling, StationStream::ResampleBytesBound(spec, key.second, n, ResamplePieces()));
+  }
+  return static_cast<int64_t>(sizeof(double)) * samples + resampling;
 }
 
 Status ModelService::Create(const ModelServiceOptions& opts, std::unique_ptr<ModelService>* out) {
@@ -121,7 +136,7 @@ ModelService::~ModelService() {
   watch_cv_.notify_all();
   if (feeder_.joinable()) feeder_.join();
   if (watchdog_.joinable()) watchdog_.join();
-  pipeline_->Finish();
+  if (pipeline_) pipeline_->Finish();  // absent when Create failed before starting it
 }
 
 int64_t ModelService::queued_windows() const {

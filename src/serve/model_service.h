@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/byte_budget.h"
 #include "core/status.h"
 #include "engine/picking_pipeline.h"
 #include "engine/run_plan.h"
@@ -48,6 +49,7 @@ struct ServeRequest {
   bool keep_traces = false;                   // the annotate route: return the traces
   ServeClock::time_point received;
   ServeClock::time_point deadline;
+  ByteLease memory;  // RequestBytes of the request memory, given back once the request is done
 };
 
 struct ServeResult {
@@ -108,6 +110,11 @@ class ModelService {
   // The model windows a request of these segments makes (its instruments' spans at the model
   // rate through the window grid), for admission.
   static int64_t EstimateWindows(const std::vector<TraceSegment>& segments, const ModelSpec& spec);
+
+  // What a request of these decoded segments may hold until it is done: its samples, and the most
+  // the Fourier resampling of one of its channels' segments may hold at once
+  // (StationStream::ResampleBytesBound; the feeder resamples one instrument at a time).
+  static int64_t RequestBytes(const std::vector<TraceSegment>& segments, const ModelSpec& spec);
 
  private:
   struct Job;

@@ -46,6 +46,17 @@ HttpResponse Refusal(int status, const std::string& message) {
   return r;
 }
 
+// A request whose `needs` bytes do not fit in the request memory: 413 when they never could, else
+// 503 with Retry-After (requests in progress hold the rest).
+HttpResponse MemoryRefusal(int64_t needs, const std::string& what, const ByteBudget& budget) {
+  const std::string of = " of " + FormatBytes(budget.capacity()) + " (--max-request-memory)";
+  if (needs > budget.capacity()) {
+    return ErrorResponse(413, what + " needs " + FormatBytes(needs) + ", more than the request memory" + of);
+  }
+  return Refusal(503, "request memory full: " + what + " needs " + FormatBytes(needs) +
+                          " and requests in progress hold " + FormatBytes(budget.held()) + of);
+}
+
 // The answer to a computed request. Records of the body that could not be decoded (`problems`)
 // make it 400, with what the good records gave.
 HttpResponse PickingAnswer(const ServeResult& r, const AnswerShape& shape, const std::vector<std::string>& problems,
@@ -187,7 +198,7 @@ void ServeApp::Handle(HttpRequest&& request, HttpServer::Respond respond) {
     for (const auto& [name, m] : models_) queued[name] = m->queued_windows();
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
-    r.body = metrics_.Render(queued, CurrentRssBytes());
+    r.body = metrics_.Render(queued, CurrentRssBytes(), opts_.request_memory);
     return answer("", "metrics", std::move(r));
   }
   if (path == "/v1/models") {
@@ -231,12 +242,26 @@ void ServeApp::HandlePicking(HttpRequest&& request, ModelService* model, bool an
     return respond(Refusal(429, "queue full: " + std::to_string(model->queued_windows()) +
                                     " windows queued, the limit is " + std::to_string(model->max_queue_windows())));
   }
+  // The request memory (docs/serve.md) holds the body while it is decoded, decoding's own bound,
+  // then the decoded request until it is answered.
+  ByteLease memory = std::move(request.memory);
+  const int64_t body_bytes = static_cast<int64_t>(request.body.size());
+  if (!memory.Resize(body_bytes + kDecodeBytesPerInputByte * body_bytes)) {
+    return respond(MemoryRefusal(body_bytes + kDecodeBytesPerInputByte * body_bytes,
+                                 "decoding this " + std::to_string(body_bytes) + "-byte body", *memory.budget()));
+  }
   MseedFileContents contents;
   Status decoded = DecodeMseedBytes(request.body, "request body", ReaderOptions(), &contents);
   if (!decoded.ok()) {
     return respond(JsonResponse(400, {{"error", decoded.message()}, {"problems", contents.problems}}));
   }
+  std::string().swap(request.body);
   job.segments = std::move(contents.segments);
+  const int64_t needs = ModelService::RequestBytes(job.segments, model->spec());
+  if (!memory.Resize(needs)) {
+    return respond(MemoryRefusal(needs, "this request (its samples and their resampling)", *memory.budget()));
+  }
+  job.memory = std::move(memory);
   AnswerShape shape;
   shape.model = model->name();
   shape.annotate = annotate;

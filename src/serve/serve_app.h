@@ -24,6 +24,8 @@ namespace rapid {
 struct ServeAppOptions {
   std::string auth_token;  // empty: no token asked for
   std::chrono::milliseconds request_timeout{10000};
+  // The HTTP server's HttpServerOptions::request_memory, reported in /metrics (may be null).
+  const ByteBudget* request_memory = nullptr;
 };
 
 class ServeApp {
