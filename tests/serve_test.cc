@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "http_client.h"
+#include "raw_http_client.h"
 #include "io/mseed_reader.h"
 #include "serve/serve_app.h"
 #include "test_util.h"
@@ -301,12 +302,17 @@ TEST(ServeTest, RequestMemoryBoundsBodiesAndDecodedRequests) {
   const auto held = [&] {
     return MetricValue(Http(server.port(), "GET", "/metrics").body, "rapid_request_memory_bytes");
   };
+  // An answer holds its request's memory until written: given back just after the client has it.
+  const auto held_once_settled = [&] {
+    for (int k = 0; k < 100 && held() != 0; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return held();
+  };
   EXPECT_EQ(MetricValue(Http(server.port(), "GET", "/metrics").body, "rapid_request_memory_capacity_bytes"), kCapacity);
   EXPECT_EQ(Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody("PB35"), kMseed).status, 200);
   HttpAnswer too_big = Http(server.port(), "POST", "/v1/models/phasenet/picks", hour_at_40hz, kMseed);
   EXPECT_EQ(too_big.status, 413) << too_big.body;
   EXPECT_NE(too_big.body.find("--max-request-memory"), std::string::npos) << too_big.body;
-  EXPECT_EQ(held(), 0);
+  EXPECT_EQ(held_once_settled(), 0);
   // Bodies announced and not sent hold their Content-Length: 20 of 2 MiB fill the 40 MiB.
   const std::string announce = "POST /v1/models/phasenet/picks HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                                std::to_string(kBody) + "\r\n\r\n";
@@ -322,11 +328,53 @@ TEST(ServeTest, RequestMemoryBoundsBodiesAndDecodedRequests) {
   EXPECT_EQ(full.status, 503) << full.body;
   EXPECT_EQ(full.headers["retry-after"], "1");
   EXPECT_NE(full.body.find("request memory full"), std::string::npos) << full.body;
+  // Refused before their bodies are read, clients that send them whole without waiting for
+  // `100 Continue` still receive the answer (the server reads and drops them), not a reset.
+  HttpAnswer full_sent = Http(server.port(), "POST", "/v1/models/phasenet/picks", std::string(kBody, 'a'), kMseed);
+  EXPECT_EQ(full_sent.status, 503) << full_sent.error;
+  HttpAnswer over_max = Http(server.port(), "POST", "/v1/models/phasenet/picks", std::string(4 * kBody, 'a'), kMseed);
+  EXPECT_EQ(over_max.status, 413) << over_max.error;
   for (int fd : slow) close(fd);
-  for (int k = 0; k < 100 && held() > 0; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_EQ(held(), 0);
+  EXPECT_EQ(held_once_settled(), 0);
   EXPECT_EQ(Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody("PB35"), kMseed).status, 200);
-  EXPECT_EQ(held(), 0);
+  EXPECT_EQ(held_once_settled(), 0);
+  EXPECT_EQ(server.Terminate(), 0);
+}
+
+// An answer holds its request's memory until it is written: while a client does not read a large
+// answer (an hour's probability traces as JSON, about 23 MB), the memory stays held; once read, it
+// is given back.
+TEST(ServeTest, AnAnswerHoldsItsRequestMemoryUntilWritten) {
+  TempDir dir;
+  ASSERT_EQ(RunRapid({"synth", "--output", dir.Path("hour"), "--stations", "1", "--duration", "1h"}), 0);
+  std::string body;
+  for (const auto& e : fs::recursive_directory_iterator(dir.Path("hour"))) {
+    if (e.path().extension() == ".mseed") body += ReadFileText(e.path().string());
+  }
+  ServeProcess server({});
+  ASSERT_GT(server.port(), 0);
+  const auto held = [&] {
+    return MetricValue(Http(server.port(), "GET", "/metrics").body, "rapid_request_memory_bytes");
+  };
+  testing::RawClient client(server.port(),
+                            "POST /v1/models/phasenet/annotate?format=json HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body,
+                            /*rcvbuf_bytes=*/4096);
+  ASSERT_TRUE(client.ReadUntil([](const testing::RawClient& c) { return c.HeadComplete(); }, std::chrono::seconds(60)));
+  EXPECT_EQ(client.head().compare(0, 12, "HTTP/1.1 200"), 0) << client.head();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // not reading
+  EXPECT_GT(held(), 0);
+  ASSERT_TRUE(client.ReadUntilClosed(std::chrono::seconds(60)));
+  const nlohmann::json answer = nlohmann::json::parse(client.body());
+  size_t values = 0;  // of every label over the hour, in block pieces
+  for (const nlohmann::json& t : answer.at("traces")) values += t.at("data").size();
+  EXPECT_EQ(values, 3u * 360000u);
+  int64_t after = -1;
+  for (int k = 0; k < 100 && after != 0; ++k) {
+    after = held();
+    if (after != 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(after, 0);
   EXPECT_EQ(server.Terminate(), 0);
 }
 

@@ -24,6 +24,11 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr size_t kHeaderLimitBytes = 64 * 1024;
+// After answering a request whose body was not read (413, or 503 for memory), the connection stays
+// open this long at most, reading and dropping what the client still sends, so that a client
+// sending its body without waiting for `100 Continue` receives the answer rather than a reset.
+constexpr std::chrono::seconds kLingerTime{2};
+constexpr size_t kLingerBufferBytes = 64 * 1024;
 
 std::string ErrorJson(const std::string& message) {
   std::string escaped;
@@ -126,6 +131,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void Read() {
     head_ = false;
+    body_unread_ = false;
     if (server_->draining) {
       Close();
       return;
@@ -180,6 +186,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (memory_.Resize(bytes)) return true;
     reading_ = false;
+    body_unread_ = true;
     read_timer_.cancel();
     const std::string of = " of " + std::to_string(budget->capacity()) + " bytes (--max-request-memory)";
     if (bytes > budget->capacity()) {
@@ -208,6 +215,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec == http::error::body_limit) {
+      body_unread_ = true;
       WriteError(413, "body larger than --max-body (" + std::to_string(server_->opts.max_body_bytes) + " bytes)", {});
       return;
     }
@@ -273,13 +281,17 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res_.set(name, value);
     res_.body() = std::move(response.body);
+    hold_ = std::move(response.hold);
     res_.keep_alive(!close);
     res_.prepare_payload();
     if (head_) res_.body().clear();  // HEAD: the GET's headers (Content-Length included), no body
     stream_.expires_after(server_->opts.read_timeout);
     http::async_write(stream_, res_, [self = shared_from_this(), counted, close](beast::error_code ec, size_t) {
+      self->res_.body().clear();
+      self->hold_.reset();
       if (counted) self->server_->pending -= 1;
       if (ec || close) {
+        if (!ec && self->body_unread_) return self->LingerAndClose();
         self->Close();
       } else {
         self->Read();
@@ -291,6 +303,23 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
+  }
+
+  // The answer is written and the client may still be sending the body: stop sending, then read and
+  // drop until it stops or kLingerTime passes (the stream's deadline closes the socket).
+  void LingerAndClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    linger_buffer_.resize(kLingerBufferBytes);
+    stream_.expires_after(kLingerTime);
+    DropUntilClosed();
+  }
+
+  void DropUntilClosed() {
+    stream_.async_read_some(net::buffer(linger_buffer_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->Close();
+      self->DropUntilClosed();
+    });
   }
 
  public:  // for StreamChannel, on the strand
@@ -359,12 +388,15 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
+  std::shared_ptr<void> hold_;  // the response's HttpResponse::hold while it is written
   http::response<http::empty_body> continue_;  // the interim 100 Continue
   HttpServer::Impl* server_;
   bool keep_alive_ = false;
   bool head_ = false;  // the request being answered is a HEAD
   bool reading_ = false;
   ByteLease memory_;  // the body being read (ReserveBody)
+  bool body_unread_ = false;  // the request being answered was refused before its body was read
+  std::vector<char> linger_buffer_;  // LingerAndClose's, allocated only then
   // A streamed response (StartStream): its channel, the batch being written, bytes read and ignored.
   std::shared_ptr<StreamChannel> channel_;
   std::vector<std::string> stream_out_;

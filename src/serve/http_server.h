@@ -62,6 +62,9 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra ones, e.g. Retry-After
+  // Kept until the response is written or dropped, e.g. the lease of the request memory its body
+  // counts in (not for streamed responses: released once their head is queued).
+  std::shared_ptr<void> hold;
   // Set: the body is open-ended. The server writes the status line and the headers (no
   // Content-Length; `Connection: close`: the body ends when the connection does), then `body` if
   // any, and calls `on_stream` once, on a server thread, with the writer of the rest; the callback

@@ -30,7 +30,10 @@ struct ModelService::Job {
   std::vector<std::string> errors, notes;
 };
 
-int64_t ModelService::EstimateWindows(const std::vector<TraceSegment>& segments, const ModelSpec& spec) {
+namespace {
+
+// The model-rate samples each instrument's segments span, first to last (of the model's components).
+std::vector<int64_t> InstrumentSpanSamples(const std::vector<TraceSegment>& segments, const ModelSpec& spec) {
   std::map<std::string, std::pair<NanoTime, NanoTime>> spans;  // instrument → [first, last]
   for (const TraceSegment& s : segments) {
     if (s.samples.empty() || ComponentIndex(s.id.channel, spec.component_order) < 0) continue;
@@ -40,16 +43,28 @@ int64_t ModelService::EstimateWindows(const std::vector<TraceSegment>& segments,
       it->second.second = std::max(it->second.second, s.LastSampleTime());
     }
   }
-  int64_t windows = 0;
+  std::vector<int64_t> out;
   for (const auto& [key, span] : spans) {
-    const int64_t samples =
-        static_cast<int64_t>(static_cast<double>(span.second - span.first) / kNanosPerSecond * spec.rate_hz) + 1;
+    out.push_back(static_cast<int64_t>(static_cast<double>(span.second - span.first) / kNanosPerSecond * spec.rate_hz) +
+                  1);
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t ModelService::EstimateWindows(const std::vector<TraceSegment>& segments, const ModelSpec& spec) {
+  int64_t windows = 0;
+  for (int64_t samples : InstrumentSpanSamples(segments, spec)) {
     windows += static_cast<int64_t>(WindowStarts(samples, spec).size());
   }
   return windows;
 }
 
-int64_t ModelService::RequestBytes(const std::vector<TraceSegment>& segments, const ModelSpec& spec) {
+int64_t ModelService::RequestBytes(const std::vector<TraceSegment>& segments, const ModelSpec& spec,
+                                   int64_t bytes_per_trace_value) {
+  int64_t trace_values = 0;
+  for (int64_t n : InstrumentSpanSamples(segments, spec)) trace_values += spec.Labels() * n;
   int64_t samples = 0;
   std::map<std::pair<ChannelId, double>, int64_t> channel_samples;  // (channel, rate) → samples
   for (const TraceSegment& s : segments) {
@@ -60,7 +75,7 @@ int64_t ModelService::RequestBytes(const std::vector<TraceSegment>& segments, co
   for (const auto& [key, n] : channel_samples) {
     resampling = std::max(resampling, StationStream::ResampleBytesBound(spec, key.second, n, ResamplePieces()));
   }
-  return static_cast<int64_t>(sizeof(double)) * samples + resampling;
+  return static_cast<int64_t>(sizeof(double)) * samples + resampling + bytes_per_trace_value * trace_values;
 }
 
 Status ModelService::Create(const ModelServiceOptions& opts, std::unique_ptr<ModelService>* out) {
@@ -264,6 +279,7 @@ void ModelService::FinishJob(const std::shared_ptr<Job>& job) {
   r.stations.assign(stations.begin(), stations.end());
   r.errors = std::move(job->errors);
   r.notes = std::move(job->notes);
+  r.memory = std::move(job->request.memory);
   r.queue_ms = MsBetween(job->request.received, job->fed_at);
   r.compute_ms = MsBetween(job->fed_at, ServeClock::now());
   if (observer_.on_request_done) observer_.on_request_done(r.windows, r.queue_ms / 1000.0, r.compute_ms / 1000.0);

@@ -61,6 +61,7 @@ struct ServeResult {
   std::vector<std::string> errors;     // stations the model failed on, with the reason
   std::vector<std::string> notes;      // zero-filled components, spans too short for a window…
   std::vector<Annotation> traces;      // keep_traces: every block piece, in time order per station
+  ByteLease memory;                    // 200: the request's memory, for its answer to hold until written
   double queue_ms = 0.0, compute_ms = 0.0, total_ms = 0.0;
 };
 
@@ -111,10 +112,14 @@ class ModelService {
   // rate through the window grid), for admission.
   static int64_t EstimateWindows(const std::vector<TraceSegment>& segments, const ModelSpec& spec);
 
-  // What a request of these decoded segments may hold until it is done: its samples, and the most
-  // the Fourier resampling of one of its channels' segments may hold at once
-  // (StationStream::ResampleBytesBound; the feeder resamples one instrument at a time).
-  static int64_t RequestBytes(const std::vector<TraceSegment>& segments, const ModelSpec& spec);
+  // What a request of these decoded segments may hold until it is done: its samples, the most the
+  // Fourier resampling of one of its channels' segments may hold at once
+  // (StationStream::ResampleBytesBound; the feeder resamples one instrument at a time), and its
+  // probability traces, every label over each instrument's span at the model rate, at
+  // `bytes_per_trace_value` each (kept as float until answered, then whatever the answer's
+  // encoding holds at once: the caller knows the route).
+  static int64_t RequestBytes(const std::vector<TraceSegment>& segments, const ModelSpec& spec,
+                              int64_t bytes_per_trace_value);
 
  private:
   struct Job;
