@@ -173,7 +173,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // The body's bytes in HttpServerOptions::request_memory, before it is read. False: refused and
-  // answered (413 or 503; the connection closes without reading the body).
+  // answered (413 or 503), the body never read (LingerAndClose drops it).
   bool ReserveBody() {
     ByteBudget* budget = server_->opts.request_memory;
     memory_ = ByteLease(budget);

@@ -3,7 +3,10 @@
 // writes whatever the handler answers — possibly later and from another thread. Everything a
 // client can get wrong is answered, never fatal: a request that cannot be parsed gets 400, a body
 // over the limit 413, a request not received within the read timeout 408 (a slow client never holds
-// a thread: all I/O is asynchronous), a connection over the limit 503. A response may also have an
+// a thread: all I/O is asynchronous), a connection over the limit 503, a body that does not fit in
+// the request memory (HttpServerOptions::request_memory) 503 or 413 before it is read. A body
+// refused unread is then read and dropped for up to 2 s, so a client that sent it without waiting
+// for `100 Continue` gets the answer rather than a reset. A response may also have an
 // open-ended body (HttpResponse::on_stream, e.g. Server-Sent Events), written through an
 // HttpStreamWriter for as long as the client stays. Beast types stay inside http_server.cc.
 // Thread safety: Start/StopAccepting/Stop from one thread; the handler runs on the server's

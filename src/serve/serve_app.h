@@ -4,7 +4,9 @@
 //   POST /v1/models/{model}/annotate   miniSEED body → probability traces (float32 miniSEED; JSON)
 //   GET  /v1/models, /healthz, /readyz, /metrics
 // Errors are answers: 400 (malformed miniSEED or parameter; the body's good stations are still
-// picked), 401 (token configured and not given), 404, 405, 429, 503 (draining), 504.
+// picked), 401 (token configured and not given), 404, 405, 413 (a request that needs more than the
+// whole request memory), 429, 503 (draining, or the request memory is full), 504. A request's
+// memory lease (HttpRequest::memory) is resized before decoding and after, and goes with its answer.
 // Thread safety: Handle from any server thread; BeginDrain from one.
 #pragma once
 
