@@ -296,6 +296,13 @@ TEST(ServeTest, RequestMemoryBoundsBodiesAndDecodedRequests) {
             1);
   EXPECT_NE(refusal.find("preprocessing"), std::string::npos) << refusal;
   EXPECT_NE(refusal.find("--max-request-memory"), std::string::npos) << refusal;
+  {  // The default: a quarter of --max-ram here (less than what a 64 MiB body needs, 2.06 GiB).
+    ServeProcess small({"--max-ram", "1536MiB"});
+    ASSERT_GT(small.port(), 0);
+    EXPECT_EQ(MetricValue(Http(small.port(), "GET", "/metrics").body, "rapid_request_memory_capacity_bytes"),
+              int64_t{384} << 20);
+    EXPECT_EQ(small.Terminate(), 0);
+  }
   constexpr int64_t kCapacity = int64_t{40} << 20, kBody = int64_t{2} << 20;
   ServeProcess server({"--max-body", "2MiB", "--max-request-memory", "40MiB"});
   ASSERT_GT(server.port(), 0);

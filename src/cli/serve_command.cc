@@ -36,8 +36,10 @@ struct ServeFlags {
 };
 
 // The request memory (docs/serve.md): --max-request-memory, else enough to decode a body of
-// --max-body and at least 2 GiB, but at most half the memory budget (--max-ram, else what the
-// machine has available). InvalidArgument when the machine cannot be probed.
+// --max-body and at least 2 GiB, but at most a quarter of the memory (--max-ram, else what the
+// machine has available), so that with the FFT plan cache it leaves the model room in a 1 GiB
+// container (at half, `rapid serve` was refused there). InvalidArgument when the machine cannot
+// be probed.
 Status RequestMemoryBytes(const ServeFlags& flags, int64_t* out) {
   if (!flags.max_request_memory.empty()) {
     *out = *ParseByteSize(flags.max_request_memory);
@@ -50,7 +52,7 @@ Status RequestMemoryBytes(const ServeFlags& flags, int64_t* out) {
     memory = UsableMemoryBytes(machine);
   }
   const int64_t decode_largest_body = (1 + kDecodeBytesPerInputByte) * *ParseByteSize(flags.max_body);
-  *out = std::min(std::max(int64_t{2} << 30, decode_largest_body), memory / 2);
+  *out = std::min(std::max(int64_t{2} << 30, decode_largest_body), memory / 4);
   return Status::OK();
 }
 
@@ -208,9 +210,9 @@ CommandAction AddServeCommand(CLI::App* app) {
   cmd->add_option("--max-request-memory", flags->max_request_memory,
                   "Memory that requests in progress may hold: bodies being received and decoded (up to " +
                       std::to_string(1 + kDecodeBytesPerInputByte) +
-                      "x their size), decoded requests and their resampling; beyond it 503, or 413 for a request "
-                      "that needs more alone (default: what a body of --max-body needs, at least 2GiB, at most half of "
-                      "--max-ram or of the memory available)")
+                      "x their size), decoded requests with their resampling and answers; beyond it 503, or 413 for "
+                      "a request that needs more alone (default: what a body of --max-body needs, at least 2GiB, at "
+                      "most a quarter of --max-ram or of the memory available)")
       ->check(ByteSizeValue());
   cmd->add_option("--max-connections", flags->max_connections, "Open connections beyond which new ones get 503")
       ->capture_default_str()
