@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "io/mseed_reader.h"
 #include "io/mseed_writer.h"
 #include "test_util.h"
 
@@ -89,9 +90,9 @@ TEST(RateSurveyTest, ChannelLengthIsBoundedByTheUnitsFileBytes) {
       {"XX.AAA.", {&files[0], &files[1]}}, {"XX.BBB.", {&files[2]}}, {"XX.CCC.", {&files[3]}}};
   const std::vector<SurveyedRate> surveyed = SurveySampleRates(units, kCap);
   ASSERT_EQ(surveyed.size(), 2u);
-  EXPECT_EQ(surveyed[0].max_channel_samples, static_cast<int64_t>((bytes(0) + bytes(1)) * kMaxSamplesPerFileByte));
+  EXPECT_EQ(surveyed[0].max_channel_samples, static_cast<int64_t>((bytes(0) + bytes(1)) * kMaxSamplesPerMseedByte));
   EXPECT_GE(surveyed[0].max_channel_samples, 40 * 600);  // holds what was written
-  EXPECT_EQ(surveyed[1].max_channel_samples, static_cast<int64_t>(bytes(3) * kMaxSamplesPerFileByte));
+  EXPECT_EQ(surveyed[1].max_channel_samples, static_cast<int64_t>(bytes(3) * kMaxSamplesPerMseedByte));
   EXPECT_EQ(SurveySampleRates(units, 1000)[0].max_channel_samples, 1000);
 }
 

@@ -59,6 +59,33 @@ std::vector<std::string> Stations() {
 
 const std::map<std::string, std::string> kMseed = {{"Content-Type", "application/vnd.fdsn.mseed"}};
 
+// The request memory the server at `port` holds now (/metrics).
+int64_t RequestMemoryHeld(int port) {
+  return MetricValue(Http(port, "GET", "/metrics").body, "rapid_request_memory_bytes");
+}
+
+// The same once it has come back to 0, or after 10 s: an answer gives its request's memory back
+// just after it is written, which may be after the client has it.
+int64_t RequestMemoryHeldOnceSettled(int port) {
+  int64_t held = RequestMemoryHeld(port);
+  for (int k = 0; k < 500 && held != 0; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    held = RequestMemoryHeld(port);
+  }
+  return held;
+}
+
+// One body of every miniSEED file `rapid synth` writes with `args` (one station) into dir/name.
+std::string SynthBody(const TempDir& dir, const std::string& name, std::vector<std::string> args) {
+  args.insert(args.begin(), {"synth", "--output", dir.Path(name), "--stations", "1"});
+  EXPECT_EQ(RunRapid(args), 0);
+  std::string body;
+  for (const auto& e : fs::recursive_directory_iterator(dir.Path(name))) {
+    if (e.path().extension() == ".mseed") body += ReadFileText(e.path().string());
+  }
+  return body;
+}
+
 // Picks of 12 stations posted at once equal `rapid run`'s on the same files (same batch size).
 TEST(ServeTest, TwelveConcurrentRequestsGiveRapidRunsPicks) {
   TempDir dir;
@@ -283,12 +310,8 @@ TEST(ServeTest, ConnectionsOverTheLimitGet503) {
 // the bodies in progress 503 with Retry-After, and everything is given back afterwards.
 TEST(ServeTest, RequestMemoryBoundsBodiesAndDecodedRequests) {
   TempDir dir;
-  ASSERT_EQ(RunRapid({"synth", "--output", dir.Path("40hz"), "--stations", "1", "--duration", "1h", "--rates", "40"}),
-            0);
-  std::string hour_at_40hz;  // 0.5 MB; decoded and resampled to 100 Hz it may hold about 87 MB
-  for (const auto& e : fs::recursive_directory_iterator(dir.Path("40hz"))) {
-    if (e.path().extension() == ".mseed") hour_at_40hz += ReadFileText(e.path().string());
-  }
+  // 0.5 MB; decoded and resampled to 100 Hz it may hold about 87 MB.
+  const std::string hour_at_40hz = SynthBody(dir, "40hz", {"--duration", "1h", "--rates", "40"});
   // A budget that cannot hold the request memory beside the model is refused before listening.
   std::string refusal;
   EXPECT_EQ(RunRapid({"serve", "--listen", "127.0.0.1:0", "--max-ram", "1GiB", "--max-request-memory", "900MiB"},
@@ -306,20 +329,12 @@ TEST(ServeTest, RequestMemoryBoundsBodiesAndDecodedRequests) {
   constexpr int64_t kCapacity = int64_t{40} << 20, kBody = int64_t{2} << 20;
   ServeProcess server({"--max-body", "2MiB", "--max-request-memory", "40MiB"});
   ASSERT_GT(server.port(), 0);
-  const auto held = [&] {
-    return MetricValue(Http(server.port(), "GET", "/metrics").body, "rapid_request_memory_bytes");
-  };
-  // An answer holds its request's memory until written: given back just after the client has it.
-  const auto held_once_settled = [&] {
-    for (int k = 0; k < 100 && held() != 0; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    return held();
-  };
   EXPECT_EQ(MetricValue(Http(server.port(), "GET", "/metrics").body, "rapid_request_memory_capacity_bytes"), kCapacity);
   EXPECT_EQ(Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody("PB35"), kMseed).status, 200);
   HttpAnswer too_big = Http(server.port(), "POST", "/v1/models/phasenet/picks", hour_at_40hz, kMseed);
   EXPECT_EQ(too_big.status, 413) << too_big.body;
   EXPECT_NE(too_big.body.find("--max-request-memory"), std::string::npos) << too_big.body;
-  EXPECT_EQ(held_once_settled(), 0);
+  EXPECT_EQ(RequestMemoryHeldOnceSettled(server.port()), 0);
   // Bodies announced and not sent hold their Content-Length: 20 of 2 MiB fill the 40 MiB.
   const std::string announce = "POST /v1/models/phasenet/picks HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                                std::to_string(kBody) + "\r\n\r\n";
@@ -329,8 +344,10 @@ TEST(ServeTest, RequestMemoryBoundsBodiesAndDecodedRequests) {
     ASSERT_GE(slow.back(), 0);
     ASSERT_EQ(send(slow.back(), announce.data(), announce.size(), 0), static_cast<ssize_t>(announce.size()));
   }
-  for (int k = 0; k < 100 && held() < kCapacity; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_EQ(held(), kCapacity);
+  for (int k = 0; k < 100 && RequestMemoryHeld(server.port()) < kCapacity; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(RequestMemoryHeld(server.port()), kCapacity);
   HttpAnswer full = Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody("PB35"), kMseed);
   EXPECT_EQ(full.status, 503) << full.body;
   EXPECT_EQ(full.headers["retry-after"], "1");
@@ -342,9 +359,9 @@ TEST(ServeTest, RequestMemoryBoundsBodiesAndDecodedRequests) {
   HttpAnswer over_max = Http(server.port(), "POST", "/v1/models/phasenet/picks", std::string(4 * kBody, 'a'), kMseed);
   EXPECT_EQ(over_max.status, 413) << over_max.error;
   for (int fd : slow) close(fd);
-  EXPECT_EQ(held_once_settled(), 0);
+  EXPECT_EQ(RequestMemoryHeldOnceSettled(server.port()), 0);
   EXPECT_EQ(Http(server.port(), "POST", "/v1/models/phasenet/picks", StationBody("PB35"), kMseed).status, 200);
-  EXPECT_EQ(held_once_settled(), 0);
+  EXPECT_EQ(RequestMemoryHeldOnceSettled(server.port()), 0);
   EXPECT_EQ(server.Terminate(), 0);
 }
 
@@ -353,16 +370,9 @@ TEST(ServeTest, RequestMemoryBoundsBodiesAndDecodedRequests) {
 // is given back.
 TEST(ServeTest, AnAnswerHoldsItsRequestMemoryUntilWritten) {
   TempDir dir;
-  ASSERT_EQ(RunRapid({"synth", "--output", dir.Path("hour"), "--stations", "1", "--duration", "1h"}), 0);
-  std::string body;
-  for (const auto& e : fs::recursive_directory_iterator(dir.Path("hour"))) {
-    if (e.path().extension() == ".mseed") body += ReadFileText(e.path().string());
-  }
+  const std::string body = SynthBody(dir, "hour", {"--duration", "1h"});
   ServeProcess server({});
   ASSERT_GT(server.port(), 0);
-  const auto held = [&] {
-    return MetricValue(Http(server.port(), "GET", "/metrics").body, "rapid_request_memory_bytes");
-  };
   testing::RawClient client(server.port(),
                             "POST /v1/models/phasenet/annotate?format=json HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                                 std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body,
@@ -370,18 +380,13 @@ TEST(ServeTest, AnAnswerHoldsItsRequestMemoryUntilWritten) {
   ASSERT_TRUE(client.ReadUntil([](const testing::RawClient& c) { return c.HeadComplete(); }, std::chrono::seconds(60)));
   EXPECT_EQ(client.head().compare(0, 12, "HTTP/1.1 200"), 0) << client.head();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // not reading
-  EXPECT_GT(held(), 0);
+  EXPECT_GT(RequestMemoryHeld(server.port()), 0);
   ASSERT_TRUE(client.ReadUntilClosed(std::chrono::seconds(60)));
   const nlohmann::json answer = nlohmann::json::parse(client.body());
   size_t values = 0;  // of every label over the hour, in block pieces
   for (const nlohmann::json& t : answer.at("traces")) values += t.at("data").size();
   EXPECT_EQ(values, 3u * 360000u);
-  int64_t after = -1;
-  for (int k = 0; k < 100 && after != 0; ++k) {
-    after = held();
-    if (after != 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(after, 0);
+  EXPECT_EQ(RequestMemoryHeldOnceSettled(server.port()), 0);
   EXPECT_EQ(server.Terminate(), 0);
 }
 
@@ -514,12 +519,7 @@ TEST(ServeTest, OverloadIsAnsweredWith429And504) {
   EXPECT_EQ(computed + cancelled, 6 * body_windows) << computed << " computed, " << cancelled << " cancelled";
   EXPECT_GT(cancelled, 0);
   // Requests answered 504, fed or not, give their request memory back once their windows are done.
-  int64_t held = -1;
-  for (int tries = 0; tries < 200 && held != 0; ++tries) {
-    held = MetricValue(Http(slow.port(), "GET", "/metrics").body, "rapid_request_memory_bytes");
-    if (held != 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(held, 0);
+  EXPECT_EQ(RequestMemoryHeldOnceSettled(slow.port()), 0);
   EXPECT_EQ(slow.Terminate(), 0);
 }
 

@@ -26,13 +26,13 @@ void AddRatesOfFileStart(const std::string& path, std::set<double>* rates) {
   for (const TraceSegment& seg : contents.segments) rates->insert(seg.rate_hz);
 }
 
-// min(sample_cap, the unit's file bytes × kMaxSamplesPerFileByte).
+// min(sample_cap, the unit's file bytes × kMaxSamplesPerMseedByte).
 int64_t MaxChannelSamples(const WorkUnit& unit, int64_t sample_cap) {
   double samples = 0.0;
   for (const InputFile* f : unit.files) {
     std::error_code error;
     const uintmax_t bytes = std::filesystem::file_size(f->path, error);
-    if (!error) samples += static_cast<double>(bytes) * kMaxSamplesPerFileByte;
+    if (!error) samples += static_cast<double>(bytes) * kMaxSamplesPerMseedByte;
     if (samples >= static_cast<double>(sample_cap)) return sample_cap;
   }
   return static_cast<int64_t>(samples);

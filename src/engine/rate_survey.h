@@ -17,14 +17,11 @@ namespace rapid {
 inline constexpr int64_t kRateSurveyPrefixBytes = 16 << 10;
 // Files read per unit, from its first time group (its channels, a few location codes).
 inline constexpr size_t kRateSurveyFilesPerUnit = 12;
-// The most samples a byte of miniSEED 2 can hold: Steim-2 packs seven 4-bit differences into a
-// 32-bit word (headers and other encodings hold fewer).
-inline constexpr double kMaxSamplesPerFileByte = 1.75;
 
 struct SurveyedRate {
   double rate_hz = 0.0;
   // The most samples one channel at this rate can have in any unit holding it: the unit's file
-  // bytes (all its files) × kMaxSamplesPerFileByte, counted up to the survey's sample cap.
+  // bytes (all its files) × kMaxSamplesPerMseedByte (io/mseed_reader.h), counted up to the survey's sample cap.
   int64_t max_channel_samples = 0;
 };
 

@@ -47,8 +47,12 @@ Status ReadMseedFile(const std::string& path, const ReaderOptions& opts, MseedFi
 Status DecodeMseedBytes(std::string_view bytes, const std::string& source_name, const ReaderOptions& opts,
                         MseedFileContents* out);
 
+// The most samples a byte of miniSEED 2 can hold: Steim-2 packs seven 4-bit differences into a
+// 32-bit word (headers and other encodings hold fewer).
+inline constexpr double kMaxSamplesPerMseedByte = 1.75;
+
 // A bound on what decoding n bytes of miniSEED holds at once, per byte: their copy (libmseed 2 takes
-// a mutable buffer), the samples as doubles (at most 1.75 samples per byte, Steim-2's densest),
+// a mutable buffer), the samples as doubles (at most kMaxSamplesPerMseedByte per byte),
 // and each channel's sample vector while it grows. Measured at most 21.5 (3 channels of constant
 // samples, one after the other; tests/mseed_reader_test.cc); the rest is margin for allocation
 // patterns not measured. `rapid serve` reserves this before decoding a body (docs/serve.md).

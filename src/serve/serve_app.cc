@@ -264,9 +264,10 @@ void ServeApp::HandlePicking(HttpRequest&& request, ModelService* model, bool an
   // then the decoded request until its answer is written.
   ByteLease memory = std::move(request.memory);
   const int64_t body_bytes = static_cast<int64_t>(request.body.size());
-  if (!memory.Resize(body_bytes + kDecodeBytesPerInputByte * body_bytes)) {
-    return respond(MemoryRefusal(body_bytes + kDecodeBytesPerInputByte * body_bytes,
-                                 "decoding this " + std::to_string(body_bytes) + "-byte body", *memory.budget()));
+  const int64_t decoding = (1 + kDecodeBytesPerInputByte) * body_bytes;
+  if (!memory.Resize(decoding)) {
+    return respond(MemoryRefusal(decoding, "decoding this " + std::to_string(body_bytes) + "-byte body",
+                                 *memory.budget()));
   }
   MseedFileContents contents;
   Status decoded = DecodeMseedBytes(request.body, "request body", ReaderOptions(), &contents);
