@@ -16,6 +16,7 @@ namespace rapid {
 namespace {
 
 using testing::FakeModel;
+using testing::GatedModel;
 
 std::vector<StationBlock> MakeBlocks(int count, int64_t samples) {
   std::mt19937 rng(3);
@@ -165,18 +166,6 @@ TEST(AnnotatorTest, PerInstanceBatchSizesGiveTheSameTraces) {
   for (const InstanceStats& s : stats.instances) windows += s.windows;
   EXPECT_EQ(windows, ref_stats.windows);
 }
-
-// A fake model whose calls wait until the test opens the gate: the test knows which windows are in
-// the running batch and which are still queued.
-class GatedModel : public FakeModel {
- public:
-  Status Forward(const float* input, int64_t batch, float* output) override {
-    entered_ = true;
-    while (!open_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return FakeModel::Forward(input, batch, output);
-  }
-  std::atomic<bool> entered_{false}, open_{false};
-};
 
 // Cancel drops exactly the queued windows of the chosen blocks: a batch already running finishes,
 // every block is still delivered (the cancelled ones with the reason), the others are untouched.

@@ -2,11 +2,13 @@
 // output that is a pure function of each window's own input, so results do not depend on batch
 // size or composition: sigmoid of each input sample (with out_samples < in_samples: of every
 // in/out-th), or for a point model (out_samples 1) sigmoid of each channel's mean. Can fail on a
-// chosen call.
+// chosen call, or wait at a gate (GatedModel).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "models/model.h"
 
@@ -52,6 +54,18 @@ class FakeModel : public Model {
   int64_t fail_on_call_;
   bool keep_failing_;
   std::atomic<int64_t> calls_{0};
+};
+
+// A fake model whose calls wait until the test opens the gate: the test knows which windows are in
+// the running batch and which are still queued.
+class GatedModel : public FakeModel {
+ public:
+  Status Forward(const float* input, int64_t batch, float* output) override {
+    entered_ = true;
+    while (!open_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return FakeModel::Forward(input, batch, output);
+  }
+  std::atomic<bool> entered_{false}, open_{false};
 };
 
 }  // namespace rapid::testing

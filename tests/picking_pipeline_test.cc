@@ -4,13 +4,16 @@
 
 #include <cmath>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <filesystem>
+#include <future>
 #include <thread>
 #include <tuple>
 
 #include "engine/picking_pipeline.h"
 #include "engine/station_block.h"
+#include "engine/windower.h"
 #include "engine/work_units.h"
 #include "fake_model.h"
 #include "picking/picker.h"
@@ -21,6 +24,7 @@ namespace rapid {
 namespace {
 
 using testing::FakeModel;
+using testing::GatedModel;
 constexpr NanoTime kT0 = 1734263880LL * kNanosPerSecond;  // 2024-12-15T11:58:00Z
 
 InputFile File(const std::string& path, NanoTime chunk_start = kUnsetTime) {
@@ -160,6 +164,96 @@ TEST(PickingPipelineTest, AStreamClosedEarlyIsFinishedWhileTheOthersGoOn) {
       EXPECT_EQ(mine[i].peak_value, expected[i].peak_value) << sta;
     }
   }
+}
+
+// What a cancelled stream's pipeline saw: windows reported dropped, failures, blocks, done streams.
+struct CancelRecord {
+  std::mutex mu;
+  int64_t cancelled = 0, blocks = 0;
+  std::vector<std::string> failures;
+  std::vector<uint64_t> done;
+};
+
+std::unique_ptr<PickingPipeline> RecordingPipeline(Model* model, int64_t queue_bytes, CancelRecord* r) {
+  PipelineOptions opts;
+  opts.annotate.batch_size = 4;
+  opts.piece_windows = 5;
+  if (queue_bytes > 0) opts.annotate.queue_capacity_bytes = queue_bytes;
+  opts.on_windows_cancelled = [r](int64_t n) {
+    std::lock_guard<std::mutex> lock(r->mu);
+    r->cancelled += n;
+  };
+  return std::make_unique<PickingPipeline>(
+      std::vector<Model*>{model}, opts,
+      [r](BlockOutput&&) {
+        std::lock_guard<std::mutex> lock(r->mu);
+        r->blocks += 1;
+      },
+      [r](uint64_t, const std::string&, const std::string& message) {
+        std::lock_guard<std::mutex> lock(r->mu);
+        r->failures.push_back(message);
+      },
+      [r](uint64_t stream) {
+        std::lock_guard<std::mutex> lock(r->mu);
+        r->done.push_back(stream);
+      });
+}
+
+// A stream cancelled before its data arrives runs none of it, and its Push does not wait for room
+// behind another stream's windows (a queue of one piece, held by an instance at the gate): every
+// window is reported dropped, its block still ends, with the reason, and the stream is done.
+TEST(PickingPipelineTest, ACancelledStreamsDataIsDroppedAtOnce) {
+  GatedModel m;
+  CancelRecord r;
+  const int64_t piece_bytes = 3 * 4 * (4 * m.Spec().StrideSamples() + m.Spec().in_samples);
+  std::unique_ptr<PickingPipeline> pipeline = RecordingPipeline(&m, piece_bytes, &r);
+  std::vector<std::string> notes;
+  const uint64_t live = pipeline->OpenStream(), dead = pipeline->OpenStream();
+  const int64_t live_samples = 3 * m.Spec().StrideSamples() + m.Spec().in_samples;  // one batch of 4 windows
+  ASSERT_TRUE(pipeline->Push(live, Station("AAA", live_samples, 50), &notes).ok());
+  ASSERT_TRUE(pipeline->CloseStream(live, &notes).ok());
+  while (!m.entered_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  pipeline->CancelStream(dead, "past its deadline");
+  auto pushed = std::async(std::launch::async, [&] {
+    std::vector<std::string> mine;
+    return pipeline->Push(dead, Station("BBB", 2000, 700), &mine).ok() && pipeline->CloseStream(dead, &mine).ok();
+  });
+  const bool prompt = pushed.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  m.open_ = true;
+  EXPECT_TRUE(prompt) << "the cancelled stream's Push waited for room";
+  EXPECT_TRUE(pushed.get());
+  pipeline->Finish();
+  EXPECT_EQ(pipeline->stats().windows, static_cast<int64_t>(WindowStarts(live_samples, m.Spec()).size()));
+  EXPECT_EQ(r.cancelled, static_cast<int64_t>(WindowStarts(2000, m.Spec()).size()));
+  EXPECT_EQ(r.blocks, 2);
+  EXPECT_EQ(r.done.size(), 2u);
+  ASSERT_FALSE(r.failures.empty());
+  for (const std::string& f : r.failures) EXPECT_NE(f.find("past its deadline"), std::string::npos) << f;
+}
+
+// A cancel while the producer waits for room (a queue of one piece, an instance held in its first
+// batch): the pieces it submits afterwards, the one it was waiting with included, are not run.
+TEST(PickingPipelineTest, ACancelReachesThePiecesOfAPushInProgress) {
+  GatedModel m;
+  CancelRecord r;
+  const int64_t piece_bytes = 3 * 4 * (4 * m.Spec().StrideSamples() + m.Spec().in_samples);
+  std::unique_ptr<PickingPipeline> pipeline = RecordingPipeline(&m, piece_bytes, &r);
+  std::vector<std::string> notes;
+  const uint64_t s = pipeline->OpenStream();
+  Status pushed;
+  std::thread producer([&] { pushed = pipeline->Push(s, Station("AAA", 6000, 700), &notes); });
+  while (!m.entered_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the producer waits for room
+  pipeline->CancelStream(s, "past its deadline");
+  m.open_ = true;
+  producer.join();
+  ASSERT_TRUE(pushed.ok());
+  ASSERT_TRUE(pipeline->CloseStream(s, &notes).ok());
+  pipeline->Finish();
+  const int64_t total = static_cast<int64_t>(WindowStarts(6000, m.Spec()).size());
+  EXPECT_EQ(pipeline->stats().windows + r.cancelled, total);
+  EXPECT_LE(pipeline->stats().windows, 4);  // the batch held at the gate
+  EXPECT_EQ(r.done, std::vector<uint64_t>{s});
 }
 
 TEST(RunOutputsTest, WritesEveryAskedFormatFromTheSpills) {

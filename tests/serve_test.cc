@@ -1,6 +1,7 @@
 // `rapid serve` over real loopback HTTP (issue 17): every route and error code, picks equal to
 // `rapid run`'s on the bundled sample posted as 12 concurrent requests, a slow client timed out
-// while others are served, overload answered with 429, a drain under load that loses nothing.
+// while others are served, the request memory, a drain under load that loses nothing
+// (overload and deadlines: serve_deadline_test.cc).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include "raw_http_client.h"
 #include "io/mseed_reader.h"
 #include "serve/serve_app.h"
+#include "serve_test_util.h"
 #include "test_util.h"
 
 namespace rapid {
@@ -26,65 +28,17 @@ namespace {
 namespace fs = std::filesystem;
 using testing::Http;
 using testing::HttpAnswer;
+using testing::kMseed;
+using testing::MetricValue;
+using testing::RequestMemoryHeld;
+using testing::RequestMemoryHeldOnceSettled;
 using testing::ReadFileText;
 using testing::RunRapid;
 using testing::ServeProcess;
+using testing::StationBody;
+using testing::Stations;
+using testing::SynthBody;
 using testing::TempDir;
-
-const std::string kChunk = std::string(RAPID_SOURCE_DIR) + "/data/texnet-sample/20241215T115800Z_20241215T120100Z";
-
-// The station's files of the bundled chunk, concatenated (a body of several files).
-std::string StationBody(const std::string& station) {
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(kChunk + "/" + station)) files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  std::string body;
-  for (const std::string& f : files) body += ReadFileText(f);
-  return body;
-}
-
-// The value of an unlabelled metric in Prometheus text; -1 when absent.
-int64_t MetricValue(const std::string& text, const std::string& name) {
-  const size_t at = text.find("\n" + name + " ");
-  if (at == std::string::npos) return -1;
-  return std::stoll(text.substr(at + name.size() + 2));
-}
-
-std::vector<std::string> Stations() {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(kChunk)) out.push_back(e.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-const std::map<std::string, std::string> kMseed = {{"Content-Type", "application/vnd.fdsn.mseed"}};
-
-// The request memory the server at `port` holds now (/metrics).
-int64_t RequestMemoryHeld(int port) {
-  return MetricValue(Http(port, "GET", "/metrics").body, "rapid_request_memory_bytes");
-}
-
-// The same once it has come back to 0, or after 10 s: an answer gives its request's memory back
-// just after it is written, which may be after the client has it.
-int64_t RequestMemoryHeldOnceSettled(int port) {
-  int64_t held = RequestMemoryHeld(port);
-  for (int k = 0; k < 500 && held != 0; ++k) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    held = RequestMemoryHeld(port);
-  }
-  return held;
-}
-
-// One body of every miniSEED file `rapid synth` writes with `args` (one station) into dir/name.
-std::string SynthBody(const TempDir& dir, const std::string& name, std::vector<std::string> args) {
-  args.insert(args.begin(), {"synth", "--output", dir.Path(name), "--stations", "1"});
-  EXPECT_EQ(RunRapid(args), 0);
-  std::string body;
-  for (const auto& e : fs::recursive_directory_iterator(dir.Path(name))) {
-    if (e.path().extension() == ".mseed") body += ReadFileText(e.path().string());
-  }
-  return body;
-}
 
 // Picks of 12 stations posted at once equal `rapid run`'s on the same files (same batch size).
 TEST(ServeTest, TwelveConcurrentRequestsGiveRapidRunsPicks) {
@@ -444,87 +398,6 @@ TEST(ServeTest, TwoModelsShareOneProcessAndItsMemoryBudget) {
     EXPECT_GT(j.at("windows").get<int64_t>(), 0) << model;
   }
   EXPECT_EQ(server.Terminate(), 0);
-}
-
-// More than the queue holds: the excess is answered 429 with Retry-After at once, the admitted ones
-// 200; a request that waits past --request-timeout gets 504.
-TEST(ServeTest, OverloadIsAnsweredWith429And504) {
-  ServeProcess server({"--instances", "1", "--batch-size", "1", "--max-queue-windows", "40", "--request-timeout", "60s"});
-  ASSERT_GT(server.port(), 0);
-  std::string all;
-  for (const std::string& s : Stations()) all += StationBody(s);  // ~140 windows
-  std::vector<HttpAnswer> answers(6);
-  std::vector<std::thread> clients;
-  for (size_t i = 0; i < answers.size(); ++i) {
-    clients.emplace_back([&, i] { answers[i] = Http(server.port(), "POST", "/v1/models/phasenet/picks", all, kMseed); });
-  }
-  for (std::thread& t : clients) t.join();
-  int ok = 0, too_many = 0;
-  int64_t body_windows = 0;  // of one `all` body, from an answer
-  for (const HttpAnswer& a : answers) {
-    if (a.status == 200) {
-      ok += 1;
-      body_windows = nlohmann::json::parse(a.body).at("windows").get<int64_t>();
-    }
-    if (a.status == 429) {
-      too_many += 1;
-      EXPECT_EQ(a.headers.at("retry-after"), "1");
-    }
-  }
-  std::string statuses;
-  for (const HttpAnswer& a : answers) statuses += std::to_string(a.status) + " " + a.body.substr(0, 200) + "\n";
-  // The first is admitted alone (larger than the limit, into an empty queue); the others arrive
-  // while it computes (a slow machine could finish it before the last arrives: then that one is
-  // admitted too).
-  EXPECT_GE(ok, 1) << statuses;
-  EXPECT_GE(too_many, 4) << statuses;
-  EXPECT_EQ(ok + too_many, 6) << statuses;
-  EXPECT_EQ(server.Terminate(), 0);
-
-  // 504: a queue long enough for six such bodies, one instance, and a 150 ms timeout: the first is
-  // computed (~0.15 s here; 504 too on a slower machine), the last ones wait past the timeout in
-  // the FIFO and are never fed. On the torch backend, so that computing a body takes clearly longer
-  // than the server takes to read the next one: on oneDNN (~0.06 s a body) a loaded machine could
-  // read the bodies no faster than it computed them, and none would wait. One intra-op thread: with
-  // two, libtorch's OpenMP barriers on busy cores made a window take 1.3 s (docs/backends.md).
-  ServeProcess slow({"--instances", "1", "--intra-threads", "1", "--batch-size", "1", "--max-queue-windows", "100000",
-                     "--request-timeout", "150ms", "--backend", "torch"});
-  ASSERT_GT(slow.port(), 0);
-  std::vector<HttpAnswer> late(6);
-  clients.clear();
-  for (size_t i = 0; i < late.size(); ++i) {
-    clients.emplace_back([&, i] { late[i] = Http(slow.port(), "POST", "/v1/models/phasenet/picks", all, kMseed); });
-  }
-  for (std::thread& t : clients) t.join();
-  int answered = 0, timed_out = 0, never_fed = 0;
-  for (const HttpAnswer& a : late) {
-    answered += a.status == 200;
-    timed_out += a.status == 504;
-    never_fed += a.status == 504 && a.body.find("(not computed)") != std::string::npos;
-  }
-  std::string late_statuses;
-  for (const HttpAnswer& a : late) late_statuses += std::to_string(a.status) + " " + a.body.substr(0, 300) + "\n";
-  EXPECT_GE(timed_out, 1) << late_statuses;
-  EXPECT_GE(never_fed, 1) << late_statuses;  // waited in the queue past the timeout: its windows were dropped
-  EXPECT_EQ(answered + timed_out, 6);
-  // Every admitted window was computed or cancelled, never both (a request fed before its deadline
-  // has its queued windows dropped too); the last running batch may still be finishing.
-  // A request answered 504 while being computed still has its running windows to finish: on two
-  // busy cores one torch forward took 1.3 s, so they are waited for as long as two minutes.
-  ASSERT_GT(body_windows, 0);
-  int64_t computed = 0, cancelled = 0;
-  const auto settle_by = std::chrono::steady_clock::now() + std::chrono::minutes(2);
-  while (computed + cancelled != 6 * body_windows && std::chrono::steady_clock::now() < settle_by) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const std::string metrics = Http(slow.port(), "GET", "/metrics").body;
-    computed = MetricValue(metrics, "rapid_windows_total");
-    cancelled = MetricValue(metrics, "rapid_windows_cancelled_total");
-  }
-  EXPECT_EQ(computed + cancelled, 6 * body_windows) << computed << " computed, " << cancelled << " cancelled";
-  EXPECT_GT(cancelled, 0);
-  // Requests answered 504, fed or not, give their request memory back once their windows are done.
-  EXPECT_EQ(RequestMemoryHeldOnceSettled(slow.port()), 0);
-  EXPECT_EQ(slow.Terminate(), 0);
 }
 
 // SIGTERM while requests are in flight: /readyz turns 503, every request already accepted is

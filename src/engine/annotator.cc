@@ -104,7 +104,7 @@ void Annotator::WaitUnlessStopped(std::condition_variable& cv, std::unique_lock<
   while (!ready() && !Stopped()) cv.wait_for(lock, kStopPoll);
 }
 
-bool Annotator::Submit(StationBlock block) {
+std::shared_ptr<Annotator::Pending> Annotator::NewPending(StationBlock block) const {
   auto p = std::make_shared<Pending>();
   if (block.window_count != kWindowsToTheEnd) {
     for (int64_t k = 0; k < block.window_count; ++k) p->starts.push_back(k * spec_.StrideSamples());
@@ -117,15 +117,44 @@ bool Annotator::Submit(StationBlock block) {
   p->stitcher = std::make_unique<Stitcher>(spec_, out_samples, block.first_window, block.piece > 0);
   p->bytes = static_cast<int64_t>(block.samples.size() * sizeof(float)) + Stitcher::HeldBytes(spec_, out_samples);
   p->block = std::move(block);
+  return p;
+}
+
+bool Annotator::Submit(StationBlock block) { return Enqueue(NewPending(std::move(block))); }
+
+int64_t Annotator::SubmitUnrun(StationBlock block, const std::string& reason) {
+  std::shared_ptr<Pending> p = NewPending(std::move(block));
+  bool unused = false;  // Enqueue finishes it
+  const int64_t skipped = SkipLeft(p.get(), reason, &unused);  // not shared yet: no lock needed
+  p->bytes -= static_cast<int64_t>(p->block.samples.size() * sizeof(float));
+  p->block.samples = std::vector<float>();
+  Enqueue(std::move(p));
+  return skipped;
+}
+
+int64_t Annotator::SkipLeft(Pending* p, const std::string& reason, bool* emptied) {
+  const size_t left = p->starts.size() - p->next_window;
+  for (size_t w = p->next_window; w < p->starts.size(); ++w) {
+    p->stitcher->Skip(p->block.first_window + static_cast<int64_t>(w));
+  }
+  p->next_window = p->starts.size();
+  if (p->failure.empty()) p->failure = reason;
+  *emptied = (p->remaining -= static_cast<int64_t>(left)) == 0;  // one atomic step: an instance may stitch
+  return static_cast<int64_t>(left);
+}
+
+bool Annotator::Enqueue(std::shared_ptr<Pending> p) {
   const auto wait_start = Clock::now();
   std::unique_lock<std::mutex> lock(mu_);
   auto fits = [&] {
-    return bytes_in_flight_ == 0 || bytes_in_flight_ + p->bytes <= opts_.queue_capacity_bytes;
+    return p->remaining == 0 || bytes_in_flight_ == 0 || bytes_in_flight_ + p->bytes <= opts_.queue_capacity_bytes;
   };
   if (!fits()) {
     producer_waiting_ = true;
+    waiting_for_room_.push_back(p.get());  // a Cancel meanwhile skips its windows
     work_cv_.notify_all();  // queued windows may now run as a short batch
     WaitUnlessStopped(space_cv_, lock, fits);
+    waiting_for_room_.erase(std::find(waiting_for_room_.begin(), waiting_for_room_.end(), p.get()));
     producer_waiting_ = false;
   }
   stats_.producer_wait_s += Seconds(wait_start, Clock::now());
@@ -146,9 +175,9 @@ bool Annotator::Submit(StationBlock block) {
     open_blocks_.erase(prev);
   }
   if (!p->block.last_piece) open_blocks_[p->block.block_id] = p;
-  if (p->starts.empty()) {  // nothing to run: finish at once (outside the lock)
+  if (p->remaining == 0) {  // nothing to run: finish at once (outside the lock)
     lock.unlock();
-    WindowsDone(p);
+    WindowsDone(std::move(p));
     return true;
   }
   undispensed_windows_ += static_cast<int64_t>(p->starts.size());
@@ -207,20 +236,24 @@ int64_t Annotator::Cancel(const std::function<bool(uint64_t block_id)>& which, c
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = queue_.begin(); it != queue_.end();) {
-      Pending& p = **it;
-      if (!which(p.block.block_id)) {
+      if (!which((*it)->block.block_id)) {
         ++it;
         continue;
       }
-      const size_t left = p.starts.size() - p.next_window;
-      for (size_t w = p.next_window; w < p.starts.size(); ++w) p.stitcher->Skip(p.block.first_window + static_cast<int64_t>(w));
-      p.next_window = p.starts.size();
-      if (p.failure.empty()) p.failure = reason;
-      dropped += static_cast<int64_t>(left);
-      if ((p.remaining -= static_cast<int64_t>(left)) == 0) emptied.push_back(*it);
+      bool none_in_flight = false;
+      dropped += SkipLeft(it->get(), reason, &none_in_flight);
+      if (none_in_flight) emptied.push_back(*it);
       it = queue_.erase(it);
     }
     undispensed_windows_ -= dropped;
+    // A piece waiting for room has none of its windows queued: its Submit finishes it.
+    int64_t waiting = 0;
+    for (Pending* p : waiting_for_room_) {
+      bool unused = false;  // its Submit finishes it
+      if (which(p->block.block_id)) waiting += SkipLeft(p, reason, &unused);
+    }
+    if (waiting > 0) space_cv_.notify_all();
+    dropped += waiting;
   }
   for (auto& p : emptied) WindowsDone(std::move(p));
   return dropped;

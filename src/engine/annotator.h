@@ -115,12 +115,18 @@ class Annotator {
   // Queues `block`; waits while it does not fit the capacity. Returns false (block dropped) once
   // a stop was requested (AnnotateOptions::stop).
   bool Submit(StationBlock block);
+  // As Submit, but none of the piece's windows is run: they are skipped as Cancel skips them (the
+  // piece's Annotation::failure says `reason`), and the piece is finished and handed to on_done in
+  // its block's order, without waiting for room. For the pieces of a cancelled stream, which must
+  // still pass so that their blocks end. Returns the windows skipped.
+  int64_t SubmitUnrun(StationBlock block, const std::string& reason);
 
   // The queued windows of the block pieces whose block id `which` accepts leave the queue and are
   // never run: they are skipped as failed windows are (the piece's Annotation::failure says
-  // `reason`), so every piece is still finished and handed to on_done. Windows already in a batch
-  // run; pieces submitted later are not affected. Returns the windows dropped. Thread-safe; calls
-  // on_done (for pieces with nothing left to run) on the calling thread.
+  // `reason`), so every piece is still finished and handed to on_done. So are the windows of such
+  // a piece whose Submit is waiting for room. Windows already in a batch run; pieces submitted
+  // later are not affected. Returns the windows dropped. Thread-safe; calls on_done (for pieces
+  // with nothing left to run) on the calling thread.
   int64_t Cancel(const std::function<bool(uint64_t block_id)>& which, const std::string& reason);
 
   // No more blocks: waits until every submitted block is finished (after a stop: until the running
@@ -144,6 +150,14 @@ class Annotator {
   template <typename Ready>
   void WaitUnlessStopped(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Ready ready);
   bool TakeBatch(int64_t size, Batch* batch);  // up to `size` windows; false: no more work
+  std::shared_ptr<Pending> NewPending(StationBlock block) const;
+  // Skips the windows of `p` not yet handed out and gives it `reason` as its failure (unless it
+  // has one); returns how many, and in *emptied whether no window of it is left in flight (its
+  // WindowsDone is then the caller's). REQUIRES: mu_ held, or `p` not shared yet.
+  int64_t SkipLeft(Pending* p, const std::string& reason, bool* emptied);
+  // Numbers `p` and links it to its block's previous piece; queues its windows (waiting for room)
+  // or, with none left to run, finishes it. False once a stop was requested.
+  bool Enqueue(std::shared_ptr<Pending> p);
   // The piece's windows are all stitched: finishes it, and then its successors that were waiting.
   void WindowsDone(std::shared_ptr<Pending> p);
   void FinishPiece(Pending* p);
@@ -163,6 +177,7 @@ class Annotator {
   int64_t bytes_in_flight_ = 0;
   bool closed_ = false;
   bool producer_waiting_ = false;  // Submit is blocked on room: short batches allowed
+  std::vector<Pending*> waiting_for_room_;  // pieces whose Submit is blocked on room
   size_t submitted_ = 0;
   std::map<uint64_t, std::shared_ptr<Pending>> open_blocks_;  // block id → its latest piece, until the last
 

@@ -96,7 +96,13 @@ Status PickingPipeline::CloseStream(uint64_t stream, std::vector<std::string>* n
   return s;
 }
 
+std::string PickingPipeline::CancelReason(uint64_t stream) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return streams_.at(stream).cancelled;
+}
+
 void PickingPipeline::Submit(uint64_t stream, std::vector<StationBlock>* pieces) {
+  int64_t unrun = 0;
   for (StationBlock& b : *pieces) {
     if (b.last_piece || !b.window_times.empty()) {  // before the annotator can deliver it
       std::lock_guard<std::mutex> lock(mu_);
@@ -104,13 +110,30 @@ void PickingPipeline::Submit(uint64_t stream, std::vector<StationBlock>* pieces)
       std::vector<NanoTime>& times = blocks_[b.block_id].window_times;
       times.insert(times.end(), b.window_times.begin(), b.window_times.end());
     }
+    if (const std::string reason = CancelReason(stream); !reason.empty()) {
+      unrun += annotator_.SubmitUnrun(std::move(b), reason);
+      continue;
+    }
+    const uint64_t block_id = b.block_id;
     if (!annotator_.Submit(std::move(b))) stopped_ = true;
+    // A cancel between the look at the reason and the queueing did not see this piece.
+    if (const std::string reason = CancelReason(stream); !reason.empty()) {
+      unrun += annotator_.Cancel([block_id](uint64_t id) { return id == block_id; }, reason);
+    }
   }
   pieces->clear();
+  if (unrun > 0 && opts_.on_windows_cancelled) opts_.on_windows_cancelled(unrun);
 }
 
-int64_t PickingPipeline::CancelStream(uint64_t stream, const std::string& reason) {
-  return annotator_.Cancel([stream](uint64_t block_id) { return StreamOfBlock(block_id) == stream; }, reason);
+void PickingPipeline::CancelStream(uint64_t stream, const std::string& reason) {
+  const std::string why = reason.empty() ? "cancelled" : reason;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = streams_.find(stream); it != streams_.end()) it->second.cancelled = why;
+  }
+  const int64_t dropped =
+      annotator_.Cancel([stream](uint64_t block_id) { return StreamOfBlock(block_id) == stream; }, why);
+  if (dropped > 0 && opts_.on_windows_cancelled) opts_.on_windows_cancelled(dropped);
 }
 
 bool PickingPipeline::StreamFinished(uint64_t stream) {

@@ -80,6 +80,9 @@ struct PipelineOptions {
   // called after every piece of a continuous block is picked (FinalPicks), and BlockOutput's picks
   // and detections stay empty. Called like the other callbacks.
   std::function<void(uint64_t stream, FinalPicks&& final_picks)> on_final_picks;
+  // Windows of cancelled streams left unrun (CancelStream), reported as they leave: those queued
+  // at the cancel, on the canceller's thread, and those of pieces pushed later, on the pusher's.
+  std::function<void(int64_t windows)> on_windows_cancelled;
 };
 
 class PickingPipeline {
@@ -113,11 +116,14 @@ class PickingPipeline {
   // No more data for the stream: its remaining blocks are submitted; on_stream_done follows once
   // they are delivered. The stream id is not usable afterwards.
   Status CloseStream(uint64_t stream, std::vector<std::string>* notes);
-  // The stream's queued windows leave the queue unrun (Annotator::Cancel); its blocks are still
-  // delivered, with the reason as their failure, and on_stream_done still follows its close. For a
-  // caller that no longer wants the stream's results (a request past its deadline): blocks pushed
-  // afterwards are computed, so stop pushing first. Returns the windows dropped.
-  int64_t CancelStream(uint64_t stream, const std::string& reason);
+  // The stream's windows are not run from now on: those queued leave the queue (Annotator::Cancel),
+  // and those of pieces pushed afterwards, by a Push or CloseStream in progress or later, are
+  // skipped as they come (Annotator::SubmitUnrun); windows already in a batch run. Every block is
+  // still delivered, with the reason as its failure, and on_stream_done still follows the close.
+  // For a caller that no longer wants the stream's results (a request past its deadline); the
+  // windows dropped go to PipelineOptions::on_windows_cancelled. Thread-safe; any time before the
+  // stream is done (afterwards it has nothing left to drop).
+  void CancelStream(uint64_t stream, const std::string& reason);
   // A stop was requested and a block was refused: the producer should stop feeding.
   bool stopped() const { return stopped_; }
   // No more streams: waits for every submitted window (after a stop: for the batches running).
@@ -137,6 +143,7 @@ class PickingPipeline {
     uint64_t own_blocks = 0;  // blocks given by PushBlocks
     NanoTime picks_from = kUnsetTime;
     bool closed = false;
+    std::string cancelled;  // CancelStream's reason: later pieces are submitted unrun
   };
   struct BlockPicking {  // a block's picks wait for its last piece, which carries the time shift
     std::vector<PickStream> pickers;  // one per label
@@ -145,6 +152,7 @@ class PickingPipeline {
   };
 
   void Submit(uint64_t stream, std::vector<StationBlock>* pieces);
+  std::string CancelReason(uint64_t stream);  // empty: not cancelled
   void OnPiece(size_t number, Annotation&& a);  // the Annotator's on_done
   void PickPiece(const Annotation& a, NanoTime picks_from, BlockPicking* bp);
   void DeliverFinal(uint64_t stream, const Annotation& a, BlockPicking* bp);  // REQUIRES: mu_ held

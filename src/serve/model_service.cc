@@ -117,6 +117,9 @@ Status ModelService::Create(const ModelServiceOptions& opts, std::unique_ptr<Mod
   a.on_batch = [raw = s.get()](int64_t windows, double forward_s) {
     if (raw->observer_.on_batch) raw->observer_.on_batch(windows, forward_s);
   };
+  p.on_windows_cancelled = [raw = s.get()](int64_t windows) {
+    if (raw->observer_.on_windows_cancelled) raw->observer_.on_windows_cancelled(windows);
+  };
   ModelService* raw = s.get();
   s->pipeline_ = std::make_unique<PickingPipeline>(
       s->executors_.instances, p,
@@ -323,9 +326,8 @@ void ModelService::WatchDeadlines() {
     }
     // The pipeline calls back into this service under its own locks: cancel without mu_.
     lock.unlock();
-    int64_t dropped = never_fed_windows;
-    for (uint64_t stream : cancel) dropped += pipeline_->CancelStream(stream, "request past --request-timeout");
-    if (dropped > 0 && observer_.on_windows_cancelled) observer_.on_windows_cancelled(dropped);
+    for (uint64_t stream : cancel) pipeline_->CancelStream(stream, "request past --request-timeout");
+    if (never_fed_windows > 0 && observer_.on_windows_cancelled) observer_.on_windows_cancelled(never_fed_windows);
     lock.lock();
   }
 }

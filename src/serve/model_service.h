@@ -10,8 +10,9 @@
 // (feed_ahead) in the pipeline beyond those being computed — enough to batch across requests — so
 // the rest wait here, in order; one still waiting at its deadline is answered 504 and never fed
 // (its windows are never computed). A request already fed is answered 504 at its deadline too:
-// its windows still queued in the pipeline leave it unrun (PickingPipeline::CancelStream), its
-// instruments not yet fed are not fed, and only windows already in a running batch finish.
+// its windows still queued in the pipeline leave it unrun, as do those of the instrument being fed
+// (PickingPipeline::CancelStream), its instruments not yet fed are not fed, and only windows
+// already in a running batch finish.
 // Picks are made per request from the probability traces with the request's thresholds by the
 // same picker `rapid run` uses, so they equal `rapid run`'s on the same data at the same batch size.
 // Thread safety: Submit from any thread; `done` is called once, from the caller (refusals), the
