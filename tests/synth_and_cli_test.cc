@@ -67,13 +67,19 @@ TEST(CliTest, SynthArrivalsArePickedWithinTenthOfASecond) {
   EXPECT_LE(picks.size() - 1, found + found / 10);
 }
 
+// Any chunk holds the samples of the whole trace at its times: noise, and every event's wavelets
+// (10 min at 250 Hz: nine events, whose P and S onsets fall inside chunks and on their edges).
 TEST(CliTest, SynthChunksHoldIdenticalSamplesInOverlaps) {
   SynthOptions o;
   o.stations = 2;
   o.rates_hz = {250.0};
-  auto whole = SynthSamples(o, 1, 'N', 250.0, 0, 5000);
-  auto part = SynthSamples(o, 1, 'N', 250.0, 1234, 100);
-  for (size_t i = 0; i < part.size(); ++i) ASSERT_EQ(part[i], whole[1234 + i]);
+  const int64_t n = o.duration_s * 250;
+  const auto whole = SynthSamples(o, 1, 'N', 250.0, 0, n);
+  for (int64_t first = 1234; first < n; first += 4567) {
+    const int64_t count = std::min<int64_t>(3001, n - first);
+    const auto part = SynthSamples(o, 1, 'N', 250.0, first, count);
+    for (int64_t i = 0; i < count; ++i) ASSERT_EQ(part[static_cast<size_t>(i)], whole[static_cast<size_t>(first + i)]) << first + i;
+  }
 }
 
 TEST(CliTest, BadFileIsReportedAndOtherUnitsComplete) {

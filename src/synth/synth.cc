@@ -126,7 +126,11 @@ std::vector<double> SynthSamples(const SynthOptions& o, int64_t station, char co
     if (e.s_s + 10.0 > static_cast<double>(o.duration_s)) continue;
     if (e.p_s > t_last || e.s_s + 30.0 < t_first) continue;
     const double sign = (k % 2 == 0) ? 1.0 : -1.0;
-    for (int64_t i = 0; i < count; ++i) {
+    // Only the samples near the event (one more on each side than its span, which the time test
+    // below trims exactly): a day-long chunk has thousands of events.
+    const int64_t from = std::max<int64_t>(0, static_cast<int64_t>(std::floor(e.p_s * rate_hz)) - first - 1);
+    const int64_t to = std::min<int64_t>(count, static_cast<int64_t>(std::ceil((e.s_s + 30.0) * rate_hz)) - first + 2);
+    for (int64_t i = from; i < to; ++i) {
       const double t = static_cast<double>(first + i) / rate_hz;
       if (t < e.p_s || t > e.s_s + 30.0) continue;
       x[static_cast<size_t>(i)] += sign * p_gain * kPAmplitude * Wavelet(t - e.p_s, kPFrequencyHz, kPDecayS) +
