@@ -166,7 +166,7 @@ TEST(PickingPipelineTest, AStreamClosedEarlyIsFinishedWhileTheOthersGoOn) {
   }
 }
 
-// What a cancelled stream's pipeline saw: windows reported dropped, failures, blocks, done streams.
+// What a pipeline with cancelled streams saw: windows reported dropped, failures, blocks, done streams.
 struct CancelRecord {
   std::mutex mu;
   int64_t cancelled = 0, blocks = 0;
@@ -174,11 +174,13 @@ struct CancelRecord {
   std::vector<uint64_t> done;
 };
 
-std::unique_ptr<PickingPipeline> RecordingPipeline(Model* model, int64_t queue_bytes, CancelRecord* r) {
+// A pipeline of pieces of 5 windows, batches of 4 and a queue that holds about one piece, which
+// records into *r.
+std::unique_ptr<PickingPipeline> OnePieceQueuePipeline(Model* model, CancelRecord* r) {
   PipelineOptions opts;
   opts.annotate.batch_size = 4;
   opts.piece_windows = 5;
-  if (queue_bytes > 0) opts.annotate.queue_capacity_bytes = queue_bytes;
+  opts.annotate.queue_capacity_bytes = 3 * 4 * (4 * model->Spec().StrideSamples() + model->Spec().in_samples);
   opts.on_windows_cancelled = [r](int64_t n) {
     std::lock_guard<std::mutex> lock(r->mu);
     r->cancelled += n;
@@ -205,8 +207,7 @@ std::unique_ptr<PickingPipeline> RecordingPipeline(Model* model, int64_t queue_b
 TEST(PickingPipelineTest, ACancelledStreamsDataIsDroppedAtOnce) {
   GatedModel m;
   CancelRecord r;
-  const int64_t piece_bytes = 3 * 4 * (4 * m.Spec().StrideSamples() + m.Spec().in_samples);
-  std::unique_ptr<PickingPipeline> pipeline = RecordingPipeline(&m, piece_bytes, &r);
+  std::unique_ptr<PickingPipeline> pipeline = OnePieceQueuePipeline(&m, &r);
   std::vector<std::string> notes;
   const uint64_t live = pipeline->OpenStream(), dead = pipeline->OpenStream();
   const int64_t live_samples = 3 * m.Spec().StrideSamples() + m.Spec().in_samples;  // one batch of 4 windows
@@ -236,8 +237,7 @@ TEST(PickingPipelineTest, ACancelledStreamsDataIsDroppedAtOnce) {
 TEST(PickingPipelineTest, ACancelReachesThePiecesOfAPushInProgress) {
   GatedModel m;
   CancelRecord r;
-  const int64_t piece_bytes = 3 * 4 * (4 * m.Spec().StrideSamples() + m.Spec().in_samples);
-  std::unique_ptr<PickingPipeline> pipeline = RecordingPipeline(&m, piece_bytes, &r);
+  std::unique_ptr<PickingPipeline> pipeline = OnePieceQueuePipeline(&m, &r);
   std::vector<std::string> notes;
   const uint64_t s = pipeline->OpenStream();
   Status pushed;
