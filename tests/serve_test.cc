@@ -8,8 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <filesystem>
 #include <future>
 #include <fstream>
 #include <set>
@@ -25,14 +23,12 @@
 namespace rapid {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::Http;
 using testing::HttpAnswer;
 using testing::kMseed;
 using testing::MetricValue;
 using testing::RequestMemoryHeld;
 using testing::RequestMemoryHeldOnceSettled;
-using testing::ReadFileText;
 using testing::RunRapid;
 using testing::ServeProcess;
 using testing::StationBody;
