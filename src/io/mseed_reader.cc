@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -78,6 +79,7 @@ class RecordWalker {
 
   void Run() {
     const int64_t size = static_cast<int64_t>(buffer_.size());
+    if (merger_ != nullptr) CountDeclaredSamples(size);
     int64_t offset = 0;
     while (offset < size && !out_of_order_) offset = Step(offset, size);
     if (!out_of_order_) EndJunk(size);
@@ -106,12 +108,9 @@ class RecordWalker {
     }
     EndJunk(offset);
     saw_header_ = true;
-    if (reclen == 0) {  // no blockette 1000 and no following header to imply the length
-      if (last_reclen_ > 0 && last_reclen_ <= remaining) {
-        reclen = last_reclen_;
-      } else if (IsPowerOfTwo(remaining) && remaining >= kMinRecordBytes && remaining <= kMaxRecordBytes) {
-        reclen = remaining;  // the last record of the file
-      } else {
+    if (reclen == 0) {
+      reclen = ImpliedRecordLength(last_reclen_, remaining);
+      if (reclen == 0) {
         Problem(offset, "record length unknown (no blockette 1000), " + std::to_string(remaining) +
                             " bytes skipped");
         return size;
@@ -144,6 +143,38 @@ class RecordWalker {
     last_reclen_ = reclen;
     UseRecord(*msr_, offset, libmseed_says);
     return offset + reclen;
+  }
+
+  // The length of a record without blockette 1000 that no following header delimits: the previous
+  // record's, or all that is left when that is a record length (the file's last record); 0: unknown.
+  static int64_t ImpliedRecordLength(int64_t last_reclen, int64_t remaining) {
+    if (last_reclen > 0 && last_reclen <= remaining) return last_reclen;
+    if (IsPowerOfTwo(remaining) && remaining >= kMinRecordBytes && remaining <= kMaxRecordBytes) return remaining;
+    return 0;
+  }
+
+  // Fills declared_samples_ from the headers alone, stepping through the buffer as Step does, so
+  // that each channel's segment can reserve all its samples at once: grown by doubling, a channel
+  // faults in about twice its memory and holds up to twice its size while being copied. Records
+  // whose header the walk refuses are left out; the figures only size reservations.
+  void CountDeclaredSamples(int64_t size) {
+    std::string ignored;
+    int64_t last_reclen = 0;
+    for (int64_t offset = 0; size - offset >= kMinRecordBytes;) {
+      char* record = buffer_.data() + offset;
+      int64_t reclen = DetectRecordLength(std::string_view(record, static_cast<size_t>(size - offset)));
+      if (reclen == 0) reclen = ImpliedRecordLength(last_reclen, size - offset);
+      if (reclen < kMinRecordBytes || reclen > size - offset) {
+        offset += kScanStepBytes;
+        continue;
+      }
+      if (Parse(record, reclen, /*unpack=*/false, &ignored) && HeaderFits(*msr_, reclen, &ignored)) {
+        declared_samples_[ChannelId{msr_->network, msr_->station, msr_->location, msr_->channel}] +=
+            msr_->samplecnt;
+        last_reclen = reclen;
+      }
+      offset += reclen;
+    }
   }
 
   // msr_parse into msr_. On failure *cause says why (with libmseed's messages); on success
@@ -254,7 +285,7 @@ class RecordWalker {
     }
     const NanoTime start = static_cast<NanoTime>(msr.starttime) * kNanosPerHptime;
     if (merger_ != nullptr) {
-      if (!merger_->Add(id, start, rate_hz, samples, ExpectedSamples(id, msr, offset))) {
+      if (!merger_->Add(id, start, rate_hz, samples, ExpectedSamples(id))) {
         out_of_order_ = true;
         return;
       }
@@ -269,20 +300,17 @@ class RecordWalker {
     ++out_->records_decoded;
   }
 
-  // The samples channel `id` may still bring from the record at `offset` on: a quarter more per
-  // record than this one holds (compressed records vary) for every record's worth of bytes left.
-  // 0 (no estimate) once the file has shown a second channel: its records are shared, and the
-  // estimate would reserve several times what each channel needs.
-  int64_t ExpectedSamples(const ChannelId& id, const MSRecord& msr, int64_t offset) {
-    if (!one_channel_so_far_) return 0;
-    if (records_used_++ == 0) first_channel_ = id;
-    if (id != first_channel_) {
-      one_channel_so_far_ = false;
-      return 0;
-    }
-    const int64_t records_left = (static_cast<int64_t>(buffer_.size()) - offset + msr.reclen - 1) / msr.reclen;
-    return records_left * (msr.numsamples + msr.numsamples / 4);
+  // All the samples channel `id` declares (see CountDeclaredSamples) when first asked, 0 after:
+  // only a channel's first segment reserves, or a channel split by a gap at every record would
+  // reserve what is left of it once per record.
+  int64_t ExpectedSamples(const ChannelId& id) {
+    const auto it = declared_samples_.find(id);
+    if (it == declared_samples_.end()) return 0;
+    const int64_t all = it->second;
+    declared_samples_.erase(it);
+    return all;
   }
+
   // The record's decoded samples in place. False: a sample type other than int32/float32/float64.
   static bool SamplesOf(const MSRecord& msr, SampleSpan* samples) {
     samples->data = msr.datasamples;
@@ -333,9 +361,7 @@ class RecordWalker {
   SegmentMerger* merger_;  // null: records are collected in pieces_
   MsRecordPtr msr_;  // reused across records, as libmseed intends
   std::vector<TraceSegment> pieces_;
-  ChannelId first_channel_;         // of the first record used
-  bool one_channel_so_far_ = true;  // every record used so far was of first_channel_
-  int64_t records_used_ = 0;
+  std::map<ChannelId, int64_t> declared_samples_;  // per channel not yet reserved, by the headers
   int64_t records_parsed_ = 0;
   int64_t last_reclen_ = 0;
   int64_t junk_start_ = -1;        // first byte of the current run of non-record bytes, or -1
@@ -357,6 +383,7 @@ Status DecodeBuffer(std::vector<char>* buffer, const std::string& name, const Re
   in_order.Run();
   std::unique_ptr<RecordWalker> sorted;
   if (in_order.out_of_order()) {
+    merger.Take();  // frees what was merged before the walk turned back, before the pieces are held
     *out = MseedFileContents();
     merge_problems.clear();
     sorted = std::make_unique<RecordWalker>(buffer, out, nullptr);

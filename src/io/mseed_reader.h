@@ -52,10 +52,12 @@ Status DecodeMseedBytes(std::string_view bytes, const std::string& source_name, 
 inline constexpr double kMaxSamplesPerMseedByte = 1.75;
 
 // A bound on what decoding n bytes of miniSEED holds at once, per byte: their copy (libmseed 2 takes
-// a mutable buffer), the samples as doubles (at most kMaxSamplesPerMseedByte per byte),
-// and each channel's sample vector while it grows. Measured at most 21.5 (3 channels of constant
-// samples, one after the other; tests/mseed_reader_test.cc); the rest is margin for allocation
-// patterns not measured. `rapid serve` reserves this before decoding a body (docs/serve.md).
+// a mutable buffer) and the samples as doubles (at most kMaxSamplesPerMseedByte per byte), each
+// channel reserved once from the headers; records out of time order also hold each record's samples
+// while they are merged. Measured on constant samples in Steim-2 (1.61 samples per byte;
+// tests/mseed_reader_test.cc): 13.9 in time order, 22.6-26.9 out of order, so at most about 29 at
+// 1.75 samples per byte; the rest is margin. `rapid serve` reserves this before decoding a body
+// (docs/serve.md).
 inline constexpr int64_t kDecodeBytesPerInputByte = 32;
 
 // libmseed's ms_detect on the classic (v2) record at the start of `bytes`, over at most 1 MiB of

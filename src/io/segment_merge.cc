@@ -137,12 +137,13 @@ bool SegmentMerger::Add(const ChannelId& id, NanoTime start, double rate_hz, Sam
   return true;
 }
 
-bool SegmentMerger::Add(TraceSegment piece) {
+bool SegmentMerger::Add(TraceSegment piece, int64_t expected_samples) {
   Channel* channel = ChannelFor(piece.id, piece.start);
   if (channel == nullptr) return false;
   if (piece.samples.empty()) return true;
   size_t* group = GroupFor(channel, piece.rate_hz);
   if (group != nullptr && Extend(&out_[*group], piece.start, SpanOf(piece), piece.id)) return true;
+  piece.samples.reserve(static_cast<size_t>(std::max<int64_t>(expected_samples, 0)));
   StartSegment(channel, group, std::move(piece));
   return true;
 }
@@ -181,8 +182,14 @@ std::vector<TraceSegment> MergeSegments(std::vector<TraceSegment> pieces, const 
     if (a.id != b.id) return a.id < b.id;
     return a.start < b.start;
   });
-  for (TraceSegment& piece : valid) {
-    [[maybe_unused]] const bool in_order = merger.Add(std::move(piece));
+  // A channel's first piece reserves all the channel's samples (later segments, after gaps, grow).
+  std::vector<int64_t> reserve(valid.size(), 0);
+  for (size_t i = 0, first = 0; i < valid.size(); ++i) {
+    if (valid[i].id != valid[first].id) first = i;
+    reserve[first] += static_cast<int64_t>(valid[i].samples.size());
+  }
+  for (size_t i = 0; i < valid.size(); ++i) {
+    [[maybe_unused]] const bool in_order = merger.Add(std::move(valid[i]), reserve[i]);
     assert(in_order && "sorted above");
   }
   return merger.Take();

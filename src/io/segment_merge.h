@@ -63,13 +63,15 @@ class SegmentMerger {
   SegmentMerger& operator=(const SegmentMerger&) = delete;
 
   // Merges one piece. False, and nothing changes, when an earlier piece of `id` started later
-  // (out of order). `expected_samples`: how many samples the caller expects `id` to bring from
-  // this piece on, reserved when the piece starts a segment (a segment grown record by record
-  // would be copied about once more and fault in twice its memory); 0: no estimate.
+  // (out of order). `expected_samples`: reserved when the piece starts a segment (a segment grown
+  // record by record is copied about once more and faults in twice its memory); 0: none. Callers
+  // give a channel's total with its first piece only: reserving what is left at every segment
+  // would, for a channel with a gap at every record, reserve its remainder once per record.
   // REQUIRES: rate_hz finite and > 0; start set.
   bool Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples, int64_t expected_samples = 0);
-  // As above for a piece the merger may take over (no copy when it starts a segment).
-  bool Add(TraceSegment piece);
+  // As above for a piece the merger may take over (no copy when it starts a segment, unless it must
+  // grow to reserve `expected_samples`).
+  bool Add(TraceSegment piece, int64_t expected_samples = 0);
 
   // The merged segments, sorted as MergeSegments returns them; the merger is empty afterwards.
   std::vector<TraceSegment> Take();
