@@ -515,8 +515,8 @@ TEST(MseedReaderTest, LibmseedPrintsNothingOnBadInput) {
 TEST(MseedReaderTest, DecodingHoldsAtMostItsBoundPerByte) {
   if (!testing::ResetPeakRss() || testing::PeakRss() == 0) GTEST_SKIP() << "no peak resident memory to read here";
   TuneAllocatorForLargeBuffers();  // as `rapid serve` sets it
-  // How the channels' records follow each other in the body. The last two are out of time order,
-  // merged after sorting: kRepeatedFirst only at the end (the first record again).
+  // How the channels' records follow each other in the body. kReversed is out of time order, merged
+  // after sorting; kRepeatedFirst ends with the first record again, dropped as it comes.
   enum class Order { kSequential, kInterleaved, kReversed, kRepeatedFirst };
   struct Case {
     int channels;
@@ -571,13 +571,13 @@ TEST(MseedReaderTest, DecodingHoldsAtMostItsBoundPerByte) {
     // Under ASan, shadow memory adds an eighth and freed blocks wait in its quarantine (256 MiB).
     const int64_t allowed = testing::kAddressSanitizer ? bound + bound / 8 + (int64_t{256} << 20) : bound;
     EXPECT_LE(held, allowed);
-    // Each channel is reserved once, exactly (less the repeated record): from the headers in time
-    // order, from the records' samples out of order, where those are held too while merged.
+    // Each channel is reserved once, exactly (but for the repeated record): from the headers as the
+    // records come, from the records' samples when sorted, which are held too while merged.
     if (c.order != Order::kRepeatedFirst) {
       for (const TraceSegment& s : out.segments) EXPECT_EQ(s.samples.capacity(), s.samples.size()) << s.id.ToString();
     }
-    const bool in_order = c.order == Order::kSequential || c.order == Order::kInterleaved;
-    const int64_t copy_and_samples = static_cast<int64_t>(body.size()) + samples * (in_order ? 8 : 16);
+    const bool sorted = c.order == Order::kReversed;
+    const int64_t copy_and_samples = static_cast<int64_t>(body.size()) + samples * (sorted ? 16 : 8);
     if (!testing::kAddressSanitizer) EXPECT_LE(held, copy_and_samples + copy_and_samples / 20);
   }
 }

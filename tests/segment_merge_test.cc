@@ -182,6 +182,49 @@ TEST(SegmentMergeTest, InvalidAndEmptyPiecesDropped) {
   EXPECT_EQ(problems[0], "4O.AT01.00.HHZ: dropped 5 samples with an invalid sample rate or start time");
 }
 
+// Fed one piece at a time, a piece out of time order is taken only when it repeats samples the
+// newest segment of its rate group holds, on its grid and equal (MergeSegments drops it too);
+// anything else is refused, and the caller falls back to MergeSegments.
+TEST(SegmentMergeTest, AMergerTakesOnlyExactRepeatsOutOfOrder) {
+  const auto add = [](SegmentMerger* merger, const TraceSegment& piece) {
+    return merger->Add(piece.id, piece.start, piece.rate_hz, SampleSpan{piece.samples.data(),
+                       SampleSpan::Type::kFloat64, static_cast<int64_t>(piece.samples.size())});
+  };
+  TraceSegment differing = Piece(kT0 + 500 * kMs, 100, 100, 50);
+  differing.samples[99] += 1;
+  struct Case {
+    const char* what;
+    TraceSegment piece;
+    bool taken;
+  };
+  const Case cases[] = {
+      {"repeat", Piece(kT0 + 500 * kMs, 100, 100, 50), true},
+      {"repeat within the jitter tolerance", Piece(kT0 + 501 * kMs, 100, 100, 50), true},
+      {"a sample differs", differing, false},
+      {"off the grid", Piece(kT0 + 504 * kMs, 100, 100, 50), false},
+      {"past the segment's end", Piece(kT0 + 1500 * kMs, 100, 200, 150), false},
+      {"before the newest segment (after a gap)", Piece(kT0 - 5000 * kMs, 100, 10, 0), false},
+      {"another rate", Piece(kT0 + 500 * kMs, 50, 10, 50), false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    std::vector<std::string> problems;
+    ReaderOptions opts;  // borrowed by the merger
+    opts.time_tolerance_samples = 0.2;
+    SegmentMerger merger(opts, &problems);
+    ASSERT_TRUE(add(&merger, Piece(kT0 - 10000 * kMs, 100, 10, -1000)));
+    ASSERT_TRUE(add(&merger, Piece(kT0, 100, 200, 0)));
+    ASSERT_TRUE(add(&merger, Piece(kT0 + 2000 * kMs, 100, 100, 200)));
+    EXPECT_EQ(add(&merger, c.piece), c.taken);
+    ASSERT_TRUE(add(&merger, Piece(kT0 + 3000 * kMs, 100, 100, 300)));
+    const std::vector<TraceSegment> merged = merger.Take();
+    ASSERT_EQ(merged.size(), 2u);
+    EXPECT_EQ(merged[1].start, kT0);
+    EXPECT_EQ(merged[1].samples, Range(0, 400));
+    EXPECT_TRUE(problems.empty());
+  }
+}
+
 TEST(SegmentTraceTest, ChannelIdFormatting) {
   const ChannelId id{"4O", "BP01", "", "HHZ"};
   EXPECT_EQ(id.StationKey(), "4O.BP01.");

@@ -70,8 +70,8 @@ std::string JoinMessages(const std::vector<std::string>& messages) {
 // Walks a buffer record by record, merging each waveform record's samples as it comes (into
 // `merger`) or collecting one piece per record (without one), and a problem per thing it drops.
 // With a merger, the walk stops at the first record of a channel that starts before the
-// channel's previous record (out_of_order()): the records must then be collected and merged by
-// MergeSegments, which sorts them first.
+// channel's previous record and does not merely repeat merged samples (out_of_order()): the
+// records must then be collected and merged by MergeSegments, which sorts them first.
 class RecordWalker {
  public:
   RecordWalker(std::vector<char>* buffer, MseedFileContents* out, SegmentMerger* merger)

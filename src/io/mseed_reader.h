@@ -55,9 +55,9 @@ inline constexpr double kMaxSamplesPerMseedByte = 1.75;
 // a mutable buffer) and the samples as doubles (at most kMaxSamplesPerMseedByte per byte), each
 // channel reserved once from the headers; records out of time order also hold each record's samples
 // while they are merged. Measured on constant samples in Steim-2 (1.61 samples per byte;
-// tests/mseed_reader_test.cc): 13.9 in time order, 22.6-26.9 out of order, so at most about 29 at
-// 1.75 samples per byte; the rest is margin. `rapid serve` reserves this before decoding a body
-// (docs/serve.md).
+// tests/mseed_reader_test.cc): 13.9 in time order (also with records repeated later), 26.9 with
+// the records reversed, so at most about 29 at 1.75 samples per byte; the rest is margin.
+// `rapid serve` reserves this before decoding a body (docs/serve.md).
 inline constexpr int64_t kDecodeBytesPerInputByte = 32;
 
 // libmseed's ms_detect on the classic (v2) record at the start of `bytes`, over at most 1 MiB of

@@ -93,15 +93,34 @@ bool SegmentMerger::Extend(TraceSegment* seg, NanoTime start, SampleSpan samples
   return true;
 }
 
-SegmentMerger::Channel* SegmentMerger::ChannelFor(const ChannelId& id, NanoTime start) {
+SegmentMerger::Channel* SegmentMerger::ChannelFor(const ChannelId& id) {
   if (last_channel_ == nullptr || *last_id_ != id) {
     auto it = channels_.try_emplace(id).first;
     last_id_ = &it->first;
     last_channel_ = &it->second;
   }
-  if (last_channel_->last_start > start) return nullptr;  // kUnsetTime (no piece yet) is the smallest time
-  last_channel_->last_start = start;
   return last_channel_;
+}
+
+bool SegmentMerger::RepeatsNewestSegment(Channel* channel, NanoTime start, double rate_hz, SampleSpan samples) {
+  const size_t* group = GroupFor(channel, rate_hz);
+  if (group == nullptr) return false;
+  const TraceSegment& seg = out_[*group];
+  int64_t offset_ns = 0;
+  if (start < seg.start || __builtin_sub_overflow(start, seg.start, &offset_ns)) return false;
+  const int64_t k = std::llround(static_cast<double>(offset_ns) * seg.rate_hz / 1e9);
+  const double tolerance_ns = opts_.time_tolerance_samples * 1e9 / seg.rate_hz;
+  if (k > static_cast<int64_t>(seg.samples.size()) - samples.count ||
+      std::abs(static_cast<double>(start - seg.SampleTimeAt(k))) > tolerance_ns) {
+    return false;
+  }
+  bool equal = true;
+  VisitSamples(samples, [&](const auto* v) {
+    for (int64_t i = 0; i < samples.count && equal; ++i) {
+      equal = SameSample(seg.samples[k + i], static_cast<double>(v[i]));
+    }
+  });
+  return equal;
 }
 
 size_t* SegmentMerger::GroupFor(Channel* channel, double rate_hz) {
@@ -122,9 +141,10 @@ void SegmentMerger::StartSegment(Channel* channel, size_t* group, TraceSegment s
 
 bool SegmentMerger::Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples,
                         int64_t expected_samples) {
-  Channel* channel = ChannelFor(id, start);
-  if (channel == nullptr) return false;
+  Channel* channel = ChannelFor(id);
   if (samples.count <= 0) return true;
+  if (channel->last_start > start) return RepeatsNewestSegment(channel, start, rate_hz, samples);
+  channel->last_start = start;
   size_t* group = GroupFor(channel, rate_hz);
   if (group != nullptr && Extend(&out_[*group], start, samples, id)) return true;
   TraceSegment seg;
@@ -138,9 +158,12 @@ bool SegmentMerger::Add(const ChannelId& id, NanoTime start, double rate_hz, Sam
 }
 
 bool SegmentMerger::Add(TraceSegment piece, int64_t expected_samples) {
-  Channel* channel = ChannelFor(piece.id, piece.start);
-  if (channel == nullptr) return false;
+  Channel* channel = ChannelFor(piece.id);
   if (piece.samples.empty()) return true;
+  if (channel->last_start > piece.start) {
+    return RepeatsNewestSegment(channel, piece.start, piece.rate_hz, SpanOf(piece));
+  }
+  channel->last_start = piece.start;
   size_t* group = GroupFor(channel, piece.rate_hz);
   if (group != nullptr && Extend(&out_[*group], piece.start, SpanOf(piece), piece.id)) return true;
   piece.samples.reserve(static_cast<size_t>(std::max<int64_t>(expected_samples, 0)));

@@ -51,8 +51,8 @@ void AppendSamples(SampleSpan samples, std::vector<double>* out);
 
 // The merge MergeSegments performs, fed one piece at a time: MergeSegments sorts its pieces and
 // adds them here. A caller whose pieces already arrive in that order per channel (the records of
-// a miniSEED file almost always do) merges them as they come; when one arrives out of order
-// (Add refuses it), it falls back to MergeSegments over all the pieces.
+// a miniSEED file almost always do) merges them as they come; when one arrives out of order and
+// Add refuses it, it falls back to MergeSegments over all the pieces.
 // Thread safety: one object per thread.
 class SegmentMerger {
  public:
@@ -63,10 +63,13 @@ class SegmentMerger {
   SegmentMerger& operator=(const SegmentMerger&) = delete;
 
   // Merges one piece. False, and nothing changes, when an earlier piece of `id` started later
-  // (out of order). `expected_samples`: reserved when the piece starts a segment (a segment grown
-  // record by record is copied about once more and faults in twice its memory); 0: none. Callers
-  // give a channel's total with its first piece only: reserving what is left at every segment
-  // would, for a channel with a gap at every record, reserve its remainder once per record.
+  // (out of order), unless the piece only repeats samples already merged (RepeatsNewestSegment):
+  // then it is dropped, as MergeSegments would drop it (a record sent twice, e.g. appended again
+  // after a reconnection, needs no fallback).
+  // `expected_samples`: reserved when the piece starts a segment (a segment grown record by record
+  // is copied about once more and faults in twice its memory); 0: none. Callers give a channel's
+  // total with its first piece only: reserving what is left at every segment would, for a channel
+  // with a gap at every record, reserve its remainder once per record.
   // REQUIRES: rate_hz finite and > 0; start set.
   bool Add(const ChannelId& id, NanoTime start, double rate_hz, SampleSpan samples, int64_t expected_samples = 0);
   // As above for a piece the merger may take over (no copy when it starts a segment, unless it must
@@ -78,9 +81,12 @@ class SegmentMerger {
 
  private:
   struct Channel;
-  // The channel of `id`, recording `start` as its latest piece's; null (nothing recorded) when an
-  // earlier piece of `id` started later.
-  Channel* ChannelFor(const ChannelId& id, NanoTime start);
+  // The channel of `id` (created when new).
+  Channel* ChannelFor(const ChannelId& id);
+  // Whether a piece out of time order only repeats samples the newest segment of its rate group
+  // holds: inside it, on its sample grid (as Extend aligns a piece) and equal. MergeSegments,
+  // taking the piece in time order, drops it as an identical overlap, with no problem reported.
+  bool RepeatsNewestSegment(Channel* channel, NanoTime start, double rate_hz, SampleSpan samples);
   // The slot in channel->current of the rate group matching `rate_hz`; null: none.
   size_t* GroupFor(Channel* channel, double rate_hz);
   void StartSegment(Channel* channel, size_t* group, TraceSegment seg);
