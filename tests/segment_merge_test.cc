@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <map>
 #include <numeric>
+#include <random>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -223,6 +228,80 @@ TEST(SegmentMergeTest, AMergerTakesOnlyExactRepeatsOutOfOrder) {
     EXPECT_EQ(merged[1].samples, Range(0, 400));
     EXPECT_TRUE(problems.empty());
   }
+}
+
+// Pieces fed one at a time, falling back to MergeSegments at the first refusal (as the reader
+// does), give what MergeSegments gives: random tilings of two channels with gaps, jitter, pieces
+// repeated whole or in part (some with a differing sample) and pieces moved later.
+TEST(SegmentMergeTest, FeedingPiecesWithFallbackEqualsMergeSegments) {
+  std::mt19937 rng(20261207);
+  const auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int refused = 0, taken_out_of_order = 0;
+  for (int scenario = 0; scenario < 3000; ++scenario) {
+    std::vector<TraceSegment> pieces;
+    for (const ChannelId& id : {Hhz(), ChannelId{"4O", "AT01", "00", "HHN"}}) {
+      int64_t index = 0;  // on the 100 Hz grid from kT0
+      while (pieces.size() < 40 && index < 400) {
+        if (uniform(0, 9) == 0) index += uniform(1, 30);  // a gap
+        const int count = uniform(1, 20);
+        TraceSegment p = Piece(kT0 + index * 10 * kMs + uniform(-2, 2) * kMs / 2, 100, count, index, id);
+        pieces.push_back(p);
+        if (uniform(0, 4) == 0) {  // repeated, whole or in part, maybe with one sample changed
+          const int from = uniform(0, count - 1), n = uniform(1, count - from + 10);
+          TraceSegment r = Piece(p.start + from * 10 * kMs, 100, n, index + from, id);
+          if (uniform(0, 3) == 0) r.samples[uniform(0, n - 1)] += 0.5;
+          pieces.push_back(r);
+        }
+        index += count;
+      }
+    }
+    std::vector<TraceSegment> feed = pieces;
+    for (int moves = uniform(0, 3); moves > 0; --moves) {
+      const size_t from = uniform(0, static_cast<int>(feed.size()) - 1);
+      const size_t to = uniform(static_cast<int>(from), static_cast<int>(feed.size()) - 1);
+      std::rotate(feed.begin() + from, feed.begin() + from + 1, feed.begin() + to + 1);
+    }
+    const ReaderOptions opts;
+    std::vector<std::string> fed_problems, sorted_problems;
+    SegmentMerger merger(opts, &fed_problems);
+    bool all_taken = true;
+    std::map<ChannelId, NanoTime> latest;  // start of each channel's latest piece
+    for (const TraceSegment& p : feed) {
+      const SampleSpan span{p.samples.data(), SampleSpan::Type::kFloat64, static_cast<int64_t>(p.samples.size())};
+      if (!merger.Add(p.id, p.start, p.rate_hz, span)) {
+        all_taken = false;
+        break;
+      }
+      NanoTime& channel_latest = latest.try_emplace(p.id, kUnsetTime).first->second;
+      taken_out_of_order += p.start < channel_latest;
+      channel_latest = std::max(channel_latest, p.start);
+    }
+    refused += !all_taken;
+    std::vector<TraceSegment> fed = merger.Take();
+    if (!all_taken) {
+      fed_problems.clear();
+      fed = MergeSegments(feed, opts, &fed_problems);
+    }
+    const std::vector<TraceSegment> sorted = MergeSegments(feed, opts, &sorted_problems);
+    ASSERT_EQ(fed.size(), sorted.size()) << "scenario " << scenario;
+    for (size_t i = 0; i < fed.size(); ++i) {
+      ASSERT_EQ(fed[i].id, sorted[i].id) << "scenario " << scenario;
+      ASSERT_EQ(fed[i].start, sorted[i].start) << "scenario " << scenario;
+      ASSERT_EQ(fed[i].samples, sorted[i].samples) << "scenario " << scenario;
+    }
+    // The same problems; fed, they come in the feed's order of channels rather than sorted, and a
+    // differing overlap may count fewer overlapping samples (a repeat taken later had extended
+    // the segment before it when sorted).
+    for (std::vector<std::string>* problems : {&fed_problems, &sorted_problems}) {
+      const std::regex overlap_count(" of [0-9]+ overlapping");
+      for (std::string& p : *problems) p = std::regex_replace(p, overlap_count, " of N overlapping");
+      std::sort(problems->begin(), problems->end());
+    }
+    ASSERT_EQ(fed_problems, sorted_problems) << "scenario " << scenario;
+  }
+  std::printf("%d of 3000 feeds refused a piece; %d pieces taken out of order\n", refused, taken_out_of_order);
+  EXPECT_GT(refused, 100);
+  EXPECT_GT(taken_out_of_order, 50);
 }
 
 TEST(SegmentTraceTest, ChannelIdFormatting) {

@@ -65,7 +65,9 @@ class SegmentMerger {
   // Merges one piece. False, and nothing changes, when an earlier piece of `id` started later
   // (out of order), unless the piece only repeats samples already merged (RepeatsNewestSegment):
   // then it is dropped, as MergeSegments would drop it (a record sent twice, e.g. appended again
-  // after a reconnection, needs no fallback).
+  // after a reconnection, needs no fallback). The segments are MergeSegments' and so are the
+  // problems, but for one detail: a differing overlap between the repeat's start and the latest
+  // piece's may report fewer overlapping samples (sorted, the repeat had extended the segment).
   // `expected_samples`: reserved when the piece starts a segment (a segment grown record by record
   // is copied about once more and faults in twice its memory); 0: none. Callers give a channel's
   // total with its first piece only: reserving what is left at every segment would, for a channel
