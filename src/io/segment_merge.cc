@@ -30,6 +30,28 @@ void AppendFrom(SampleSpan s, int64_t first, std::vector<double>* out) {
   VisitSamples(s, [&](const auto* v) { out->insert(out->end(), v + first, v + s.count); });
 }
 
+// The index of `seg`'s sample a piece starting at `start` coincides with, clamped to
+// [0, size]; -1 when the piece lies more than `tolerance_ns` off the segment's sample grid (or
+// centuries away). REQUIRES: start >= seg.start.
+int64_t GridIndex(const TraceSegment& seg, NanoTime start, double tolerance_ns) {
+  int64_t offset_ns = 0;
+  if (__builtin_sub_overflow(start, seg.start, &offset_ns)) return -1;
+  const double offset_samples = static_cast<double>(offset_ns) * seg.rate_hz / 1e9;
+  const int64_t k = std::clamp<int64_t>(std::llround(offset_samples), 0, static_cast<int64_t>(seg.samples.size()));
+  return std::abs(static_cast<double>(start - seg.SampleTimeAt(k))) > tolerance_ns ? -1 : k;
+}
+
+// How many of the first `count` samples of `samples` differ from have[k...].
+int64_t CountDiffering(const std::vector<double>& have, int64_t k, SampleSpan samples, int64_t count) {
+  int64_t differing = 0;
+  VisitSamples(samples, [&](const auto* v) {
+    for (int64_t i = 0; i < count; ++i) {
+      if (!SameSample(have[k + i], static_cast<double>(v[i]))) ++differing;
+    }
+  });
+  return differing;
+}
+
 SampleSpan SpanOf(const TraceSegment& piece) {
   return SampleSpan{piece.samples.data(), SampleSpan::Type::kFloat64, static_cast<int64_t>(piece.samples.size())};
 }
@@ -59,31 +81,21 @@ bool SegmentMerger::Extend(TraceSegment* seg, NanoTime start, SampleSpan samples
   const int64_t n = static_cast<int64_t>(seg->samples.size());
   const double tolerance_ns = opts_.time_tolerance_samples * 1e9 / seg->rate_hz;
   int64_t delta_ns = 0;
-  int64_t offset_ns = 0;
-  if (__builtin_sub_overflow(start, seg->SampleTimeAt(n), &delta_ns) ||
-      __builtin_sub_overflow(start, seg->start, &offset_ns)) {
-    return false;  // centuries apart: a gap
-  }
-  if (static_cast<double>(delta_ns) > tolerance_ns) return false;  // gap
-  if (static_cast<double>(delta_ns) >= -tolerance_ns) {             // continues
+  if (__builtin_sub_overflow(start, seg->SampleTimeAt(n), &delta_ns)) return false;  // centuries apart: a gap
+  if (static_cast<double>(delta_ns) > tolerance_ns) return false;                   // gap
+  if (static_cast<double>(delta_ns) >= -tolerance_ns) {                              // continues
     AppendFrom(samples, 0, &seg->samples);
     return true;
   }
   // The piece starts inside the segment: find the segment sample it coincides with.
-  const double offset_samples = static_cast<double>(offset_ns) * seg->rate_hz / 1e9;
-  const int64_t k = std::clamp<int64_t>(std::llround(offset_samples), 0, n);
-  if (std::abs(static_cast<double>(start - seg->SampleTimeAt(k))) > tolerance_ns) {
+  const int64_t k = GridIndex(*seg, start, tolerance_ns);
+  if (k < 0) {
     Report(id.ToString() + ": piece starting " + FormatIsoMicros(start) + " overlaps the segment starting " +
            FormatIsoMicros(seg->start) + " off its sample grid; kept as a separate segment");
     return false;
   }
   const int64_t overlap = std::min<int64_t>(n - k, samples.count);
-  int64_t differing = 0;
-  VisitSamples(samples, [&](const auto* v) {
-    for (int64_t i = 0; i < overlap; ++i) {
-      if (!SameSample(seg->samples[k + i], static_cast<double>(v[i]))) ++differing;
-    }
-  });
+  const int64_t differing = CountDiffering(seg->samples, k, samples, overlap);
   if (differing > 0) {
     Report(id.ToString() + ": " + std::to_string(differing) + " of " + std::to_string(overlap) +
            " overlapping samples from " + FormatIsoMicros(start) +
@@ -106,21 +118,10 @@ bool SegmentMerger::RepeatsNewestSegment(Channel* channel, NanoTime start, doubl
   const size_t* group = GroupFor(channel, rate_hz);
   if (group == nullptr) return false;
   const TraceSegment& seg = out_[*group];
-  int64_t offset_ns = 0;
-  if (start < seg.start || __builtin_sub_overflow(start, seg.start, &offset_ns)) return false;
-  const int64_t k = std::llround(static_cast<double>(offset_ns) * seg.rate_hz / 1e9);
-  const double tolerance_ns = opts_.time_tolerance_samples * 1e9 / seg.rate_hz;
-  if (k > static_cast<int64_t>(seg.samples.size()) - samples.count ||
-      std::abs(static_cast<double>(start - seg.SampleTimeAt(k))) > tolerance_ns) {
-    return false;
-  }
-  bool equal = true;
-  VisitSamples(samples, [&](const auto* v) {
-    for (int64_t i = 0; i < samples.count && equal; ++i) {
-      equal = SameSample(seg.samples[k + i], static_cast<double>(v[i]));
-    }
-  });
-  return equal;
+  if (start < seg.start) return false;
+  const int64_t k = GridIndex(seg, start, opts_.time_tolerance_samples * 1e9 / seg.rate_hz);
+  return k >= 0 && k <= static_cast<int64_t>(seg.samples.size()) - samples.count &&
+         CountDiffering(seg.samples, k, samples, samples.count) == 0;
 }
 
 size_t* SegmentMerger::GroupFor(Channel* channel, double rate_hz) {
